@@ -1,0 +1,286 @@
+//! Configuration, with validation whose messages say what to change.
+
+use crate::error::{Error, Result};
+use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE, MAX_ENTRY_SIZE_LIMIT};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// When an acknowledged append is durable. See the README's durability table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// Group commit: every batch is written then `fdatasync`ed (linked in io_uring)
+    /// before any of its appends is acknowledged. The default.
+    #[default]
+    Always,
+    /// Segments are opened with `O_DSYNC`: each batch write is durable when it completes.
+    Dsync,
+    /// Appends are acknowledged when written (O_DIRECT, in the device); an `fdatasync`
+    /// runs at least this often. A power cut can lose up to one interval of acknowledged appends.
+    Interval(Duration),
+    /// Appends are acknowledged when written; `fdatasync` only on flush, checkpoint,
+    /// rotation and close. A power cut can lose any acknowledged append since then.
+    Never,
+}
+
+impl SyncPolicy {
+    /// True if an acknowledgement implies durability.
+    pub fn acks_are_durable(&self) -> bool {
+        matches!(self, SyncPolicy::Always | SyncPolicy::Dsync)
+    }
+}
+
+/// Which I/O engine the writer thread and replay use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoEngine {
+    /// io_uring; `open` fails with [`Error::IoUringUnavailable`] if the kernel refuses it.
+    #[default]
+    Uring,
+    /// Plain `pwrite`/`fdatasync`/`pread` from the same dedicated threads.
+    Sync,
+    /// io_uring if the kernel allows it, else `Sync` with a logged warning.
+    Auto,
+}
+
+/// Where the WAL lives. `AwsS3` adds the S3 archive tier to the local engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendType {
+    /// Local directory only.
+    #[default]
+    LocalFilesystem,
+    /// Local directory plus the S3 archive tier.
+    AwsS3,
+}
+
+impl BackendType {
+    /// The Go xwal name: `local_filesystem` or `aws_s3`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BackendType::LocalFilesystem => "local_filesystem",
+            BackendType::AwsS3 => "aws_s3",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every knob of the WAL. Build with [`Config::new`] and the chainable setters.
+///
+/// ```
+/// use xwal::{Config, SyncPolicy};
+/// let cfg = Config::new("/var/lib/app/wal").segment_size(64 << 20).sync(SyncPolicy::Always);
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The WAL directory. Created if missing. There is no default: `/tmp` is not a place for a WAL.
+    pub dir: PathBuf,
+    /// Bytes per segment file, preallocated. Multiple of 4096. Default 128 MiB.
+    pub segment_size: u64,
+    /// Largest entry payload accepted by `append`. Default 64 MiB, at most 1 GiB.
+    pub max_entry_size: u64,
+    /// Most bytes of encoded records in one group commit. Default 4 MiB.
+    pub max_batch_bytes: usize,
+    /// Most entries in one group commit. Default 65,536.
+    pub max_batch_entries: usize,
+    /// How long the writer waits for more appends before committing a batch. Default 0.
+    pub commit_delay: Duration,
+    /// Capacity of the submission queue, in requests; producers wait when it is full. Default 4096.
+    pub queue_depth: usize,
+    /// Durability of acknowledgements.
+    pub sync: SyncPolicy,
+    /// I/O engine.
+    pub io_engine: IoEngine,
+    /// Zero-fill new segments ahead of need (faster syncs later). If false, only fallocate.
+    pub zero_fill: bool,
+    /// Refuse appends (with [`Error::DirectoryFull`]) rather than grow beyond this many bytes.
+    /// Nothing is ever evicted automatically. Default: no limit.
+    pub max_dir_bytes: Option<u64>,
+    /// Entries buffered in a replay channel. Default 1024.
+    pub replay_channel_capacity: usize,
+    /// Bytes per replay read. Default 1 MiB.
+    pub replay_chunk_size: usize,
+    /// Replay reads in flight ahead of the consumer. Default 4.
+    pub replay_read_ahead: usize,
+    /// Backend type reported by `backend_type()`.
+    pub backend: BackendType,
+}
+
+impl Config {
+    /// A config for `dir` with the defaults.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Config {
+            dir: dir.into(),
+            segment_size: 128 << 20,
+            max_entry_size: 64 << 20,
+            max_batch_bytes: 4 << 20,
+            max_batch_entries: 65_536,
+            commit_delay: Duration::ZERO,
+            queue_depth: 4096,
+            sync: SyncPolicy::Always,
+            io_engine: IoEngine::Uring,
+            zero_fill: true,
+            max_dir_bytes: None,
+            replay_channel_capacity: 1024,
+            replay_chunk_size: 1 << 20,
+            replay_read_ahead: 4,
+            backend: BackendType::LocalFilesystem,
+        }
+    }
+
+    /// Sets [`Config::segment_size`].
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes;
+        self
+    }
+    /// Sets [`Config::max_entry_size`].
+    pub fn max_entry_size(mut self, bytes: u64) -> Self {
+        self.max_entry_size = bytes;
+        self
+    }
+    /// Sets [`Config::max_batch_bytes`].
+    pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes;
+        self
+    }
+    /// Sets [`Config::max_batch_entries`].
+    pub fn max_batch_entries(mut self, n: usize) -> Self {
+        self.max_batch_entries = n;
+        self
+    }
+    /// Sets [`Config::commit_delay`].
+    pub fn commit_delay(mut self, d: Duration) -> Self {
+        self.commit_delay = d;
+        self
+    }
+    /// Sets [`Config::queue_depth`].
+    pub fn queue_depth(mut self, n: usize) -> Self {
+        self.queue_depth = n;
+        self
+    }
+    /// Sets [`Config::sync`].
+    pub fn sync(mut self, p: SyncPolicy) -> Self {
+        self.sync = p;
+        self
+    }
+    /// Sets [`Config::io_engine`].
+    pub fn io_engine(mut self, e: IoEngine) -> Self {
+        self.io_engine = e;
+        self
+    }
+    /// Sets [`Config::zero_fill`].
+    pub fn zero_fill(mut self, on: bool) -> Self {
+        self.zero_fill = on;
+        self
+    }
+    /// Sets [`Config::max_dir_bytes`].
+    pub fn max_dir_bytes(mut self, limit: Option<u64>) -> Self {
+        self.max_dir_bytes = limit;
+        self
+    }
+    /// Sets [`Config::replay_channel_capacity`].
+    pub fn replay_channel_capacity(mut self, n: usize) -> Self {
+        self.replay_channel_capacity = n;
+        self
+    }
+    /// Sets [`Config::backend`].
+    pub fn backend(mut self, b: BackendType) -> Self {
+        self.backend = b;
+        self
+    }
+
+    /// Largest encoded record this config allows, header and padding included.
+    pub(crate) fn max_record_len(&self) -> u64 {
+        encoded_record_len(entry_body_len(u64::MAX, self.max_entry_size as usize)) as u64
+    }
+
+    /// Checks every value; the error says what to change.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.dir.as_os_str().is_empty() {
+            return bad("dir is empty: set Config::new(\"/path/to/wal\")".into());
+        }
+        let block = BLOCK_SIZE as u64;
+        if self.segment_size % block != 0 || self.segment_size < 16 * block {
+            return bad(format!(
+                "segment_size {} must be a multiple of {block} and at least {} (64 KiB)",
+                self.segment_size,
+                16 * block
+            ));
+        }
+        if self.segment_size > 64 << 30 {
+            return bad(format!("segment_size {} exceeds 64 GiB; use a smaller segment", self.segment_size));
+        }
+        if self.max_entry_size == 0 || self.max_entry_size > MAX_ENTRY_SIZE_LIMIT {
+            return bad(format!("max_entry_size {} must be between 1 and {MAX_ENTRY_SIZE_LIMIT} (1 GiB)", self.max_entry_size));
+        }
+        let need = self.max_record_len() + block;
+        if need > self.segment_size {
+            return bad(format!(
+                "segment_size {} cannot hold one entry of max_entry_size {} plus the header: raise segment_size to at least {} or lower max_entry_size",
+                self.segment_size,
+                self.max_entry_size,
+                crate::format::align_up(need, block)
+            ));
+        }
+        if self.max_batch_bytes < BLOCK_SIZE || self.max_batch_bytes > 1 << 30 {
+            return bad(format!("max_batch_bytes {} must be between 4096 and 1 GiB", self.max_batch_bytes));
+        }
+        if self.max_batch_entries == 0 || self.max_batch_entries > 1 << 20 {
+            return bad(format!("max_batch_entries {} must be between 1 and 1048576", self.max_batch_entries));
+        }
+        if self.commit_delay > Duration::from_secs(1) {
+            return bad(format!("commit_delay {:?} exceeds 1 s; use SyncPolicy::Interval for deferred sync", self.commit_delay));
+        }
+        if self.queue_depth == 0 || self.queue_depth > 1 << 20 {
+            return bad(format!("queue_depth {} must be between 1 and 1048576", self.queue_depth));
+        }
+        if let SyncPolicy::Interval(d) = self.sync {
+            if d.is_zero() || d > Duration::from_secs(3600) {
+                return bad(format!("SyncPolicy::Interval({d:?}) must be between 1 ns and 1 hour; use Always for per-write sync"));
+            }
+        }
+        if let Some(limit) = self.max_dir_bytes {
+            if limit < 2 * self.segment_size {
+                return bad(format!("max_dir_bytes {limit} must be at least two segments ({} bytes)", 2 * self.segment_size));
+            }
+        }
+        if self.replay_channel_capacity == 0 || self.replay_channel_capacity > 1 << 20 {
+            return bad(format!("replay_channel_capacity {} must be between 1 and 1048576", self.replay_channel_capacity));
+        }
+        if self.replay_chunk_size < BLOCK_SIZE || self.replay_chunk_size % BLOCK_SIZE != 0 || self.replay_chunk_size > 64 << 20 {
+            return bad(format!("replay_chunk_size {} must be a multiple of 4096 up to 64 MiB", self.replay_chunk_size));
+        }
+        if self.replay_read_ahead == 0 || self.replay_read_ahead > 64 {
+            return bad(format!("replay_read_ahead {} must be between 1 and 64", self.replay_read_ahead));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::new("/x").validate().unwrap();
+    }
+
+    #[test]
+    fn messages_say_what_to_change() {
+        let e = Config::new("/x").segment_size(1 << 20).validate().unwrap_err().to_string();
+        assert!(e.contains("raise segment_size"), "{e}");
+        let e = Config::new("/x").segment_size(5000).validate().unwrap_err().to_string();
+        assert!(e.contains("multiple of 4096"), "{e}");
+        let e = Config::new("").validate().unwrap_err().to_string();
+        assert!(e.contains("dir is empty"), "{e}");
+        let e = Config::new("/x").sync(SyncPolicy::Interval(Duration::ZERO)).validate().unwrap_err().to_string();
+        assert!(e.contains("Interval"), "{e}");
+        let e = Config::new("/x").max_entry_size(2 << 30).validate().unwrap_err().to_string();
+        assert!(e.contains("max_entry_size"), "{e}");
+    }
+}

@@ -1,0 +1,163 @@
+//! The one error type of the crate. Each variant is something a caller can act on.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias used throughout xwal.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in xwal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid; the message says what to change.
+    #[error("invalid config: {0}")]
+    Config(String),
+
+    /// Another process (or another `Wal` in this process) holds the directory lock.
+    #[error("WAL directory {} is locked by another opener (lock file {})", dir.display(), lock_file.display())]
+    Locked {
+        /// The WAL directory.
+        dir: PathBuf,
+        /// The lock file that could not be locked.
+        lock_file: PathBuf,
+    },
+
+    /// The kernel refused io_uring (sysctl `kernel.io_uring_disabled`, seccomp, or a missing op).
+    #[error("io_uring is unavailable: {cause}; choose IoEngine::Sync or IoEngine::Auto to use pwrite/fdatasync")]
+    IoUringUnavailable {
+        /// What the kernel said.
+        cause: String,
+    },
+
+    /// An entry or batch is larger than the configured limit. Refused at append time.
+    #[error("entry of {size} bytes exceeds the limit of {limit} bytes (Config::max_entry_size / segment size)")]
+    EntryTooLarge {
+        /// Size of the refused entry or batch, in bytes.
+        size: u64,
+        /// The limit that applies.
+        limit: u64,
+    },
+
+    /// A batch has more entries than allowed, or is empty.
+    #[error("batch of {count} entries is invalid: {reason}")]
+    InvalidBatch {
+        /// Number of entries in the batch.
+        count: usize,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// Data on disk failed verification below the durable point. Never silently skipped.
+    #[error("corruption in segment {segment} at byte offset {offset}: {reason}")]
+    Corruption {
+        /// Segment number.
+        segment: u64,
+        /// Byte offset inside the segment file.
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// The disk is full. Nothing that was not durable has been acknowledged.
+    /// The WAL keeps working once space is freed.
+    #[error("no space left on device while {context}; free space and retry (nothing unacknowledged was lost)")]
+    NoSpace {
+        /// What xwal was doing.
+        context: String,
+    },
+
+    /// The directory grew beyond `Config::max_dir_bytes`; remove replayed segments to continue.
+    #[error("WAL directory size {size} bytes would exceed the limit of {limit} bytes; purge replayed segments (Wal::purge_through) or raise max_dir_bytes")]
+    DirectoryFull {
+        /// Bytes the directory would occupy.
+        size: u64,
+        /// Configured limit.
+        limit: u64,
+    },
+
+    /// A write or sync failed earlier; the WAL accepts nothing more. Reopen to recover.
+    #[error("WAL is fenced after a failed {op}: {cause}; reopen to recover everything acknowledged")]
+    Fenced {
+        /// The operation that failed (write, fdatasync, ...).
+        op: &'static str,
+        /// The original error.
+        cause: String,
+    },
+
+    /// The WAL was closed.
+    #[error("WAL is closed")]
+    Closed,
+
+    /// A checkpoint or segment that was asked for does not exist.
+    #[error("{what} {number} not found")]
+    NotFound {
+        /// "checkpoint" or "segment".
+        what: &'static str,
+        /// The number asked for.
+        number: u64,
+    },
+
+    /// A file in the WAL directory is a symlink or not a regular file, and is refused.
+    #[error("refusing unsafe file {}: {reason}", path.display())]
+    UnsafeFile {
+        /// The path.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// The replay consumer dropped its receiver before the replay finished.
+    #[error("replay receiver was dropped before the replay finished")]
+    ReceiverDropped,
+
+    /// Any other I/O error, with what xwal was doing.
+    #[error("{context}: {source}")]
+    Io {
+        /// What xwal was doing.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with context, mapping ENOSPC to [`Error::NoSpace`].
+    pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
+        let context = context.into();
+        if source.raw_os_error() == Some(libc::ENOSPC) {
+            Error::NoSpace { context }
+        } else {
+            Error::Io { context, source }
+        }
+    }
+
+    /// Cheap copy for fanning one error out to many waiters.
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Error::Config(s) => Error::Config(s.clone()),
+            Error::Locked { dir, lock_file } => Error::Locked { dir: dir.clone(), lock_file: lock_file.clone() },
+            Error::IoUringUnavailable { cause } => Error::IoUringUnavailable { cause: cause.clone() },
+            Error::EntryTooLarge { size, limit } => Error::EntryTooLarge { size: *size, limit: *limit },
+            Error::InvalidBatch { count, reason } => Error::InvalidBatch { count: *count, reason },
+            Error::Corruption { segment, offset, reason } => {
+                Error::Corruption { segment: *segment, offset: *offset, reason: reason.clone() }
+            }
+            Error::NoSpace { context } => Error::NoSpace { context: context.clone() },
+            Error::DirectoryFull { size, limit } => Error::DirectoryFull { size: *size, limit: *limit },
+            Error::Fenced { op, cause } => Error::Fenced { op, cause: cause.clone() },
+            Error::Closed => Error::Closed,
+            Error::NotFound { what, number } => Error::NotFound { what, number: *number },
+            Error::UnsafeFile { path, reason } => Error::UnsafeFile { path: path.clone(), reason },
+            Error::ReceiverDropped => Error::ReceiverDropped,
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: match source.raw_os_error() {
+                    Some(code) => io::Error::from_raw_os_error(code),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The on-disk format, as pure code: encode and decode over byte slices, no I/O.
+//!
+//! A segment file is a 4096-byte header block followed by records packed at
+//! 8-byte alignment. ARCHITECTURE.md describes every byte. Keeping this module
+//! free of I/O makes the decoders easy to fuzz (`fuzz/`) and to property-test.
+
+mod entry;
+mod record;
+mod segment_header;
+
+pub use entry::WalEntry;
+pub use record::{decode_record, 
+    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, scan_for_evidence, DecodeError,
+    DecodedRecord, RecordDecode, RecordHeader, RecordKind, FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN,
+};
+pub use segment_header::{HeaderDecode, SegmentHeader, FORMAT_VERSION, SEGMENT_MAGIC};
+
+/// Every write is a whole number of these, at an offset that is a multiple of it (O_DIRECT).
+pub const BLOCK_SIZE: usize = 4096;
+
+/// Hard ceiling on one entry's payload, whatever the config says: 1 GiB.
+/// The decoder refuses any length field above the segment's own limit before allocating.
+pub const MAX_ENTRY_SIZE_LIMIT: u64 = 1 << 30;
+
+/// Rounds `n` up to a multiple of `align` (a power of two).
+#[inline]
+pub const fn align_up(n: u64, align: u64) -> u64 {
+    debug_assert!(align.is_power_of_two());
+    (n + align - 1) & !(align - 1)
+}
+
+/// Rounds `n` down to a multiple of `align` (a power of two).
+#[inline]
+pub const fn align_down(n: u64, align: u64) -> u64 {
+    debug_assert!(align.is_power_of_two());
+    n & !(align - 1)
+}

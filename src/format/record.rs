@@ -1,0 +1,407 @@
+//! Records: a 32-byte header followed by a body, padded to 8 bytes.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | CRC32C of bytes 4..32 and the body |
+//! | 4 | 4 | body length in bytes |
+//! | 8 | 8 | LSN |
+//! | 16 | 8 | durable LSN: highest LSN whose fdatasync had completed when this record was encoded |
+//! | 24 | 1 | kind: 1 = entry, 2 = skip (an LSN consumed by `inc_last_index`) |
+//! | 25 | 1 | flags: bit 0 = last record of an atomic group |
+//! | 26 | 2 | reserved, zero |
+//! | 28 | 4 | segment salt (copy of the header's) |
+//!
+//! The body of an entry record is the protobuf `WALEntry { LSN, Data }` (CRC = 0).
+//! Zero fill fails the salt check (salts are never 0); stale bytes from an
+//! earlier use of the file carry another salt; a torn write fails the CRC,
+//! which covers the length. The durable LSN lets recovery tell a torn tail
+//! (nothing later claims it durable) from mid-log corruption (a later valid
+//! record proves the damaged one had been synced).
+
+use super::segment_header::{le_u32, le_u64};
+use super::WalEntry;
+use prost::Message;
+
+/// Size of the fixed record header.
+pub const RECORD_HEADER_LEN: usize = 32;
+/// Every record starts at a multiple of this within the segment.
+pub const RECORD_ALIGN: usize = 8;
+/// Flag: this record ends an atomic group (a single append, or the last entry of a batch).
+pub const FLAG_GROUP_END: u8 = 1;
+
+/// The kind of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordKind {
+    /// A user entry; the body is a protobuf `WALEntry`.
+    Entry = 1,
+    /// An LSN consumed by `inc_last_index`; no body, never replayed.
+    Skip = 2,
+}
+
+/// The parsed fixed header of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHeader {
+    /// Stored checksum.
+    pub crc: u32,
+    /// Body length in bytes.
+    pub body_len: u32,
+    /// The record's LSN.
+    pub lsn: u64,
+    /// Durable watermark at encode time.
+    pub durable_lsn: u64,
+    /// Record kind.
+    pub kind: RecordKind,
+    /// Flag bits.
+    pub flags: u8,
+    /// Segment salt.
+    pub salt: u32,
+}
+
+impl RecordHeader {
+    /// True if this record closes an atomic group.
+    pub fn is_group_end(&self) -> bool {
+        self.flags & FLAG_GROUP_END != 0
+    }
+}
+
+/// Why bytes did not decode as a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The header bytes are all zero: preallocated space, the normal end of data.
+    Zero,
+    /// The salt differs from the segment's: stale or foreign bytes.
+    BadSalt,
+    /// Unknown kind, unknown flags or non-zero reserved bytes.
+    BadHeader,
+    /// The length field exceeds the segment's limit.
+    TooLong,
+    /// The checksum does not match.
+    BadCrc,
+    /// Padding after the body is not zero.
+    BadPadding,
+    /// The body is not a valid `WALEntry`, or its LSN differs from the header's.
+    BadBody,
+}
+
+impl DecodeError {
+    /// A short human description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DecodeError::Zero => "zero bytes where a record was expected",
+            DecodeError::BadSalt => "record salt does not match the segment (stale or foreign bytes)",
+            DecodeError::BadHeader => "record header has unknown kind, flags or reserved bytes",
+            DecodeError::TooLong => "record length exceeds the segment's entry size limit",
+            DecodeError::BadCrc => "record checksum mismatch",
+            DecodeError::BadPadding => "record padding is not zero",
+            DecodeError::BadBody => "record body is not a valid WALEntry for its LSN",
+        }
+    }
+}
+
+/// A record that passed every check.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodedRecord<'a> {
+    /// The header.
+    pub header: RecordHeader,
+    /// The body bytes.
+    pub body: &'a [u8],
+    /// Bytes the record occupies, padding included.
+    pub len: usize,
+}
+
+impl DecodedRecord<'_> {
+    /// Decodes the entry payload. Only valid for [`RecordKind::Entry`].
+    pub fn data(&self) -> Result<Vec<u8>, DecodeError> {
+        if self.header.kind != RecordKind::Entry {
+            return Err(DecodeError::BadBody);
+        }
+        let e = WalEntry::decode(self.body).map_err(|_| DecodeError::BadBody)?;
+        if e.lsn != self.header.lsn || e.crc != 0 {
+            return Err(DecodeError::BadBody);
+        }
+        Ok(e.data)
+    }
+}
+
+/// Result of trying to decode one record from the front of a buffer.
+#[derive(Debug, Clone, Copy)]
+pub enum RecordDecode<'a> {
+    /// A complete valid record.
+    Record(DecodedRecord<'a>),
+    /// The buffer holds a plausible prefix; this many bytes in total are needed.
+    NeedMore(usize),
+    /// Not a valid record.
+    Invalid(DecodeError),
+}
+
+/// Bytes a record with a body of `body_len` bytes occupies.
+#[inline]
+pub const fn encoded_record_len(body_len: usize) -> usize {
+    (RECORD_HEADER_LEN + body_len + RECORD_ALIGN - 1) & !(RECORD_ALIGN - 1)
+}
+
+const fn varint_len(v: u64) -> usize {
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
+}
+
+/// Length of the protobuf body for an entry with this LSN and payload length.
+#[inline]
+pub const fn entry_body_len(lsn: u64, data_len: usize) -> usize {
+    let lsn_part = if lsn == 0 { 0 } else { 1 + varint_len(lsn) };
+    let data_part = if data_len == 0 { 0 } else { 1 + varint_len(data_len as u64) + data_len };
+    lsn_part + data_part
+}
+
+fn put_varint(out: &mut [u8], mut pos: usize, mut v: u64) -> usize {
+    while v >= 0x80 {
+        out[pos] = (v as u8) | 0x80;
+        v >>= 7;
+        pos += 1;
+    }
+    out[pos] = v as u8;
+    pos + 1
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_header(out: &mut [u8], body_len: usize, lsn: u64, durable_lsn: u64, kind: RecordKind, flags: u8, salt: u32) {
+    out[4..8].copy_from_slice(&(body_len as u32).to_le_bytes());
+    out[8..16].copy_from_slice(&lsn.to_le_bytes());
+    out[16..24].copy_from_slice(&durable_lsn.to_le_bytes());
+    out[24] = kind as u8;
+    out[25] = flags;
+    out[26] = 0;
+    out[27] = 0;
+    out[28..32].copy_from_slice(&salt.to_le_bytes());
+}
+
+fn seal(out: &mut [u8], body_len: usize) -> usize {
+    let total = encoded_record_len(body_len);
+    out[RECORD_HEADER_LEN + body_len..total].fill(0);
+    let crc = crc32c::crc32c(&out[4..RECORD_HEADER_LEN + body_len]);
+    out[0..4].copy_from_slice(&crc.to_le_bytes());
+    total
+}
+
+/// Encodes an entry record at the start of `out` and returns the bytes used.
+/// `out` must hold at least `encoded_record_len(entry_body_len(lsn, data.len()))` bytes.
+pub fn encode_entry_record(out: &mut [u8], lsn: u64, durable_lsn: u64, flags: u8, salt: u32, data: &[u8]) -> usize {
+    assert!(lsn > 0 && salt != 0);
+    debug_assert!(durable_lsn < lsn, "a record can only claim earlier LSNs durable");
+    let body_len = entry_body_len(lsn, data.len());
+    assert!(out.len() >= encoded_record_len(body_len));
+    write_header(out, body_len, lsn, durable_lsn, RecordKind::Entry, flags, salt);
+    let mut pos = RECORD_HEADER_LEN;
+    out[pos] = 0x08; // field 1 (LSN), varint
+    pos = put_varint(out, pos + 1, lsn);
+    if !data.is_empty() {
+        out[pos] = 0x12; // field 2 (Data), length-delimited
+        pos = put_varint(out, pos + 1, data.len() as u64);
+        out[pos..pos + data.len()].copy_from_slice(data);
+        pos += data.len();
+    }
+    debug_assert_eq!(pos, RECORD_HEADER_LEN + body_len);
+    seal(out, body_len)
+}
+
+/// Encodes a skip record (an LSN consumed without an entry) and returns the bytes used.
+pub fn encode_skip_record(out: &mut [u8], lsn: u64, durable_lsn: u64, salt: u32) -> usize {
+    assert!(lsn > 0 && salt != 0);
+    assert!(out.len() >= encoded_record_len(0));
+    write_header(out, 0, lsn, durable_lsn, RecordKind::Skip, FLAG_GROUP_END, salt);
+    seal(out, 0)
+}
+
+/// Decodes one record from the front of `buf`.
+///
+/// `salt` is the segment's; `max_body` bounds the length field before any
+/// buffer is sized from it. Never panics, whatever `buf` holds.
+pub fn decode_record(buf: &[u8], salt: u32, max_body: u32) -> RecordDecode<'_> {
+    if buf.len() < RECORD_HEADER_LEN {
+        return RecordDecode::NeedMore(RECORD_HEADER_LEN);
+    }
+    let h = &buf[..RECORD_HEADER_LEN];
+    let stored_salt = le_u32(h, 28);
+    if stored_salt != salt {
+        if h.iter().all(|&b| b == 0) {
+            return RecordDecode::Invalid(DecodeError::Zero);
+        }
+        return RecordDecode::Invalid(DecodeError::BadSalt);
+    }
+    let kind = match h[24] {
+        1 => RecordKind::Entry,
+        2 => RecordKind::Skip,
+        _ => return RecordDecode::Invalid(DecodeError::BadHeader),
+    };
+    let flags = h[25];
+    if flags & !FLAG_GROUP_END != 0 || h[26] != 0 || h[27] != 0 {
+        return RecordDecode::Invalid(DecodeError::BadHeader);
+    }
+    let body_len = le_u32(h, 4);
+    // An entry body holds at least the LSN field plus a length prefix; allow their few bytes.
+    if body_len as u64 > max_body as u64 + 32 {
+        return RecordDecode::Invalid(DecodeError::TooLong);
+    }
+    let body_len = body_len as usize;
+    let total = encoded_record_len(body_len);
+    if buf.len() < total {
+        return RecordDecode::NeedMore(total);
+    }
+    let end = RECORD_HEADER_LEN + body_len;
+    let stored_crc = le_u32(h, 0);
+    if crc32c::crc32c(&buf[4..end]) != stored_crc {
+        return RecordDecode::Invalid(DecodeError::BadCrc);
+    }
+    if buf[end..total].iter().any(|&b| b != 0) {
+        return RecordDecode::Invalid(DecodeError::BadPadding);
+    }
+    let header = RecordHeader {
+        crc: stored_crc,
+        body_len: body_len as u32,
+        lsn: le_u64(h, 8),
+        durable_lsn: le_u64(h, 16),
+        kind,
+        flags,
+        salt: stored_salt,
+    };
+    if header.lsn == 0 || header.durable_lsn >= header.lsn || (kind == RecordKind::Skip && body_len != 0) {
+        return RecordDecode::Invalid(DecodeError::BadHeader);
+    }
+    RecordDecode::Record(DecodedRecord { header, body: &buf[RECORD_HEADER_LEN..end], len: total })
+}
+
+/// Looks for proof that LSN `lsn` had been made durable: a valid record at an
+/// 8-byte-aligned position of `buf` whose durable LSN is at least `lsn`.
+/// Returns the byte position of the first such record.
+pub fn scan_for_evidence(buf: &[u8], salt: u32, max_body: u32, lsn: u64) -> Option<usize> {
+    let mut pos = 0;
+    while pos + RECORD_HEADER_LEN <= buf.len() {
+        let salt_here = le_u32(&buf[pos..], 28);
+        if salt_here == salt {
+            if let RecordDecode::Record(r) = decode_record(&buf[pos..], salt, max_body) {
+                if r.header.durable_lsn >= lsn {
+                    return Some(pos);
+                }
+            }
+        }
+        pos += RECORD_ALIGN;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SALT: u32 = 0x1234_5678;
+
+    fn encode(lsn: u64, durable: u64, data: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; encoded_record_len(entry_body_len(lsn, data.len()))];
+        let n = encode_entry_record(&mut out, lsn, durable, FLAG_GROUP_END, SALT, data);
+        assert_eq!(n, out.len());
+        out
+    }
+
+    #[test]
+    fn body_is_the_go_protobuf_encoding() {
+        let rec = encode(1, 0, b"test data");
+        let body = match decode_record(&rec, SALT, 1 << 20) {
+            RecordDecode::Record(r) => r.body.to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let expect = WalEntry { lsn: 1, data: b"test data".to_vec(), crc: 0 }.encode_to_vec();
+        assert_eq!(body, expect);
+    }
+
+    #[test]
+    fn zero_fill_is_never_a_record() {
+        for len in [32usize, 64, 4096] {
+            assert!(matches!(decode_record(&vec![0u8; len], SALT, 1 << 20), RecordDecode::Invalid(DecodeError::Zero)));
+        }
+    }
+
+    #[test]
+    fn other_salt_is_stale() {
+        let rec = encode(5, 4, b"x");
+        assert!(matches!(decode_record(&rec, SALT ^ 1, 1 << 20), RecordDecode::Invalid(DecodeError::BadSalt)));
+    }
+
+    #[test]
+    fn length_is_bounded_before_use() {
+        let mut rec = encode(5, 4, b"abc");
+        rec[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(decode_record(&rec, SALT, 1 << 20), RecordDecode::Invalid(DecodeError::TooLong)));
+    }
+
+    #[test]
+    fn skip_record_round_trip() {
+        let mut out = vec![0u8; 64];
+        let n = encode_skip_record(&mut out, 9, 3, SALT);
+        assert_eq!(n, 32);
+        match decode_record(&out, SALT, 100) {
+            RecordDecode::Record(r) => {
+                assert_eq!(r.header.kind, RecordKind::Skip);
+                assert_eq!(r.header.lsn, 9);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn evidence_scan_finds_later_durable_claim() {
+        let mut buf = encode(10, 9, b"aaaa");
+        let first_len = buf.len();
+        buf.extend_from_slice(&encode(11, 10, b"bbbb"));
+        buf[40] ^= 0xff; // damage record 10
+        assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 10), Some(first_len));
+        assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 11), None);
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(lsn in 1u64..u64::MAX, data in proptest::collection::vec(any::<u8>(), 0..3000), group in any::<bool>()) {
+            let durable = lsn - 1;
+            let flags = if group { FLAG_GROUP_END } else { 0 };
+            let mut out = vec![0u8; encoded_record_len(entry_body_len(lsn, data.len())) + 8];
+            let n = encode_entry_record(&mut out, lsn, durable, flags, SALT, &data);
+            prop_assert_eq!(n % RECORD_ALIGN, 0);
+            match decode_record(&out[..n], SALT, 4096) {
+                RecordDecode::Record(r) => {
+                    prop_assert_eq!(r.len, n);
+                    prop_assert_eq!(r.header.lsn, lsn);
+                    prop_assert_eq!(r.header.durable_lsn, durable);
+                    prop_assert_eq!(r.header.is_group_end(), group);
+                    prop_assert_eq!(r.data().unwrap(), data);
+                }
+                other => prop_assert!(false, "{:?}", other),
+            }
+        }
+
+        #[test]
+        fn any_bit_flip_is_detected(data in proptest::collection::vec(any::<u8>(), 0..512), bit in any::<proptest::sample::Index>()) {
+            let rec = encode(77, 70, &data);
+            let mut bad = rec.clone();
+            let b = bit.index(rec.len() * 8);
+            bad[b / 8] ^= 1 << (b % 8);
+            match decode_record(&bad, SALT, 4096) {
+                RecordDecode::Record(r) => prop_assert!(false, "flip at bit {} decoded as {:?}", b, r.header),
+                _ => {}
+            }
+        }
+
+        #[test]
+        fn truncation_is_never_a_record(data in proptest::collection::vec(any::<u8>(), 1..512), cut in any::<proptest::sample::Index>()) {
+            let rec = encode(3, 2, &data);
+            let at = cut.index(rec.len());
+            prop_assert!(!matches!(decode_record(&rec[..at], SALT, 4096), RecordDecode::Record(_)));
+        }
+
+        #[test]
+        fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256), salt in any::<u32>(), max in any::<u32>()) {
+            let _ = decode_record(&bytes, salt, max);
+            let _ = scan_for_evidence(&bytes, salt, max, 1);
+        }
+    }
+}

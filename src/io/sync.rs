@@ -1,0 +1,113 @@
+//! The plain-syscall engine: pwrite + fdatasync, pread.
+
+use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
+use std::io;
+use std::os::fd::RawFd;
+
+/// pwrite + fdatasync, run synchronously in `start`.
+#[derive(Default)]
+pub struct SyncWriteEngine {
+    done: Option<(AlignedBuf, io::Result<()>)>,
+}
+
+pub(crate) fn pwrite_all(fd: RawFd, buf: &[u8], mut offset: u64) -> io::Result<()> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let rest = &buf[done..];
+        // SAFETY: rest is a valid slice for rest.len() bytes.
+        let n = unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), offset as libc::off_t) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "pwrite wrote 0 bytes"));
+        }
+        done += n as usize;
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+pub(crate) fn fdatasync(fd: RawFd) -> io::Result<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    if unsafe { libc::fdatasync(fd) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+pub(crate) fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: rest is valid for writes of rest.len() bytes.
+        let n = unsafe { libc::pread(fd, rest.as_mut_ptr().cast(), rest.len(), (offset + done as u64) as libc::off_t) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            break;
+        }
+        done += n as usize;
+    }
+    Ok(done)
+}
+
+impl WriteEngine for SyncWriteEngine {
+    fn name(&self) -> &'static str {
+        "sync"
+    }
+
+    fn start(&mut self, op: WriteOp) {
+        op.assert_aligned();
+        let mut r = pwrite_all(op.fd, &op.buf.as_slice()[..op.len], op.offset);
+        if r.is_ok() && op.sync {
+            r = fdatasync(op.fd);
+        }
+        self.done = Some((op.buf, r));
+    }
+
+    fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
+        self.done.take().expect("finish without start")
+    }
+
+    fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
+        fdatasync(fd)
+    }
+}
+
+/// pread in chunks.
+pub struct SyncReadEngine {
+    buf: AlignedBuf,
+}
+
+impl SyncReadEngine {
+    /// A reader with one chunk buffer.
+    pub fn new(chunk: usize) -> Self {
+        SyncReadEngine { buf: AlignedBuf::new(chunk) }
+    }
+}
+
+impl ReadEngine for SyncReadEngine {
+    fn read_range(&mut self, fd: RawFd, start: u64, end: u64, sink: &mut dyn FnMut(u64, &[u8]) -> bool) -> io::Result<()> {
+        let chunk = self.buf.capacity() as u64;
+        let mut off = start;
+        while off < end {
+            let want = chunk.min(end - off) as usize;
+            let n = pread_full(fd, &mut self.buf.as_mut_slice()[..want], off)?;
+            if n == 0 || !sink(off, &self.buf.as_slice()[..n]) || n < want {
+                break;
+            }
+            off += n as u64;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! The io_uring engine: linked write + fdatasync for commits, read-ahead for replay.
+
+use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
+use crate::error::Error;
+use io_uring::{opcode, squeue, types, IoUring, Probe};
+use std::io;
+use std::os::fd::RawFd;
+
+const WRITE_TAG: u64 = 1;
+const SYNC_TAG: u64 = 2;
+
+/// Explains why the kernel refused io_uring.
+fn refusal(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EPERM) => {
+            "io_uring_setup returned EPERM: sysctl kernel.io_uring_disabled is set, or a seccomp profile forbids it".into()
+        }
+        Some(libc::ENOSYS) => "io_uring_setup returned ENOSYS: the kernel lacks io_uring or seccomp blocks it".into(),
+        Some(libc::ENOMEM) => "io_uring_setup returned ENOMEM: RLIMIT_MEMLOCK too low for the ring".into(),
+        _ => format!("io_uring_setup failed: {e}"),
+    }
+}
+
+fn new_ring(entries: u32, ops: &[(u8, &'static str)]) -> crate::Result<IoUring> {
+    let ring = IoUring::new(entries).map_err(|e| Error::IoUringUnavailable { cause: refusal(&e) })?;
+    let mut probe = Probe::new();
+    ring.submitter()
+        .register_probe(&mut probe)
+        .map_err(|e| Error::IoUringUnavailable { cause: format!("io_uring probe failed: {e}") })?;
+    for (code, name) in ops {
+        if !probe.is_supported(*code) {
+            return Err(Error::IoUringUnavailable { cause: format!("kernel io_uring lacks the {name} op") });
+        }
+    }
+    Ok(ring)
+}
+
+/// Submits everything queued and waits for at least `want` completions, retrying EINTR.
+fn submit_wait(ring: &IoUring, want: usize) -> io::Result<()> {
+    loop {
+        match ring.submit_and_wait(want) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) || e.raw_os_error() == Some(libc::EBUSY) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn cqe_result(res: i32) -> io::Result<usize> {
+    if res < 0 {
+        Err(io::Error::from_raw_os_error(-res))
+    } else {
+        Ok(res as usize)
+    }
+}
+
+/// The writer thread's ring.
+pub struct UringWriteEngine {
+    ring: IoUring,
+    op: Option<WriteOp>,
+    submit_error: Option<io::Error>,
+}
+
+impl UringWriteEngine {
+    /// Creates the ring and checks the kernel supports write and fsync.
+    pub fn new() -> crate::Result<Self> {
+        let ring = new_ring(8, &[(opcode::Write::CODE, "write"), (opcode::Fsync::CODE, "fsync")])?;
+        Ok(UringWriteEngine { ring, op: None, submit_error: None })
+    }
+
+    /// Runs one SQE to completion and returns its result.
+    fn run_one(&mut self, sqe: squeue::Entry) -> io::Result<usize> {
+        // SAFETY: the caller keeps the buffers referenced by `sqe` alive until this returns.
+        unsafe {
+            self.ring.submission().push(&sqe).map_err(|_| io::Error::other("submission queue full"))?;
+        }
+        submit_wait(&self.ring, 1)?;
+        let cqe = self.ring.completion().next().ok_or_else(|| io::Error::other("no completion"))?;
+        cqe_result(cqe.result())
+    }
+
+    fn write_sqe(fd: RawFd, ptr: *const u8, len: usize, offset: u64) -> squeue::Entry {
+        opcode::Write::new(types::Fd(fd), ptr, len as u32).offset(offset).build()
+    }
+
+    fn sync_sqe(fd: RawFd) -> squeue::Entry {
+        opcode::Fsync::new(types::Fd(fd)).flags(types::FsyncFlags::DATASYNC).build()
+    }
+
+    /// Completes a write that came back short, then syncs if asked.
+    fn finish_short(&mut self, op: &WriteOp, mut done: usize) -> io::Result<()> {
+        while done < op.len {
+            if done % crate::format::BLOCK_SIZE != 0 {
+                return Err(io::Error::other(format!("short O_DIRECT write of {done} bytes is not block-aligned")));
+            }
+            // SAFETY: op.buf outlives run_one.
+            let ptr = unsafe { op.buf.as_ptr().add(done) };
+            let n = self.run_one(Self::write_sqe(op.fd, ptr, op.len - done, op.offset + done as u64))?;
+            if n == 0 {
+                return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0 bytes"));
+            }
+            done += n;
+        }
+        if op.sync {
+            self.run_one(Self::sync_sqe(op.fd))?;
+        }
+        Ok(())
+    }
+}
+
+impl WriteEngine for UringWriteEngine {
+    fn name(&self) -> &'static str {
+        "io_uring"
+    }
+
+    fn start(&mut self, op: WriteOp) {
+        op.assert_aligned();
+        assert!(self.op.is_none(), "one op in flight at a time");
+        let mut write = Self::write_sqe(op.fd, op.buf.as_ptr(), op.len, op.offset).user_data(WRITE_TAG);
+        if op.sync {
+            // The fdatasync starts only after the write completed; a failed or short write cancels it.
+            write = write.flags(squeue::Flags::IO_LINK);
+        }
+        let sync = Self::sync_sqe(op.fd).user_data(SYNC_TAG);
+        // SAFETY: op.buf is kept in self.op until finish() has reaped every completion.
+        let pushed = unsafe {
+            let mut sq = self.ring.submission();
+            sq.push(&write).is_ok() && (!op.sync || sq.push(&sync).is_ok())
+        };
+        self.submit_error = if !pushed {
+            Some(io::Error::other("submission queue full"))
+        } else {
+            self.ring.submit().err()
+        };
+        self.op = Some(op);
+    }
+
+    fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
+        let op = self.op.take().expect("finish without start");
+        let expected = if op.sync { 2 } else { 1 };
+        let (mut write_res, mut sync_res) = (None, None);
+        let mut got = 0;
+        while got < expected {
+            if let Err(e) = submit_wait(&self.ring, 1) {
+                // The kernel may still own the buffer: leak it rather than free memory in use.
+                let cap = op.buf.capacity();
+                std::mem::forget(op.buf);
+                let e = self.submit_error.take().unwrap_or(e);
+                return (AlignedBuf::new(cap), Err(e));
+            }
+            for cqe in self.ring.completion() {
+                match cqe.user_data() {
+                    WRITE_TAG => write_res = Some(cqe.result()),
+                    SYNC_TAG => sync_res = Some(cqe.result()),
+                    _ => {}
+                }
+                got += 1;
+            }
+        }
+        let result = (|| {
+            let w = cqe_result(write_res.unwrap_or(-libc::EIO))?;
+            if w < op.len {
+                return self.finish_short(&op, w);
+            }
+            if op.sync {
+                cqe_result(sync_res.unwrap_or(-libc::EIO))?;
+            }
+            Ok(())
+        })();
+        (op.buf, result)
+    }
+
+    fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
+        self.run_one(Self::sync_sqe(fd)).map(|_| ())
+    }
+}
+
+/// A replay reader: `depth` reads of `chunk` bytes in flight, delivered in order.
+pub struct UringReadEngine {
+    ring: IoUring,
+    bufs: Vec<AlignedBuf>,
+    chunk: usize,
+}
+
+impl UringReadEngine {
+    /// Creates a ring of `depth` entries with `depth` chunk buffers.
+    pub fn new(chunk: usize, depth: usize) -> crate::Result<Self> {
+        assert!(depth >= 1 && chunk % crate::format::BLOCK_SIZE == 0);
+        let ring = new_ring(depth.next_power_of_two().max(2) as u32, &[(opcode::Read::CODE, "read")])?;
+        Ok(UringReadEngine { ring, bufs: (0..depth).map(|_| AlignedBuf::new(chunk)).collect(), chunk })
+    }
+}
+
+impl ReadEngine for UringReadEngine {
+    fn read_range(&mut self, fd: RawFd, start: u64, end: u64, sink: &mut dyn FnMut(u64, &[u8]) -> bool) -> io::Result<()> {
+        let depth = self.bufs.len() as u64;
+        let chunk = self.chunk as u64;
+        let chunks = (end.saturating_sub(start)).div_ceil(chunk);
+        let mut results: Vec<Option<i32>> = vec![None; depth as usize];
+        let (mut next_submit, mut next_deliver, mut inflight) = (0u64, 0u64, 0usize);
+        let mut stopping = false;
+        let mut error: Option<io::Error> = None;
+        loop {
+            // A slot is reused only after its previous chunk was delivered.
+            while !stopping && next_submit < chunks && next_submit < next_deliver + depth {
+                let slot = (next_submit % depth) as usize;
+                let off = start + next_submit * chunk;
+                let len = chunk.min(end - off) as u32;
+                let sqe = opcode::Read::new(types::Fd(fd), self.bufs[slot].as_mut_ptr(), len)
+                    .offset(off)
+                    .build()
+                    .user_data(next_submit);
+                // SAFETY: bufs[slot] is not touched until this read's completion is reaped below.
+                if unsafe { self.ring.submission().push(&sqe) }.is_err() {
+                    break;
+                }
+                next_submit += 1;
+                inflight += 1;
+            }
+            if inflight == 0 {
+                break;
+            }
+            if let Err(e) = submit_wait(&self.ring, 1) {
+                // Buffers may still be in the kernel's hands: leak them instead of reusing.
+                for b in self.bufs.iter_mut() {
+                    std::mem::forget(std::mem::replace(b, AlignedBuf::new(self.chunk)));
+                }
+                return Err(e);
+            }
+            for cqe in self.ring.completion() {
+                results[(cqe.user_data() % depth) as usize] = Some(cqe.result());
+                inflight -= 1;
+            }
+            while next_deliver < next_submit {
+                let slot = (next_deliver % depth) as usize;
+                let Some(res) = results[slot].take() else { break };
+                next_deliver += 1;
+                if stopping {
+                    continue;
+                }
+                match cqe_result(res) {
+                    Err(e) => {
+                        error = Some(e);
+                        stopping = true;
+                    }
+                    Ok(n) => {
+                        let off = start + (next_deliver - 1) * chunk;
+                        let want = chunk.min(end - off) as usize;
+                        if n == 0 || !sink(off, &self.bufs[slot].as_slice()[..n]) || n < want {
+                            stopping = true;
+                        }
+                    }
+                }
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

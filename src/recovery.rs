@@ -1,0 +1,361 @@
+//! Open-time recovery: read every segment header, scan only the tail segment,
+//! cut a torn or zero tail, and refuse corruption below the durable point.
+
+use crate::config::Config;
+use crate::cursor::RecordCursor;
+use crate::dir::{self, ListedSegment};
+use crate::error::{Error, Result};
+use crate::format::{
+    align_down, align_up, decode_record, DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
+    RECORD_ALIGN, RECORD_HEADER_LEN,
+};
+use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine};
+use crate::shared::SegmentMeta;
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What `open` found and repaired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Segments with a valid header.
+    pub segments: usize,
+    /// The segment scanned record by record.
+    pub tail_segment: Option<u64>,
+    /// Last LSN present after recovery (0 for a new WAL).
+    pub last_lsn: u64,
+    /// Bytes scanned in the tail segment.
+    pub scanned_bytes: u64,
+    /// A torn or incomplete tail that was cut, if any.
+    pub truncation: Option<Truncation>,
+    /// Files removed or set aside (leftover preparations, torn new segments).
+    pub removed_files: Vec<PathBuf>,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// A cut tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    /// Segment number.
+    pub segment: u64,
+    /// Byte offset the segment now ends at.
+    pub offset: u64,
+    /// Where the first undecodable byte was.
+    pub first_bad_offset: u64,
+    /// Why it stopped decoding there.
+    pub reason: &'static str,
+    /// Valid records dropped because their atomic group was incomplete.
+    pub dropped_records: u64,
+    /// Non-zero bytes zeroed after the cut.
+    pub zeroed_bytes: u64,
+}
+
+/// Where the writer resumes.
+pub(crate) struct Resume {
+    pub meta: SegmentMeta,
+    pub write_pos: u64,
+    pub tail_block: Vec<u8>,
+}
+
+pub(crate) struct Recovered {
+    pub report: RecoveryReport,
+    pub table: BTreeMap<u64, SegmentMeta>,
+    pub last_lsn: u64,
+    /// Append into this segment, or start `next_segment` if None.
+    pub resume: Option<Resume>,
+    pub next_segment: u64,
+    /// `next_segment` already exists, prepared and zero.
+    pub next_prepared: bool,
+}
+
+/// Runs recovery on `cfg.dir`, which must already be locked.
+pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool) -> Result<Recovered> {
+    let started = Instant::now();
+    let mut report = RecoveryReport::default();
+    let (listed, leftovers) = dir::list(&cfg.dir)?;
+    for p in leftovers {
+        if !read_only {
+            dir::remove_file(&p)?;
+        }
+        report.removed_files.push(p);
+    }
+
+    let mut headers: Vec<(ListedSegment, HeaderDecode)> = Vec::with_capacity(listed.len());
+    for s in listed {
+        let block = dir::read_header_block(&dir::segment_path(&cfg.dir, s.segment, s.checkpoint))?;
+        let h = SegmentHeader::decode(&block);
+        headers.push((s, h));
+    }
+    let last_valid = headers.iter().rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
+
+    let mut table = BTreeMap::new();
+    let mut next_prepared = false;
+    let mut prev: Option<SegmentMeta> = None;
+    let mut next_segment = 0;
+    for (i, (s, h)) in headers.iter().enumerate() {
+        let path = dir::segment_path(&cfg.dir, s.segment, s.checkpoint);
+        match (h, last_valid) {
+            (HeaderDecode::Valid(h), _) => {
+                if h.segment != s.segment {
+                    return Err(Error::Corruption {
+                        segment: s.segment,
+                        offset: 0,
+                        reason: format!("header names segment {} but the file is segment {}", h.segment, s.segment),
+                    });
+                }
+                if let Some(p) = prev {
+                    if s.segment != p.segment + 1 {
+                        return Err(Error::Corruption {
+                            segment: p.segment + 1,
+                            offset: 0,
+                            reason: format!("segment {} is missing between {} and {}", p.segment + 1, p.segment, s.segment),
+                        });
+                    }
+                    if h.first_lsn < p.first_lsn {
+                        return Err(Error::Corruption {
+                            segment: s.segment,
+                            offset: 24,
+                            reason: format!("first LSN {} goes back from segment {}'s {}", h.first_lsn, p.segment, p.first_lsn),
+                        });
+                    }
+                }
+                let meta = SegmentMeta {
+                    segment: s.segment,
+                    first_lsn: h.first_lsn,
+                    salt: h.salt,
+                    max_entry_size: h.max_entry_size,
+                    capacity: h.capacity,
+                    checkpoint: s.checkpoint,
+                };
+                table.insert(s.segment, meta);
+                prev = Some(meta);
+                next_segment = s.segment + 1;
+            }
+            (_, Some(lv)) if i < lv => {
+                let why = match h {
+                    HeaderDecode::Invalid(r) => *r,
+                    _ => "zero header",
+                };
+                return Err(Error::Corruption {
+                    segment: s.segment,
+                    offset: 0,
+                    reason: format!("segment header is invalid ({why}) but later segments are valid"),
+                });
+            }
+            (HeaderDecode::Zero, _)
+                if !s.checkpoint
+                    && !next_prepared
+                    && s.segment == next_segment
+                    && s.file_size == cfg.segment_size =>
+            {
+                // A complete preparation (it was renamed into place only after zero-fill + sync).
+                next_prepared = true;
+            }
+            _ => {
+                // A torn first write of a new segment (header and first records are one
+                // write, never acknowledged unless synced), or an unusable preparation.
+                // Set aside, not deleted, so nothing is destroyed on a guess.
+                if !read_only {
+                    let aside = path.with_extension("seg.discarded");
+                    dir::rename_durable(&cfg.dir, &path, &aside)?;
+                    report.removed_files.push(aside);
+                } else {
+                    report.removed_files.push(path);
+                }
+                if s.segment >= next_segment && table.is_empty() {
+                    next_segment = s.segment + 1;
+                }
+            }
+        }
+    }
+    report.segments = table.len();
+
+    let Some(tail) = table.values().next_back().copied() else {
+        report.elapsed = started.elapsed();
+        return Ok(Recovered { report, table, last_lsn: 0, resume: None, next_segment, next_prepared });
+    };
+    report.tail_segment = Some(tail.segment);
+    let scan = scan_tail(cfg, &tail, reader, read_only)?;
+    report.scanned_bytes = scan.scanned_bytes;
+    report.last_lsn = scan.last_lsn;
+    report.truncation = scan.truncation;
+    let file_size = std::fs::metadata(tail.path(&cfg.dir)).map(|m| m.len()).unwrap_or(0);
+    // A checkpoint is sealed for good; a short file was not preallocated by us.
+    let resume = if tail.checkpoint || file_size < tail.capacity || read_only {
+        None
+    } else {
+        Some(Resume { meta: tail, write_pos: scan.end, tail_block: scan.tail_block })
+    };
+    report.elapsed = started.elapsed();
+    Ok(Recovered { report, table, last_lsn: scan.last_lsn, resume, next_segment, next_prepared })
+}
+
+struct TailScan {
+    end: u64,
+    last_lsn: u64,
+    tail_block: Vec<u8>,
+    scanned_bytes: u64,
+    truncation: Option<Truncation>,
+}
+
+enum Phase {
+    Records,
+    Evidence { bad_at: u64, reason: &'static str },
+}
+
+/// Scans the tail segment: keeps the longest prefix of complete groups, looks
+/// past the first bad byte for proof that it had been durable.
+fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read_only: bool) -> Result<TailScan> {
+    let path = meta.path(&cfg.dir);
+    let file = dir::open_for_read(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+    let end_of_file = align_down(size.min(meta.capacity), BLOCK_SIZE as u64);
+    let max_body = meta.max_entry_size;
+    let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(u64::MAX, max_body as usize)) as u64;
+    let salt = meta.salt;
+
+    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
+    let mut expected = meta.first_lsn;
+    let (mut group_end_pos, mut group_end_lsn) = (BLOCK_SIZE as u64, meta.first_lsn - 1);
+    let mut phase = Phase::Records;
+    let mut evidence: Option<u64> = None;
+    let mut last_nonzero_end = BLOCK_SIZE as u64;
+    let mut scanned = 0u64;
+
+    let mut sink = |off: u64, chunk: &[u8]| -> bool {
+        scanned += chunk.len() as u64;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            last_nonzero_end = off + i as u64 + 1;
+        }
+        cursor.push(off, chunk);
+        loop {
+            match phase {
+                Phase::Records => match decode_record(cursor.available(), salt, max_body) {
+                    RecordDecode::Record(r) if r.header.lsn == expected => {
+                        expected += 1;
+                        let n = r.len;
+                        let ge = r.header.is_group_end();
+                        cursor.advance(n);
+                        if ge {
+                            group_end_pos = cursor.offset();
+                            group_end_lsn = expected - 1;
+                        }
+                    }
+                    RecordDecode::Record(_) => {
+                        phase = Phase::Evidence { bad_at: cursor.offset(), reason: "record LSN breaks the sequence" };
+                        cursor.advance(RECORD_ALIGN);
+                    }
+                    RecordDecode::NeedMore(_) => return true,
+                    RecordDecode::Invalid(e) => {
+                        phase = Phase::Evidence { bad_at: cursor.offset(), reason: e.describe() };
+                        cursor.advance(RECORD_ALIGN.min(cursor.available().len()));
+                    }
+                },
+                Phase::Evidence { .. } => {
+                    let avail = cursor.available();
+                    // Skip zero runs quickly, staying 8-aligned.
+                    let skip = avail.iter().position(|&b| b != 0).unwrap_or(avail.len());
+                    let skip = skip & !(RECORD_ALIGN - 1);
+                    if skip > 0 {
+                        cursor.advance(skip);
+                        continue;
+                    }
+                    let avail = cursor.available();
+                    if avail.len() < RECORD_HEADER_LEN {
+                        return true;
+                    }
+                    if avail[28..32] == salt.to_le_bytes() {
+                        match decode_record(avail, salt, max_body) {
+                            RecordDecode::Record(r) if r.header.durable_lsn >= expected => {
+                                evidence = Some(cursor.offset());
+                                return false;
+                            }
+                            RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
+                            _ => {}
+                        }
+                    }
+                    cursor.advance(RECORD_ALIGN);
+                }
+            }
+        }
+    };
+    reader
+        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end_of_file, &mut sink)
+        .map_err(|e| Error::io(format!("reading tail segment {}", path.display()), e))?;
+    let leftover = cursor.available().len();
+    let (bad_at, reason) = match phase {
+        Phase::Evidence { bad_at, reason } => (Some(bad_at), reason),
+        Phase::Records if leftover > 0 && cursor.available().iter().all(|&b| b == 0) => (Some(cursor.offset()), DecodeError::Zero.describe()),
+        Phase::Records if leftover > 0 => (Some(cursor.offset()), "record cut off at the end of the file"),
+        Phase::Records => (None, ""),
+    };
+    if let (Some(bad), Some(ev)) = (bad_at, evidence) {
+        return Err(Error::Corruption {
+            segment: meta.segment,
+            offset: bad,
+            reason: format!(
+                "{reason}; the valid record at offset {ev} shows LSN {expected} had been made durable, so this is not a torn tail"
+            ),
+        });
+    }
+    let dropped_records = expected - 1 - group_end_lsn;
+    let zero_to = align_up(last_nonzero_end, BLOCK_SIZE as u64).max(group_end_pos);
+    let needs_zeroing = last_nonzero_end > group_end_pos;
+    let truncation = if bad_at.is_some() && (needs_zeroing || dropped_records > 0) {
+        Some(Truncation {
+            segment: meta.segment,
+            offset: group_end_pos,
+            first_bad_offset: bad_at.unwrap_or(group_end_pos),
+            reason,
+            dropped_records,
+            zeroed_bytes: if needs_zeroing { last_nonzero_end - group_end_pos } else { 0 },
+        })
+    } else {
+        None
+    };
+    if let Some(t) = &truncation {
+        tracing::warn!(segment = t.segment, offset = t.offset, dropped = t.dropped_records, reason = t.reason, "cut torn tail");
+    }
+    drop(file);
+    let tail_block = if read_only {
+        vec![0u8; BLOCK_SIZE]
+    } else {
+        let wfile = dir::open_for_write(&path, false)?;
+        if needs_zeroing {
+            zero_range(&wfile, group_end_pos, zero_to).map_err(|e| Error::io(format!("zeroing torn tail of {}", path.display()), e))?;
+        }
+        read_tail_block(&wfile, group_end_pos).map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+    };
+    Ok(TailScan { end: group_end_pos, last_lsn: group_end_lsn, tail_block, scanned_bytes: scanned, truncation })
+}
+
+/// The block holding `pos`, with every byte from `pos` on zero.
+fn read_tail_block(file: &std::fs::File, pos: u64) -> std::io::Result<Vec<u8>> {
+    let start = align_down(pos, BLOCK_SIZE as u64);
+    let mut b = AlignedBuf::new(BLOCK_SIZE);
+    pread_full(file.as_raw_fd(), b.as_mut_slice(), start)?;
+    let mut v = b.as_slice().to_vec();
+    v[(pos - start) as usize..].fill(0);
+    Ok(v)
+}
+
+/// Zeroes `[from, to)` (to is block-aligned), keeping bytes before `from` in its block, then syncs.
+/// Without this, stale records of the torn attempt could line up behind new ones after a later crash.
+fn zero_range(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<()> {
+    let fd = file.as_raw_fd();
+    let first = align_down(from, BLOCK_SIZE as u64);
+    let head = read_tail_block(file, from)?;
+    let mut buf = AlignedBuf::new(BLOCK_SIZE);
+    buf.as_mut_slice().copy_from_slice(&head);
+    pwrite_all(fd, buf.as_slice(), first)?;
+    let zeros = AlignedBuf::new(1 << 20);
+    let mut off = first + BLOCK_SIZE as u64;
+    while off < to {
+        let n = (zeros.capacity() as u64).min(to - off) as usize;
+        pwrite_all(fd, &zeros.as_slice()[..n], off)?;
+        off += n as u64;
+    }
+    fdatasync(fd)
+}

@@ -1,0 +1,102 @@
+//! State shared between the API handle, the writer thread and replays.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// What the engine knows about one segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentMeta {
+    /// Segment number.
+    pub segment: u64,
+    /// First LSN stored in it.
+    pub first_lsn: u64,
+    /// Salt bound into its records.
+    pub salt: u32,
+    /// Entry size limit it was written with.
+    pub max_entry_size: u32,
+    /// File capacity.
+    pub capacity: u64,
+    /// Marked as a checkpoint.
+    pub checkpoint: bool,
+}
+
+impl SegmentMeta {
+    pub(crate) fn path(&self, dir: &std::path::Path) -> PathBuf {
+        crate::dir::segment_path(dir, self.segment, self.checkpoint)
+    }
+}
+
+pub(crate) struct Shared {
+    pub dir: PathBuf,
+    pub config: Config,
+    /// Every segment present, the active one last.
+    pub table: Mutex<BTreeMap<u64, SegmentMeta>>,
+    /// Highest LSN whose write completed: what replay may read.
+    pub readable_lsn: AtomicU64,
+    /// Highest LSN whose fdatasync (or O_DSYNC write) completed.
+    pub durable_lsn: AtomicU64,
+    /// Highest LSN assigned by the writer.
+    pub last_lsn: AtomicU64,
+    fenced: AtomicBool,
+    fence: Mutex<Option<Error>>,
+    pub closed: AtomicBool,
+    /// True if the io_uring engine is in use (replay uses the same kind).
+    pub uring: bool,
+}
+
+impl Shared {
+    pub fn new(dir: PathBuf, config: Config, table: BTreeMap<u64, SegmentMeta>, last_lsn: u64, uring: bool) -> Self {
+        Shared {
+            dir,
+            config,
+            table: Mutex::new(table),
+            readable_lsn: AtomicU64::new(last_lsn),
+            durable_lsn: AtomicU64::new(last_lsn),
+            last_lsn: AtomicU64::new(last_lsn),
+            fenced: AtomicBool::new(false),
+            fence: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            uring,
+        }
+    }
+
+    /// Marks the WAL failed. The first cause is kept.
+    pub fn set_fence(&self, err: Error) {
+        let mut f = self.fence.lock();
+        if f.is_none() {
+            tracing::error!(error = %err, "WAL fenced: no further appends will be acknowledged");
+            *f = Some(err);
+        }
+        self.fenced.store(true, Ordering::Release);
+    }
+
+    /// The fence error, if fenced.
+    pub fn fence_error(&self) -> Option<Error> {
+        if !self.fenced.load(Ordering::Acquire) {
+            return None;
+        }
+        self.fence.lock().as_ref().map(Error::duplicate)
+    }
+
+    /// Fails if the WAL is closed or fenced.
+    pub fn check_open(&self) -> Result<()> {
+        if let Some(e) = self.fence_error() {
+            return Err(e);
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// Snapshot for a replay: the segments and the readable bound, taken together.
+    pub fn snapshot(&self) -> (Vec<SegmentMeta>, u64) {
+        let t = self.table.lock();
+        let bound = self.readable_lsn.load(Ordering::Acquire);
+        (t.values().copied().collect(), bound)
+    }
+}

@@ -1,0 +1,128 @@
+//! Acknowledgements: the writer completes an [`Ack`], the producer waits on a [`CommitTicket`].
+
+use crate::error::{Error, Result};
+use crate::Lsn;
+use parking_lot::{Condvar, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// First and last value of an acknowledged request (LSNs, or a segment number).
+pub(crate) type AckValue = (u64, u64);
+
+#[derive(Default)]
+struct SlotState {
+    result: Option<Result<AckValue>>,
+    waker: Option<Waker>,
+}
+
+#[derive(Default)]
+pub(crate) struct AckSlot {
+    state: Mutex<SlotState>,
+    done: Condvar,
+}
+
+impl AckSlot {
+    fn set(&self, r: Result<AckValue>) {
+        let waker = {
+            let mut s = self.state.lock();
+            debug_assert!(s.result.is_none(), "an ack is completed once");
+            s.result = Some(r);
+            s.waker.take()
+        };
+        self.done.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn wait(&self) -> Result<AckValue> {
+        let mut s = self.state.lock();
+        loop {
+            if let Some(r) = s.result.take() {
+                return r;
+            }
+            self.done.wait(&mut s);
+        }
+    }
+}
+
+/// The writer's half. Dropping it unanswered answers [`Error::Closed`], so no
+/// producer waits forever on a request that the writer never saw.
+pub(crate) struct Ack(Option<Arc<AckSlot>>);
+
+impl Ack {
+    pub fn new() -> (Ack, Arc<AckSlot>) {
+        let slot = Arc::new(AckSlot::default());
+        (Ack(Some(slot.clone())), slot)
+    }
+
+    pub fn complete(mut self, r: Result<AckValue>) {
+        if let Some(s) = self.0.take() {
+            s.set(r);
+        }
+    }
+}
+
+impl Drop for Ack {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.set(Err(Error::Closed));
+        }
+    }
+}
+
+/// Blocks until the writer answers.
+pub(crate) fn wait(slot: &AckSlot) -> Result<AckValue> {
+    slot.wait()
+}
+
+/// A pending append, from [`crate::Wal::submit`]. Resolves to the entry's LSN
+/// once it is durable (per the sync policy), or to the error that prevented it.
+///
+/// `wait()` parks the thread; `.await` does not, and needs no particular runtime.
+#[must_use = "a ticket says nothing until waited on"]
+pub struct CommitTicket {
+    slot: Arc<AckSlot>,
+}
+
+impl CommitTicket {
+    pub(crate) fn new(slot: Arc<AckSlot>) -> Self {
+        CommitTicket { slot }
+    }
+
+    /// Blocks until the entry is durable and returns its LSN.
+    pub fn wait(self) -> Result<Lsn> {
+        self.slot.wait().map(|(_, last)| last)
+    }
+
+    /// True once the writer has answered (success or error).
+    pub fn is_done(&self) -> bool {
+        self.slot.state.lock().result.is_some()
+    }
+}
+
+impl Future for CommitTicket {
+    type Output = Result<Lsn>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut s = self.slot.state.lock();
+        match s.result.take() {
+            Some(r) => Poll::Ready(r.map(|(_, last)| last)),
+            None => {
+                match &s.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => s.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for CommitTicket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitTicket").field("done", &self.is_done()).finish()
+    }
+}

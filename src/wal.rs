@@ -1,0 +1,257 @@
+//! The public handle.
+
+use crate::config::{BackendType, Config};
+use crate::dir::{self, DirLock};
+use crate::error::{Error, Result};
+use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE};
+use crate::recovery::{self, RecoveryReport};
+use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
+use crate::shared::{SegmentMeta, Shared};
+use crate::ticket::{self, Ack, CommitTicket};
+use crate::writer::{Payload, Request, Writer, WriterStart};
+use crate::Lsn;
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+use std::ops::RangeInclusive;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Public view of a segment.
+pub type SegmentInfo = SegmentMeta;
+
+/// A write-ahead log. `Send + Sync`: share it with `Arc` and append from any thread.
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let (wal, _report) = xwal::Wal::open(xwal::Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10))?;
+/// let lsn = wal.append(b"hello")?;           // durable when it returns
+/// let cp = wal.create_checkpoint()?;
+/// let replay = wal.replay(xwal::ReplayOptions::all())?;
+/// let entries: Vec<_> = replay.collect();
+/// assert_eq!(entries[0].lsn, lsn);
+/// # let _ = cp;
+/// wal.close()?;
+/// # Ok(()) }
+/// ```
+pub struct Wal {
+    shared: Arc<Shared>,
+    tx: Sender<Request>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    engine: &'static str,
+    _lock: DirLock,
+}
+
+impl Wal {
+    /// Opens (creating if needed) and recovers the WAL in `config.dir`.
+    ///
+    /// Takes an exclusive lock on the directory ([`Error::Locked`] if held),
+    /// scans only the tail segment, cuts a torn or zero tail, and continues the
+    /// LSN sequence. Corruption below the durable point is an error, never cut.
+    pub fn open(config: Config) -> Result<(Wal, RecoveryReport)> {
+        config.validate()?;
+        let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
+        dir::create_dir(&config.dir)?;
+        let lock = DirLock::acquire(&config.dir)?;
+        let engine = crate::io::write_engine(config.io_engine)?;
+        let engine_name = engine.name();
+        let uring = engine_name == "io_uring";
+        let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
+        let rec = recovery::recover(&config, reader.as_mut(), false)?;
+        drop(reader);
+        let queue_depth = config.queue_depth;
+        let shared = Arc::new(Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring));
+        let (tx, rx) = crossbeam_channel::bounded(queue_depth);
+        let start = WriterStart {
+            resume: rec.resume,
+            next_segment: rec.next_segment,
+            next_prepared: rec.next_prepared,
+            last_lsn: rec.last_lsn,
+        };
+        let writer = Writer::new(shared.clone(), rx, engine, start)?;
+        let handle = std::thread::Builder::new()
+            .name("xwal-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| Error::io("spawning the writer thread", e))?;
+        tracing::info!(last_lsn = rec.last_lsn, engine = engine_name, "opened");
+        Ok((Wal { shared, tx, writer: Mutex::new(Some(handle)), engine: engine_name, _lock: lock }, rec.report))
+    }
+
+    fn send(&self, req: Request) -> Result<()> {
+        self.shared.check_open()?;
+        // A full queue blocks here: that is the backpressure. If the writer is
+        // gone, the request (and its ack) is dropped, which answers Closed.
+        self.tx.send(req).map_err(|_| Error::Closed)
+    }
+
+    fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
+        let (ack, slot) = Ack::new();
+        self.send(make(ack))?;
+        ticket::wait(&slot)
+    }
+
+    fn check_entry(&self, len: usize) -> Result<()> {
+        let limit = self.shared.config.max_entry_size;
+        if len as u64 > limit {
+            return Err(Error::EntryTooLarge { size: len as u64, limit });
+        }
+        Ok(())
+    }
+
+    /// Queues one entry without waiting. The ticket resolves to its LSN when it
+    /// is durable. Blocks only while the submission queue is full.
+    pub fn submit(&self, data: impl Into<Vec<u8>>) -> Result<CommitTicket> {
+        let data = data.into();
+        self.check_entry(data.len())?;
+        let (ack, slot) = Ack::new();
+        self.send(Request::Append { payload: Payload::One(data), ack })?;
+        Ok(CommitTicket::new(slot))
+    }
+
+    /// Appends one entry and returns its LSN once it is durable (per the sync policy).
+    pub fn append(&self, data: &[u8]) -> Result<Lsn> {
+        self.submit(data.to_vec())?.wait()
+    }
+
+    /// Appends entries as one atomic group: after a crash either all of them are
+    /// present or none. Returns their LSNs.
+    pub fn append_batch<I, D>(&self, entries: I) -> Result<RangeInclusive<Lsn>>
+    where
+        I: IntoIterator<Item = D>,
+        D: Into<Vec<u8>>,
+    {
+        let items: Vec<Vec<u8>> = entries.into_iter().map(Into::into).collect();
+        if items.is_empty() {
+            return Err(Error::InvalidBatch { count: 0, reason: "a batch needs at least one entry" });
+        }
+        let mut total = 0u64;
+        for d in &items {
+            self.check_entry(d.len())?;
+            total += encoded_record_len(entry_body_len(u64::MAX, d.len())) as u64;
+        }
+        let limit = self.shared.config.segment_size - BLOCK_SIZE as u64;
+        if total > limit {
+            return Err(Error::EntryTooLarge { size: total, limit });
+        }
+        let (first, last) = self.request(|ack| Request::Append { payload: Payload::Group(items), ack })?;
+        Ok(first..=last)
+    }
+
+    /// Makes everything accepted so far durable, whatever the sync policy. Returns the durable LSN.
+    pub fn flush(&self) -> Result<Lsn> {
+        self.request(|ack| Request::Flush { ack }).map(|(l, _)| l)
+    }
+
+    /// LSN of the last entry written (0 for a new WAL). Survives restarts.
+    pub fn last_index(&self) -> Lsn {
+        self.shared.last_lsn.load(Ordering::Acquire)
+    }
+
+    /// Highest LSN known durable.
+    pub fn durable_index(&self) -> Lsn {
+        self.shared.durable_lsn.load(Ordering::Acquire)
+    }
+
+    /// Consumes one LSN without an entry (Go's `IncLastIndex`), durably, and returns it.
+    pub fn inc_last_index(&self) -> Result<Lsn> {
+        self.request(|ack| Request::Skip { ack }).map(|(l, _)| l)
+    }
+
+    /// `local_filesystem` or `aws_s3`.
+    pub fn backend_type(&self) -> BackendType {
+        self.shared.config.backend
+    }
+
+    /// Which I/O engine is in use: `io_uring` or `sync`.
+    pub fn io_engine_name(&self) -> &'static str {
+        self.engine
+    }
+
+    /// Makes everything written durable, seals and marks the current segment as a
+    /// checkpoint (rename + directory fsync), starts a new segment, and returns
+    /// the checkpoint's segment number.
+    pub fn create_checkpoint(&self) -> Result<u64> {
+        self.request(|ack| Request::Checkpoint { ack }).map(|(n, _)| n)
+    }
+
+    /// Checkpoint segment numbers present, oldest first.
+    pub fn checkpoints(&self) -> Vec<u64> {
+        self.shared.table.lock().values().filter(|m| m.checkpoint).map(|m| m.segment).collect()
+    }
+
+    /// Segments present, oldest first; the last is the active one.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        self.shared.table.lock().values().copied().collect()
+    }
+
+    /// The WAL directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.shared.dir
+    }
+
+    /// Starts a replay on its own thread; entries arrive on a bounded channel.
+    /// Appends may run meanwhile, also from the consumer. Replays what was
+    /// written when it started.
+    pub fn replay(&self, opts: ReplayOptions) -> Result<Replay> {
+        self.shared.check_open()?;
+        if opts.consume {
+            self.request(|ack| Request::Rotate { ack })?;
+        }
+        replay::spawn(self.shared.clone(), opts)
+    }
+
+    /// Replays into the caller's channel from the calling thread, like Go xwal:
+    /// someone must be receiving. With `consume`, segments are deleted once
+    /// every entry has been handed to the channel.
+    pub fn replay_into(&self, tx: &Sender<Entry>, opts: ReplayOptions) -> Result<ReplaySummary> {
+        self.shared.check_open()?;
+        if opts.consume {
+            self.request(|ack| Request::Rotate { ack })?;
+        }
+        let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
+        summary.consumed = replay::consume_segments(&self.shared, &consumable)?;
+        Ok(summary)
+    }
+
+    /// Deletes sealed segments numbered `segment` or lower (for example after a
+    /// checkpoint has been applied elsewhere). Never the active segment. Returns
+    /// what was deleted.
+    pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
+        self.shared.check_open()?;
+        let list: Vec<u64> = self.shared.table.lock().keys().copied().filter(|s| *s <= segment).collect();
+        replay::consume_segments(&self.shared, &list)
+    }
+
+    /// Drains and makes durable every accepted entry, stops the writer, closes
+    /// the files and releases the lock. Later calls get [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        let Some(handle) = self.writer.lock().take() else { return Ok(()) };
+        let (ack, slot) = Ack::new();
+        let result = match self.tx.send(Request::Close { ack }) {
+            Ok(()) => ticket::wait(&slot).map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        self.shared.closed.store(true, Ordering::Release);
+        let _ = handle.join();
+        result
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::warn!(error = %e, "close on drop failed");
+        }
+    }
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal")
+            .field("dir", &self.shared.dir)
+            .field("last_index", &self.last_index())
+            .field("engine", &self.engine)
+            .finish()
+    }
+}

@@ -1,0 +1,703 @@
+//! The writer thread: owns the segment files and the I/O engine, takes requests
+//! off the submission queue, group-commits them, and answers each producer only
+//! when its data is durable (per the sync policy).
+//!
+//! One batch is in flight at a time; the next one is gathered and encoded while
+//! it runs. A batch's acks are completed only after its write and its linked
+//! fdatasync have both completed, so no ack ever runs ahead of the disk.
+
+use crate::config::SyncPolicy;
+use crate::dir;
+use crate::error::{Error, Result};
+use crate::format::{
+    align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, SegmentHeader,
+    BLOCK_SIZE, FLAG_GROUP_END,
+};
+use crate::io::{AlignedBuf, WriteEngine, WriteOp};
+use crate::shared::{SegmentMeta, Shared};
+use crate::ticket::Ack;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Entry payloads of one request.
+pub(crate) enum Payload {
+    One(Vec<u8>),
+    /// All-or-nothing: one atomic group, placed in one segment.
+    Group(Vec<Vec<u8>>),
+}
+
+/// What producers put on the submission queue.
+pub(crate) enum Request {
+    Append { payload: Payload, ack: Ack },
+    /// Consume one LSN without an entry (`inc_last_index`).
+    Skip { ack: Ack },
+    Flush { ack: Ack },
+    Checkpoint { ack: Ack },
+    /// Seal the active segment if it holds anything; answers the last sealed segment.
+    Rotate { ack: Ack },
+    Close { ack: Ack },
+}
+
+impl Request {
+    fn is_barrier(&self) -> bool {
+        !matches!(self, Request::Append { .. } | Request::Skip { .. })
+    }
+
+    fn fail(self, e: Error) {
+        let ack = match self {
+            Request::Append { ack, .. }
+            | Request::Skip { ack }
+            | Request::Flush { ack }
+            | Request::Checkpoint { ack }
+            | Request::Rotate { ack }
+            | Request::Close { ack } => ack,
+        };
+        ack.complete(Err(e));
+    }
+}
+
+/// The segment being appended to.
+struct Active {
+    meta: SegmentMeta,
+    file: File,
+    /// Where the next record goes.
+    write_pos: u64,
+    /// The block holding `write_pos`, bytes from `write_pos` on zero. Rewritten
+    /// with the same prefix by the next batch: under sector atomicity a torn
+    /// rewrite leaves the prefix intact either way.
+    tail_block: Vec<u8>,
+    header_written: bool,
+}
+
+struct Batch {
+    buf: AlignedBuf,
+    offset: u64,
+    len: usize,
+    acks: Vec<(Ack, u64, u64)>,
+    last_lsn: u64,
+}
+
+struct InFlight {
+    acks: Vec<(Ack, u64, u64)>,
+    last_lsn: u64,
+    durable: bool,
+}
+
+enum Encoded {
+    Batch(Batch),
+    /// The request at the front needs a new segment.
+    NeedRollover,
+    /// The front of the queue is a barrier.
+    Nothing,
+}
+
+/// Prepares the next segment ahead of need, on its own thread.
+struct Preparer {
+    tx: Option<Sender<u64>>,
+    rx: Receiver<(u64, Result<PathBuf>)>,
+    pending: Option<u64>,
+    ready: Option<u64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Preparer {
+    fn spawn(shared: &Arc<Shared>, ready: Option<u64>) -> Result<Preparer> {
+        let (tx, req_rx) = crossbeam_channel::bounded::<u64>(1);
+        let (done_tx, rx) = crossbeam_channel::bounded(1);
+        let dir = shared.dir.clone();
+        let cap = shared.config.segment_size;
+        let zero = shared.config.zero_fill;
+        let handle = std::thread::Builder::new()
+            .name("xwal-prepare".into())
+            .spawn(move || {
+                for n in req_rx {
+                    let r = dir::prepare_segment(&dir, n, cap, zero);
+                    if done_tx.send((n, r)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::io("spawning the segment preparer thread", e))?;
+        Ok(Preparer { tx: Some(tx), rx, pending: None, ready, handle: Some(handle) })
+    }
+
+    fn request(&mut self, n: u64) {
+        if self.pending.is_none() && self.ready != Some(n) {
+            if let Some(tx) = &self.tx {
+                if tx.send(n).is_ok() {
+                    self.pending = Some(n);
+                }
+            }
+        }
+    }
+
+    /// The path of prepared segment `n`, preparing it now if it is not ready.
+    fn take(&mut self, shared: &Shared, n: u64) -> Result<PathBuf> {
+        if self.ready == Some(n) {
+            self.ready = None;
+            return Ok(dir::segment_path(&shared.dir, n, false));
+        }
+        if let Some(p) = self.pending.take() {
+            match self.rx.recv() {
+                Ok((m, Ok(path))) if m == n => return Ok(path),
+                Ok((m, Ok(path))) => {
+                    tracing::warn!(prepared = m, wanted = n, "discarding a segment prepared for another number");
+                    dir::remove_file(&path)?;
+                }
+                Ok((_, Err(e))) => tracing::warn!(segment = p, error = %e, "background preparation failed; retrying inline"),
+                Err(_) => {}
+            }
+        }
+        dir::prepare_segment(&shared.dir, n, shared.config.segment_size, shared.config.zero_fill)
+    }
+}
+
+impl Drop for Preparer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    rx: Receiver<Request>,
+    engine: Box<dyn WriteEngine>,
+    active: Option<Active>,
+    next_segment: u64,
+    next_lsn: u64,
+    spares: Vec<AlignedBuf>,
+    inflight: Option<InFlight>,
+    carry: VecDeque<Request>,
+    preparer: Preparer,
+    /// Written but not yet fdatasynced (Interval and Never).
+    unsynced: bool,
+    last_sync: Instant,
+    disconnected: bool,
+}
+
+/// Where the writer starts after recovery.
+pub(crate) struct WriterStart {
+    pub resume: Option<crate::recovery::Resume>,
+    pub next_segment: u64,
+    pub next_prepared: bool,
+    pub last_lsn: u64,
+}
+
+impl Writer {
+    /// Builds the writer and makes sure a segment with a durable header exists,
+    /// so the LSN sequence survives a restart even before the first append.
+    pub fn new(shared: Arc<Shared>, rx: Receiver<Request>, engine: Box<dyn WriteEngine>, start: WriterStart) -> Result<Writer> {
+        let ready = if start.next_prepared { Some(start.next_segment) } else { None };
+        let preparer = Preparer::spawn(&shared, ready)?;
+        let dsync = shared.config.sync == SyncPolicy::Dsync;
+        let active = match start.resume {
+            Some(r) => {
+                let file = dir::open_for_write(&r.meta.path(&shared.dir), dsync)?;
+                Some(Active { meta: r.meta, file, write_pos: r.write_pos, tail_block: r.tail_block, header_written: true })
+            }
+            None => None,
+        };
+        let mut w = Writer {
+            shared,
+            rx,
+            engine,
+            active,
+            next_segment: start.next_segment,
+            next_lsn: start.last_lsn + 1,
+            spares: vec![],
+            inflight: None,
+            carry: VecDeque::new(),
+            preparer,
+            unsynced: false,
+            last_sync: Instant::now(),
+            disconnected: false,
+        };
+        if w.active.is_none() {
+            w.rollover(true)?;
+        } else {
+            let n = w.next_segment;
+            w.preparer.request(n);
+        }
+        Ok(w)
+    }
+
+    pub fn run(mut self) {
+        loop {
+            if self.carry.is_empty() {
+                if self.inflight.is_some() {
+                    self.try_gather();
+                    if self.carry.is_empty() {
+                        self.complete_inflight();
+                        self.maybe_interval_sync();
+                        continue;
+                    }
+                } else {
+                    self.blocking_gather();
+                    if self.carry.is_empty() {
+                        if self.disconnected {
+                            self.shutdown(None);
+                            return;
+                        }
+                        self.maybe_interval_sync();
+                        continue;
+                    }
+                }
+            } else {
+                self.try_gather();
+            }
+
+            if let Some(e) = self.shared.fence_error() {
+                self.complete_inflight();
+                while let Some(r) = self.carry.pop_front() {
+                    if let Request::Close { ack } = r {
+                        self.shutdown(Some(ack));
+                        return;
+                    }
+                    r.fail(e.duplicate());
+                }
+                continue;
+            }
+
+            let front_is_barrier = self.carry.front().is_some_and(Request::is_barrier);
+            if front_is_barrier {
+                self.complete_inflight();
+                if let Some(req) = self.carry.pop_front() {
+                    if let Request::Close { ack } = req {
+                        self.shutdown(Some(ack));
+                        return;
+                    }
+                    self.barrier(req);
+                }
+                continue;
+            }
+            match self.encode_batch() {
+                Encoded::Batch(b) => {
+                    self.complete_inflight();
+                    if self.shared.fence_error().is_some() {
+                        let e = self.shared.fence_error().unwrap_or(Error::Closed);
+                        for (ack, _, _) in b.acks {
+                            ack.complete(Err(e.duplicate()));
+                        }
+                        self.spares.push(b.buf);
+                        continue;
+                    }
+                    self.submit(b);
+                }
+                Encoded::NeedRollover => {
+                    self.complete_inflight();
+                    if self.shared.fence_error().is_some() {
+                        continue;
+                    }
+                    if let Err(e) = self.rollover(false) {
+                        // Not a fence: nothing was written. Refuse what needed the space.
+                        tracing::warn!(error = %e, "cannot start a new segment");
+                        if let Some(r) = self.carry.pop_front() {
+                            r.fail(e);
+                        }
+                    }
+                }
+                Encoded::Nothing => {}
+            }
+        }
+    }
+
+    fn blocking_gather(&mut self) {
+        let deadline = match self.shared.config.sync {
+            SyncPolicy::Interval(d) if self.unsynced => Some(self.last_sync + d),
+            _ => None,
+        };
+        let first = match deadline {
+            Some(dl) => match self.rx.recv_deadline(dl) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.disconnected = true;
+                    return;
+                }
+            },
+            None => match self.rx.recv() {
+                Ok(r) => r,
+                Err(_) => {
+                    self.disconnected = true;
+                    return;
+                }
+            },
+        };
+        self.carry.push_back(first);
+        let delay = self.shared.config.commit_delay;
+        if !delay.is_zero() {
+            let until = Instant::now() + delay;
+            while self.carry.len() < self.shared.config.max_batch_entries {
+                match self.rx.recv_deadline(until) {
+                    Ok(r) => {
+                        let barrier = r.is_barrier();
+                        self.carry.push_back(r);
+                        if barrier {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        self.try_gather();
+    }
+
+    fn try_gather(&mut self) {
+        while self.carry.len() < self.shared.config.max_batch_entries {
+            match self.rx.try_recv() {
+                Ok(r) => self.carry.push_back(r),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.disconnected = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    fn take_buf(&mut self, min: usize) -> AlignedBuf {
+        let mut b = self.spares.pop().unwrap_or_else(|| AlignedBuf::new(self.shared.config.max_batch_bytes + 2 * BLOCK_SIZE));
+        b.reserve_discard(min);
+        b
+    }
+
+    /// Encodes as many queued appends as fit into one write.
+    fn encode_batch(&mut self) -> Encoded {
+        let Some(active) = self.active.as_ref() else { return Encoded::NeedRollover };
+        let cfg = &self.shared.config;
+        let capacity = active.meta.capacity;
+        let start = if active.header_written { align_down(active.write_pos, BLOCK_SIZE as u64) } else { 0 };
+        let base_pos = if active.header_written { active.write_pos } else { BLOCK_SIZE as u64 };
+        let salt = active.meta.salt;
+        let durable = self.shared.durable_lsn.load(Ordering::Acquire);
+
+        // Size the batch first, so the buffer is allocated once.
+        let mut lsn = self.next_lsn;
+        let mut bytes = 0usize;
+        let mut take = 0usize;
+        for req in self.carry.iter() {
+            let len = match req {
+                Request::Append { payload: Payload::One(d), .. } => encoded_record_len(entry_body_len(lsn, d.len())),
+                Request::Append { payload: Payload::Group(items), .. } => {
+                    items.iter().enumerate().map(|(i, d)| encoded_record_len(entry_body_len(lsn + i as u64, d.len()))).sum()
+                }
+                Request::Skip { .. } => encoded_record_len(0),
+                _ => break,
+            };
+            let n = match req {
+                Request::Append { payload: Payload::Group(items), .. } => items.len() as u64,
+                _ => 1,
+            };
+            if base_pos + (bytes + len) as u64 > capacity {
+                if take == 0 {
+                    return Encoded::NeedRollover;
+                }
+                break;
+            }
+            if take > 0 && (bytes + len > cfg.max_batch_bytes || take >= cfg.max_batch_entries) {
+                break;
+            }
+            bytes += len;
+            lsn += n;
+            take += 1;
+        }
+        if take == 0 {
+            return Encoded::Nothing;
+        }
+        let prefix = (base_pos - start) as usize;
+        let end = align_up((prefix + bytes) as u64, BLOCK_SIZE as u64) as usize;
+        let mut buf = self.take_buf(end);
+        let Some(active) = self.active.as_mut() else { return Encoded::Nothing };
+        let out = buf.as_mut_slice();
+        if active.header_written {
+            out[..prefix].copy_from_slice(&active.tail_block[..prefix]);
+        } else {
+            out[..BLOCK_SIZE].fill(0);
+            SegmentHeader {
+                segment: active.meta.segment,
+                first_lsn: active.meta.first_lsn,
+                salt,
+                max_entry_size: active.meta.max_entry_size,
+                capacity,
+            }
+            .encode(out);
+        }
+        let mut pos = prefix;
+        let mut acks = Vec::with_capacity(take);
+        let mut lsn = self.next_lsn;
+        for _ in 0..take {
+            let Some(req) = self.carry.pop_front() else { break };
+            match req {
+                Request::Append { payload: Payload::One(d), ack } => {
+                    pos += encode_entry_record(&mut out[pos..], lsn, durable, FLAG_GROUP_END, salt, &d);
+                    acks.push((ack, lsn, lsn));
+                    lsn += 1;
+                }
+                Request::Append { payload: Payload::Group(items), ack } => {
+                    let first = lsn;
+                    let last_i = items.len() - 1;
+                    for (i, d) in items.iter().enumerate() {
+                        let flags = if i == last_i { FLAG_GROUP_END } else { 0 };
+                        pos += encode_entry_record(&mut out[pos..], lsn, durable, flags, salt, d);
+                        lsn += 1;
+                    }
+                    acks.push((ack, first, lsn - 1));
+                }
+                Request::Skip { ack } => {
+                    pos += encode_skip_record(&mut out[pos..], lsn, durable, salt);
+                    acks.push((ack, lsn, lsn));
+                    lsn += 1;
+                }
+                other => {
+                    // Sizing stopped before any barrier.
+                    self.carry.push_front(other);
+                    break;
+                }
+            }
+        }
+        debug_assert_eq!(pos, prefix + bytes);
+        out[pos..end].fill(0);
+        let tail_start = align_down(pos as u64, BLOCK_SIZE as u64) as usize;
+        active.tail_block.clear();
+        if tail_start < end {
+            active.tail_block.extend_from_slice(&out[tail_start..tail_start + BLOCK_SIZE]);
+        } else {
+            active.tail_block.resize(BLOCK_SIZE, 0);
+        }
+        active.write_pos = start + pos as u64;
+        active.header_written = true;
+        assert!(active.write_pos <= capacity, "batch overran the segment");
+        self.next_lsn = lsn;
+        self.shared.last_lsn.store(lsn - 1, Ordering::Release);
+        Encoded::Batch(Batch { buf, offset: start, len: end, acks, last_lsn: lsn - 1 })
+    }
+
+    fn submit(&mut self, b: Batch) {
+        let Some(active) = self.active.as_ref() else { return };
+        let sync = self.shared.config.sync == SyncPolicy::Always;
+        let durable = self.shared.config.sync.acks_are_durable();
+        tracing::trace!(segment = active.meta.segment, offset = b.offset, len = b.len, entries = b.acks.len(), "commit");
+        self.engine.start(WriteOp { fd: active.file.as_raw_fd(), offset: b.offset, buf: b.buf, len: b.len, sync });
+        self.inflight = Some(InFlight { acks: b.acks, last_lsn: b.last_lsn, durable });
+    }
+
+    fn complete_inflight(&mut self) {
+        let Some(f) = self.inflight.take() else { return };
+        let (buf, r) = self.engine.finish();
+        self.spares.push(buf);
+        match r {
+            Ok(()) => {
+                self.shared.readable_lsn.store(f.last_lsn, Ordering::Release);
+                if f.durable {
+                    self.shared.durable_lsn.store(f.last_lsn, Ordering::Release);
+                } else {
+                    self.unsynced = true;
+                }
+                for (ack, a, b) in f.acks {
+                    ack.complete(Ok((a, b)));
+                }
+            }
+            Err(e) => {
+                let op = if self.shared.config.sync == SyncPolicy::Always { "write+fdatasync" } else { "write" };
+                self.shared.set_fence(Error::Fenced { op, cause: e.to_string() });
+                let err = self.shared.fence_error().unwrap_or(Error::Closed);
+                for (ack, _, _) in f.acks {
+                    ack.complete(Err(err.duplicate()));
+                }
+            }
+        }
+    }
+
+    /// fdatasync of the active segment for the policies that do not sync every batch.
+    fn sync_active(&mut self) -> Result<()> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        let Some(a) = self.active.as_ref() else { return Ok(()) };
+        let fd = a.file.as_raw_fd();
+        match self.engine.sync_data(fd) {
+            Ok(()) => {
+                self.unsynced = false;
+                self.last_sync = Instant::now();
+                let r = self.shared.readable_lsn.load(Ordering::Acquire);
+                self.shared.durable_lsn.store(r, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                self.shared.set_fence(Error::Fenced { op: "fdatasync", cause: e.to_string() });
+                Err(self.shared.fence_error().unwrap_or(Error::Closed))
+            }
+        }
+    }
+
+    fn maybe_interval_sync(&mut self) {
+        if let SyncPolicy::Interval(d) = self.shared.config.sync {
+            if self.unsynced && self.last_sync.elapsed() >= d {
+                let _ = self.sync_active();
+            }
+        }
+    }
+
+    /// Writes the active segment's header now and syncs it (outside the hot path).
+    fn write_header_now(&mut self) -> Result<()> {
+        let Some(a) = self.active.as_mut() else { return Ok(()) };
+        if a.header_written {
+            return Ok(());
+        }
+        let mut buf = self.spares.pop().unwrap_or_else(|| AlignedBuf::new(BLOCK_SIZE));
+        buf.as_mut_slice()[..BLOCK_SIZE].fill(0);
+        SegmentHeader {
+            segment: a.meta.segment,
+            first_lsn: a.meta.first_lsn,
+            salt: a.meta.salt,
+            max_entry_size: a.meta.max_entry_size,
+            capacity: a.meta.capacity,
+        }
+        .encode(buf.as_mut_slice());
+        let dsync = self.shared.config.sync == SyncPolicy::Dsync;
+        self.engine.start(WriteOp { fd: a.file.as_raw_fd(), offset: 0, buf, len: BLOCK_SIZE, sync: !dsync });
+        let (buf, r) = self.engine.finish();
+        self.spares.push(buf);
+        if let Err(e) = r {
+            self.shared.set_fence(Error::Fenced { op: "segment header write", cause: e.to_string() });
+            return Err(self.shared.fence_error().unwrap_or(Error::Closed));
+        }
+        a.header_written = true;
+        a.write_pos = BLOCK_SIZE as u64;
+        a.tail_block = vec![0u8; BLOCK_SIZE];
+        Ok(())
+    }
+
+    /// Seals the active segment (its data synced) and activates the next one.
+    /// `eager` writes the new header now; otherwise the first batch carries it.
+    fn rollover(&mut self, eager: bool) -> Result<()> {
+        debug_assert!(self.inflight.is_none());
+        // Only the tail segment may hold unsynced data: recovery scans nothing else.
+        self.sync_active()?;
+        if let Some(limit) = self.shared.config.max_dir_bytes {
+            let used: u64 = self.shared.table.lock().values().map(|m| m.capacity).sum();
+            let size = used + self.shared.config.segment_size;
+            if size > limit {
+                return Err(Error::DirectoryFull { size, limit });
+            }
+        }
+        let n = self.next_segment;
+        let path = self.preparer.take(&self.shared, n)?;
+        let dsync = self.shared.config.sync == SyncPolicy::Dsync;
+        let file = dir::open_for_write(&path, dsync)?;
+        let meta = SegmentMeta {
+            segment: n,
+            first_lsn: self.next_lsn,
+            salt: dir::random_salt(),
+            max_entry_size: self.shared.config.max_entry_size as u32,
+            capacity: self.shared.config.segment_size,
+            checkpoint: false,
+        };
+        self.shared.table.lock().insert(n, meta);
+        self.active = Some(Active { meta, file, write_pos: BLOCK_SIZE as u64, tail_block: vec![0u8; BLOCK_SIZE], header_written: false });
+        self.next_segment = n + 1;
+        self.preparer.request(n + 1);
+        tracing::debug!(segment = n, first_lsn = meta.first_lsn, "activated segment");
+        if eager {
+            self.write_header_now()?;
+        }
+        Ok(())
+    }
+
+    fn active_has_records(&self) -> bool {
+        self.active.as_ref().is_some_and(|a| a.header_written && a.write_pos > BLOCK_SIZE as u64)
+    }
+
+    fn barrier(&mut self, req: Request) {
+        match req {
+            Request::Flush { ack } => {
+                let r = self.sync_active().map(|_| {
+                    let d = self.shared.durable_lsn.load(Ordering::Acquire);
+                    (d, d)
+                });
+                ack.complete(r);
+            }
+            Request::Checkpoint { ack } => {
+                let r = self.checkpoint();
+                ack.complete(r.map(|n| (n, n)));
+            }
+            Request::Rotate { ack } => {
+                let r = if self.active_has_records() {
+                    let sealed = self.active.as_ref().map(|a| a.meta.segment).unwrap_or(0);
+                    self.rollover(true).map(|_| (sealed, sealed))
+                } else {
+                    let prev = self.active.as_ref().map(|a| a.meta.segment).unwrap_or(self.next_segment);
+                    Ok((prev.wrapping_sub(1), prev.wrapping_sub(1)))
+                };
+                ack.complete(r);
+            }
+            other => other.fail(Error::Closed),
+        }
+    }
+
+    /// Makes everything durable, marks the active segment as a checkpoint
+    /// (rename + directory fsync) and starts the next segment.
+    fn checkpoint(&mut self) -> Result<u64> {
+        if self.active.is_none() {
+            self.rollover(true)?;
+        }
+        self.sync_active()?;
+        self.write_header_now()?;
+        let Some(a) = self.active.take() else { return Err(Error::Closed) };
+        let n = a.meta.segment;
+        let from = dir::segment_path(&self.shared.dir, n, false);
+        let to = dir::segment_path(&self.shared.dir, n, true);
+        {
+            let mut t = self.shared.table.lock();
+            if let Err(e) = dir::rename_durable(&self.shared.dir, &from, &to) {
+                drop(t);
+                self.active = Some(a);
+                return Err(e);
+            }
+            if let Some(m) = t.get_mut(&n) {
+                m.checkpoint = true;
+            }
+        }
+        drop(a);
+        tracing::info!(segment = n, "checkpoint");
+        if let Err(e) = self.rollover(true) {
+            // The checkpoint stands; appends retry the rollover.
+            tracing::warn!(error = %e, "checkpoint sealed but the next segment could not be started");
+        }
+        Ok(n)
+    }
+
+    fn shutdown(&mut self, ack: Option<Ack>) {
+        self.complete_inflight();
+        let mut result = match self.shared.fence_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        };
+        if result.is_ok() {
+            result = self.sync_active();
+        }
+        self.shared.closed.store(true, Ordering::Release);
+        // Whatever is still queued gets an answer, never silence.
+        while let Some(r) = self.carry.pop_front() {
+            r.fail(Error::Closed);
+        }
+        while let Ok(r) = self.rx.try_recv() {
+            r.fail(Error::Closed);
+        }
+        let l = self.shared.durable_lsn.load(Ordering::Acquire);
+        if let Some(ack) = ack {
+            ack.complete(result.map(|_| (l, l)));
+        }
+        self.active = None;
+    }
+}
