@@ -354,7 +354,7 @@ mod tests {
         let mut buf = encode(10, 9, b"aaaa");
         let first_len = buf.len();
         buf.extend_from_slice(&encode(11, 10, b"bbbb"));
-        buf[40] ^= 0xff; // damage record 10
+        buf[34] ^= 0xff; // damage record 10 (body)
         assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 10), Some(first_len));
         assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 11), None);
     }
