@@ -1,0 +1,38 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use xwal::{Config, Entry, IoEngine, ReplayOptions, Wal};
+
+/// Both engines: every behaviour is checked on io_uring and on pwrite/fdatasync.
+pub const ENGINES: [IoEngine; 2] = [IoEngine::Uring, IoEngine::Sync];
+
+/// A temp dir on the real filesystem (not tmpfs), so O_DIRECT alignment is enforced.
+pub fn tempdir() -> tempfile::TempDir {
+    let base = std::env::var("XWAL_TEST_DIR").unwrap_or_else(|_| env!("CARGO_TARGET_TMPDIR").to_string());
+    std::fs::create_dir_all(&base).unwrap();
+    tempfile::tempdir_in(base).unwrap()
+}
+
+/// Small segments so tests roll over often.
+pub fn small(dir: &std::path::Path, engine: IoEngine) -> Config {
+    Config::new(dir).segment_size(256 << 10).max_entry_size(64 << 10).io_engine(engine)
+}
+
+pub fn open(cfg: &Config) -> Wal {
+    Wal::open(cfg.clone()).unwrap().0
+}
+
+pub fn replay_all(wal: &Wal, opts: ReplayOptions) -> Vec<Entry> {
+    let r = wal.replay(opts).unwrap();
+    let v: Vec<Entry> = r.receiver().iter().collect();
+    r.finish().unwrap();
+    v
+}
+
+pub fn lsns(v: &[Entry]) -> Vec<u64> {
+    v.iter().map(|e| e.lsn).collect()
+}
+
+pub fn payload(lsn: u64, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (lsn as usize * 31 + i) as u8).collect()
+}
