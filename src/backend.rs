@@ -19,13 +19,29 @@ pub trait WalBackend: Sized {
     /// Go `Replay(ch, backwards)`: every entry, non-destructive.
     fn replay(&self, tx: &Sender<Entry>, backwards: bool) -> Result<()>;
     /// Go `ReplayFromRange(ch, backwards, start, end)`: segments `start..=end` (0 = first present).
-    fn replay_from_range(&self, tx: &Sender<Entry>, backwards: bool, start: u64, end: u64) -> Result<()>;
+    fn replay_from_range(
+        &self,
+        tx: &Sender<Entry>,
+        backwards: bool,
+        start: u64,
+        end: u64,
+    ) -> Result<()>;
     /// Go `CreateCheckpoint()`.
     fn create_checkpoint(&self) -> Result<u64>;
     /// Go `ReplayFromCheckpoint(ch, checkpoint, backwards)`.
-    fn replay_from_checkpoint(&self, tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()>;
+    fn replay_from_checkpoint(
+        &self,
+        tx: &Sender<Entry>,
+        checkpoint: u64,
+        backwards: bool,
+    ) -> Result<()>;
     /// Go `ReplayToCheckpoint(ch, checkpoint, backwards)`.
-    fn replay_to_checkpoint(&self, tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()>;
+    fn replay_to_checkpoint(
+        &self,
+        tx: &Sender<Entry>,
+        checkpoint: u64,
+        backwards: bool,
+    ) -> Result<()>;
     /// Go `Close()`.
     fn close(&self) -> Result<()>;
     /// Go `LastIndex()`.
@@ -52,21 +68,44 @@ impl WalBackend for Wal {
         self.append_batch(entries)
     }
     fn replay(&self, tx: &Sender<Entry>, backwards: bool) -> Result<()> {
-        self.replay_into(tx, ReplayOptions::all().direction(dir(backwards))).map(|_| ())
+        self.replay_into(tx, ReplayOptions::all().direction(dir(backwards)))
+            .map(|_| ())
     }
-    fn replay_from_range(&self, tx: &Sender<Entry>, backwards: bool, start: u64, end: u64) -> Result<()> {
-        let o = ReplayOptions::all().direction(dir(backwards)).range(ReplayRange::Segments { start, end });
+    fn replay_from_range(
+        &self,
+        tx: &Sender<Entry>,
+        backwards: bool,
+        start: u64,
+        end: u64,
+    ) -> Result<()> {
+        let o = ReplayOptions::all()
+            .direction(dir(backwards))
+            .range(ReplayRange::Segments { start, end });
         self.replay_into(tx, o).map(|_| ())
     }
     fn create_checkpoint(&self) -> Result<u64> {
         Wal::create_checkpoint(self)
     }
-    fn replay_from_checkpoint(&self, tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()> {
-        let o = ReplayOptions::all().direction(dir(backwards)).range(ReplayRange::FromCheckpoint(checkpoint));
+    fn replay_from_checkpoint(
+        &self,
+        tx: &Sender<Entry>,
+        checkpoint: u64,
+        backwards: bool,
+    ) -> Result<()> {
+        let o = ReplayOptions::all()
+            .direction(dir(backwards))
+            .range(ReplayRange::FromCheckpoint(checkpoint));
         self.replay_into(tx, o).map(|_| ())
     }
-    fn replay_to_checkpoint(&self, tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()> {
-        let o = ReplayOptions::all().direction(dir(backwards)).range(ReplayRange::ToCheckpoint(checkpoint));
+    fn replay_to_checkpoint(
+        &self,
+        tx: &Sender<Entry>,
+        checkpoint: u64,
+        backwards: bool,
+    ) -> Result<()> {
+        let o = ReplayOptions::all()
+            .direction(dir(backwards))
+            .range(ReplayRange::ToCheckpoint(checkpoint));
         self.replay_into(tx, o).map(|_| ())
     }
     fn close(&self) -> Result<()> {

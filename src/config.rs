@@ -107,6 +107,9 @@ pub struct Config {
     pub replay_read_ahead: usize,
     /// Backend type reported by `backend_type()`.
     pub backend: BackendType,
+    /// Test seam: rewrites I/O results to inject faults. Never set in production.
+    #[doc(hidden)]
+    pub faults: Option<crate::io::fault::FaultInjector>,
 }
 
 impl Config {
@@ -128,6 +131,7 @@ impl Config {
             replay_chunk_size: 1 << 20,
             replay_read_ahead: 4,
             backend: BackendType::LocalFilesystem,
+            faults: None,
         }
     }
 
@@ -192,6 +196,13 @@ impl Config {
         self
     }
 
+    /// Installs a fault injector (tests only).
+    #[doc(hidden)]
+    pub fn fault_injector(mut self, f: crate::io::fault::FaultInjector) -> Self {
+        self.faults = Some(f);
+        self
+    }
+
     /// Largest encoded record this config allows, header and padding included.
     pub(crate) fn max_record_len(&self) -> u64 {
         encoded_record_len(entry_body_len(u64::MAX, self.max_entry_size as usize)) as u64
@@ -212,10 +223,16 @@ impl Config {
             ));
         }
         if self.segment_size > 64 << 30 {
-            return bad(format!("segment_size {} exceeds 64 GiB; use a smaller segment", self.segment_size));
+            return bad(format!(
+                "segment_size {} exceeds 64 GiB; use a smaller segment",
+                self.segment_size
+            ));
         }
         if self.max_entry_size == 0 || self.max_entry_size > MAX_ENTRY_SIZE_LIMIT {
-            return bad(format!("max_entry_size {} must be between 1 and {MAX_ENTRY_SIZE_LIMIT} (1 GiB)", self.max_entry_size));
+            return bad(format!(
+                "max_entry_size {} must be between 1 and {MAX_ENTRY_SIZE_LIMIT} (1 GiB)",
+                self.max_entry_size
+            ));
         }
         let need = self.max_record_len() + block;
         if need > self.segment_size {
@@ -227,16 +244,28 @@ impl Config {
             ));
         }
         if self.max_batch_bytes < BLOCK_SIZE || self.max_batch_bytes > 1 << 30 {
-            return bad(format!("max_batch_bytes {} must be between 4096 and 1 GiB", self.max_batch_bytes));
+            return bad(format!(
+                "max_batch_bytes {} must be between 4096 and 1 GiB",
+                self.max_batch_bytes
+            ));
         }
         if self.max_batch_entries == 0 || self.max_batch_entries > 1 << 20 {
-            return bad(format!("max_batch_entries {} must be between 1 and 1048576", self.max_batch_entries));
+            return bad(format!(
+                "max_batch_entries {} must be between 1 and 1048576",
+                self.max_batch_entries
+            ));
         }
         if self.commit_delay > Duration::from_secs(1) {
-            return bad(format!("commit_delay {:?} exceeds 1 s; use SyncPolicy::Interval for deferred sync", self.commit_delay));
+            return bad(format!(
+                "commit_delay {:?} exceeds 1 s; use SyncPolicy::Interval for deferred sync",
+                self.commit_delay
+            ));
         }
         if self.queue_depth == 0 || self.queue_depth > 1 << 20 {
-            return bad(format!("queue_depth {} must be between 1 and 1048576", self.queue_depth));
+            return bad(format!(
+                "queue_depth {} must be between 1 and 1048576",
+                self.queue_depth
+            ));
         }
         if let SyncPolicy::Interval(d) = self.sync {
             if d.is_zero() || d > Duration::from_secs(3600) {
@@ -245,17 +274,32 @@ impl Config {
         }
         if let Some(limit) = self.max_dir_bytes {
             if limit < 2 * self.segment_size {
-                return bad(format!("max_dir_bytes {limit} must be at least two segments ({} bytes)", 2 * self.segment_size));
+                return bad(format!(
+                    "max_dir_bytes {limit} must be at least two segments ({} bytes)",
+                    2 * self.segment_size
+                ));
             }
         }
         if self.replay_channel_capacity == 0 || self.replay_channel_capacity > 1 << 20 {
-            return bad(format!("replay_channel_capacity {} must be between 1 and 1048576", self.replay_channel_capacity));
+            return bad(format!(
+                "replay_channel_capacity {} must be between 1 and 1048576",
+                self.replay_channel_capacity
+            ));
         }
-        if self.replay_chunk_size < BLOCK_SIZE || self.replay_chunk_size % BLOCK_SIZE != 0 || self.replay_chunk_size > 64 << 20 {
-            return bad(format!("replay_chunk_size {} must be a multiple of 4096 up to 64 MiB", self.replay_chunk_size));
+        if self.replay_chunk_size < BLOCK_SIZE
+            || self.replay_chunk_size % BLOCK_SIZE != 0
+            || self.replay_chunk_size > 64 << 20
+        {
+            return bad(format!(
+                "replay_chunk_size {} must be a multiple of 4096 up to 64 MiB",
+                self.replay_chunk_size
+            ));
         }
         if self.replay_read_ahead == 0 || self.replay_read_ahead > 64 {
-            return bad(format!("replay_read_ahead {} must be between 1 and 64", self.replay_read_ahead));
+            return bad(format!(
+                "replay_read_ahead {} must be between 1 and 64",
+                self.replay_read_ahead
+            ));
         }
         Ok(())
     }
@@ -272,15 +316,31 @@ mod tests {
 
     #[test]
     fn messages_say_what_to_change() {
-        let e = Config::new("/x").segment_size(1 << 20).validate().unwrap_err().to_string();
+        let e = Config::new("/x")
+            .segment_size(1 << 20)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("raise segment_size"), "{e}");
-        let e = Config::new("/x").segment_size(5000).validate().unwrap_err().to_string();
+        let e = Config::new("/x")
+            .segment_size(5000)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("multiple of 4096"), "{e}");
         let e = Config::new("").validate().unwrap_err().to_string();
         assert!(e.contains("dir is empty"), "{e}");
-        let e = Config::new("/x").sync(SyncPolicy::Interval(Duration::ZERO)).validate().unwrap_err().to_string();
+        let e = Config::new("/x")
+            .sync(SyncPolicy::Interval(Duration::ZERO))
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Interval"), "{e}");
-        let e = Config::new("/x").max_entry_size(2 << 30).validate().unwrap_err().to_string();
+        let e = Config::new("/x")
+            .max_entry_size(2 << 30)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_entry_size"), "{e}");
     }
 }

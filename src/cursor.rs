@@ -10,7 +10,11 @@ pub(crate) struct RecordCursor {
 impl RecordCursor {
     /// A cursor whose first byte will be file offset `start`.
     pub fn new(start: u64) -> Self {
-        RecordCursor { buf: Vec::new(), base: start, pos: 0 }
+        RecordCursor {
+            buf: Vec::new(),
+            base: start,
+            pos: 0,
+        }
     }
 
     /// File offset of the first unread byte.
@@ -25,7 +29,11 @@ impl RecordCursor {
             self.base += self.pos as u64;
             self.pos = 0;
         }
-        assert_eq!(self.base + self.buf.len() as u64, off, "chunks must be contiguous");
+        assert_eq!(
+            self.base + self.buf.len() as u64,
+            off,
+            "chunks must be contiguous"
+        );
         self.buf.extend_from_slice(chunk);
     }
 

@@ -17,7 +17,11 @@ const PREPARING_SUFFIX: &str = ".seg.preparing";
 
 /// File name of a segment.
 pub fn segment_file_name(segment: u64, checkpoint: bool) -> String {
-    let suffix = if checkpoint { CHECKPOINT_SUFFIX } else { SEGMENT_SUFFIX };
+    let suffix = if checkpoint {
+        CHECKPOINT_SUFFIX
+    } else {
+        SEGMENT_SUFFIX
+    };
     format!("{PREFIX}{segment:020}{suffix}")
 }
 
@@ -44,7 +48,9 @@ pub enum FileKind {
 
 /// Classifies a file name.
 pub fn classify(name: &str) -> FileKind {
-    let Some(rest) = name.strip_prefix(PREFIX) else { return FileKind::Foreign };
+    let Some(rest) = name.strip_prefix(PREFIX) else {
+        return FileKind::Foreign;
+    };
     let number = |s: &str| -> Option<u64> {
         if s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit()) {
             s.parse().ok()
@@ -53,12 +59,22 @@ pub fn classify(name: &str) -> FileKind {
         }
     };
     if let Some(n) = rest.strip_suffix(CHECKPOINT_SUFFIX).and_then(number) {
-        return FileKind::Segment { segment: n, checkpoint: true };
+        return FileKind::Segment {
+            segment: n,
+            checkpoint: true,
+        };
     }
     if let Some(n) = rest.strip_suffix(SEGMENT_SUFFIX).and_then(number) {
-        return FileKind::Segment { segment: n, checkpoint: false };
+        return FileKind::Segment {
+            segment: n,
+            checkpoint: false,
+        };
     }
-    if rest.strip_suffix(PREPARING_SUFFIX).and_then(number).is_some() {
+    if rest
+        .strip_suffix(PREPARING_SUFFIX)
+        .and_then(number)
+        .is_some()
+    {
         return FileKind::Preparing;
     }
     FileKind::Foreign
@@ -78,7 +94,8 @@ pub struct ListedSegment {
 /// Lists segments in number order. Symlinks or non-regular files with segment
 /// names are refused; `*.preparing` leftovers are returned for deletion.
 pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut segs = Vec::new();
     let mut leftovers = Vec::new();
     for ent in rd {
@@ -90,18 +107,30 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
             continue;
         }
         let path = ent.path();
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
         let ft = meta.file_type();
         if ft.is_symlink() {
-            return Err(Error::UnsafeFile { path, reason: "segment name is a symlink; xwal never follows links" });
+            return Err(Error::UnsafeFile {
+                path,
+                reason: "segment name is a symlink; xwal never follows links",
+            });
         }
         if !ft.is_file() || ft.is_fifo() {
-            return Err(Error::UnsafeFile { path, reason: "segment name is not a regular file" });
+            return Err(Error::UnsafeFile {
+                path,
+                reason: "segment name is not a regular file",
+            });
         }
         match kind {
-            FileKind::Segment { segment, checkpoint } => {
-                segs.push(ListedSegment { segment, checkpoint, file_size: meta.len() })
-            }
+            FileKind::Segment {
+                segment,
+                checkpoint,
+            } => segs.push(ListedSegment {
+                segment,
+                checkpoint,
+                file_size: meta.len(),
+            }),
             FileKind::Preparing => leftovers.push(path),
             FileKind::Foreign => {}
         }
@@ -121,8 +150,10 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
 
 /// fsyncs a directory so that creates, renames and deletes in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    let f = File::open(dir).map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
-    f.sync_all().map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
+    let f = File::open(dir)
+        .map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
+    f.sync_all()
+        .map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
 }
 
 /// The exclusive directory lock (flock on `LOCK`), released on drop.
@@ -148,7 +179,10 @@ impl DirLock {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::Locked { dir: dir.to_path_buf(), lock_file: path });
+                return Err(Error::Locked {
+                    dir: dir.to_path_buf(),
+                    lock_file: path,
+                });
             }
             return Err(Error::io(format!("locking {}", path.display()), e));
         }
@@ -172,7 +206,10 @@ pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
 
 /// Opens a segment for reading with O_DIRECT.
 pub fn open_for_read(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().read(true).custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC).open(path)
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
 }
 
 fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
@@ -193,7 +230,12 @@ fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
 /// zero-filled, under a temporary name, then renames it into place and fsyncs
 /// the directory. A crash leaves either a `*.preparing` leftover or a complete,
 /// all-zero segment, never a half-prepared one under a segment name.
-pub fn prepare_segment(dir: &Path, segment: u64, capacity: u64, zero_fill: bool) -> Result<PathBuf> {
+pub fn prepare_segment(
+    dir: &Path,
+    segment: u64,
+    capacity: u64,
+    zero_fill: bool,
+) -> Result<PathBuf> {
     let final_path = segment_path(dir, segment, false);
     let tmp = dir.join(format!("{PREFIX}{segment:020}{PREPARING_SUFFIX}"));
     let _ = std::fs::remove_file(&tmp);
@@ -215,7 +257,8 @@ pub fn prepare_segment(dir: &Path, segment: u64, capacity: u64, zero_fill: bool)
             let mut off = 0u64;
             while off < capacity {
                 let n = (zeros.capacity() as u64).min(capacity - off) as usize;
-                pwrite_all(file.as_raw_fd(), &zeros.as_slice()[..n], off).map_err(|e| Error::io(ctx("zero-filling"), e))?;
+                pwrite_all(file.as_raw_fd(), &zeros.as_slice()[..n], off)
+                    .map_err(|e| Error::io(ctx("zero-filling"), e))?;
                 off += n as u64;
             }
         }
@@ -231,20 +274,30 @@ pub fn prepare_segment(dir: &Path, segment: u64, capacity: u64, zero_fill: bool)
 
 /// Renames a file and fsyncs the directory.
 pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| Error::io(format!("renaming {} to {}", from.display(), to.display()), e))?;
+    std::fs::rename(from, to).map_err(|e| {
+        Error::io(
+            format!("renaming {} to {}", from.display(), to.display()),
+            e,
+        )
+    })?;
     sync_dir(dir)
 }
 
 /// Creates the directory (and parents) if missing, fsyncing the parent.
 pub fn create_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
-        let meta = std::fs::metadata(dir).map_err(|e| Error::io(format!("stat {}", dir.display()), e))?;
+        let meta =
+            std::fs::metadata(dir).map_err(|e| Error::io(format!("stat {}", dir.display()), e))?;
         if !meta.is_dir() {
-            return Err(Error::Config(format!("dir {} exists and is not a directory", dir.display())));
+            return Err(Error::Config(format!(
+                "dir {} exists and is not a directory",
+                dir.display()
+            )));
         }
         return Ok(());
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating WAL directory {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating WAL directory {}", dir.display()), e))?;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
     }
@@ -260,7 +313,10 @@ pub fn random_salt() -> u32 {
         let v = if n == 4 {
             u32::from_le_bytes(b)
         } else {
-            let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(1);
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(1);
             (t as u32) ^ std::process::id().rotate_left(16)
         };
         if v != 0 {
@@ -277,7 +333,8 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
         .open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut buf = vec![0u8; BLOCK_SIZE];
-    let n = crate::io::sync::pread_full(f.as_raw_fd(), &mut buf, 0).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let n = crate::io::sync::pread_full(f.as_raw_fd(), &mut buf, 0)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     buf.truncate(n);
     Ok(buf)
 }
@@ -291,16 +348,30 @@ pub fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(classify(&segment_file_name(42, false)), FileKind::Segment { segment: 42, checkpoint: false });
-        assert_eq!(classify(&segment_file_name(42, true)), FileKind::Segment { segment: 42, checkpoint: true });
-        assert_eq!(classify("wal-00000000000000000042.seg.preparing"), FileKind::Preparing);
+        assert_eq!(
+            classify(&segment_file_name(42, false)),
+            FileKind::Segment {
+                segment: 42,
+                checkpoint: false
+            }
+        );
+        assert_eq!(
+            classify(&segment_file_name(42, true)),
+            FileKind::Segment {
+                segment: 42,
+                checkpoint: true
+            }
+        );
+        assert_eq!(
+            classify("wal-00000000000000000042.seg.preparing"),
+            FileKind::Preparing
+        );
         assert_eq!(classify("wal_42"), FileKind::Foreign);
         assert_eq!(classify("wal-42.seg"), FileKind::Foreign);
         assert_eq!(classify("notes.txt"), FileKind::Foreign);

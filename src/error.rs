@@ -77,7 +77,9 @@ pub enum Error {
     },
 
     /// A write or sync failed earlier; the WAL accepts nothing more. Reopen to recover.
-    #[error("WAL is fenced after a failed {op}: {cause}; reopen to recover everything acknowledged")]
+    #[error(
+        "WAL is fenced after a failed {op}: {cause}; reopen to recover everything acknowledged"
+    )]
     Fenced {
         /// The operation that failed (write, fdatasync, ...).
         op: &'static str,
@@ -137,19 +139,50 @@ impl Error {
     pub(crate) fn duplicate(&self) -> Self {
         match self {
             Error::Config(s) => Error::Config(s.clone()),
-            Error::Locked { dir, lock_file } => Error::Locked { dir: dir.clone(), lock_file: lock_file.clone() },
-            Error::IoUringUnavailable { cause } => Error::IoUringUnavailable { cause: cause.clone() },
-            Error::EntryTooLarge { size, limit } => Error::EntryTooLarge { size: *size, limit: *limit },
-            Error::InvalidBatch { count, reason } => Error::InvalidBatch { count: *count, reason },
-            Error::Corruption { segment, offset, reason } => {
-                Error::Corruption { segment: *segment, offset: *offset, reason: reason.clone() }
-            }
-            Error::NoSpace { context } => Error::NoSpace { context: context.clone() },
-            Error::DirectoryFull { size, limit } => Error::DirectoryFull { size: *size, limit: *limit },
-            Error::Fenced { op, cause } => Error::Fenced { op, cause: cause.clone() },
+            Error::Locked { dir, lock_file } => Error::Locked {
+                dir: dir.clone(),
+                lock_file: lock_file.clone(),
+            },
+            Error::IoUringUnavailable { cause } => Error::IoUringUnavailable {
+                cause: cause.clone(),
+            },
+            Error::EntryTooLarge { size, limit } => Error::EntryTooLarge {
+                size: *size,
+                limit: *limit,
+            },
+            Error::InvalidBatch { count, reason } => Error::InvalidBatch {
+                count: *count,
+                reason,
+            },
+            Error::Corruption {
+                segment,
+                offset,
+                reason,
+            } => Error::Corruption {
+                segment: *segment,
+                offset: *offset,
+                reason: reason.clone(),
+            },
+            Error::NoSpace { context } => Error::NoSpace {
+                context: context.clone(),
+            },
+            Error::DirectoryFull { size, limit } => Error::DirectoryFull {
+                size: *size,
+                limit: *limit,
+            },
+            Error::Fenced { op, cause } => Error::Fenced {
+                op,
+                cause: cause.clone(),
+            },
             Error::Closed => Error::Closed,
-            Error::NotFound { what, number } => Error::NotFound { what, number: *number },
-            Error::UnsafeFile { path, reason } => Error::UnsafeFile { path: path.clone(), reason },
+            Error::NotFound { what, number } => Error::NotFound {
+                what,
+                number: *number,
+            },
+            Error::UnsafeFile { path, reason } => Error::UnsafeFile {
+                path: path.clone(),
+                reason,
+            },
             Error::ReceiverDropped => Error::ReceiverDropped,
             Error::Io { context, source } => Error::Io {
                 context: context.clone(),

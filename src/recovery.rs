@@ -6,8 +6,8 @@ use crate::cursor::RecordCursor;
 use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
-    align_down, align_up, decode_record, DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
-    RECORD_ALIGN, RECORD_HEADER_LEN,
+    align_down, align_up, decode_record, DecodeError, HeaderDecode, RecordDecode, SegmentHeader,
+    BLOCK_SIZE, RECORD_ALIGN, RECORD_HEADER_LEN,
 };
 use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine};
 use crate::shared::SegmentMeta;
@@ -71,7 +71,11 @@ pub(crate) struct Recovered {
 }
 
 /// Runs recovery on `cfg.dir`, which must already be locked.
-pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool) -> Result<Recovered> {
+pub(crate) fn recover(
+    cfg: &Config,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+) -> Result<Recovered> {
     let started = Instant::now();
     let mut report = RecoveryReport::default();
     let (listed, leftovers) = dir::list(&cfg.dir)?;
@@ -88,7 +92,9 @@ pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool
         let h = SegmentHeader::decode(&block);
         headers.push((s, h));
     }
-    let last_valid = headers.iter().rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
+    let last_valid = headers
+        .iter()
+        .rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
 
     let mut table = BTreeMap::new();
     let mut next_prepared = false;
@@ -102,7 +108,10 @@ pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool
                     return Err(Error::Corruption {
                         segment: s.segment,
                         offset: 0,
-                        reason: format!("header names segment {} but the file is segment {}", h.segment, s.segment),
+                        reason: format!(
+                            "header names segment {} but the file is segment {}",
+                            h.segment, s.segment
+                        ),
                     });
                 }
                 if let Some(p) = prev {
@@ -110,14 +119,22 @@ pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool
                         return Err(Error::Corruption {
                             segment: p.segment + 1,
                             offset: 0,
-                            reason: format!("segment {} is missing between {} and {}", p.segment + 1, p.segment, s.segment),
+                            reason: format!(
+                                "segment {} is missing between {} and {}",
+                                p.segment + 1,
+                                p.segment,
+                                s.segment
+                            ),
                         });
                     }
                     if h.first_lsn < p.first_lsn {
                         return Err(Error::Corruption {
                             segment: s.segment,
                             offset: 24,
-                            reason: format!("first LSN {} goes back from segment {}'s {}", h.first_lsn, p.segment, p.first_lsn),
+                            reason: format!(
+                                "first LSN {} goes back from segment {}'s {}",
+                                h.first_lsn, p.segment, p.first_lsn
+                            ),
                         });
                     }
                 }
@@ -141,7 +158,9 @@ pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool
                 return Err(Error::Corruption {
                     segment: s.segment,
                     offset: 0,
-                    reason: format!("segment header is invalid ({why}) but later segments are valid"),
+                    reason: format!(
+                        "segment header is invalid ({why}) but later segments are valid"
+                    ),
                 });
             }
             (HeaderDecode::Zero, _)
@@ -174,22 +193,42 @@ pub(crate) fn recover(cfg: &Config, reader: &mut dyn ReadEngine, read_only: bool
 
     let Some(tail) = table.values().next_back().copied() else {
         report.elapsed = started.elapsed();
-        return Ok(Recovered { report, table, last_lsn: 0, resume: None, next_segment, next_prepared });
+        return Ok(Recovered {
+            report,
+            table,
+            last_lsn: 0,
+            resume: None,
+            next_segment,
+            next_prepared,
+        });
     };
     report.tail_segment = Some(tail.segment);
     let scan = scan_tail(cfg, &tail, reader, read_only)?;
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
-    let file_size = std::fs::metadata(tail.path(&cfg.dir)).map(|m| m.len()).unwrap_or(0);
+    let file_size = std::fs::metadata(tail.path(&cfg.dir))
+        .map(|m| m.len())
+        .unwrap_or(0);
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     let resume = if tail.checkpoint || file_size < tail.capacity || read_only {
         None
     } else {
-        Some(Resume { meta: tail, write_pos: scan.end, tail_block: scan.tail_block })
+        Some(Resume {
+            meta: tail,
+            write_pos: scan.end,
+            tail_block: scan.tail_block,
+        })
     };
     report.elapsed = started.elapsed();
-    Ok(Recovered { report, table, last_lsn: scan.last_lsn, resume, next_segment, next_prepared })
+    Ok(Recovered {
+        report,
+        table,
+        last_lsn: scan.last_lsn,
+        resume,
+        next_segment,
+        next_prepared,
+    })
 }
 
 struct TailScan {
@@ -207,13 +246,25 @@ enum Phase {
 
 /// Scans the tail segment: keeps the longest prefix of complete groups, looks
 /// past the first bad byte for proof that it had been durable.
-fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read_only: bool) -> Result<TailScan> {
+fn scan_tail(
+    cfg: &Config,
+    meta: &SegmentMeta,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+) -> Result<TailScan> {
     let path = meta.path(&cfg.dir);
-    let file = dir::open_for_read(&path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let size = file.metadata().map_err(|e| Error::io(format!("stat {}", path.display()), e))?.len();
+    let file = dir::open_for_read(&path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+        .len();
     let end_of_file = align_down(size.min(meta.capacity), BLOCK_SIZE as u64);
     let max_body = meta.max_entry_size;
-    let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(u64::MAX, max_body as usize)) as u64;
+    let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(
+        u64::MAX,
+        max_body as usize,
+    )) as u64;
     let salt = meta.salt;
 
     let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
@@ -244,12 +295,18 @@ fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read
                         }
                     }
                     RecordDecode::Record(_) => {
-                        phase = Phase::Evidence { bad_at: cursor.offset(), reason: "record LSN breaks the sequence" };
+                        phase = Phase::Evidence {
+                            bad_at: cursor.offset(),
+                            reason: "record LSN breaks the sequence",
+                        };
                         cursor.advance(RECORD_ALIGN);
                     }
                     RecordDecode::NeedMore(_) => return true,
                     RecordDecode::Invalid(e) => {
-                        phase = Phase::Evidence { bad_at: cursor.offset(), reason: e.describe() };
+                        phase = Phase::Evidence {
+                            bad_at: cursor.offset(),
+                            reason: e.describe(),
+                        };
                         cursor.advance(RECORD_ALIGN.min(cursor.available().len()));
                     }
                 },
@@ -287,8 +344,13 @@ fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read
     let leftover = cursor.available().len();
     let (bad_at, reason) = match phase {
         Phase::Evidence { bad_at, reason } => (Some(bad_at), reason),
-        Phase::Records if leftover > 0 && cursor.available().iter().all(|&b| b == 0) => (Some(cursor.offset()), DecodeError::Zero.describe()),
-        Phase::Records if leftover > 0 => (Some(cursor.offset()), "record cut off at the end of the file"),
+        Phase::Records if leftover > 0 && cursor.available().iter().all(|&b| b == 0) => {
+            (Some(cursor.offset()), DecodeError::Zero.describe())
+        }
+        Phase::Records if leftover > 0 => (
+            Some(cursor.offset()),
+            "record cut off at the end of the file",
+        ),
         Phase::Records => (None, ""),
     };
     if let (Some(bad), Some(ev)) = (bad_at, evidence) {
@@ -310,13 +372,23 @@ fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read
             first_bad_offset: bad_at.unwrap_or(group_end_pos),
             reason,
             dropped_records,
-            zeroed_bytes: if needs_zeroing { last_nonzero_end - group_end_pos } else { 0 },
+            zeroed_bytes: if needs_zeroing {
+                last_nonzero_end - group_end_pos
+            } else {
+                0
+            },
         })
     } else {
         None
     };
     if let Some(t) = &truncation {
-        tracing::warn!(segment = t.segment, offset = t.offset, dropped = t.dropped_records, reason = t.reason, "cut torn tail");
+        tracing::warn!(
+            segment = t.segment,
+            offset = t.offset,
+            dropped = t.dropped_records,
+            reason = t.reason,
+            "cut torn tail"
+        );
     }
     drop(file);
     let tail_block = if read_only {
@@ -324,11 +396,19 @@ fn scan_tail(cfg: &Config, meta: &SegmentMeta, reader: &mut dyn ReadEngine, read
     } else {
         let wfile = dir::open_for_write(&path, false)?;
         if needs_zeroing {
-            zero_range(&wfile, group_end_pos, zero_to).map_err(|e| Error::io(format!("zeroing torn tail of {}", path.display()), e))?;
+            zero_range(&wfile, group_end_pos, zero_to)
+                .map_err(|e| Error::io(format!("zeroing torn tail of {}", path.display()), e))?;
         }
-        read_tail_block(&wfile, group_end_pos).map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        read_tail_block(&wfile, group_end_pos)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
     };
-    Ok(TailScan { end: group_end_pos, last_lsn: group_end_lsn, tail_block, scanned_bytes: scanned, truncation })
+    Ok(TailScan {
+        end: group_end_pos,
+        last_lsn: group_end_lsn,
+        tail_block,
+        scanned_bytes: scanned,
+        truncation,
+    })
 }
 
 /// The block holding `pos`, with every byte from `pos` on zero.

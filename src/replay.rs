@@ -135,7 +135,12 @@ impl Replay {
         drop(std::mem::replace(&mut self.rx, crossbeam_channel::never()));
         let (mut summary, consumable) = match handle.map(|h| h.join()) {
             Some(Ok(r)) => r?,
-            Some(Err(_)) => return Err(Error::Io { context: "replay thread panicked".into(), source: std::io::Error::other("panic") }),
+            Some(Err(_)) => {
+                return Err(Error::Io {
+                    context: "replay thread panicked".into(),
+                    source: std::io::Error::other("panic"),
+                })
+            }
             None => return Err(Error::Closed),
         };
         if undelivered {
@@ -169,33 +174,54 @@ pub(crate) fn spawn(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Replay> 
         .name("xwal-replay".into())
         .spawn(move || run(&s2, opts, &tx))
         .map_err(|e| Error::io("spawning the replay thread", e))?;
-    Ok(Replay { rx, handle: Some(handle), shared })
+    Ok(Replay {
+        rx,
+        handle: Some(handle),
+        shared,
+    })
 }
 
 /// Selects segments for a range; `all` is the snapshot in number order.
 fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<SegmentMeta>> {
-    let Some(first) = all.first() else { return Ok(vec![]) };
+    let Some(first) = all.first() else {
+        return Ok(vec![]);
+    };
     let last = all.last().map(|m| m.segment).unwrap_or(0);
-    let pick = |lo: u64, hi: u64| all.iter().filter(|m| m.segment >= lo && m.segment <= hi).copied().collect::<Vec<_>>();
+    let pick = |lo: u64, hi: u64| {
+        all.iter()
+            .filter(|m| m.segment >= lo && m.segment <= hi)
+            .copied()
+            .collect::<Vec<_>>()
+    };
     Ok(match range {
         ReplayRange::All => all.to_vec(),
         ReplayRange::Segments { start, end } => {
             let lo = if start == 0 { first.segment } else { start };
             if lo > last || (start != 0 && start < first.segment) {
-                return Err(Error::NotFound { what: "segment", number: start });
+                return Err(Error::NotFound {
+                    what: "segment",
+                    number: start,
+                });
             }
             if end < lo {
-                return Err(Error::Config(format!("segment range {start}..={end} is empty: end must be >= start")));
+                return Err(Error::Config(format!(
+                    "segment range {start}..={end} is empty: end must be >= start"
+                )));
             }
             pick(lo, end)
         }
         ReplayRange::Lsns { from, to } => {
             if to < from {
-                return Err(Error::Config(format!("LSN range {from}..={to} is empty: to must be >= from")));
+                return Err(Error::Config(format!(
+                    "LSN range {from}..={to} is empty: to must be >= from"
+                )));
             }
             let mut v = Vec::new();
             for (i, m) in all.iter().enumerate() {
-                let seg_last = all.get(i + 1).map(|n| n.first_lsn.saturating_sub(1)).unwrap_or(bound);
+                let seg_last = all
+                    .get(i + 1)
+                    .map(|n| n.first_lsn.saturating_sub(1))
+                    .unwrap_or(bound);
                 if m.first_lsn <= to && seg_last >= from && seg_last >= m.first_lsn {
                     v.push(*m);
                 }
@@ -204,7 +230,10 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
         }
         ReplayRange::FromCheckpoint(cp) | ReplayRange::ToCheckpoint(cp) => {
             if !all.iter().any(|m| m.segment == cp && m.checkpoint) {
-                return Err(Error::NotFound { what: "checkpoint", number: cp });
+                return Err(Error::NotFound {
+                    what: "checkpoint",
+                    number: cp,
+                });
             }
             match range {
                 ReplayRange::FromCheckpoint(_) => pick(cp, u64::MAX),
@@ -222,26 +251,43 @@ fn lsn_filter(range: ReplayRange) -> (Lsn, Lsn) {
 }
 
 /// Runs a replay into `tx`. Returns the summary and the segments a consume may delete.
-pub(crate) fn run(shared: &Shared, opts: ReplayOptions, tx: &Sender<Entry>) -> Result<(ReplaySummary, Vec<u64>)> {
+pub(crate) fn run(
+    shared: &Shared,
+    opts: ReplayOptions,
+    tx: &Sender<Entry>,
+) -> Result<(ReplaySummary, Vec<u64>)> {
     let _span = tracing::debug_span!("replay", ?opts).entered();
     let (all, bound) = shared.snapshot();
     let selected = select(&all, bound, opts.range)?;
     let (lo, hi) = lsn_filter(opts.range);
-    let mut reader = crate::io::read_engine(shared.uring, shared.config.replay_chunk_size, shared.config.replay_read_ahead)?;
+    let mut reader = crate::io::read_engine(
+        shared.uring,
+        shared.config.replay_chunk_size,
+        shared.config.replay_read_ahead,
+    )?;
     let mut summary = ReplaySummary::default();
     let order: Vec<&SegmentMeta> = match opts.direction {
         Direction::Forward => selected.iter().collect(),
         Direction::Backward => selected.iter().rev().collect(),
     };
     for meta in order {
-        let idx = all.iter().position(|m| m.segment == meta.segment).unwrap_or(0);
+        let idx = all
+            .iter()
+            .position(|m| m.segment == meta.segment)
+            .unwrap_or(0);
         let last_lsn = all.get(idx + 1).map(|n| n.first_lsn - 1).unwrap_or(bound);
         if last_lsn < meta.first_lsn || last_lsn < lo || meta.first_lsn > hi {
             summary.segments.push(meta.segment);
             continue;
         }
         let file = open_segment(shared, meta)?;
-        let seg = SegmentRead { meta, file: &file, last_lsn, lo, hi };
+        let seg = SegmentRead {
+            meta,
+            file: &file,
+            last_lsn,
+            lo,
+            hi,
+        };
         let mut send = |e: Entry| -> Result<()> {
             summary.entries += 1;
             summary.bytes += e.data.len() as u64;
@@ -249,7 +295,11 @@ pub(crate) fn run(shared: &Shared, opts: ReplayOptions, tx: &Sender<Entry>) -> R
         };
         match opts.direction {
             Direction::Forward => seg.forward(reader.as_mut(), &mut send)?,
-            Direction::Backward => seg.backward(reader.as_mut(), shared.config.replay_chunk_size as u64, &mut send)?,
+            Direction::Backward => seg.backward(
+                reader.as_mut(),
+                shared.config.replay_chunk_size as u64,
+                &mut send,
+            )?,
         }
         summary.segments.push(meta.segment);
     }
@@ -257,9 +307,16 @@ pub(crate) fn run(shared: &Shared, opts: ReplayOptions, tx: &Sender<Entry>) -> R
         let first_present = all.first().map(|m| m.segment);
         let active = all.last().map(|m| m.segment);
         if selected.first().map(|m| m.segment) != first_present {
-            return Err(Error::Config("consume deletes a prefix of the log only: start the range at the first segment".into()));
+            return Err(Error::Config(
+                "consume deletes a prefix of the log only: start the range at the first segment"
+                    .into(),
+            ));
         }
-        selected.iter().map(|m| m.segment).filter(|s| Some(*s) != active).collect()
+        selected
+            .iter()
+            .map(|m| m.segment)
+            .filter(|s| Some(*s) != active)
+            .collect()
     } else {
         vec![]
     };
@@ -270,7 +327,12 @@ pub(crate) fn run(shared: &Shared, opts: ReplayOptions, tx: &Sender<Entry>) -> R
 fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
     for _ in 0..3 {
         let current = shared.table.lock().get(&meta.segment).copied();
-        let Some(m) = current else { return Err(Error::NotFound { what: "segment", number: meta.segment }) };
+        let Some(m) = current else {
+            return Err(Error::NotFound {
+                what: "segment",
+                number: meta.segment,
+            });
+        };
         let path = m.path(&shared.dir);
         match dir::open_for_read(&path) {
             Ok(f) => return Ok(f),
@@ -278,7 +340,10 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
             Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
         }
     }
-    Err(Error::NotFound { what: "segment", number: meta.segment })
+    Err(Error::NotFound {
+        what: "segment",
+        number: meta.segment,
+    })
 }
 
 struct SegmentRead<'a> {
@@ -292,7 +357,11 @@ struct SegmentRead<'a> {
 
 impl SegmentRead<'_> {
     fn corruption(&self, offset: u64, reason: impl Into<String>) -> Error {
-        Error::Corruption { segment: self.meta.segment, offset, reason: reason.into() }
+        Error::Corruption {
+            segment: self.meta.segment,
+            offset,
+            reason: reason.into(),
+        }
     }
 
     /// Decodes records of `[start, end)` (record-aligned start) in file order,
@@ -325,7 +394,10 @@ impl SegmentRead<'_> {
                 match decode_record(cursor.available(), salt, max) {
                     RecordDecode::Record(r) => {
                         if r.header.lsn != expected {
-                            failure = Some(self.corruption(cursor.offset(), format!("expected LSN {expected}, found {}", r.header.lsn)));
+                            failure = Some(self.corruption(
+                                cursor.offset(),
+                                format!("expected LSN {expected}, found {}", r.header.lsn),
+                            ));
                             return false;
                         }
                         if let Err(e) = each(cursor.offset(), &r) {
@@ -337,7 +409,10 @@ impl SegmentRead<'_> {
                     }
                     RecordDecode::NeedMore(_) => return true,
                     RecordDecode::Invalid(e) => {
-                        failure = Some(self.corruption(cursor.offset(), format!("{} (expected LSN {expected})", e.describe())));
+                        failure = Some(self.corruption(
+                            cursor.offset(),
+                            format!("{} (expected LSN {expected})", e.describe()),
+                        ));
                         return false;
                     }
                 }
@@ -351,7 +426,10 @@ impl SegmentRead<'_> {
             return Err(e);
         }
         if expected <= stop_lsn {
-            return Err(self.corruption(cursor.offset(), format!("segment ends before LSN {expected} (expected through {stop_lsn})")));
+            return Err(self.corruption(
+                cursor.offset(),
+                format!("segment ends before LSN {expected} (expected through {stop_lsn})"),
+            ));
         }
         Ok(())
     }
@@ -365,30 +443,51 @@ impl SegmentRead<'_> {
         Ok(Some(Entry { lsn, data }))
     }
 
-    fn forward(&self, reader: &mut dyn ReadEngine, send: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
+    fn forward(
+        &self,
+        reader: &mut dyn ReadEngine,
+        send: &mut dyn FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
         let stop = self.last_lsn.min(self.hi);
-        self.scan(reader, BLOCK_SIZE as u64, self.meta.capacity, self.meta.first_lsn, stop, &mut |off, r| {
-            match self.entry_of(off, r)? {
+        self.scan(
+            reader,
+            BLOCK_SIZE as u64,
+            self.meta.capacity,
+            self.meta.first_lsn,
+            stop,
+            &mut |off, r| match self.entry_of(off, r)? {
                 Some(e) => send(e),
                 None => Ok(()),
-            }
-        })
+            },
+        )
     }
 
     /// Two passes in bounded memory: a verifying forward pass records an anchor
     /// (offset, LSN) about every `window` bytes; then each window is read again,
     /// decoded, and sent newest first.
-    fn backward(&self, reader: &mut dyn ReadEngine, window: u64, send: &mut dyn FnMut(Entry) -> Result<()>) -> Result<()> {
+    fn backward(
+        &self,
+        reader: &mut dyn ReadEngine,
+        window: u64,
+        send: &mut dyn FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
         let stop = self.last_lsn.min(self.hi);
         let mut anchors: Vec<(u64, Lsn)> = Vec::new();
         let mut end_off = BLOCK_SIZE as u64;
-        self.scan(reader, BLOCK_SIZE as u64, self.meta.capacity, self.meta.first_lsn, stop, &mut |off, r| {
-            if r.header.lsn >= self.lo && anchors.last().is_none_or(|a| off - a.0 >= window) {
-                anchors.push((off, r.header.lsn));
-            }
-            end_off = off + r.len as u64;
-            Ok(())
-        })?;
+        self.scan(
+            reader,
+            BLOCK_SIZE as u64,
+            self.meta.capacity,
+            self.meta.first_lsn,
+            stop,
+            &mut |off, r| {
+                if r.header.lsn >= self.lo && anchors.last().is_none_or(|a| off - a.0 >= window) {
+                    anchors.push((off, r.header.lsn));
+                }
+                end_off = off + r.len as u64;
+                Ok(())
+            },
+        )?;
         let mut upper = (end_off, stop + 1);
         for &(off, lsn) in anchors.iter().rev() {
             let mut batch: Vec<Entry> = Vec::new();
@@ -436,7 +535,14 @@ mod tests {
     use super::*;
 
     fn m(segment: u64, first_lsn: u64, checkpoint: bool) -> SegmentMeta {
-        SegmentMeta { segment, first_lsn, salt: 1, max_entry_size: 100, capacity: 1 << 20, checkpoint }
+        SegmentMeta {
+            segment,
+            first_lsn,
+            salt: 1,
+            max_entry_size: 100,
+            capacity: 1 << 20,
+            checkpoint,
+        }
     }
 
     #[test]
@@ -458,10 +564,21 @@ mod tests {
     #[test]
     fn checkpoint_ranges() {
         let all = [m(0, 1, true), m(1, 10, true), m(2, 20, false)];
-        let to: Vec<u64> = select(&all, 25, ReplayRange::ToCheckpoint(1)).unwrap().iter().map(|x| x.segment).collect();
+        let to: Vec<u64> = select(&all, 25, ReplayRange::ToCheckpoint(1))
+            .unwrap()
+            .iter()
+            .map(|x| x.segment)
+            .collect();
         assert_eq!(to, vec![0, 1]);
-        let from: Vec<u64> = select(&all, 25, ReplayRange::FromCheckpoint(1)).unwrap().iter().map(|x| x.segment).collect();
+        let from: Vec<u64> = select(&all, 25, ReplayRange::FromCheckpoint(1))
+            .unwrap()
+            .iter()
+            .map(|x| x.segment)
+            .collect();
         assert_eq!(from, vec![1, 2]);
-        assert!(matches!(select(&all, 25, ReplayRange::FromCheckpoint(2)), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            select(&all, 25, ReplayRange::FromCheckpoint(2)),
+            Err(Error::NotFound { .. })
+        ));
     }
 }

@@ -49,7 +49,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(dir: PathBuf, config: Config, table: BTreeMap<u64, SegmentMeta>, last_lsn: u64, uring: bool) -> Self {
+    pub fn new(
+        dir: PathBuf,
+        config: Config,
+        table: BTreeMap<u64, SegmentMeta>,
+        last_lsn: u64,
+        uring: bool,
+    ) -> Self {
         Shared {
             dir,
             config,

@@ -123,6 +123,8 @@ impl Future for CommitTicket {
 
 impl std::fmt::Debug for CommitTicket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommitTicket").field("done", &self.is_done()).finish()
+        f.debug_struct("CommitTicket")
+            .field("done", &self.is_done())
+            .finish()
     }
 }

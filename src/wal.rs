@@ -54,14 +54,20 @@ impl Wal {
         let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
         dir::create_dir(&config.dir)?;
         let lock = DirLock::acquire(&config.dir)?;
-        let engine = crate::io::write_engine(config.io_engine)?;
+        let engine = crate::io::write_engine(config.io_engine, config.faults.as_ref())?;
         let engine_name = engine.name();
         let uring = engine_name == "io_uring";
         let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
         let rec = recovery::recover(&config, reader.as_mut(), false)?;
         drop(reader);
         let queue_depth = config.queue_depth;
-        let shared = Arc::new(Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring));
+        let shared = Arc::new(Shared::new(
+            config.dir.clone(),
+            config,
+            rec.table,
+            rec.last_lsn,
+            uring,
+        ));
         let (tx, rx) = crossbeam_channel::bounded(queue_depth);
         let start = WriterStart {
             resume: rec.resume,
@@ -75,7 +81,16 @@ impl Wal {
             .spawn(move || writer.run())
             .map_err(|e| Error::io("spawning the writer thread", e))?;
         tracing::info!(last_lsn = rec.last_lsn, engine = engine_name, "opened");
-        Ok((Wal { shared, tx, writer: Mutex::new(Some(handle)), engine: engine_name, _lock: lock }, rec.report))
+        Ok((
+            Wal {
+                shared,
+                tx,
+                writer: Mutex::new(Some(handle)),
+                engine: engine_name,
+                _lock: lock,
+            },
+            rec.report,
+        ))
     }
 
     fn send(&self, req: Request) -> Result<()> {
@@ -94,7 +109,10 @@ impl Wal {
     fn check_entry(&self, len: usize) -> Result<()> {
         let limit = self.shared.config.max_entry_size;
         if len as u64 > limit {
-            return Err(Error::EntryTooLarge { size: len as u64, limit });
+            return Err(Error::EntryTooLarge {
+                size: len as u64,
+                limit,
+            });
         }
         Ok(())
     }
@@ -105,7 +123,10 @@ impl Wal {
         let data = data.into();
         self.check_entry(data.len())?;
         let (ack, slot) = Ack::new();
-        self.send(Request::Append { payload: Payload::One(data), ack })?;
+        self.send(Request::Append {
+            payload: Payload::One(data),
+            ack,
+        })?;
         Ok(CommitTicket::new(slot))
     }
 
@@ -123,7 +144,10 @@ impl Wal {
     {
         let items: Vec<Vec<u8>> = entries.into_iter().map(Into::into).collect();
         if items.is_empty() {
-            return Err(Error::InvalidBatch { count: 0, reason: "a batch needs at least one entry" });
+            return Err(Error::InvalidBatch {
+                count: 0,
+                reason: "a batch needs at least one entry",
+            });
         }
         let mut total = 0u64;
         for d in &items {
@@ -134,7 +158,10 @@ impl Wal {
         if total > limit {
             return Err(Error::EntryTooLarge { size: total, limit });
         }
-        let (first, last) = self.request(|ack| Request::Append { payload: Payload::Group(items), ack })?;
+        let (first, last) = self.request(|ack| Request::Append {
+            payload: Payload::Group(items),
+            ack,
+        })?;
         Ok(first..=last)
     }
 
@@ -172,12 +199,19 @@ impl Wal {
     /// checkpoint (rename + directory fsync), starts a new segment, and returns
     /// the checkpoint's segment number.
     pub fn create_checkpoint(&self) -> Result<u64> {
-        self.request(|ack| Request::Checkpoint { ack }).map(|(n, _)| n)
+        self.request(|ack| Request::Checkpoint { ack })
+            .map(|(n, _)| n)
     }
 
     /// Checkpoint segment numbers present, oldest first.
     pub fn checkpoints(&self) -> Vec<u64> {
-        self.shared.table.lock().values().filter(|m| m.checkpoint).map(|m| m.segment).collect()
+        self.shared
+            .table
+            .lock()
+            .values()
+            .filter(|m| m.checkpoint)
+            .map(|m| m.segment)
+            .collect()
     }
 
     /// Segments present, oldest first; the last is the active one.
@@ -219,14 +253,23 @@ impl Wal {
     /// what was deleted.
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_open()?;
-        let list: Vec<u64> = self.shared.table.lock().keys().copied().filter(|s| *s <= segment).collect();
+        let list: Vec<u64> = self
+            .shared
+            .table
+            .lock()
+            .keys()
+            .copied()
+            .filter(|s| *s <= segment)
+            .collect();
         replay::consume_segments(&self.shared, &list)
     }
 
     /// Drains and makes durable every accepted entry, stops the writer, closes
     /// the files and releases the lock. Later calls get [`Error::Closed`].
     pub fn close(&self) -> Result<()> {
-        let Some(handle) = self.writer.lock().take() else { return Ok(()) };
+        let Some(handle) = self.writer.lock().take() else {
+            return Ok(());
+        };
         let (ack, slot) = Ack::new();
         let result = match self.tx.send(Request::Close { ack }) {
             Ok(()) => ticket::wait(&slot).map(|_| ()),

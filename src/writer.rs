@@ -10,8 +10,8 @@ use crate::config::SyncPolicy;
 use crate::dir;
 use crate::error::{Error, Result};
 use crate::format::{
-    align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, SegmentHeader,
-    BLOCK_SIZE, FLAG_GROUP_END,
+    align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len,
+    entry_body_len, SegmentHeader, BLOCK_SIZE, FLAG_GROUP_END,
 };
 use crate::io::{AlignedBuf, WriteEngine, WriteOp};
 use crate::shared::{SegmentMeta, Shared};
@@ -34,14 +34,27 @@ pub(crate) enum Payload {
 
 /// What producers put on the submission queue.
 pub(crate) enum Request {
-    Append { payload: Payload, ack: Ack },
+    Append {
+        payload: Payload,
+        ack: Ack,
+    },
     /// Consume one LSN without an entry (`inc_last_index`).
-    Skip { ack: Ack },
-    Flush { ack: Ack },
-    Checkpoint { ack: Ack },
+    Skip {
+        ack: Ack,
+    },
+    Flush {
+        ack: Ack,
+    },
+    Checkpoint {
+        ack: Ack,
+    },
     /// Seal the active segment if it holds anything; answers the last sealed segment.
-    Rotate { ack: Ack },
-    Close { ack: Ack },
+    Rotate {
+        ack: Ack,
+    },
+    Close {
+        ack: Ack,
+    },
 }
 
 impl Request {
@@ -124,7 +137,13 @@ impl Preparer {
                 }
             })
             .map_err(|e| Error::io("spawning the segment preparer thread", e))?;
-        Ok(Preparer { tx: Some(tx), rx, pending: None, ready, handle: Some(handle) })
+        Ok(Preparer {
+            tx: Some(tx),
+            rx,
+            pending: None,
+            ready,
+            handle: Some(handle),
+        })
     }
 
     fn request(&mut self, n: u64) {
@@ -147,14 +166,25 @@ impl Preparer {
             match self.rx.recv() {
                 Ok((m, Ok(path))) if m == n => return Ok(path),
                 Ok((m, Ok(path))) => {
-                    tracing::warn!(prepared = m, wanted = n, "discarding a segment prepared for another number");
+                    tracing::warn!(
+                        prepared = m,
+                        wanted = n,
+                        "discarding a segment prepared for another number"
+                    );
                     dir::remove_file(&path)?;
                 }
-                Ok((_, Err(e))) => tracing::warn!(segment = p, error = %e, "background preparation failed; retrying inline"),
+                Ok((_, Err(e))) => {
+                    tracing::warn!(segment = p, error = %e, "background preparation failed; retrying inline")
+                }
                 Err(_) => {}
             }
         }
-        dir::prepare_segment(&shared.dir, n, shared.config.segment_size, shared.config.zero_fill)
+        dir::prepare_segment(
+            &shared.dir,
+            n,
+            shared.config.segment_size,
+            shared.config.zero_fill,
+        )
     }
 }
 
@@ -195,14 +225,29 @@ pub(crate) struct WriterStart {
 impl Writer {
     /// Builds the writer and makes sure a segment with a durable header exists,
     /// so the LSN sequence survives a restart even before the first append.
-    pub fn new(shared: Arc<Shared>, rx: Receiver<Request>, engine: Box<dyn WriteEngine>, start: WriterStart) -> Result<Writer> {
-        let ready = if start.next_prepared { Some(start.next_segment) } else { None };
+    pub fn new(
+        shared: Arc<Shared>,
+        rx: Receiver<Request>,
+        engine: Box<dyn WriteEngine>,
+        start: WriterStart,
+    ) -> Result<Writer> {
+        let ready = if start.next_prepared {
+            Some(start.next_segment)
+        } else {
+            None
+        };
         let preparer = Preparer::spawn(&shared, ready)?;
         let dsync = shared.config.sync == SyncPolicy::Dsync;
         let active = match start.resume {
             Some(r) => {
                 let file = dir::open_for_write(&r.meta.path(&shared.dir), dsync)?;
-                Some(Active { meta: r.meta, file, write_pos: r.write_pos, tail_block: r.tail_block, header_written: true })
+                Some(Active {
+                    meta: r.meta,
+                    file,
+                    write_pos: r.write_pos,
+                    tail_block: r.tail_block,
+                    header_written: true,
+                })
             }
             None => None,
         };
@@ -366,18 +411,30 @@ impl Writer {
     }
 
     fn take_buf(&mut self, min: usize) -> AlignedBuf {
-        let mut b = self.spares.pop().unwrap_or_else(|| AlignedBuf::new(self.shared.config.max_batch_bytes + 2 * BLOCK_SIZE));
+        let mut b = self.spares.pop().unwrap_or_else(|| {
+            AlignedBuf::new(self.shared.config.max_batch_bytes + 2 * BLOCK_SIZE)
+        });
         b.reserve_discard(min);
         b
     }
 
     /// Encodes as many queued appends as fit into one write.
     fn encode_batch(&mut self) -> Encoded {
-        let Some(active) = self.active.as_ref() else { return Encoded::NeedRollover };
+        let Some(active) = self.active.as_ref() else {
+            return Encoded::NeedRollover;
+        };
         let cfg = &self.shared.config;
         let capacity = active.meta.capacity;
-        let start = if active.header_written { align_down(active.write_pos, BLOCK_SIZE as u64) } else { 0 };
-        let base_pos = if active.header_written { active.write_pos } else { BLOCK_SIZE as u64 };
+        let start = if active.header_written {
+            align_down(active.write_pos, BLOCK_SIZE as u64)
+        } else {
+            0
+        };
+        let base_pos = if active.header_written {
+            active.write_pos
+        } else {
+            BLOCK_SIZE as u64
+        };
         let salt = active.meta.salt;
         let durable = self.shared.durable_lsn.load(Ordering::Acquire);
 
@@ -387,15 +444,26 @@ impl Writer {
         let mut take = 0usize;
         for req in self.carry.iter() {
             let len = match req {
-                Request::Append { payload: Payload::One(d), .. } => encoded_record_len(entry_body_len(lsn, d.len())),
-                Request::Append { payload: Payload::Group(items), .. } => {
-                    items.iter().enumerate().map(|(i, d)| encoded_record_len(entry_body_len(lsn + i as u64, d.len()))).sum()
-                }
+                Request::Append {
+                    payload: Payload::One(d),
+                    ..
+                } => encoded_record_len(entry_body_len(lsn, d.len())),
+                Request::Append {
+                    payload: Payload::Group(items),
+                    ..
+                } => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| encoded_record_len(entry_body_len(lsn + i as u64, d.len())))
+                    .sum(),
                 Request::Skip { .. } => encoded_record_len(0),
                 _ => break,
             };
             let n = match req {
-                Request::Append { payload: Payload::Group(items), .. } => items.len() as u64,
+                Request::Append {
+                    payload: Payload::Group(items),
+                    ..
+                } => items.len() as u64,
                 _ => 1,
             };
             if base_pos + (bytes + len) as u64 > capacity {
@@ -417,7 +485,9 @@ impl Writer {
         let prefix = (base_pos - start) as usize;
         let end = align_up((prefix + bytes) as u64, BLOCK_SIZE as u64) as usize;
         let mut buf = self.take_buf(end);
-        let Some(active) = self.active.as_mut() else { return Encoded::Nothing };
+        let Some(active) = self.active.as_mut() else {
+            return Encoded::Nothing;
+        };
         let out = buf.as_mut_slice();
         if active.header_written {
             out[..prefix].copy_from_slice(&active.tail_block[..prefix]);
@@ -436,14 +506,29 @@ impl Writer {
         let mut acks = Vec::with_capacity(take);
         let mut lsn = self.next_lsn;
         for _ in 0..take {
-            let Some(req) = self.carry.pop_front() else { break };
+            let Some(req) = self.carry.pop_front() else {
+                break;
+            };
             match req {
-                Request::Append { payload: Payload::One(d), ack } => {
-                    pos += encode_entry_record(&mut out[pos..], lsn, durable, FLAG_GROUP_END, salt, &d);
+                Request::Append {
+                    payload: Payload::One(d),
+                    ack,
+                } => {
+                    pos += encode_entry_record(
+                        &mut out[pos..],
+                        lsn,
+                        durable,
+                        FLAG_GROUP_END,
+                        salt,
+                        &d,
+                    );
                     acks.push((ack, lsn, lsn));
                     lsn += 1;
                 }
-                Request::Append { payload: Payload::Group(items), ack } => {
+                Request::Append {
+                    payload: Payload::Group(items),
+                    ack,
+                } => {
                     let first = lsn;
                     let last_i = items.len() - 1;
                     for (i, d) in items.iter().enumerate() {
@@ -470,7 +555,9 @@ impl Writer {
         let tail_start = align_down(pos as u64, BLOCK_SIZE as u64) as usize;
         active.tail_block.clear();
         if tail_start < end {
-            active.tail_block.extend_from_slice(&out[tail_start..tail_start + BLOCK_SIZE]);
+            active
+                .tail_block
+                .extend_from_slice(&out[tail_start..tail_start + BLOCK_SIZE]);
         } else {
             active.tail_block.resize(BLOCK_SIZE, 0);
         }
@@ -479,25 +566,53 @@ impl Writer {
         assert!(active.write_pos <= capacity, "batch overran the segment");
         self.next_lsn = lsn;
         self.shared.last_lsn.store(lsn - 1, Ordering::Release);
-        Encoded::Batch(Batch { buf, offset: start, len: end, acks, last_lsn: lsn - 1 })
+        Encoded::Batch(Batch {
+            buf,
+            offset: start,
+            len: end,
+            acks,
+            last_lsn: lsn - 1,
+        })
     }
 
     fn submit(&mut self, b: Batch) {
-        let Some(active) = self.active.as_ref() else { return };
+        let Some(active) = self.active.as_ref() else {
+            return;
+        };
         let sync = self.shared.config.sync == SyncPolicy::Always;
         let durable = self.shared.config.sync.acks_are_durable();
-        tracing::trace!(segment = active.meta.segment, offset = b.offset, len = b.len, entries = b.acks.len(), "commit");
-        self.engine.start(WriteOp { fd: active.file.as_raw_fd(), offset: b.offset, buf: b.buf, len: b.len, sync });
-        self.inflight = Some(InFlight { acks: b.acks, last_lsn: b.last_lsn, durable });
+        tracing::trace!(
+            segment = active.meta.segment,
+            offset = b.offset,
+            len = b.len,
+            entries = b.acks.len(),
+            "commit"
+        );
+        self.engine.start(WriteOp {
+            fd: active.file.as_raw_fd(),
+            offset: b.offset,
+            buf: b.buf,
+            len: b.len,
+            sync,
+        });
+        self.inflight = Some(InFlight {
+            acks: b.acks,
+            last_lsn: b.last_lsn,
+            durable,
+        });
     }
 
     fn complete_inflight(&mut self) {
-        let Some(f) = self.inflight.take() else { return };
+        let Some(f) = self.inflight.take() else {
+            return;
+        };
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
         match r {
             Ok(()) => {
-                self.shared.readable_lsn.store(f.last_lsn, Ordering::Release);
+                self.shared
+                    .readable_lsn
+                    .store(f.last_lsn, Ordering::Release);
                 if f.durable {
                     self.shared.durable_lsn.store(f.last_lsn, Ordering::Release);
                 } else {
@@ -508,8 +623,15 @@ impl Writer {
                 }
             }
             Err(e) => {
-                let op = if self.shared.config.sync == SyncPolicy::Always { "write+fdatasync" } else { "write" };
-                self.shared.set_fence(Error::Fenced { op, cause: e.to_string() });
+                let op = if self.shared.config.sync == SyncPolicy::Always {
+                    "write+fdatasync"
+                } else {
+                    "write"
+                };
+                self.shared.set_fence(Error::Fenced {
+                    op,
+                    cause: e.to_string(),
+                });
                 let err = self.shared.fence_error().unwrap_or(Error::Closed);
                 for (ack, _, _) in f.acks {
                     ack.complete(Err(err.duplicate()));
@@ -523,7 +645,9 @@ impl Writer {
         if !self.unsynced {
             return Ok(());
         }
-        let Some(a) = self.active.as_ref() else { return Ok(()) };
+        let Some(a) = self.active.as_ref() else {
+            return Ok(());
+        };
         let fd = a.file.as_raw_fd();
         match self.engine.sync_data(fd) {
             Ok(()) => {
@@ -534,7 +658,10 @@ impl Writer {
                 Ok(())
             }
             Err(e) => {
-                self.shared.set_fence(Error::Fenced { op: "fdatasync", cause: e.to_string() });
+                self.shared.set_fence(Error::Fenced {
+                    op: "fdatasync",
+                    cause: e.to_string(),
+                });
                 Err(self.shared.fence_error().unwrap_or(Error::Closed))
             }
         }
@@ -550,11 +677,16 @@ impl Writer {
 
     /// Writes the active segment's header now and syncs it (outside the hot path).
     fn write_header_now(&mut self) -> Result<()> {
-        let Some(a) = self.active.as_mut() else { return Ok(()) };
+        let Some(a) = self.active.as_mut() else {
+            return Ok(());
+        };
         if a.header_written {
             return Ok(());
         }
-        let mut buf = self.spares.pop().unwrap_or_else(|| AlignedBuf::new(BLOCK_SIZE));
+        let mut buf = self
+            .spares
+            .pop()
+            .unwrap_or_else(|| AlignedBuf::new(BLOCK_SIZE));
         buf.as_mut_slice()[..BLOCK_SIZE].fill(0);
         SegmentHeader {
             segment: a.meta.segment,
@@ -565,11 +697,20 @@ impl Writer {
         }
         .encode(buf.as_mut_slice());
         let dsync = self.shared.config.sync == SyncPolicy::Dsync;
-        self.engine.start(WriteOp { fd: a.file.as_raw_fd(), offset: 0, buf, len: BLOCK_SIZE, sync: !dsync });
+        self.engine.start(WriteOp {
+            fd: a.file.as_raw_fd(),
+            offset: 0,
+            buf,
+            len: BLOCK_SIZE,
+            sync: !dsync,
+        });
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
         if let Err(e) = r {
-            self.shared.set_fence(Error::Fenced { op: "segment header write", cause: e.to_string() });
+            self.shared.set_fence(Error::Fenced {
+                op: "segment header write",
+                cause: e.to_string(),
+            });
             return Err(self.shared.fence_error().unwrap_or(Error::Closed));
         }
         a.header_written = true;
@@ -604,7 +745,13 @@ impl Writer {
             checkpoint: false,
         };
         self.shared.table.lock().insert(n, meta);
-        self.active = Some(Active { meta, file, write_pos: BLOCK_SIZE as u64, tail_block: vec![0u8; BLOCK_SIZE], header_written: false });
+        self.active = Some(Active {
+            meta,
+            file,
+            write_pos: BLOCK_SIZE as u64,
+            tail_block: vec![0u8; BLOCK_SIZE],
+            header_written: false,
+        });
         self.next_segment = n + 1;
         self.preparer.request(n + 1);
         tracing::debug!(segment = n, first_lsn = meta.first_lsn, "activated segment");
@@ -615,7 +762,9 @@ impl Writer {
     }
 
     fn active_has_records(&self) -> bool {
-        self.active.as_ref().is_some_and(|a| a.header_written && a.write_pos > BLOCK_SIZE as u64)
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.header_written && a.write_pos > BLOCK_SIZE as u64)
     }
 
     fn barrier(&mut self, req: Request) {
@@ -636,7 +785,11 @@ impl Writer {
                     let sealed = self.active.as_ref().map(|a| a.meta.segment).unwrap_or(0);
                     self.rollover(true).map(|_| (sealed, sealed))
                 } else {
-                    let prev = self.active.as_ref().map(|a| a.meta.segment).unwrap_or(self.next_segment);
+                    let prev = self
+                        .active
+                        .as_ref()
+                        .map(|a| a.meta.segment)
+                        .unwrap_or(self.next_segment);
                     Ok((prev.wrapping_sub(1), prev.wrapping_sub(1)))
                 };
                 ack.complete(r);
@@ -653,7 +806,9 @@ impl Writer {
         }
         self.sync_active()?;
         self.write_header_now()?;
-        let Some(a) = self.active.take() else { return Err(Error::Closed) };
+        let Some(a) = self.active.take() else {
+            return Err(Error::Closed);
+        };
         let n = a.meta.segment;
         let from = dir::segment_path(&self.shared.dir, n, false);
         let to = dir::segment_path(&self.shared.dir, n, true);

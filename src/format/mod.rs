@@ -9,9 +9,10 @@ mod record;
 mod segment_header;
 
 pub use entry::WalEntry;
-pub use record::{decode_record, 
-    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, scan_for_evidence, DecodeError,
-    DecodedRecord, RecordDecode, RecordHeader, RecordKind, FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN,
+pub use record::{
+    decode_record, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
+    scan_for_evidence, DecodeError, DecodedRecord, RecordDecode, RecordHeader, RecordKind,
+    FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN,
 };
 pub use segment_header::{HeaderDecode, SegmentHeader, FORMAT_VERSION, SEGMENT_MAGIC};
 

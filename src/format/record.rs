@@ -89,7 +89,9 @@ impl DecodeError {
     pub fn describe(self) -> &'static str {
         match self {
             DecodeError::Zero => "zero bytes where a record was expected",
-            DecodeError::BadSalt => "record salt does not match the segment (stale or foreign bytes)",
+            DecodeError::BadSalt => {
+                "record salt does not match the segment (stale or foreign bytes)"
+            }
             DecodeError::BadHeader => "record header has unknown kind, flags or reserved bytes",
             DecodeError::TooLong => "record length exceeds the segment's entry size limit",
             DecodeError::BadCrc => "record checksum mismatch",
@@ -150,7 +152,11 @@ const fn varint_len(v: u64) -> usize {
 #[inline]
 pub const fn entry_body_len(lsn: u64, data_len: usize) -> usize {
     let lsn_part = if lsn == 0 { 0 } else { 1 + varint_len(lsn) };
-    let data_part = if data_len == 0 { 0 } else { 1 + varint_len(data_len as u64) + data_len };
+    let data_part = if data_len == 0 {
+        0
+    } else {
+        1 + varint_len(data_len as u64) + data_len
+    };
     lsn_part + data_part
 }
 
@@ -165,7 +171,15 @@ fn put_varint(out: &mut [u8], mut pos: usize, mut v: u64) -> usize {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_header(out: &mut [u8], body_len: usize, lsn: u64, durable_lsn: u64, kind: RecordKind, flags: u8, salt: u32) {
+fn write_header(
+    out: &mut [u8],
+    body_len: usize,
+    lsn: u64,
+    durable_lsn: u64,
+    kind: RecordKind,
+    flags: u8,
+    salt: u32,
+) {
     out[4..8].copy_from_slice(&(body_len as u32).to_le_bytes());
     out[8..16].copy_from_slice(&lsn.to_le_bytes());
     out[16..24].copy_from_slice(&durable_lsn.to_le_bytes());
@@ -186,12 +200,30 @@ fn seal(out: &mut [u8], body_len: usize) -> usize {
 
 /// Encodes an entry record at the start of `out` and returns the bytes used.
 /// `out` must hold at least `encoded_record_len(entry_body_len(lsn, data.len()))` bytes.
-pub fn encode_entry_record(out: &mut [u8], lsn: u64, durable_lsn: u64, flags: u8, salt: u32, data: &[u8]) -> usize {
+pub fn encode_entry_record(
+    out: &mut [u8],
+    lsn: u64,
+    durable_lsn: u64,
+    flags: u8,
+    salt: u32,
+    data: &[u8],
+) -> usize {
     assert!(lsn > 0 && salt != 0);
-    debug_assert!(durable_lsn < lsn, "a record can only claim earlier LSNs durable");
+    debug_assert!(
+        durable_lsn < lsn,
+        "a record can only claim earlier LSNs durable"
+    );
     let body_len = entry_body_len(lsn, data.len());
     assert!(out.len() >= encoded_record_len(body_len));
-    write_header(out, body_len, lsn, durable_lsn, RecordKind::Entry, flags, salt);
+    write_header(
+        out,
+        body_len,
+        lsn,
+        durable_lsn,
+        RecordKind::Entry,
+        flags,
+        salt,
+    );
     let mut pos = RECORD_HEADER_LEN;
     out[pos] = 0x08; // field 1 (LSN), varint
     pos = put_varint(out, pos + 1, lsn);
@@ -209,7 +241,15 @@ pub fn encode_entry_record(out: &mut [u8], lsn: u64, durable_lsn: u64, flags: u8
 pub fn encode_skip_record(out: &mut [u8], lsn: u64, durable_lsn: u64, salt: u32) -> usize {
     assert!(lsn > 0 && salt != 0);
     assert!(out.len() >= encoded_record_len(0));
-    write_header(out, 0, lsn, durable_lsn, RecordKind::Skip, FLAG_GROUP_END, salt);
+    write_header(
+        out,
+        0,
+        lsn,
+        durable_lsn,
+        RecordKind::Skip,
+        FLAG_GROUP_END,
+        salt,
+    );
     seal(out, 0)
 }
 
@@ -265,10 +305,17 @@ pub fn decode_record(buf: &[u8], salt: u32, max_body: u32) -> RecordDecode<'_> {
         flags,
         salt: stored_salt,
     };
-    if header.lsn == 0 || header.durable_lsn >= header.lsn || (kind == RecordKind::Skip && body_len != 0) {
+    if header.lsn == 0
+        || header.durable_lsn >= header.lsn
+        || (kind == RecordKind::Skip && body_len != 0)
+    {
         return RecordDecode::Invalid(DecodeError::BadHeader);
     }
-    RecordDecode::Record(DecodedRecord { header, body: &buf[RECORD_HEADER_LEN..end], len: total })
+    RecordDecode::Record(DecodedRecord {
+        header,
+        body: &buf[RECORD_HEADER_LEN..end],
+        len: total,
+    })
 }
 
 /// Looks for proof that LSN `lsn` had been made durable: a valid record at an
@@ -311,28 +358,42 @@ mod tests {
             RecordDecode::Record(r) => r.body.to_vec(),
             other => panic!("{other:?}"),
         };
-        let expect = WalEntry { lsn: 1, data: b"test data".to_vec(), crc: 0 }.encode_to_vec();
+        let expect = WalEntry {
+            lsn: 1,
+            data: b"test data".to_vec(),
+            crc: 0,
+        }
+        .encode_to_vec();
         assert_eq!(body, expect);
     }
 
     #[test]
     fn zero_fill_is_never_a_record() {
         for len in [32usize, 64, 4096] {
-            assert!(matches!(decode_record(&vec![0u8; len], SALT, 1 << 20), RecordDecode::Invalid(DecodeError::Zero)));
+            assert!(matches!(
+                decode_record(&vec![0u8; len], SALT, 1 << 20),
+                RecordDecode::Invalid(DecodeError::Zero)
+            ));
         }
     }
 
     #[test]
     fn other_salt_is_stale() {
         let rec = encode(5, 4, b"x");
-        assert!(matches!(decode_record(&rec, SALT ^ 1, 1 << 20), RecordDecode::Invalid(DecodeError::BadSalt)));
+        assert!(matches!(
+            decode_record(&rec, SALT ^ 1, 1 << 20),
+            RecordDecode::Invalid(DecodeError::BadSalt)
+        ));
     }
 
     #[test]
     fn length_is_bounded_before_use() {
         let mut rec = encode(5, 4, b"abc");
         rec[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(decode_record(&rec, SALT, 1 << 20), RecordDecode::Invalid(DecodeError::TooLong)));
+        assert!(matches!(
+            decode_record(&rec, SALT, 1 << 20),
+            RecordDecode::Invalid(DecodeError::TooLong)
+        ));
     }
 
     #[test]

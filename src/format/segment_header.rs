@@ -124,7 +124,13 @@ mod tests {
     use super::*;
 
     fn sample() -> SegmentHeader {
-        SegmentHeader { segment: 7, first_lsn: 1001, salt: 0xdead_beef, max_entry_size: 1 << 26, capacity: 1 << 27 }
+        SegmentHeader {
+            segment: 7,
+            first_lsn: 1001,
+            salt: 0xdead_beef,
+            max_entry_size: 1 << 26,
+            capacity: 1 << 27,
+        }
     }
 
     #[test]
@@ -146,12 +152,18 @@ mod tests {
         for bit in 0..64 * 8 {
             let mut b = block.clone();
             b[bit / 8] ^= 1 << (bit % 8);
-            assert!(matches!(SegmentHeader::decode(&b), HeaderDecode::Invalid(_)), "bit {bit} undetected");
+            assert!(
+                matches!(SegmentHeader::decode(&b), HeaderDecode::Invalid(_)),
+                "bit {bit} undetected"
+            );
         }
     }
 
     #[test]
     fn short_input_is_invalid() {
-        assert!(matches!(SegmentHeader::decode(&[1, 2, 3]), HeaderDecode::Invalid(_)));
+        assert!(matches!(
+            SegmentHeader::decode(&[1, 2, 3]),
+            HeaderDecode::Invalid(_)
+        ));
     }
 }

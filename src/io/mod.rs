@@ -6,6 +6,7 @@
 //! (fault injection) without touching the engine code.
 
 pub mod aligned;
+pub mod fault;
 pub mod sync;
 pub mod uring;
 
@@ -34,10 +35,18 @@ impl WriteOp {
     /// Checks O_DIRECT alignment. tmpfs accepts misaligned O_DIRECT I/O that ext4
     /// refuses with EINVAL, so the engine checks instead of relying on the kernel.
     pub fn assert_aligned(&self) {
-        assert_eq!(self.offset % BLOCK_SIZE as u64, 0, "write offset not block-aligned");
+        assert_eq!(
+            self.offset % BLOCK_SIZE as u64,
+            0,
+            "write offset not block-aligned"
+        );
         assert_eq!(self.len % BLOCK_SIZE, 0, "write length not block-aligned");
         assert!(self.len > 0 && self.len <= self.buf.capacity());
-        assert_eq!(self.buf.as_ptr() as usize % BLOCK_SIZE, 0, "write buffer not block-aligned");
+        assert_eq!(
+            self.buf.as_ptr() as usize % BLOCK_SIZE,
+            0,
+            "write buffer not block-aligned"
+        );
     }
 }
 
@@ -70,7 +79,18 @@ pub trait ReadEngine: Send {
 }
 
 /// Creates the write engine for a config, or says why io_uring is refused.
-pub(crate) fn write_engine(kind: crate::config::IoEngine) -> crate::Result<Box<dyn WriteEngine>> {
+pub(crate) fn write_engine(
+    kind: crate::config::IoEngine,
+    faults: Option<&fault::FaultInjector>,
+) -> crate::Result<Box<dyn WriteEngine>> {
+    let engine = plain_write_engine(kind)?;
+    Ok(match faults {
+        Some(f) => f.wrap(engine),
+        None => engine,
+    })
+}
+
+fn plain_write_engine(kind: crate::config::IoEngine) -> crate::Result<Box<dyn WriteEngine>> {
     use crate::config::IoEngine;
     match kind {
         IoEngine::Sync => Ok(Box::new(sync::SyncWriteEngine::default())),
@@ -86,7 +106,11 @@ pub(crate) fn write_engine(kind: crate::config::IoEngine) -> crate::Result<Box<d
 }
 
 /// Creates a read engine (one per replay) matching the resolved write engine name.
-pub(crate) fn read_engine(uring: bool, chunk: usize, depth: usize) -> crate::Result<Box<dyn ReadEngine>> {
+pub(crate) fn read_engine(
+    uring: bool,
+    chunk: usize,
+    depth: usize,
+) -> crate::Result<Box<dyn ReadEngine>> {
     if uring {
         Ok(Box::new(uring::UringReadEngine::new(chunk, depth)?))
     } else {

@@ -15,7 +15,8 @@ pub(crate) fn pwrite_all(fd: RawFd, buf: &[u8], mut offset: u64) -> io::Result<(
     while done < buf.len() {
         let rest = &buf[done..];
         // SAFETY: rest is a valid slice for rest.len() bytes.
-        let n = unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), offset as libc::off_t) };
+        let n =
+            unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), offset as libc::off_t) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -24,7 +25,10 @@ pub(crate) fn pwrite_all(fd: RawFd, buf: &[u8], mut offset: u64) -> io::Result<(
             return Err(e);
         }
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::WriteZero, "pwrite wrote 0 bytes"));
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "pwrite wrote 0 bytes",
+            ));
         }
         done += n as usize;
         offset += n as u64;
@@ -45,7 +49,14 @@ pub(crate) fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<u
     while done < buf.len() {
         let rest = &mut buf[done..];
         // SAFETY: rest is valid for writes of rest.len() bytes.
-        let n = unsafe { libc::pread(fd, rest.as_mut_ptr().cast(), rest.len(), (offset + done as u64) as libc::off_t) };
+        let n = unsafe {
+            libc::pread(
+                fd,
+                rest.as_mut_ptr().cast(),
+                rest.len(),
+                (offset + done as u64) as libc::off_t,
+            )
+        };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -92,12 +103,20 @@ pub struct SyncReadEngine {
 impl SyncReadEngine {
     /// A reader with one chunk buffer.
     pub fn new(chunk: usize) -> Self {
-        SyncReadEngine { buf: AlignedBuf::new(chunk) }
+        SyncReadEngine {
+            buf: AlignedBuf::new(chunk),
+        }
     }
 }
 
 impl ReadEngine for SyncReadEngine {
-    fn read_range(&mut self, fd: RawFd, start: u64, end: u64, sink: &mut dyn FnMut(u64, &[u8]) -> bool) -> io::Result<()> {
+    fn read_range(
+        &mut self,
+        fd: RawFd,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> io::Result<()> {
         let chunk = self.buf.capacity() as u64;
         let mut off = start;
         while off < end {

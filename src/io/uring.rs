@@ -22,14 +22,19 @@ fn refusal(e: &io::Error) -> String {
 }
 
 fn new_ring(entries: u32, ops: &[(u8, &'static str)]) -> crate::Result<IoUring> {
-    let ring = IoUring::new(entries).map_err(|e| Error::IoUringUnavailable { cause: refusal(&e) })?;
+    let ring =
+        IoUring::new(entries).map_err(|e| Error::IoUringUnavailable { cause: refusal(&e) })?;
     let mut probe = Probe::new();
     ring.submitter()
         .register_probe(&mut probe)
-        .map_err(|e| Error::IoUringUnavailable { cause: format!("io_uring probe failed: {e}") })?;
+        .map_err(|e| Error::IoUringUnavailable {
+            cause: format!("io_uring probe failed: {e}"),
+        })?;
     for (code, name) in ops {
         if !probe.is_supported(*code) {
-            return Err(Error::IoUringUnavailable { cause: format!("kernel io_uring lacks the {name} op") });
+            return Err(Error::IoUringUnavailable {
+                cause: format!("kernel io_uring lacks the {name} op"),
+            });
         }
     }
     Ok(ring)
@@ -40,7 +45,12 @@ fn submit_wait(ring: &IoUring, want: usize) -> io::Result<()> {
     loop {
         match ring.submit_and_wait(want) {
             Ok(_) => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) || e.raw_os_error() == Some(libc::EBUSY) => continue,
+            Err(e)
+                if e.raw_os_error() == Some(libc::EINTR)
+                    || e.raw_os_error() == Some(libc::EBUSY) =>
+            {
+                continue
+            }
             Err(e) => return Err(e),
         }
     }
@@ -64,40 +74,71 @@ pub struct UringWriteEngine {
 impl UringWriteEngine {
     /// Creates the ring and checks the kernel supports write and fsync.
     pub fn new() -> crate::Result<Self> {
-        let ring = new_ring(8, &[(opcode::Write::CODE, "write"), (opcode::Fsync::CODE, "fsync")])?;
-        Ok(UringWriteEngine { ring, op: None, submit_error: None })
+        let ring = new_ring(
+            8,
+            &[
+                (opcode::Write::CODE, "write"),
+                (opcode::Fsync::CODE, "fsync"),
+            ],
+        )?;
+        Ok(UringWriteEngine {
+            ring,
+            op: None,
+            submit_error: None,
+        })
     }
 
     /// Runs one SQE to completion and returns its result.
     fn run_one(&mut self, sqe: squeue::Entry) -> io::Result<usize> {
         // SAFETY: the caller keeps the buffers referenced by `sqe` alive until this returns.
         unsafe {
-            self.ring.submission().push(&sqe).map_err(|_| io::Error::other("submission queue full"))?;
+            self.ring
+                .submission()
+                .push(&sqe)
+                .map_err(|_| io::Error::other("submission queue full"))?;
         }
         submit_wait(&self.ring, 1)?;
-        let cqe = self.ring.completion().next().ok_or_else(|| io::Error::other("no completion"))?;
+        let cqe = self
+            .ring
+            .completion()
+            .next()
+            .ok_or_else(|| io::Error::other("no completion"))?;
         cqe_result(cqe.result())
     }
 
     fn write_sqe(fd: RawFd, ptr: *const u8, len: usize, offset: u64) -> squeue::Entry {
-        opcode::Write::new(types::Fd(fd), ptr, len as u32).offset(offset).build()
+        opcode::Write::new(types::Fd(fd), ptr, len as u32)
+            .offset(offset)
+            .build()
     }
 
     fn sync_sqe(fd: RawFd) -> squeue::Entry {
-        opcode::Fsync::new(types::Fd(fd)).flags(types::FsyncFlags::DATASYNC).build()
+        opcode::Fsync::new(types::Fd(fd))
+            .flags(types::FsyncFlags::DATASYNC)
+            .build()
     }
 
     /// Completes a write that came back short, then syncs if asked.
     fn finish_short(&mut self, op: &WriteOp, mut done: usize) -> io::Result<()> {
         while done < op.len {
             if done % crate::format::BLOCK_SIZE != 0 {
-                return Err(io::Error::other(format!("short O_DIRECT write of {done} bytes is not block-aligned")));
+                return Err(io::Error::other(format!(
+                    "short O_DIRECT write of {done} bytes is not block-aligned"
+                )));
             }
             // SAFETY: op.buf outlives run_one.
             let ptr = unsafe { op.buf.as_ptr().add(done) };
-            let n = self.run_one(Self::write_sqe(op.fd, ptr, op.len - done, op.offset + done as u64))?;
+            let n = self.run_one(Self::write_sqe(
+                op.fd,
+                ptr,
+                op.len - done,
+                op.offset + done as u64,
+            ))?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::WriteZero, "write returned 0 bytes"));
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "write returned 0 bytes",
+                ));
             }
             done += n;
         }
@@ -116,7 +157,8 @@ impl WriteEngine for UringWriteEngine {
     fn start(&mut self, op: WriteOp) {
         op.assert_aligned();
         assert!(self.op.is_none(), "one op in flight at a time");
-        let mut write = Self::write_sqe(op.fd, op.buf.as_ptr(), op.len, op.offset).user_data(WRITE_TAG);
+        let mut write =
+            Self::write_sqe(op.fd, op.buf.as_ptr(), op.len, op.offset).user_data(WRITE_TAG);
         if op.sync {
             // The fdatasync starts only after the write completed; a failed or short write cancels it.
             write = write.flags(squeue::Flags::IO_LINK);
@@ -186,13 +228,26 @@ impl UringReadEngine {
     /// Creates a ring of `depth` entries with `depth` chunk buffers.
     pub fn new(chunk: usize, depth: usize) -> crate::Result<Self> {
         assert!(depth >= 1 && chunk % crate::format::BLOCK_SIZE == 0);
-        let ring = new_ring(depth.next_power_of_two().max(2) as u32, &[(opcode::Read::CODE, "read")])?;
-        Ok(UringReadEngine { ring, bufs: (0..depth).map(|_| AlignedBuf::new(chunk)).collect(), chunk })
+        let ring = new_ring(
+            depth.next_power_of_two().max(2) as u32,
+            &[(opcode::Read::CODE, "read")],
+        )?;
+        Ok(UringReadEngine {
+            ring,
+            bufs: (0..depth).map(|_| AlignedBuf::new(chunk)).collect(),
+            chunk,
+        })
     }
 }
 
 impl ReadEngine for UringReadEngine {
-    fn read_range(&mut self, fd: RawFd, start: u64, end: u64, sink: &mut dyn FnMut(u64, &[u8]) -> bool) -> io::Result<()> {
+    fn read_range(
+        &mut self,
+        fd: RawFd,
+        start: u64,
+        end: u64,
+        sink: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> io::Result<()> {
         let depth = self.bufs.len() as u64;
         let chunk = self.chunk as u64;
         let chunks = (end.saturating_sub(start)).div_ceil(chunk);
@@ -233,7 +288,9 @@ impl ReadEngine for UringReadEngine {
             }
             while next_deliver < next_submit {
                 let slot = (next_deliver % depth) as usize;
-                let Some(res) = results[slot].take() else { break };
+                let Some(res) = results[slot].take() else {
+                    break;
+                };
                 next_deliver += 1;
                 if stopping {
                     continue;

@@ -8,14 +8,18 @@ pub const ENGINES: [IoEngine; 2] = [IoEngine::Uring, IoEngine::Sync];
 
 /// A temp dir on the real filesystem (not tmpfs), so O_DIRECT alignment is enforced.
 pub fn tempdir() -> tempfile::TempDir {
-    let base = std::env::var("XWAL_TEST_DIR").unwrap_or_else(|_| env!("CARGO_TARGET_TMPDIR").to_string());
+    let base =
+        std::env::var("XWAL_TEST_DIR").unwrap_or_else(|_| env!("CARGO_TARGET_TMPDIR").to_string());
     std::fs::create_dir_all(&base).unwrap();
     tempfile::tempdir_in(base).unwrap()
 }
 
 /// Small segments so tests roll over often.
 pub fn small(dir: &std::path::Path, engine: IoEngine) -> Config {
-    Config::new(dir).segment_size(256 << 10).max_entry_size(64 << 10).io_engine(engine)
+    Config::new(dir)
+        .segment_size(256 << 10)
+        .max_entry_size(64 << 10)
+        .io_engine(engine)
 }
 
 pub fn open(cfg: &Config) -> Wal {

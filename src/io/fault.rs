@@ -1,0 +1,114 @@
+//! Fault injection at the I/O seam: wraps any [`WriteEngine`] and rewrites the
+//! results of chosen operations. strace cannot inject into io_uring ops, so this
+//! is how the io_uring engine's failure handling is tested.
+
+use super::{AlignedBuf, WriteEngine, WriteOp};
+use parking_lot::Mutex;
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+/// What to do to an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The write itself fails with this errno; nothing is written.
+    FailWrite(i32),
+    /// The data is written but the fdatasync fails with this errno.
+    FailSync(i32),
+}
+
+#[derive(Debug, Default)]
+struct Plan {
+    /// (operations to let through first, fault), consumed in order.
+    rules: Vec<(u64, Fault)>,
+    ops: u64,
+    injected: u64,
+}
+
+/// Shared handle: tests arm faults while the WAL runs.
+#[derive(Debug, Clone, Default)]
+pub struct FaultInjector(Arc<Mutex<Plan>>);
+
+impl FaultInjector {
+    /// A new injector with nothing armed.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fails the operation that comes `after` operations from now.
+    pub fn arm(&self, after: u64, fault: Fault) {
+        let mut p = self.0.lock();
+        let at = p.ops + after;
+        p.rules.push((at, fault));
+    }
+
+    /// Removes armed faults.
+    pub fn disarm(&self) {
+        self.0.lock().rules.clear();
+    }
+
+    /// How many faults fired.
+    pub fn injected(&self) -> u64 {
+        self.0.lock().injected
+    }
+
+    fn next(&self) -> Option<Fault> {
+        let mut p = self.0.lock();
+        let now = p.ops;
+        p.ops += 1;
+        let i = p.rules.iter().position(|(at, _)| *at <= now)?;
+        p.injected += 1;
+        Some(p.rules.remove(i).1)
+    }
+
+    pub(crate) fn wrap(&self, inner: Box<dyn WriteEngine>) -> Box<dyn WriteEngine> {
+        Box::new(FaultyWriteEngine {
+            inner,
+            faults: self.clone(),
+            pending: None,
+        })
+    }
+}
+
+struct FaultyWriteEngine {
+    inner: Box<dyn WriteEngine>,
+    faults: FaultInjector,
+    pending: Option<(AlignedBuf, io::Error)>,
+}
+
+impl WriteEngine for FaultyWriteEngine {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn start(&mut self, mut op: WriteOp) {
+        match self.faults.next() {
+            Some(Fault::FailWrite(errno)) => {
+                self.pending = Some((op.buf, io::Error::from_raw_os_error(errno)));
+            }
+            Some(Fault::FailSync(errno)) => {
+                op.sync = false;
+                self.inner.start(op);
+                let (buf, _) = self.inner.finish();
+                self.pending = Some((buf, io::Error::from_raw_os_error(errno)));
+            }
+            None => self.inner.start(op),
+        }
+    }
+
+    fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
+        match self.pending.take() {
+            Some((buf, e)) => (buf, Err(e)),
+            None => self.inner.finish(),
+        }
+    }
+
+    fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
+        match self.faults.next() {
+            Some(Fault::FailWrite(errno)) | Some(Fault::FailSync(errno)) => {
+                Err(io::Error::from_raw_os_error(errno))
+            }
+            None => self.inner.sync_data(fd),
+        }
+    }
+}
