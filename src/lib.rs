@@ -15,6 +15,8 @@ mod cursor;
 pub mod dir;
 mod error;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod io;
 mod recovery;
 mod replay;
