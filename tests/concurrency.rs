@@ -10,7 +10,10 @@ use xwal::*;
 fn body(thread: u64, seq: u64) -> Vec<u8> {
     let mut v = thread.to_le_bytes().to_vec();
     v.extend_from_slice(&seq.to_le_bytes());
-    v.extend(std::iter::repeat_n((thread * 7 + seq) as u8, (seq % 50) as usize));
+    v.extend(std::iter::repeat_n(
+        (thread * 7 + seq) as u8,
+        (seq % 50) as usize,
+    ));
     v
 }
 
@@ -52,13 +55,20 @@ fn appends_replays_and_checkpoints_together() {
         let writers: Vec<_> = (0..threads)
             .map(|t| {
                 let wal = wal.clone();
-                std::thread::spawn(move || (0..per).map(|s| (wal.append(&body(t, s)).unwrap(), t, s)).collect::<Vec<_>>())
+                std::thread::spawn(move || {
+                    (0..per)
+                        .map(|s| (wal.append(&body(t, s)).unwrap(), t, s))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         let mut acked: HashMap<u64, (u64, u64)> = HashMap::new();
         for w in writers {
             for (lsn, t, s) in w.join().unwrap() {
-                assert!(acked.insert(lsn, (t, s)).is_none(), "LSN {lsn} acknowledged twice");
+                assert!(
+                    acked.insert(lsn, (t, s)).is_none(),
+                    "LSN {lsn} acknowledged twice"
+                );
             }
         }
         stop.store(true, Ordering::Relaxed);

@@ -20,9 +20,16 @@ impl LoopMount {
         let mnt = dir.path().join("mnt");
         std::fs::create_dir(&mnt).ok()?;
         let ok = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
-        if !ok(Command::new("truncate").arg("-s").arg(format!("{size_mb}M")).arg(&img))
+        if !ok(Command::new("truncate")
+            .arg("-s")
+            .arg(format!("{size_mb}M"))
+            .arg(&img))
             || !ok(Command::new("mkfs.ext4").arg("-q").arg(&img))
-            || !ok(Command::new("mount").arg("-o").arg("loop").arg(&img).arg(&mnt))
+            || !ok(Command::new("mount")
+                .arg("-o")
+                .arg("loop")
+                .arg(&img)
+                .arg(&mnt))
         {
             return None;
         }
@@ -61,7 +68,10 @@ fn full_disk_is_a_clear_error_and_recoverable() {
         let filler = m.mnt.join("filler");
         fill(&filler, 5 << 20);
         let dir = m.mnt.join("wal");
-        let cfg = Config::new(&dir).segment_size(1 << 20).max_entry_size(64 << 10).io_engine(engine);
+        let cfg = Config::new(&dir)
+            .segment_size(1 << 20)
+            .max_entry_size(64 << 10)
+            .io_engine(engine);
         let wal = open(&cfg);
         let mut acked = Vec::new();
         let err = loop {
@@ -80,8 +90,15 @@ fn full_disk_is_a_clear_error_and_recoverable() {
         assert!(acked.len() > 1000, "only {} appended", acked.len());
         // A batch that needs the new segment is refused whole.
         let before = wal.last_index();
-        assert!(matches!(wal.append_batch(vec![vec![1u8; 700]; 50]), Err(Error::NoSpace { .. })));
-        assert_eq!(wal.last_index(), before, "nothing of the refused batch was acknowledged");
+        assert!(matches!(
+            wal.append_batch(vec![vec![1u8; 700]; 50]),
+            Err(Error::NoSpace { .. })
+        ));
+        assert_eq!(
+            wal.last_index(),
+            before,
+            "nothing of the refused batch was acknowledged"
+        );
         wal.close().unwrap();
         drop(wal);
 

@@ -13,7 +13,12 @@ enum Op {
     Checkpoint,
     Reopen,
     Flush,
-    Replay { backward: bool, mode: u8, a: u16, b: u16 },
+    Replay {
+        backward: bool,
+        mode: u8,
+        a: u16,
+        b: u16,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -41,18 +46,37 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
         1 => {
             let from = (a as u64) % (m.last_lsn + 2);
             let to = from + (b as u64) % 200;
-            let e = m.entries.iter().filter(|(l, _)| *l >= from && *l <= to).cloned().collect();
+            let e = m
+                .entries
+                .iter()
+                .filter(|(l, _)| *l >= from && *l <= to)
+                .cloned()
+                .collect();
             (ReplayRange::Lsns { from, to }, e)
         }
         2 | 3 if !m.checkpoints.is_empty() => {
             let cp = m.checkpoints[a as usize % m.checkpoints.len()];
             let seg_first = segs.iter().find(|s| s.segment == cp).unwrap().first_lsn;
-            let next_first = segs.iter().find(|s| s.segment == cp + 1).map(|s| s.first_lsn).unwrap_or(u64::MAX);
+            let next_first = segs
+                .iter()
+                .find(|s| s.segment == cp + 1)
+                .map(|s| s.first_lsn)
+                .unwrap_or(u64::MAX);
             if mode == 2 {
-                let e = m.entries.iter().filter(|(l, _)| *l >= seg_first).cloned().collect();
+                let e = m
+                    .entries
+                    .iter()
+                    .filter(|(l, _)| *l >= seg_first)
+                    .cloned()
+                    .collect();
                 (ReplayRange::FromCheckpoint(cp), e)
             } else {
-                let e = m.entries.iter().filter(|(l, _)| *l < next_first).cloned().collect();
+                let e = m
+                    .entries
+                    .iter()
+                    .filter(|(l, _)| *l < next_first)
+                    .cloned()
+                    .collect();
                 (ReplayRange::ToCheckpoint(cp), e)
             }
         }
@@ -60,8 +84,17 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
             // Segment range starting at 0 = first present, through a random segment.
             let last = segs.last().unwrap().segment;
             let end = (a as u64) % (last + 1);
-            let next_first = segs.iter().find(|s| s.segment == end + 1).map(|s| s.first_lsn).unwrap_or(u64::MAX);
-            let e = m.entries.iter().filter(|(l, _)| *l < next_first).cloned().collect();
+            let next_first = segs
+                .iter()
+                .find(|s| s.segment == end + 1)
+                .map(|s| s.first_lsn)
+                .unwrap_or(u64::MAX);
+            let e = m
+                .entries
+                .iter()
+                .filter(|(l, _)| *l < next_first)
+                .cloned()
+                .collect();
             (ReplayRange::Segments { start: 0, end }, e)
         }
     };
@@ -70,16 +103,26 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
         opts = opts.backward();
         expect.reverse();
     }
-    let got: Vec<(u64, Vec<u8>)> = replay_all(wal, opts).into_iter().map(|e| (e.lsn, e.data)).collect();
+    let got: Vec<(u64, Vec<u8>)> = replay_all(wal, opts)
+        .into_iter()
+        .map(|e| (e.lsn, e.data))
+        .collect();
     assert_eq!(got.len(), expect.len(), "{range:?} backward={backward}");
-    assert!(got == expect, "{range:?} backward={backward}: contents differ");
+    assert!(
+        got == expect,
+        "{range:?} backward={backward}: contents differ"
+    );
 }
 
 fn run(ops: Vec<Op>, engine: IoEngine) {
     let d = tempdir();
     let cfg = small(d.path(), engine);
     let mut wal = open(&cfg);
-    let mut m = Model { entries: vec![], last_lsn: 0, checkpoints: vec![] };
+    let mut m = Model {
+        entries: vec![],
+        last_lsn: 0,
+        checkpoints: vec![],
+    };
     for op in ops {
         match op {
             Op::Append(n) => {
@@ -90,7 +133,11 @@ fn run(ops: Vec<Op>, engine: IoEngine) {
             }
             Op::Batch(sizes) => {
                 let first = m.last_lsn + 1;
-                let items: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, n)| payload(first + i as u64, *n)).collect();
+                let items: Vec<Vec<u8>> = sizes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| payload(first + i as u64, *n))
+                    .collect();
                 let r = wal.append_batch(items.clone()).unwrap();
                 assert_eq!(*r.start(), first);
                 assert_eq!(*r.end(), first + sizes.len() as u64 - 1);
@@ -115,14 +162,22 @@ fn run(ops: Vec<Op>, engine: IoEngine) {
                 drop(wal);
                 let (w, rep) = Wal::open(cfg.clone()).unwrap();
                 assert_eq!(rep.last_lsn, m.last_lsn, "{rep:?}");
-                assert!(rep.truncation.is_none(), "clean close left a torn tail: {rep:?}");
+                assert!(
+                    rep.truncation.is_none(),
+                    "clean close left a torn tail: {rep:?}"
+                );
                 wal = w;
                 assert_eq!(wal.checkpoints(), m.checkpoints);
             }
             Op::Flush => {
                 assert_eq!(wal.flush().unwrap(), m.last_lsn);
             }
-            Op::Replay { backward, mode, a, b } => check_replay(&wal, &m, backward, mode, a, b),
+            Op::Replay {
+                backward,
+                mode,
+                a,
+                b,
+            } => check_replay(&wal, &m, backward, mode, a, b),
         }
         assert_eq!(wal.last_index(), m.last_lsn);
     }
