@@ -25,6 +25,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// How long the idle writer polls the queue before parking.
+const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// Entry payloads of one request.
 pub(crate) enum Payload {
     One(Vec<u8>),
@@ -108,6 +111,23 @@ enum Encoded {
     NeedRollover,
     /// The front of the queue is a barrier.
     Nothing,
+}
+
+/// Completes the acks of a finished batch.
+fn deliver(done: Option<(Vec<(Ack, u64, u64)>, Result<()>)>) {
+    let Some((acks, r)) = done else { return };
+    match r {
+        Ok(()) => {
+            for (ack, a, b) in acks {
+                ack.complete(Ok((a, b)));
+            }
+        }
+        Err(e) => {
+            for (ack, _, _) in acks {
+                ack.complete(Err(e.duplicate()));
+            }
+        }
+    }
 }
 
 /// Prepares the next segment ahead of need, on its own thread.
@@ -326,16 +346,19 @@ impl Writer {
             }
             match self.encode_batch() {
                 Encoded::Batch(b) => {
-                    self.complete_inflight();
-                    if self.shared.fence_error().is_some() {
-                        let e = self.shared.fence_error().unwrap_or(Error::Closed);
+                    let done = self.finish_inflight();
+                    if let Some(e) = self.shared.fence_error() {
+                        deliver(done);
                         for (ack, _, _) in b.acks {
                             ack.complete(Err(e.duplicate()));
                         }
                         self.spares.push(b.buf);
                         continue;
                     }
+                    // Submit first: waking the previous batch's producers then
+                    // overlaps with the disk instead of delaying it.
                     self.submit(b);
+                    deliver(done);
                 }
                 Encoded::NeedRollover => {
                     self.complete_inflight();
@@ -369,7 +392,7 @@ impl Writer {
                     return;
                 }
             },
-            None => match self.rx.recv() {
+            None => match self.spin_recv() {
                 Ok(r) => r,
                 Err(_) => {
                     self.disconnected = true;
@@ -395,6 +418,20 @@ impl Writer {
             }
         }
         self.try_gather();
+    }
+
+    /// Waits for a request, spinning briefly first: a producer that just got its
+    /// ack usually sends again within microseconds, and parking costs more.
+    fn spin_recv(&self) -> std::result::Result<Request, crossbeam_channel::RecvError> {
+        let start = Instant::now();
+        while start.elapsed() < WRITER_SPIN {
+            match self.rx.try_recv() {
+                Ok(r) => return Ok(r),
+                Err(TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvError),
+                Err(TryRecvError::Empty) => std::thread::yield_now(),
+            }
+        }
+        self.rx.recv()
     }
 
     fn try_gather(&mut self) {
@@ -603,9 +640,14 @@ impl Writer {
     }
 
     fn complete_inflight(&mut self) {
-        let Some(f) = self.inflight.take() else {
-            return;
-        };
+        deliver(self.finish_inflight());
+    }
+
+    /// Waits for the batch in flight and publishes its outcome (watermarks or
+    /// fence); the acks are returned for [`deliver`], so waking producers can
+    /// happen after the next submission.
+    fn finish_inflight(&mut self) -> Option<(Vec<(Ack, u64, u64)>, Result<()>)> {
+        let f = self.inflight.take()?;
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
         match r {
@@ -618,9 +660,7 @@ impl Writer {
                 } else {
                     self.unsynced = true;
                 }
-                for (ack, a, b) in f.acks {
-                    ack.complete(Ok((a, b)));
-                }
+                Some((f.acks, Ok(())))
             }
             Err(e) => {
                 let op = if self.shared.config.sync == SyncPolicy::Always {
@@ -632,10 +672,10 @@ impl Writer {
                     op,
                     cause: e.to_string(),
                 });
-                let err = self.shared.fence_error().unwrap_or(Error::Closed);
-                for (ack, _, _) in f.acks {
-                    ack.complete(Err(err.duplicate()));
-                }
+                Some((
+                    f.acks,
+                    Err(self.shared.fence_error().unwrap_or(Error::Closed)),
+                ))
             }
         }
     }
