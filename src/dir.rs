@@ -166,6 +166,7 @@ impl DirLock {
     /// Takes the lock or fails with [`Error::Locked`].
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
+        let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -185,6 +186,9 @@ impl DirLock {
                 });
             }
             return Err(Error::io(format!("locking {}", path.display()), e));
+        }
+        if !existed {
+            sync_dir(dir)?;
         }
         Ok(DirLock { _file: file })
     }
