@@ -71,7 +71,7 @@ impl std::fmt::Display for BackendType {
 ///
 /// ```
 /// use xwal::{Config, SyncPolicy};
-/// let cfg = Config::new("/var/lib/app/wal").segment_size(64 << 20).sync(SyncPolicy::Always);
+/// let cfg = Config::new("/var/lib/app/wal").segment_size(256 << 20).sync(SyncPolicy::Always);
 /// assert!(cfg.validate().is_ok());
 /// ```
 #[derive(Debug, Clone)]

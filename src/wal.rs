@@ -40,7 +40,8 @@ pub struct Wal {
     tx: Sender<Request>,
     writer: Mutex<Option<JoinHandle<()>>>,
     engine: &'static str,
-    _lock: DirLock,
+    /// Released by `close`, after the writer has stopped and closed the files.
+    lock: Mutex<Option<DirLock>>,
 }
 
 impl Wal {
@@ -87,7 +88,7 @@ impl Wal {
                 tx,
                 writer: Mutex::new(Some(handle)),
                 engine: engine_name,
-                _lock: lock,
+                lock: Mutex::new(Some(lock)),
             },
             rec.report,
         ))
@@ -277,6 +278,7 @@ impl Wal {
         };
         self.shared.closed.store(true, Ordering::Release);
         let _ = handle.join();
+        self.lock.lock().take();
         result
     }
 }

@@ -290,7 +290,14 @@ impl Writer {
             w.rollover(true)?;
         } else {
             let n = w.next_segment;
-            w.preparer.request(n);
+            let used: u64 = w.shared.table.lock().values().map(|m| m.capacity).sum();
+            if w.shared
+                .config
+                .max_dir_bytes
+                .is_none_or(|limit| used + w.shared.config.segment_size <= limit)
+            {
+                w.preparer.request(n);
+            }
         }
         Ok(w)
     }
@@ -765,9 +772,10 @@ impl Writer {
         debug_assert!(self.inflight.is_none());
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
+        let seg_size = self.shared.config.segment_size;
+        let used: u64 = self.shared.table.lock().values().map(|m| m.capacity).sum();
         if let Some(limit) = self.shared.config.max_dir_bytes {
-            let used: u64 = self.shared.table.lock().values().map(|m| m.capacity).sum();
-            let size = used + self.shared.config.segment_size;
+            let size = used + seg_size;
             if size > limit {
                 return Err(Error::DirectoryFull { size, limit });
             }
@@ -793,7 +801,15 @@ impl Writer {
             header_written: false,
         });
         self.next_segment = n + 1;
-        self.preparer.request(n + 1);
+        // Preparing ahead counts against the limit like any other segment file.
+        if self
+            .shared
+            .config
+            .max_dir_bytes
+            .is_none_or(|limit| used + 2 * seg_size <= limit)
+        {
+            self.preparer.request(n + 1);
+        }
         tracing::debug!(segment = n, first_lsn = meta.first_lsn, "activated segment");
         if eager {
             self.write_header_now()?;
