@@ -25,9 +25,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// How long the idle writer polls the queue before parking.
-const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
-
 /// Entry payloads of one request.
 pub(crate) enum Payload {
     One(Vec<u8>),
@@ -304,30 +301,32 @@ impl Writer {
 
     pub fn run(mut self) {
         loop {
-            if self.carry.is_empty() {
-                if self.inflight.is_some() {
-                    self.try_gather();
-                    if self.carry.is_empty() {
-                        self.complete_inflight();
-                        self.maybe_interval_sync();
-                        continue;
+            if self.carry.is_empty() && self.inflight.is_none() {
+                self.blocking_gather();
+                if self.carry.is_empty() {
+                    if self.disconnected {
+                        self.shutdown(None);
+                        return;
                     }
-                } else {
-                    self.blocking_gather();
-                    if self.carry.is_empty() {
-                        if self.disconnected {
-                            self.shutdown(None);
-                            return;
-                        }
-                        self.maybe_interval_sync();
-                        continue;
-                    }
+                    self.maybe_interval_sync();
+                    continue;
                 }
             } else {
                 self.try_gather();
             }
 
+            // Unless the next batch is already full, let the commit in flight
+            // finish first: what arrives meanwhile joins the next batch, instead
+            // of waiting a whole extra cycle behind a batch encoded too early.
+            let mut done = None;
+            if self.inflight.is_some() && !self.carry_is_full() {
+                done = self.finish_inflight();
+                self.try_gather();
+                self.maybe_interval_sync();
+            }
+
             if let Some(e) = self.shared.fence_error() {
+                deliver(done);
                 self.complete_inflight();
                 while let Some(r) = self.carry.pop_front() {
                     if let Request::Close { ack } = r {
@@ -338,9 +337,14 @@ impl Writer {
                 }
                 continue;
             }
+            if self.carry.is_empty() {
+                deliver(done);
+                continue;
+            }
 
             let front_is_barrier = self.carry.front().is_some_and(Request::is_barrier);
             if front_is_barrier {
+                deliver(done);
                 self.complete_inflight();
                 if let Some(req) = self.carry.pop_front() {
                     if let Request::Close { ack } = req {
@@ -353,9 +357,10 @@ impl Writer {
             }
             match self.encode_batch() {
                 Encoded::Batch(b) => {
-                    let done = self.finish_inflight();
+                    let earlier = self.finish_inflight();
                     if let Some(e) = self.shared.fence_error() {
                         deliver(done);
+                        deliver(earlier);
                         for (ack, _, _) in b.acks {
                             ack.complete(Err(e.duplicate()));
                         }
@@ -366,8 +371,10 @@ impl Writer {
                     // overlaps with the disk instead of delaying it.
                     self.submit(b);
                     deliver(done);
+                    deliver(earlier);
                 }
                 Encoded::NeedRollover => {
+                    deliver(done);
                     self.complete_inflight();
                     if self.shared.fence_error().is_some() {
                         continue;
@@ -380,7 +387,7 @@ impl Writer {
                         }
                     }
                 }
-                Encoded::Nothing => {}
+                Encoded::Nothing => deliver(done),
             }
         }
     }
@@ -399,7 +406,7 @@ impl Writer {
                     return;
                 }
             },
-            None => match self.spin_recv() {
+            None => match self.rx.recv() {
                 Ok(r) => r,
                 Err(_) => {
                     self.disconnected = true;
@@ -427,18 +434,30 @@ impl Writer {
         self.try_gather();
     }
 
-    /// Waits for a request, spinning briefly first: a producer that just got its
-    /// ack usually sends again within microseconds, and parking costs more.
-    fn spin_recv(&self) -> std::result::Result<Request, crossbeam_channel::RecvError> {
-        let start = Instant::now();
-        while start.elapsed() < WRITER_SPIN {
-            match self.rx.try_recv() {
-                Ok(r) => return Ok(r),
-                Err(TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvError),
-                Err(TryRecvError::Empty) => std::thread::yield_now(),
+    /// True if the queued requests already fill a batch (entries or bytes).
+    fn carry_is_full(&self) -> bool {
+        let cfg = &self.shared.config;
+        if self.carry.len() >= cfg.max_batch_entries {
+            return true;
+        }
+        let mut bytes = 0usize;
+        for r in &self.carry {
+            bytes += match r {
+                Request::Append {
+                    payload: Payload::One(d),
+                    ..
+                } => d.len() + 32,
+                Request::Append {
+                    payload: Payload::Group(items),
+                    ..
+                } => items.iter().map(|d| d.len() + 32).sum(),
+                _ => 32,
+            };
+            if bytes >= cfg.max_batch_bytes {
+                return true;
             }
         }
-        self.rx.recv()
+        false
     }
 
     fn try_gather(&mut self) {
