@@ -91,6 +91,10 @@ pub enum Error {
     #[error("WAL is closed")]
     Closed,
 
+    /// The WAL was opened read-only (`Wal::open_read_only`): only replay and inspection work.
+    #[error("WAL is open read-only; open it with Wal::open to write")]
+    ReadOnly,
+
     /// A checkpoint or segment that was asked for does not exist.
     #[error("{what} {number} not found")]
     NotFound {
@@ -175,6 +179,7 @@ impl Error {
                 cause: cause.clone(),
             },
             Error::Closed => Error::Closed,
+            Error::ReadOnly => Error::ReadOnly,
             Error::NotFound { what, number } => Error::NotFound {
                 what,
                 number: *number,

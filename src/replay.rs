@@ -333,11 +333,14 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
                 number: meta.segment,
             });
         };
-        let path = m.path(&shared.dir);
-        match dir::open_for_read(&path) {
-            Ok(f) => return Ok(f),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        // A read-only view does not see another process's checkpoint rename: try both names.
+        for checkpoint in [m.checkpoint, !m.checkpoint] {
+            let path = dir::segment_path(&shared.dir, m.segment, checkpoint);
+            match dir::open_for_read(&path) {
+                Ok(f) => return Ok(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+            }
         }
     }
     Err(Error::NotFound {

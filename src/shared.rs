@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     /// True if the io_uring engine is in use (replay uses the same kind).
     pub uring: bool,
+    /// Opened with `open_read_only`: no writer, no lock, nothing modified.
+    pub read_only: bool,
 }
 
 impl Shared {
@@ -67,6 +69,7 @@ impl Shared {
             fence: Mutex::new(None),
             closed: AtomicBool::new(false),
             uring,
+            read_only: false,
         }
     }
 
@@ -86,6 +89,14 @@ impl Shared {
             return None;
         }
         self.fence.lock().as_ref().map(Error::duplicate)
+    }
+
+    /// Fails if the WAL cannot take writes: read-only, closed or fenced.
+    pub fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
+        self.check_open()
     }
 
     /// Fails if the WAL is closed or fenced.

@@ -94,8 +94,51 @@ impl Wal {
         ))
     }
 
+    /// Opens the WAL for reading only: no lock is taken and nothing on disk is
+    /// changed, so it is safe on a directory another process has open for
+    /// writing. Recovery runs as usual but its repairs are only reported;
+    /// replay covers what was valid when it opened. Appends and checkpoints
+    /// fail with [`Error::ReadOnly`].
+    pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
+        config.validate()?;
+        if !config.dir.is_dir() {
+            return Err(Error::Io {
+                context: format!("opening WAL directory {}", config.dir.display()),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let uring = match config.io_engine {
+            crate::config::IoEngine::Sync => false,
+            crate::config::IoEngine::Uring => true,
+            crate::config::IoEngine::Auto => {
+                crate::io::uring::UringReadEngine::new(4096, 1).is_ok()
+            }
+        };
+        let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
+        let rec = recovery::recover(&config, reader.as_mut(), true)?;
+        let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
+        shared.read_only = true;
+        // No writer: a sender whose receiver is gone answers every request Closed.
+        let (tx, _) = crossbeam_channel::bounded(1);
+        Ok((
+            Wal {
+                shared: Arc::new(shared),
+                tx,
+                writer: Mutex::new(None),
+                engine: if uring { "io_uring" } else { "sync" },
+                lock: Mutex::new(None),
+            },
+            rec.report,
+        ))
+    }
+
+    /// True if opened with [`Wal::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.shared.read_only
+    }
+
     fn send(&self, req: Request) -> Result<()> {
-        self.shared.check_open()?;
+        self.shared.check_writable()?;
         // A full queue blocks here: that is the backpressure. If the writer is
         // gone, the request (and its ack) is dropped, which answers Closed.
         self.tx.send(req).map_err(|_| Error::Closed)
@@ -231,6 +274,7 @@ impl Wal {
     pub fn replay(&self, opts: ReplayOptions) -> Result<Replay> {
         self.shared.check_open()?;
         if opts.consume {
+            self.shared.check_writable()?;
             self.request(|ack| Request::Rotate { ack })?;
         }
         replay::spawn(self.shared.clone(), opts)
@@ -242,6 +286,7 @@ impl Wal {
     pub fn replay_into(&self, tx: &Sender<Entry>, opts: ReplayOptions) -> Result<ReplaySummary> {
         self.shared.check_open()?;
         if opts.consume {
+            self.shared.check_writable()?;
             self.request(|ack| Request::Rotate { ack })?;
         }
         let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
@@ -253,7 +298,7 @@ impl Wal {
     /// checkpoint has been applied elsewhere). Never the active segment. Returns
     /// what was deleted.
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
-        self.shared.check_open()?;
+        self.shared.check_writable()?;
         let list: Vec<u64> = self
             .shared
             .table
