@@ -175,8 +175,26 @@ pub(crate) fn recover(
             _ => {
                 // A torn first write of a new segment (header and first records are one
                 // write, never acknowledged unless synced), or an unusable preparation.
-                // Set aside, not deleted, so nothing is destroyed on a guess.
-                if !read_only {
+                // Unless its records prove they had been synced: then the header was
+                // too (it is in the first write), and this is corruption.
+                if let Some((offset, lsn)) = synced_records_without_header(cfg, &path, reader)? {
+                    return Err(Error::Corruption {
+                        segment: s.segment,
+                        offset: 0,
+                        reason: format!(
+                            "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
+                        ),
+                    });
+                }
+                // An unusable all-zero preparation holds nothing: delete it. A damaged
+                // header is set aside, not deleted, so nothing is destroyed on a guess.
+                if matches!(h, HeaderDecode::Zero) {
+                    if !read_only {
+                        dir::remove_file(&path)?;
+                        dir::sync_dir(&cfg.dir)?;
+                    }
+                    report.removed_files.push(path);
+                } else if !read_only {
                     let aside = path.with_extension("seg.discarded");
                     dir::rename_durable(&cfg.dir, &path, &aside)?;
                     report.removed_files.push(aside);
@@ -229,6 +247,74 @@ pub(crate) fn recover(
         next_segment,
         next_prepared,
     })
+}
+
+/// Scans a segment whose header is unusable for two valid records of one salt
+/// where the later claims the earlier durable. Returns the earlier one's offset and LSN.
+fn synced_records_without_header(
+    cfg: &Config,
+    path: &std::path::Path,
+    reader: &mut dyn ReadEngine,
+) -> Result<Option<(u64, u64)>> {
+    let file = dir::open_for_read(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+        .len();
+    let end = align_down(size, BLOCK_SIZE as u64);
+    let max_body = cfg.max_entry_size as u32;
+    let max_record = cfg.max_record_len();
+    // Salt -> (lowest LSN seen, its offset). Garbage rarely passes a CRC, so this stays tiny; bound it anyway.
+    let mut first_by_salt: Vec<(u32, u64, u64)> = Vec::new();
+    let mut found = None;
+    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
+    let mut sink = |off: u64, chunk: &[u8]| -> bool {
+        cursor.push(off, chunk);
+        loop {
+            let avail = cursor.available();
+            let skip =
+                avail.iter().position(|&b| b != 0).unwrap_or(avail.len()) & !(RECORD_ALIGN - 1);
+            if skip > 0 {
+                cursor.advance(skip);
+                continue;
+            }
+            let avail = cursor.available();
+            if avail.len() < RECORD_HEADER_LEN {
+                return true;
+            }
+            let salt = u32::from_le_bytes([avail[28], avail[29], avail[30], avail[31]]);
+            if salt != 0 {
+                match decode_record(avail, salt, max_body) {
+                    RecordDecode::Record(r) => {
+                        let (lsn, durable, len) = (r.header.lsn, r.header.durable_lsn, r.len);
+                        let at = cursor.offset();
+                        match first_by_salt.iter().position(|e| e.0 == salt) {
+                            Some(i) if durable >= first_by_salt[i].1 => {
+                                found = Some((first_by_salt[i].2, first_by_salt[i].1));
+                                return false;
+                            }
+                            Some(i) if lsn < first_by_salt[i].1 => {
+                                first_by_salt[i] = (salt, lsn, at)
+                            }
+                            Some(_) => {}
+                            None if first_by_salt.len() < 64 => first_by_salt.push((salt, lsn, at)),
+                            None => {}
+                        }
+                        cursor.advance(len);
+                        continue;
+                    }
+                    RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
+                    _ => {}
+                }
+            }
+            cursor.advance(RECORD_ALIGN);
+        }
+    };
+    reader
+        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end, &mut sink)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(found)
 }
 
 struct TailScan {
