@@ -110,6 +110,22 @@ pub struct Config {
     /// Test seam: rewrites I/O results to inject faults. Never set in production.
     #[doc(hidden)]
     pub faults: Option<crate::io::fault::FaultInjector>,
+    /// Test seam: a simulated disk that can lose power. Never set in production.
+    #[doc(hidden)]
+    pub sim_disk: Option<crate::io::sim::SimDisk>,
+    /// Deliberately broken behaviours, for the crash harness's negative controls.
+    #[doc(hidden)]
+    pub chaos: Chaos,
+}
+
+/// Deliberate bugs that the crash harness must catch (negative controls).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chaos {
+    /// Acknowledge `Always` appends when written, without the fdatasync.
+    pub ack_before_sync: bool,
+    /// Treat proven mid-log corruption in the tail as a torn tail and cut it.
+    pub corruption_as_torn: bool,
 }
 
 impl Config {
@@ -132,6 +148,8 @@ impl Config {
             replay_read_ahead: 4,
             backend: BackendType::LocalFilesystem,
             faults: None,
+            sim_disk: None,
+            chaos: Chaos::default(),
         }
     }
 
@@ -200,6 +218,20 @@ impl Config {
     #[doc(hidden)]
     pub fn fault_injector(mut self, f: crate::io::fault::FaultInjector) -> Self {
         self.faults = Some(f);
+        self
+    }
+
+    /// Runs on a simulated disk (tests only).
+    #[doc(hidden)]
+    pub fn sim_disk(mut self, d: crate::io::sim::SimDisk) -> Self {
+        self.sim_disk = Some(d);
+        self
+    }
+
+    /// Enables deliberate bugs (negative controls of the crash harness only).
+    #[doc(hidden)]
+    pub fn chaos(mut self, c: Chaos) -> Self {
+        self.chaos = c;
         self
     }
 

@@ -26,7 +26,7 @@ mod wal;
 mod writer;
 
 pub use backend::WalBackend;
-pub use config::{BackendType, Config, IoEngine, SyncPolicy};
+pub use config::{BackendType, Chaos, Config, IoEngine, SyncPolicy};
 pub use error::{Error, Result};
 pub use recovery::{RecoveryReport, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};

@@ -439,6 +439,7 @@ fn scan_tail(
         ),
         Phase::Records => (None, ""),
     };
+    let evidence = evidence.filter(|_| !cfg.chaos.corruption_as_torn);
     if let (Some(bad), Some(ev)) = (bad_at, evidence) {
         return Err(Error::Corruption {
             segment: meta.segment,

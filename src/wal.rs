@@ -55,7 +55,7 @@ impl Wal {
         let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
         dir::create_dir(&config.dir)?;
         let lock = DirLock::acquire(&config.dir)?;
-        let engine = crate::io::write_engine(config.io_engine, config.faults.as_ref())?;
+        let engine = crate::io::write_engine(&config)?;
         let engine_name = engine.name();
         let uring = engine_name == "io_uring";
         let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;

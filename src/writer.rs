@@ -642,7 +642,8 @@ impl Writer {
         let Some(active) = self.active.as_ref() else {
             return;
         };
-        let sync = self.shared.config.sync == SyncPolicy::Always;
+        let chaos = self.shared.config.chaos.ack_before_sync;
+        let sync = self.shared.config.sync == SyncPolicy::Always && !chaos;
         let durable = self.shared.config.sync.acks_are_durable();
         tracing::trace!(
             segment = active.meta.segment,

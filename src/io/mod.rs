@@ -7,6 +7,7 @@
 
 pub mod aligned;
 pub mod fault;
+pub mod sim;
 pub mod sync;
 pub mod uring;
 
@@ -79,15 +80,15 @@ pub trait ReadEngine: Send {
 }
 
 /// Creates the write engine for a config, or says why io_uring is refused.
-pub(crate) fn write_engine(
-    kind: crate::config::IoEngine,
-    faults: Option<&fault::FaultInjector>,
-) -> crate::Result<Box<dyn WriteEngine>> {
-    let engine = plain_write_engine(kind)?;
-    Ok(match faults {
-        Some(f) => f.wrap(engine),
-        None => engine,
-    })
+pub(crate) fn write_engine(cfg: &crate::config::Config) -> crate::Result<Box<dyn WriteEngine>> {
+    let mut engine = plain_write_engine(cfg.io_engine)?;
+    if let Some(f) = &cfg.faults {
+        engine = f.wrap(engine);
+    }
+    if let Some(d) = &cfg.sim_disk {
+        engine = d.wrap(engine);
+    }
+    Ok(engine)
 }
 
 fn plain_write_engine(kind: crate::config::IoEngine) -> crate::Result<Box<dyn WriteEngine>> {

@@ -1,0 +1,260 @@
+//! A simulated power cut at the I/O seam.
+//!
+//! [`SimDisk`] wraps the real write engine. It journals every write that no
+//! completed fdatasync (or O_DSYNC write) covers yet, with the bytes it
+//! replaced. At a chosen operation the power fails: that operation and every
+//! later one fail, and [`SimDisk::crash_image`] then rewrites the files as a
+//! power cut could leave them: each 512-byte sector written since its file's
+//! last sync holds, at random, its synced content or any value written to it
+//! since. That covers dropped sectors, torn writes at any sector boundary,
+//! stale bytes and reordering. What a completed sync covered is never touched.
+
+use super::{sync::pread_full, AlignedBuf, WriteEngine, WriteOp};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::os::fd::RawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Sector size of the simulated device: the unit that is atomic.
+pub const SECTOR: usize = 512;
+
+struct PendingWrite {
+    offset: u64,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+#[derive(Default)]
+struct SimState {
+    ops: u64,
+    cut_at: Option<u64>,
+    dead: bool,
+    journal: HashMap<(u64, u64), Vec<PendingWrite>>,
+}
+
+/// What a power cut did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CrashStats {
+    /// Unsynced sectors that kept their newest value.
+    pub kept: u64,
+    /// Unsynced sectors that went back to their synced value.
+    pub reverted: u64,
+    /// Unsynced sectors left holding an intermediate value.
+    pub intermediate: u64,
+}
+
+/// Shared handle to the simulated disk of one WAL run.
+#[derive(Clone, Default)]
+pub struct SimDisk(Arc<Mutex<SimState>>);
+
+impl std::fmt::Debug for SimDisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0.lock();
+        write!(
+            f,
+            "SimDisk(ops {}, cut_at {:?}, dead {})",
+            s.ops, s.cut_at, s.dead
+        )
+    }
+}
+
+fn inode(fd: RawFd) -> io::Result<(u64, u64)> {
+    // SAFETY: fstat fills the struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((st.st_dev, st.st_ino))
+}
+
+fn is_dsync(fd: RawFd) -> bool {
+    // SAFETY: plain fcntl.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags >= 0 && flags & libc::O_DSYNC == libc::O_DSYNC
+}
+
+impl SimDisk {
+    /// A disk with no power cut planned.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The power fails at the operation `after` operations from now (0 = the next).
+    pub fn cut_after(&self, after: u64) {
+        let mut s = self.0.lock();
+        s.cut_at = Some(s.ops + after);
+    }
+
+    /// Cuts the power now.
+    pub fn cut_now(&self) {
+        self.0.lock().dead = true;
+    }
+
+    /// True once the power has failed.
+    pub fn is_dead(&self) -> bool {
+        self.0.lock().dead
+    }
+
+    /// Operations seen.
+    pub fn ops(&self) -> u64 {
+        self.0.lock().ops
+    }
+
+    pub(crate) fn wrap(&self, inner: Box<dyn WriteEngine>) -> Box<dyn WriteEngine> {
+        Box::new(SimEngine {
+            inner,
+            disk: self.clone(),
+            pending: None,
+        })
+    }
+
+    /// Rewrites the files in `dir` as the power cut left them (see the module
+    /// docs) and clears the journal. `rng` supplies randomness (seeded by the caller).
+    pub fn crash_image(&self, dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<CrashStats> {
+        let mut s = self.0.lock();
+        s.dead = true;
+        let mut paths = HashMap::new();
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if let Ok(m) = std::fs::symlink_metadata(&p) {
+                if m.is_file() {
+                    paths.insert((m.dev(), m.ino()), p);
+                }
+            }
+        }
+        let mut stats = CrashStats::default();
+        let mut keys: Vec<_> = s.journal.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let writes = s.journal.remove(&key).unwrap_or_default();
+            let Some(path) = paths.get(&key) else {
+                continue;
+            };
+            let mut sectors: BTreeMap<u64, Vec<&[u8]>> = BTreeMap::new();
+            for w in &writes {
+                for i in 0..w.new.len() / SECTOR {
+                    let r = i * SECTOR..(i + 1) * SECTOR;
+                    sectors
+                        .entry(w.offset + r.start as u64)
+                        .or_insert_with(|| vec![&w.old[r.clone()]])
+                        .push(&w.new[r]);
+                }
+            }
+            let f = std::fs::OpenOptions::new().write(true).open(path)?;
+            for (off, cands) in sectors {
+                let pick = (rng() % cands.len() as u64) as usize;
+                match pick {
+                    0 => stats.reverted += 1,
+                    p if p + 1 == cands.len() => stats.kept += 1,
+                    _ => stats.intermediate += 1,
+                }
+                std::os::unix::fs::FileExt::write_all_at(&f, cands[pick], off)?;
+            }
+            f.sync_all()?;
+        }
+        Ok(stats)
+    }
+}
+
+struct SimEngine {
+    inner: Box<dyn WriteEngine>,
+    disk: SimDisk,
+    pending: Option<(AlignedBuf, io::Result<()>)>,
+}
+
+fn power_failure() -> io::Error {
+    io::Error::from_raw_os_error(libc::EIO)
+}
+
+impl SimEngine {
+    /// Advances the operation count; true if this operation runs with power.
+    fn tick(&self) -> (bool, bool) {
+        let mut s = self.disk.0.lock();
+        let n = s.ops;
+        s.ops += 1;
+        if s.dead {
+            return (false, false);
+        }
+        if s.cut_at == Some(n) {
+            s.dead = true;
+            return (false, true);
+        }
+        (true, false)
+    }
+}
+
+impl WriteEngine for SimEngine {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn start(&mut self, op: WriteOp) {
+        op.assert_aligned();
+        let (powered, cut_here) = self.tick();
+        if !powered && !cut_here {
+            self.pending = Some((op.buf, Err(power_failure())));
+            return;
+        }
+        let key = inode(op.fd);
+        let mut old = AlignedBuf::new(op.len);
+        let read = pread_full(op.fd, &mut old.as_mut_slice()[..op.len], op.offset);
+        let (Ok(key), Ok(_)) = (key, read) else {
+            self.pending = Some((
+                op.buf,
+                Err(io::Error::other("sim: cannot read old contents")),
+            ));
+            return;
+        };
+        let old = old.as_slice()[..op.len].to_vec();
+        let new = op.buf.as_slice()[..op.len].to_vec();
+        let offset = op.offset;
+        if cut_here {
+            // The write reaches the volatile cache; the sync (if any) never runs.
+            let r = super::sync::pwrite_all(op.fd, &new, offset);
+            if r.is_ok() {
+                self.disk
+                    .0
+                    .lock()
+                    .journal
+                    .entry(key)
+                    .or_default()
+                    .push(PendingWrite { offset, old, new });
+            }
+            self.pending = Some((op.buf, Err(power_failure())));
+            return;
+        }
+        let synced = op.sync || is_dsync(op.fd);
+        self.inner.start(op);
+        let (buf, r) = self.inner.finish();
+        if r.is_ok() {
+            let mut s = self.disk.0.lock();
+            if synced {
+                s.journal.remove(&key);
+            } else {
+                s.journal
+                    .entry(key)
+                    .or_default()
+                    .push(PendingWrite { offset, old, new });
+            }
+        }
+        self.pending = Some((buf, r));
+    }
+
+    fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
+        self.pending.take().expect("finish without start")
+    }
+
+    fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
+        let (powered, _) = self.tick();
+        if !powered {
+            return Err(power_failure());
+        }
+        self.inner.sync_data(fd)?;
+        let key = inode(fd)?;
+        self.disk.0.lock().journal.remove(&key);
+        Ok(())
+    }
+}
