@@ -229,7 +229,13 @@ pub(crate) fn recover(
         .map(|m| m.len())
         .unwrap_or(0);
     // A checkpoint is sealed for good; a short file was not preallocated by us.
-    let resume = if tail.checkpoint || file_size < tail.capacity || read_only {
+    // A segment written under a smaller entry limit must not receive larger
+    // records: its header bounds every length on read. Start a new segment.
+    let resume = if tail.checkpoint
+        || file_size < tail.capacity
+        || read_only
+        || (tail.max_entry_size as u64) < cfg.max_entry_size
+    {
         None
     } else {
         Some(Resume {

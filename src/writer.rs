@@ -100,6 +100,10 @@ struct InFlight {
     acks: Vec<(Ack, u64, u64)>,
     last_lsn: u64,
     durable: bool,
+    synced: bool,
+    entries: u64,
+    bytes: usize,
+    started: Instant,
 }
 
 enum Encoded {
@@ -652,6 +656,12 @@ impl Writer {
             entries = b.acks.len(),
             "commit"
         );
+        let entries = match (b.acks.first(), b.acks.last()) {
+            (Some(f), Some(l)) => l.2 + 1 - f.1,
+            _ => 0,
+        };
+        let len = b.len;
+        crate::metrics::set_queue_depth(self.rx.len());
         self.engine.start(WriteOp {
             fd: active.file.as_raw_fd(),
             offset: b.offset,
@@ -663,6 +673,10 @@ impl Writer {
             acks: b.acks,
             last_lsn: b.last_lsn,
             durable,
+            synced: sync,
+            entries,
+            bytes: len,
+            started: Instant::now(),
         });
     }
 
@@ -679,6 +693,13 @@ impl Writer {
         self.spares.push(buf);
         match r {
             Ok(()) => {
+                let latency = f.started.elapsed();
+                crate::metrics::record_append(f.entries, f.bytes as u64);
+                crate::metrics::record_commit(f.entries as usize, f.bytes, latency);
+                if f.synced {
+                    // The fdatasync is linked after the write: the chain is what a commit waits for.
+                    crate::metrics::record_fsync(latency);
+                }
                 self.shared
                     .readable_lsn
                     .store(f.last_lsn, Ordering::Release);
@@ -716,8 +737,10 @@ impl Writer {
             return Ok(());
         };
         let fd = a.file.as_raw_fd();
+        let started = Instant::now();
         match self.engine.sync_data(fd) {
             Ok(()) => {
+                crate::metrics::record_fsync(started.elapsed());
                 self.unsynced = false;
                 self.last_sync = Instant::now();
                 let r = self.shared.readable_lsn.load(Ordering::Acquire);
@@ -812,7 +835,12 @@ impl Writer {
             capacity: self.shared.config.segment_size,
             checkpoint: false,
         };
-        self.shared.table.lock().insert(n, meta);
+        let segments = {
+            let mut t = self.shared.table.lock();
+            t.insert(n, meta);
+            t.len()
+        };
+        crate::metrics::set_segments(segments);
         self.active = Some(Active {
             meta,
             file,

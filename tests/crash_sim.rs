@@ -203,7 +203,7 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
     let d = common::tempdir();
     let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5eed);
     let mut acked: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-    let mut max_lsn_seen = 0u64;
+    let mut max_lsn_seen: u64;
     for cycle in 0..CYCLES_PER_SEED {
         let sim = SimDisk::new();
         let c = cfg(d.path(), seed, &sim, mode);
@@ -227,10 +227,10 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
         let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         sim.cut_after(rng.below(70));
         let mut seq = 0u64;
-        let mut check = |lsn: u64,
-                         data: Vec<u8>,
-                         acked: &mut BTreeMap<u64, Vec<u8>>,
-                         max: &mut u64|
+        let check = |lsn: u64,
+                     data: Vec<u8>,
+                     acked: &mut BTreeMap<u64, Vec<u8>>,
+                     max: &mut u64|
          -> Result<(), String> {
             if lsn <= *max {
                 return Err(format!(
