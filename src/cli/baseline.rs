@@ -1,15 +1,39 @@
 //! Raw baselines on the same disk: what the hardware gives without xwal.
+//!
+//! - [`uring_write_fdatasync`]: one O_DIRECT write linked to an fdatasync at
+//!   queue depth 1, sequential offsets in a zero-filled file. With 4 KiB
+//!   writes it is the latency floor of one durable append (workloads a, b);
+//!   with 128 KiB writes holding 1,000 packed 128-byte entries it is the
+//!   ceiling of group commit at that batch size (workload c).
+//! - [`uring_sequential_write`] / [`uring_sequential_read`]: sequential
+//!   O_DIRECT I/O with several requests in flight, the bandwidth ceiling
+//!   (workloads d and e).
 
+use super::bench::stats::Histogram;
 use io_uring::{opcode, squeue, types, IoUring};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use xwal::io::AlignedBuf;
 
 pub struct LoopResult {
+    /// Commits (write + fdatasync pairs) completed.
     pub ops: u64,
     pub elapsed: Duration,
-    pub latencies_ns: Vec<u64>,
+    /// Latency of each commit.
+    pub latency: Histogram,
+}
+
+pub struct BandwidthResult {
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+impl BandwidthResult {
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.elapsed.as_secs_f64() / 1e6
+    }
 }
 
 /// A zero-filled, preallocated file like an xwal segment.
@@ -21,20 +45,33 @@ pub fn prepared_file(dir: &Path, name: &str, size: u64) -> Result<std::fs::File,
     xwal::dir::open_for_write(&path, false).map_err(|e| e.to_string())
 }
 
-/// QD1 loop: one O_DIRECT write of `block` bytes linked to an fdatasync, sequential
-/// offsets, through io_uring. The latency floor for one durable append.
+fn check(res: i32, what: &str) -> Result<(), String> {
+    if res < 0 {
+        return Err(format!(
+            "baseline {what} failed: {}",
+            std::io::Error::from_raw_os_error(-res)
+        ));
+    }
+    Ok(())
+}
+
+/// QD1 loop: one O_DIRECT write of `block` bytes linked to an fdatasync,
+/// sequential offsets (wrapping inside a zero-filled file of `file_size`
+/// bytes), through io_uring, for `duration`.
 pub fn uring_write_fdatasync(
     dir: &Path,
+    name: &str,
     block: usize,
     duration: Duration,
     file_size: u64,
 ) -> Result<LoopResult, String> {
-    let file = prepared_file(dir, "baseline-qd1.dat", file_size)?;
+    assert!(block % 4096 == 0 && block as u64 <= file_size);
+    let file = prepared_file(dir, name, file_size)?;
     let fd = types::Fd(file.as_raw_fd());
     let mut ring = IoUring::new(8).map_err(|e| format!("io_uring: {e}"))?;
     let mut buf = AlignedBuf::new(block);
     buf.as_mut_slice().fill(0xa5);
-    let mut lat = Vec::with_capacity(1 << 16);
+    let mut lat = Histogram::new();
     let start = Instant::now();
     let mut off = 0u64;
     let mut ops = 0u64;
@@ -57,14 +94,12 @@ pub fn uring_write_fdatasync(
         }
         ring.submit_and_wait(2).map_err(|e| e.to_string())?;
         for cqe in ring.completion() {
-            if cqe.result() < 0 {
-                return Err(format!(
-                    "baseline I/O failed: {}",
-                    std::io::Error::from_raw_os_error(-cqe.result())
-                ));
+            check(cqe.result(), "write+fdatasync")?;
+            if cqe.user_data() == 1 && cqe.result() as usize != block {
+                return Err(format!("baseline short write: {}", cqe.result()));
             }
         }
-        lat.push(t.elapsed().as_nanos() as u64);
+        lat.record(t.elapsed().as_nanos() as u64);
         ops += 1;
         off += block as u64;
         if off + block as u64 > file_size {
@@ -74,6 +109,122 @@ pub fn uring_write_fdatasync(
     Ok(LoopResult {
         ops,
         elapsed: start.elapsed(),
-        latencies_ns: lat,
+        latency: lat,
+    })
+}
+
+/// Sequential O_DIRECT writes of `io_size` bytes, `depth` in flight, covering
+/// `volume` bytes of a new fallocated file, then one fdatasync (timed too).
+/// Leaves the file in place for [`uring_sequential_read`].
+pub fn uring_sequential_write(
+    path: &Path,
+    volume: u64,
+    io_size: usize,
+    depth: usize,
+) -> Result<BandwidthResult, String> {
+    assert!(io_size % 4096 == 0 && depth > 0);
+    let volume = volume.div_ceil(io_size as u64) * io_size as u64;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_DIRECT | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("creating {}: {e}", path.display()))?;
+    // SAFETY: plain syscall on an open descriptor.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, volume as libc::off_t) } != 0 {
+        file.set_len(volume).map_err(|e| e.to_string())?;
+    }
+    file.sync_all().map_err(|e| e.to_string())?;
+    let fd = types::Fd(file.as_raw_fd());
+    let mut ring = IoUring::new((depth as u32 + 1).next_power_of_two())
+        .map_err(|e| format!("io_uring: {e}"))?;
+    let mut bufs: Vec<AlignedBuf> = (0..depth).map(|_| AlignedBuf::new(io_size)).collect();
+    for b in &mut bufs {
+        b.as_mut_slice().fill(0x5a);
+    }
+    let mut free: Vec<usize> = (0..depth).collect();
+    let start = Instant::now();
+    let (mut next, mut done) = (0u64, 0u64);
+    while done < volume {
+        while next < volume {
+            let Some(i) = free.pop() else { break };
+            let e = opcode::Write::new(fd, bufs[i].as_mut_ptr(), io_size as u32)
+                .offset(next)
+                .build()
+                .user_data(i as u64);
+            // SAFETY: buffer i stays untouched until its completion is reaped.
+            unsafe { ring.submission().push(&e).map_err(|_| "sq full")? };
+            next += io_size as u64;
+        }
+        ring.submit_and_wait(1).map_err(|e| e.to_string())?;
+        for cqe in ring.completion() {
+            check(cqe.result(), "sequential write")?;
+            if cqe.result() as usize != io_size {
+                return Err(format!("baseline short write: {}", cqe.result()));
+            }
+            free.push(cqe.user_data() as usize);
+            done += io_size as u64;
+        }
+    }
+    // SAFETY: plain syscall on an open descriptor.
+    if unsafe { libc::fdatasync(file.as_raw_fd()) } != 0 {
+        return Err(format!(
+            "baseline fdatasync: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(BandwidthResult {
+        bytes: volume,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Sequential O_DIRECT reads of the whole file at `path`, `io_size` bytes
+/// each, `depth` in flight.
+pub fn uring_sequential_read(
+    path: &Path,
+    io_size: usize,
+    depth: usize,
+) -> Result<BandwidthResult, String> {
+    let file = xwal::dir::open_for_read(path).map_err(|e| e.to_string())?;
+    let volume = file.metadata().map_err(|e| e.to_string())?.len();
+    let volume = volume / io_size as u64 * io_size as u64;
+    let fd = types::Fd(file.as_raw_fd());
+    let mut ring = IoUring::new((depth as u32 + 1).next_power_of_two())
+        .map_err(|e| format!("io_uring: {e}"))?;
+    let mut bufs: Vec<AlignedBuf> = (0..depth).map(|_| AlignedBuf::new(io_size)).collect();
+    let mut free: Vec<usize> = (0..depth).collect();
+    let mut checksum = 0u64;
+    let start = Instant::now();
+    let (mut next, mut done) = (0u64, 0u64);
+    while done < volume {
+        while next < volume {
+            let Some(i) = free.pop() else { break };
+            let e = opcode::Read::new(fd, bufs[i].as_mut_ptr(), io_size as u32)
+                .offset(next)
+                .build()
+                .user_data(i as u64);
+            // SAFETY: buffer i is not read until its completion is reaped.
+            unsafe { ring.submission().push(&e).map_err(|_| "sq full")? };
+            next += io_size as u64;
+        }
+        ring.submit_and_wait(1).map_err(|e| e.to_string())?;
+        for cqe in ring.completion() {
+            check(cqe.result(), "sequential read")?;
+            if cqe.result() as usize != io_size {
+                return Err(format!("baseline short read: {}", cqe.result()));
+            }
+            let i = cqe.user_data() as usize;
+            // Touch the data, as a consumer would.
+            checksum = checksum.wrapping_add(bufs[i].as_slice()[io_size - 1] as u64);
+            free.push(i);
+            done += io_size as u64;
+        }
+    }
+    std::hint::black_box(checksum);
+    Ok(BandwidthResult {
+        bytes: volume,
+        elapsed: start.elapsed(),
     })
 }

@@ -1,198 +1,639 @@
-//! `xwal bench`: durable-append throughput and latency, as ratios to a raw
-//! io_uring write+fdatasync loop measured in the same run on the same disk.
+//! `xwal bench`: durable-append throughput and latency for each sync policy and
+//! group-commit setting, as absolute figures and as ratios to raw io_uring
+//! baselines measured in the same run on the same directory.
+//!
+//! Workloads (`--workloads`, default all):
+//! - a: one writer, each append waits for its ack: latency percentiles;
+//! - b: N writers (`--threads`), each waiting: entries/s, MB/s, percentiles;
+//! - c: pipelined producers keeping `--windows` tickets from `Wal::submit` outstanding;
+//! - d: 64 KiB entries, pipelined: MB/s;
+//! - e: replay, forward and backward, of what c and d wrote: entries/s and MB/s;
+//! - f: open (recovery) time of a small and a large log;
+//! - r: rollover stall: p99.9 with small segments against steady-state p99.
+//!
+//! Baselines: raw QD1 4 KiB O_DIRECT write + linked fdatasync (a, b, r); the
+//! same loop with `--raw-entries-per-commit` entries packed per write (c);
+//! sequential O_DIRECT write and read of the same volume, several in flight
+//! (d, e).
 
 use super::baseline;
 use clap::Args;
-use std::path::PathBuf;
-use std::sync::Arc;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use xwal::{Config, IoEngine, SyncPolicy, Wal};
+use xwal::IoEngine;
 
-#[derive(Args, Debug)]
+mod plot;
+mod report;
+pub(crate) mod stats;
+mod workloads;
+
+use report::{Baselines, OpenRow, Row};
+use workloads::{Ctx, GcSetting, Kept, Policy};
+
+#[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Directory to run in (a temp dir under it is used and removed). Default: the current directory.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Seconds per workload.
-    #[arg(long, default_value_t = 3.0)]
-    seconds: f64,
-    /// Writer thread counts, comma separated.
-    #[arg(long, default_value = "1,4,16,64", value_delimiter = ',')]
-    threads: Vec<usize>,
-    /// Entry size in bytes.
+    /// Workloads to run, comma separated: a,b,c,d,e,f,r (see `xwal bench --help`). Default: all.
+    #[arg(long, value_delimiter = ',')]
+    workloads: Option<Vec<String>>,
+    /// Sync policies: always, dsync, interval, never. Default: all four.
+    #[arg(long, value_delimiter = ',')]
+    policies: Option<Vec<String>>,
+    /// Period of the `interval` policy, in milliseconds.
+    #[arg(long, default_value_t = 10)]
+    interval_ms: u64,
+    /// Group-commit settings: `default`, or `+`-joined `entries=N`, `bytes=N[k|m]`,
+    /// `delay=N[us|ms]`. The first one runs the full matrix; the others run
+    /// workloads b (at --gc-threads) and c under --gc-policies.
+    /// Default: default,entries=16,bytes=64k,delay=100us.
+    #[arg(long, value_delimiter = ',')]
+    group_commit: Option<Vec<String>>,
+    /// Policies the extra group-commit settings run under. Default: always.
+    #[arg(long, value_delimiter = ',')]
+    gc_policies: Option<Vec<String>>,
+    /// Writer threads for the extra group-commit settings (workload b). Default: 64.
+    #[arg(long, value_delimiter = ',')]
+    gc_threads: Option<Vec<usize>>,
+    /// Seconds per timed run. Default: 2 (0.25 with --quick).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Writer thread counts for workload b, comma separated. Default: 1,4,16,64.
+    #[arg(long, value_delimiter = ',')]
+    threads: Option<Vec<usize>>,
+    /// Entry size in bytes for workloads a, b, c, r and the small-entry replay.
     #[arg(long, default_value_t = 128)]
     entry_size: usize,
+    /// Workload c: tickets each producer keeps outstanding. Default: 256,4096.
+    #[arg(long, value_delimiter = ',')]
+    windows: Option<Vec<usize>>,
+    /// Workload c: producer threads.
+    #[arg(long, default_value_t = 1)]
+    producers: usize,
+    /// Entries per write in the raw baseline for workload c.
+    #[arg(long, default_value_t = 1000)]
+    raw_entries_per_commit: usize,
+    /// Workload d: entry size in bytes.
+    #[arg(long, default_value_t = 64 << 10)]
+    large_entry_size: usize,
+    /// Workload d: entries outstanding.
+    #[arg(long, default_value_t = 256)]
+    large_window: usize,
+    /// Volume written by workload d and by the raw sequential baselines, in MiB. Default: 1024 (16 with --quick).
+    #[arg(long)]
+    volume_mib: Option<u64>,
+    /// Raw sequential baselines: I/O size in KiB and I/Os in flight.
+    #[arg(long, default_value_t = 1024)]
+    raw_io_kib: usize,
+    #[arg(long, default_value_t = 16)]
+    raw_qd: usize,
+    /// Workload e when c did not run (and always with --quick): entries of --entry-size to write and replay. Default: 2,000,000 (20,000 with --quick).
+    #[arg(long)]
+    replay_entries: Option<u64>,
+    /// Workload f: sizes of the small and large logs in MiB. Default: 100 and 10240 (4 and 64 with --quick).
+    #[arg(long)]
+    small_log_mib: Option<u64>,
+    #[arg(long)]
+    large_log_mib: Option<u64>,
+    /// Workload f: entry size of the logs.
+    #[arg(long, default_value_t = 4096)]
+    recovery_entry_size: usize,
+    /// Workload f: opens per log and policy (the median is reported). Default: 3 (1 with --quick).
+    #[arg(long)]
+    open_repeats: Option<usize>,
+    /// Workload r: segment size in KiB for the rollover run, and writer threads.
+    #[arg(long, default_value_t = 1024)]
+    rollover_segment_kib: u64,
+    #[arg(long)]
+    rollover_threads: Option<usize>,
+    /// Segment size in MiB for every other run. Default: 128 (8 with --quick).
+    #[arg(long)]
+    segment_mib: Option<u64>,
     /// I/O engine: uring or sync.
     #[arg(long, default_value = "uring")]
     engine: String,
-    /// Short run for tests: 0.3 s per workload, threads 1 and 4.
+    /// Short run (about 10 s) for smoke tests: small volumes, 0.25 s runs, threads 1,4, 8 MiB segments.
     #[arg(long)]
     quick: bool,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also draw throughput against p99 latency as an SVG chart to this file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
-struct Row {
-    name: String,
-    threads: usize,
-    entries_per_s: f64,
-    mb_per_s: f64,
-    p50_us: f64,
-    p99_us: f64,
-    p999_us: f64,
-    max_us: f64,
-    ratio: f64,
+/// Every setting resolved (quick defaults applied).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub workloads: Vec<char>,
+    pub policies: Vec<Policy>,
+    pub gcs: Vec<GcSetting>,
+    pub gc_policies: Vec<String>,
+    pub gc_threads: Vec<usize>,
+    pub seconds: f64,
+    pub threads: Vec<usize>,
+    pub entry_size: usize,
+    pub windows: Vec<usize>,
+    pub producers: usize,
+    pub raw_entries_per_commit: usize,
+    pub large_entry_size: usize,
+    pub large_window: usize,
+    pub volume: u64,
+    pub raw_io: usize,
+    pub raw_qd: usize,
+    pub replay_entries: u64,
+    pub small_log: u64,
+    pub large_log: u64,
+    pub recovery_entry_size: usize,
+    pub open_repeats: usize,
+    pub rollover_segment: u64,
+    pub rollover_threads: usize,
+    pub segment_size: u64,
+    pub engine: IoEngine,
+    pub quick: bool,
 }
 
-fn pct(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
+impl Settings {
+    fn from_args(a: &BenchArgs) -> Result<Settings, String> {
+        let q = a.quick;
+        let workloads: Vec<char> = match &a.workloads {
+            None => "abcdefr".chars().collect(),
+            Some(v) => {
+                let mut w = Vec::new();
+                for s in v {
+                    let s = s.trim();
+                    match s {
+                        "a" | "b" | "c" | "d" | "e" | "f" | "r" => {
+                            w.push(s.chars().next().unwrap_or('a'))
+                        }
+                        "all" => w.extend("abcdefr".chars()),
+                        _ => return Err(format!("--workloads {s}: use a,b,c,d,e,f,r")),
+                    }
+                }
+                w
+            }
+        };
+        let policy_names = a.policies.clone().unwrap_or_else(|| {
+            ["always", "dsync", "interval", "never"]
+                .map(String::from)
+                .to_vec()
+        });
+        let policies = policy_names
+            .iter()
+            .map(|s| Policy::parse(s, a.interval_ms))
+            .collect::<Result<Vec<_>, _>>()?;
+        let gc_names = a.group_commit.clone().unwrap_or_else(|| {
+            let v: &[&str] = if q {
+                &["default", "entries=16"]
+            } else {
+                &["default", "entries=16", "bytes=64k", "delay=100us"]
+            };
+            v.iter().map(|s| s.to_string()).collect()
+        });
+        let gcs = gc_names
+            .iter()
+            .map(|s| GcSetting::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if gcs.is_empty() || policies.is_empty() {
+            return Err("--policies and --group-commit need at least one value".into());
+        }
+        let gc_policies = a
+            .gc_policies
+            .clone()
+            .unwrap_or_else(|| vec!["always".into()]);
+        for p in &gc_policies {
+            Policy::parse(p, a.interval_ms)?;
+        }
+        let engine = match a.engine.as_str() {
+            "uring" => IoEngine::Uring,
+            "sync" => IoEngine::Sync,
+            other => return Err(format!("--engine {other}: use uring or sync")),
+        };
+        let threads =
+            a.threads
+                .clone()
+                .unwrap_or_else(|| if q { vec![1, 4] } else { vec![1, 4, 16, 64] });
+        let s = Settings {
+            workloads,
+            policies,
+            gcs,
+            gc_policies,
+            gc_threads: a
+                .gc_threads
+                .clone()
+                .unwrap_or_else(|| vec![if q { 4 } else { 64 }]),
+            seconds: a.seconds.unwrap_or(if q { 0.25 } else { 2.0 }),
+            threads,
+            entry_size: a.entry_size,
+            windows: a
+                .windows
+                .clone()
+                .unwrap_or_else(|| if q { vec![1024] } else { vec![256, 4096] }),
+            producers: a.producers.max(1),
+            raw_entries_per_commit: a.raw_entries_per_commit.max(1),
+            large_entry_size: a.large_entry_size,
+            large_window: a.large_window.max(1),
+            volume: a.volume_mib.unwrap_or(if q { 16 } else { 1024 }) << 20,
+            raw_io: a.raw_io_kib.max(4) << 10,
+            raw_qd: a.raw_qd.max(1),
+            replay_entries: a
+                .replay_entries
+                .unwrap_or(if q { 20_000 } else { 2_000_000 }),
+            small_log: a.small_log_mib.unwrap_or(if q { 4 } else { 100 }) << 20,
+            large_log: a.large_log_mib.unwrap_or(if q { 64 } else { 10 << 10 }) << 20,
+            recovery_entry_size: a.recovery_entry_size.max(1),
+            open_repeats: a.open_repeats.unwrap_or(if q { 1 } else { 3 }).max(1),
+            rollover_segment: a.rollover_segment_kib << 10,
+            rollover_threads: a.rollover_threads.unwrap_or(if q { 4 } else { 16 }),
+            segment_size: a.segment_mib.unwrap_or(if q { 8 } else { 128 }) << 20,
+            engine,
+            quick: q,
+        };
+        if s.seconds <= 0.0 || !s.seconds.is_finite() {
+            return Err("--seconds must be positive".into());
+        }
+        if s.threads.contains(&0) || s.windows.contains(&0) || s.gc_threads.contains(&0) {
+            return Err("thread counts and windows must be at least 1".into());
+        }
+        if s.raw_io % 4096 != 0 {
+            return Err("--raw-io-kib must be a multiple of 4".into());
+        }
+        Ok(s)
     }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
+
+    pub fn has(&self, w: char) -> bool {
+        self.workloads.contains(&w)
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.seconds)
+    }
+
+    /// Bytes of one raw write at the workload-c batch size, rounded up to 4 KiB.
+    pub fn packed_write_size(&self) -> usize {
+        (self.raw_entries_per_commit * self.entry_size).div_ceil(4096) * 4096
+    }
+}
+
+/// One unit of work, in execution order.
+#[derive(Debug, Clone)]
+enum Job {
+    BaseQd1,
+    BasePacked,
+    BaseSeq,
+    A(usize, usize),
+    B(usize, usize, usize),
+    C(usize, usize, usize),
+    D(usize),
+    E(usize),
+    R(usize),
+    F,
+}
+
+fn plan(s: &Settings) -> Vec<Job> {
+    let mut jobs = vec![Job::BaseQd1];
+    if s.has('c') {
+        jobs.push(Job::BasePacked);
+    }
+    if s.has('d') || s.has('e') {
+        jobs.push(Job::BaseSeq);
+    }
+    for (pi, p) in s.policies.iter().enumerate() {
+        if s.has('a') {
+            jobs.push(Job::A(pi, 0));
+        }
+        if s.has('b') {
+            for &t in &s.threads {
+                jobs.push(Job::B(pi, 0, t));
+            }
+        }
+        if s.has('c') {
+            for &w in &s.windows {
+                jobs.push(Job::C(pi, 0, w));
+            }
+        }
+        if s.has('d') {
+            jobs.push(Job::D(pi));
+        }
+        if s.has('e') {
+            jobs.push(Job::E(pi));
+        }
+        if s.has('r') {
+            jobs.push(Job::R(pi));
+        }
+        if s.gc_policies.iter().any(|g| g == &p.label || g == p.kind()) {
+            for gi in 1..s.gcs.len() {
+                if s.has('b') {
+                    for &t in &s.gc_threads {
+                        jobs.push(Job::B(pi, gi, t));
+                    }
+                }
+                if s.has('c') {
+                    for &w in &s.windows {
+                        jobs.push(Job::C(pi, gi, w));
+                    }
+                }
+            }
+        }
+    }
+    if s.has('f') {
+        jobs.push(Job::F);
+    }
+    jobs
+}
+
+fn describe(s: &Settings, j: &Job) -> String {
+    let p = |i: usize| s.policies[i].label.clone();
+    let g = |i: usize| s.gcs[i].label.clone();
+    match j {
+        Job::BaseQd1 => "baseline: raw 4 KiB write + linked fdatasync, QD1".into(),
+        Job::BasePacked => format!(
+            "baseline: raw {} KiB write ({} entries) + linked fdatasync, QD1",
+            s.packed_write_size() >> 10,
+            s.raw_entries_per_commit
+        ),
+        Job::BaseSeq => format!(
+            "baseline: raw sequential write and read of {} MiB, {} KiB x QD{}",
+            s.volume >> 20,
+            s.raw_io >> 10,
+            s.raw_qd
+        ),
+        Job::A(pi, gi) => format!("a: one writer, {} {}", p(*pi), g(*gi)),
+        Job::B(pi, gi, t) => format!("b: {t} waiting writers, {} {}", p(*pi), g(*gi)),
+        Job::C(pi, gi, w) => format!("c: submit window {w}, {} {}", p(*pi), g(*gi)),
+        Job::D(pi) => format!("d: {} KiB entries, {}", s.large_entry_size >> 10, p(*pi)),
+        Job::E(pi) => format!("e: replay forward and backward, {}", p(*pi)),
+        Job::R(pi) => format!("r: rollover stall check, {}", p(*pi)),
+        Job::F => format!(
+            "f: open a {} MiB and a {} MiB log",
+            s.small_log >> 20,
+            s.large_log >> 20
+        ),
+    }
 }
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
-fn warn_if_tmpfs(dir: &std::path::Path) {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return;
-    };
+fn fs_type(dir: &Path) -> Option<(i64, &'static str)> {
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).ok()?;
     // SAFETY: statfs fills the struct; c is a valid C string.
     let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statfs(c.as_ptr(), &mut s) } == 0 && s.f_type as i64 == TMPFS_MAGIC {
-        eprintln!("warning: {} is on tmpfs: O_DIRECT and fdatasync mean nothing there; use --dir on a real disk", dir.display());
+    if unsafe { libc::statfs(c.as_ptr(), &mut s) } != 0 {
+        return None;
+    }
+    let t = s.f_type as i64;
+    let name = match t {
+        0xEF53 => "ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        TMPFS_MAGIC => "tmpfs",
+        0x794C_7630 => "overlayfs",
+        0x2FC1_2FC1 => "zfs",
+        0xF2F5_2010 => "f2fs",
+        _ => "other",
+    };
+    Some((t, name))
+}
+
+fn warn_if_tmpfs(dir: &Path) -> &'static str {
+    match fs_type(dir) {
+        Some((TMPFS_MAGIC, name)) => {
+            eprintln!("warning: {} is on tmpfs: O_DIRECT and fdatasync mean nothing there; use --dir on a real disk", dir.display());
+            name
+        }
+        Some((_, name)) => name,
+        None => "unknown",
     }
 }
 
+/// Everything measured, handed to the report.
+pub(crate) struct Results {
+    pub rows: Vec<Row>,
+    pub opens: Vec<OpenRow>,
+    pub base: Baselines,
+    pub errors: Vec<String>,
+}
+
 pub fn run(a: BenchArgs) -> Result<(), String> {
-    let (secs, threads) = if a.quick {
-        (0.3, vec![1, 4])
-    } else {
-        (a.seconds, a.threads.clone())
-    };
-    let dur = Duration::from_secs_f64(secs);
-    let base = a.dir.clone().unwrap_or_else(|| PathBuf::from("."));
-    warn_if_tmpfs(&base);
+    let s = Settings::from_args(&a)?;
+    let base_dir = a.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let fs = warn_if_tmpfs(&base_dir);
     let tmp = tempfile::Builder::new()
         .prefix("xwal-bench-")
-        .tempdir_in(&base)
-        .map_err(|e| format!("temp dir in {}: {e}", base.display()))?;
-    let engine = match a.engine.as_str() {
-        "uring" => IoEngine::Uring,
-        "sync" => IoEngine::Sync,
-        other => return Err(format!("--engine {other}: use uring or sync")),
-    };
-
-    eprintln!("baseline: raw io_uring O_DIRECT 4 KiB write + linked fdatasync, QD1, {secs:.1} s");
-    let b = baseline::uring_write_fdatasync(tmp.path(), 4096, dur, 64 << 20)?;
-    let mut bl = b.latencies_ns;
-    bl.sort_unstable();
-    let base_rate = b.ops as f64 / b.elapsed.as_secs_f64();
-    let mut rows = vec![Row {
-        name: "raw write+fdatasync QD1".into(),
-        threads: 1,
-        entries_per_s: base_rate,
-        mb_per_s: base_rate * 4096.0 / 1e6,
-        p50_us: pct(&bl, 0.5),
-        p99_us: pct(&bl, 0.99),
-        p999_us: pct(&bl, 0.999),
-        max_us: pct(&bl, 1.0),
-        ratio: 1.0,
-    }];
-
-    for (i, &t) in threads.iter().enumerate() {
-        eprintln!(
-            "xwal append, {t} threads, {} B entries, sync=always, {secs:.1} s",
-            a.entry_size
-        );
-        let dir = tmp.path().join(format!("wal-{i}"));
-        let cfg = Config::new(&dir)
-            .io_engine(engine)
-            .sync(SyncPolicy::Always)
-            .segment_size(128 << 20);
-        let (wal, _) = Wal::open(cfg).map_err(|e| e.to_string())?;
-        let wal = Arc::new(wal);
-        let start = Instant::now();
-        let handles: Vec<_> = (0..t)
-            .map(|_| {
-                let wal = wal.clone();
-                let size = a.entry_size;
-                std::thread::spawn(move || -> Result<Vec<u64>, String> {
-                    let data = vec![7u8; size];
-                    let mut lat = Vec::with_capacity(1 << 16);
-                    while start.elapsed() < dur {
-                        let t0 = Instant::now();
-                        wal.append(&data).map_err(|e| e.to_string())?;
-                        lat.push(t0.elapsed().as_nanos() as u64);
-                    }
-                    Ok(lat)
-                })
-            })
-            .collect();
-        let mut lat = Vec::new();
-        for h in handles {
-            lat.extend(h.join().map_err(|_| "bench thread panicked")??);
-        }
-        let elapsed = start.elapsed().as_secs_f64();
-        wal.close().map_err(|e| e.to_string())?;
-        lat.sort_unstable();
-        let rate = lat.len() as f64 / elapsed;
-        rows.push(Row {
-            name: "xwal append (always)".into(),
-            threads: t,
-            entries_per_s: rate,
-            mb_per_s: rate * a.entry_size as f64 / 1e6,
-            p50_us: pct(&lat, 0.5),
-            p99_us: pct(&lat, 0.99),
-            p999_us: pct(&lat, 0.999),
-            max_us: pct(&lat, 1.0),
-            ratio: rate / base_rate,
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    println!(
-        "{:<26} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12}",
-        "workload",
-        "threads",
-        "entries/s",
-        "MB/s",
-        "p50 us",
-        "p99 us",
-        "p999 us",
-        "max us",
-        "x baseline"
+        .tempdir_in(&base_dir)
+        .map_err(|e| format!("temp dir in {}: {e}", base_dir.display()))?;
+    let load_before = stats::loadavg();
+    let started = Instant::now();
+    eprintln!(
+        "xwal bench in {} ({fs}), engine {:?}, {} s per run, load average {load_before}",
+        tmp.path().display(),
+        s.engine,
+        s.seconds
     );
-    for r in &rows {
-        println!(
-            "{:<26} {:>7} {:>12.0} {:>9.2} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>11.2}x",
-            r.name,
-            r.threads,
-            r.entries_per_s,
-            r.mb_per_s,
-            r.p50_us,
-            r.p99_us,
-            r.p999_us,
-            r.max_us,
-            r.ratio
-        );
-    }
-    if let Some(path) = a.json {
-        let mut s = String::from("{\n  \"rows\": [\n");
-        for (i, r) in rows.iter().enumerate() {
-            s += &format!(
-                "    {{\"workload\": \"{}\", \"threads\": {}, \"entries_per_s\": {:.1}, \"mb_per_s\": {:.3}, \"p50_us\": {:.2}, \"p99_us\": {:.2}, \"p999_us\": {:.2}, \"max_us\": {:.2}, \"ratio_to_baseline\": {:.4}}}{}\n",
-                r.name, r.threads, r.entries_per_s, r.mb_per_s, r.p50_us, r.p99_us, r.p999_us, r.max_us, r.ratio,
-                if i + 1 < rows.len() { "," } else { "" }
-            );
+
+    let jobs = plan(&s);
+    let pb = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(250));
+    let log_lines = !std::io::stderr().is_terminal();
+
+    let ctx = Ctx::new(tmp.path().to_path_buf(), &s);
+    let mut res = Results {
+        rows: Vec::new(),
+        opens: Vec::new(),
+        base: Baselines::default(),
+        errors: Vec::new(),
+    };
+    let mut kept: HashMap<usize, Kept> = HashMap::new();
+    for job in &jobs {
+        let what = describe(&s, job);
+        pb.set_message(what.clone());
+        if log_lines {
+            eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
         }
-        s += &format!(
-            "  ],\n  \"entry_size\": {},\n  \"seconds\": {}\n}}\n",
-            a.entry_size, secs
-        );
-        std::fs::write(&path, s).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        stats::reset_peak_rss();
+        let rss_start = stats::rss_mib();
+        let first_row = res.rows.len();
+        let out = run_job(&ctx, &s, job, &mut res, &mut kept);
+        for row in &mut res.rows[first_row..] {
+            row.rss_growth_mib = (row.peak_rss_mib - rss_start).max(0.0);
+        }
+        if let Err(e) = out {
+            let msg = format!("{what}: {e}");
+            pb.suspend(|| eprintln!("error: {msg}"));
+            res.errors.push(msg);
+            if matches!(job, Job::BaseQd1) {
+                pb.finish_and_clear();
+                return Err(res.errors.join("; "));
+            }
+        }
+        pb.inc(1);
+    }
+    for (_, k) in kept.drain() {
+        k.remove();
+    }
+    pb.finish_and_clear();
+    let total = started.elapsed();
+    let load_after = stats::loadavg();
+
+    let meta = report::Meta {
+        dir: tmp.path().display().to_string(),
+        fs: fs.to_string(),
+        engine: format!("{:?}", s.engine),
+        load_before,
+        load_after,
+        seconds_total: total.as_secs_f64(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|k| k.trim().to_string())
+            .unwrap_or_default(),
+        cpus: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+    };
+    let targets = report::targets(&s, &res);
+    report::print(&s, &res, &targets, &meta);
+    if let Some(path) = &a.json {
+        report::write_json(path, &s, &res, &targets, &meta)?;
+    }
+    if let Some(path) = &a.plot {
+        plot::draw(path, &res.rows).map_err(|e| format!("plot {}: {e}", path.display()))?;
+        eprintln!("chart written to {}", path.display());
+    }
+    drop(ctx);
+    tmp.close()
+        .map_err(|e| format!("removing the temp dir: {e}"))?;
+    if !res.errors.is_empty() {
+        return Err(format!(
+            "{} run(s) failed (listed above); the other results are valid",
+            res.errors.len()
+        ));
+    }
+    Ok(())
+}
+
+fn run_job(
+    ctx: &Ctx,
+    s: &Settings,
+    job: &Job,
+    res: &mut Results,
+    kept: &mut HashMap<usize, Kept>,
+) -> Result<(), String> {
+    // Workload e replays the logs c and d wrote; --quick writes small ones instead.
+    let keep_logs = s.has('e') && !s.quick;
+    match *job {
+        Job::BaseQd1 => {
+            let dir = ctx.fresh_dir("raw-qd1")?;
+            let r = baseline::uring_write_fdatasync(&dir, "qd1.dat", 4096, s.duration(), 64 << 20)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let row = Row::baseline_loop(
+                "raw 4K write+fdatasync QD1",
+                &r,
+                1,
+                4096,
+                stats::peak_rss_mib(),
+            );
+            res.base.qd1 = Some(report::LoopRef::of(&row));
+            res.rows.push(row);
+        }
+        Job::BasePacked => {
+            let dir = ctx.fresh_dir("raw-packed")?;
+            let size = s.packed_write_size();
+            let r = baseline::uring_write_fdatasync(
+                &dir,
+                "packed.dat",
+                size,
+                s.duration(),
+                (size as u64 * 2048).clamp(64 << 20, 512 << 20),
+            )?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let row = Row::baseline_loop(
+                &format!(
+                    "raw {}K write+fdatasync ({} e/commit)",
+                    size >> 10,
+                    s.raw_entries_per_commit
+                ),
+                &r,
+                s.raw_entries_per_commit,
+                s.entry_size,
+                stats::peak_rss_mib(),
+            );
+            res.base.packed = Some(report::LoopRef::of(&row));
+            res.rows.push(row);
+        }
+        Job::BaseSeq => {
+            let dir = ctx.fresh_dir("raw-seq")?;
+            let path = dir.join("seq.dat");
+            let w = baseline::uring_sequential_write(&path, s.volume, s.raw_io, s.raw_qd)?;
+            let r = baseline::uring_sequential_read(&path, s.raw_io, s.raw_qd)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            let rss = stats::peak_rss_mib();
+            let wr = Row::baseline_bw(
+                &format!("raw seq write {}K QD{}", s.raw_io >> 10, s.raw_qd),
+                &w,
+                s.raw_io,
+                rss,
+            );
+            let rr = Row::baseline_bw(
+                &format!("raw seq read {}K QD{}", s.raw_io >> 10, s.raw_qd),
+                &r,
+                s.raw_io,
+                rss,
+            );
+            res.base.seq_write_mb_s = Some(wr.mb_per_s);
+            res.base.seq_read_mb_s = Some(rr.mb_per_s);
+            res.base.seq_write_name = wr.name.clone();
+            res.base.seq_read_name = rr.name.clone();
+            res.rows.push(wr);
+            res.rows.push(rr);
+        }
+        Job::A(pi, gi) => {
+            let row = workloads::waiting(ctx, s, &s.policies[pi], &s.gcs[gi], 1, 'a')?;
+            res.rows.push(res.base.relate(row));
+        }
+        Job::B(pi, gi, t) => {
+            let row = workloads::waiting(ctx, s, &s.policies[pi], &s.gcs[gi], t, 'b')?;
+            res.rows.push(res.base.relate(row));
+        }
+        Job::C(pi, gi, w) => {
+            let keep = keep_logs && gi == 0 && kept.get(&pi).is_none_or(|k| k.small.is_none());
+            let (row, log) = workloads::pipelined(ctx, s, &s.policies[pi], &s.gcs[gi], w, keep)?;
+            if let Some(log) = log {
+                kept.entry(pi).or_default().small = Some(log);
+            }
+            res.rows.push(res.base.relate(row));
+        }
+        Job::D(pi) => {
+            let (row, log) = workloads::large(ctx, s, &s.policies[pi], keep_logs)?;
+            if let Some(log) = log {
+                kept.entry(pi).or_default().large = Some(log);
+            }
+            res.rows.push(res.base.relate(row));
+        }
+        Job::E(pi) => {
+            let k = kept.remove(&pi).unwrap_or_default();
+            let out = workloads::replay(ctx, s, &s.policies[pi], &k);
+            k.remove();
+            for row in out? {
+                res.rows.push(res.base.relate(row));
+            }
+        }
+        Job::R(pi) => {
+            for row in workloads::rollover(ctx, s, &s.policies[pi])? {
+                res.rows.push(res.base.relate(row));
+            }
+        }
+        Job::F => {
+            res.opens = workloads::open_times(ctx, s)?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,702 @@
+//! The xwal workloads of `xwal bench`. Each opens its own WAL in a fresh
+//! directory under the run's temp dir, measures, closes, and removes it
+//! (except logs kept for the replay workload).
+
+use super::report::{OpenRow, Row};
+use super::stats::{self, Histogram};
+use super::Settings;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use xwal::{Config, IoEngine, ReplayOptions, SyncPolicy, Wal};
+
+/// A sync policy with the label it is reported under.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub label: String,
+    pub sync: SyncPolicy,
+}
+
+impl Policy {
+    pub fn parse(s: &str, interval_ms: u64) -> Result<Policy, String> {
+        let s = s.trim();
+        let sync = match s {
+            "always" => SyncPolicy::Always,
+            "dsync" => SyncPolicy::Dsync,
+            "never" => SyncPolicy::Never,
+            "interval" => SyncPolicy::Interval(Duration::from_millis(interval_ms.max(1))),
+            _ => {
+                return Err(format!(
+                    "--policies {s}: use always, dsync, interval or never"
+                ))
+            }
+        };
+        let label = match sync {
+            SyncPolicy::Interval(d) => format!("interval {}ms", d.as_millis()),
+            _ => s.to_string(),
+        };
+        Ok(Policy { label, sync })
+    }
+
+    /// always, dsync, interval or never.
+    pub fn kind(&self) -> &'static str {
+        match self.sync {
+            SyncPolicy::Always => "always",
+            SyncPolicy::Dsync => "dsync",
+            SyncPolicy::Interval(_) => "interval",
+            SyncPolicy::Never => "never",
+        }
+    }
+}
+
+/// A group-commit setting: overrides of the config's batch limits and delay.
+#[derive(Debug, Clone)]
+pub struct GcSetting {
+    pub label: String,
+    pub entries: Option<usize>,
+    pub bytes: Option<usize>,
+    pub delay: Option<Duration>,
+}
+
+fn parse_size(v: &str) -> Option<usize> {
+    let v = v.to_ascii_lowercase();
+    let (num, mul) = if let Some(n) = v.strip_suffix("k") {
+        (n, 1 << 10)
+    } else if let Some(n) = v.strip_suffix("m") {
+        (n, 1 << 20)
+    } else {
+        (v.as_str(), 1)
+    };
+    num.parse::<usize>().ok().map(|n| n * mul)
+}
+
+fn parse_duration(v: &str) -> Option<Duration> {
+    if let Some(n) = v.strip_suffix("us") {
+        n.parse().ok().map(Duration::from_micros)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        n.parse().ok().map(Duration::from_millis)
+    } else {
+        None
+    }
+}
+
+impl GcSetting {
+    pub fn parse(s: &str) -> Result<GcSetting, String> {
+        let s = s.trim();
+        let mut g = GcSetting {
+            label: s.to_string(),
+            entries: None,
+            bytes: None,
+            delay: None,
+        };
+        if s == "default" {
+            return Ok(g);
+        }
+        let bad = || {
+            format!("--group-commit {s}: use default, or entries=N, bytes=N[k|m], delay=N[us|ms] joined by +")
+        };
+        for part in s.split('+') {
+            let (k, v) = part.split_once('=').ok_or_else(bad)?;
+            match k {
+                "entries" => g.entries = Some(v.parse().map_err(|_| bad())?),
+                "bytes" => g.bytes = Some(parse_size(v).ok_or_else(bad)?),
+                "delay" => g.delay = Some(parse_duration(v).ok_or_else(bad)?),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(g)
+    }
+
+    fn apply(&self, mut c: Config) -> Config {
+        if let Some(n) = self.entries {
+            c = c.max_batch_entries(n);
+        }
+        if let Some(n) = self.bytes {
+            c = c.max_batch_bytes(n);
+        }
+        if let Some(d) = self.delay {
+            c = c.commit_delay(d);
+        }
+        c
+    }
+}
+
+/// Where the workloads run.
+pub struct Ctx {
+    root: PathBuf,
+    engine: IoEngine,
+    segment_size: u64,
+    counter: AtomicU64,
+}
+
+impl Ctx {
+    pub fn new(root: PathBuf, s: &Settings) -> Ctx {
+        Ctx {
+            root,
+            engine: s.engine,
+            segment_size: s.segment_size,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// A new, empty directory under the run's temp dir.
+    pub fn fresh_dir(&self, tag: &str) -> Result<PathBuf, String> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let p = self.root.join(format!("{n:03}-{tag}"));
+        std::fs::create_dir(&p).map_err(|e| format!("creating {}: {e}", p.display()))?;
+        Ok(p)
+    }
+
+    /// The config every workload starts from.
+    pub fn config(&self, dir: &Path, policy: &Policy, gc: &GcSetting) -> Config {
+        let mut c = Config::new(dir)
+            .io_engine(self.engine)
+            .sync(policy.sync)
+            .segment_size(self.segment_size);
+        // Smaller segments (--segment-mib, --quick) cannot hold the default
+        // 64 MiB maximum entry; lower it to a quarter segment only then.
+        if c.validate().is_err() {
+            c = c.max_entry_size(self.segment_size / 4);
+        }
+        gc.apply(c)
+    }
+}
+
+fn open(cfg: Config) -> Result<Arc<Wal>, String> {
+    let dir = cfg.dir.clone();
+    Wal::open(cfg)
+        .map(|(w, _)| Arc::new(w))
+        .map_err(|e| format!("opening {}: {e}", dir.display()))
+}
+
+fn close(wal: Arc<Wal>) -> Result<(), String> {
+    let wal = Arc::try_unwrap(wal).map_err(|_| "WAL still shared at close".to_string())?;
+    wal.close().map_err(|e| format!("close: {e}"))
+}
+
+/// A log left on disk for the replay workload.
+#[derive(Debug)]
+pub struct KeptLog {
+    pub dir: PathBuf,
+    pub entries: u64,
+    pub entry_size: usize,
+    pub policy: Policy,
+}
+
+/// Logs written by c and d under one policy, replayed by e.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub small: Option<KeptLog>,
+    pub large: Option<KeptLog>,
+}
+
+impl Kept {
+    pub fn remove(self) {
+        for l in [self.small, self.large].into_iter().flatten() {
+            let _ = std::fs::remove_dir_all(&l.dir);
+        }
+    }
+}
+
+/// What a timed run measured.
+pub struct Measured {
+    pub entries: u64,
+    pub elapsed: Duration,
+    pub latency: Histogram,
+}
+
+/// `threads` writers, each appending `entry_size` bytes and waiting for the ack, for `dur`.
+pub fn run_waiting(
+    wal: &Arc<Wal>,
+    threads: usize,
+    entry_size: usize,
+    dur: Duration,
+) -> Result<Measured, String> {
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (wal, barrier, stop) = (wal.clone(), barrier.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name(format!("bench-writer-{i}"))
+                .spawn(move || -> Result<(u64, Histogram), String> {
+                    let data = vec![0x5au8; entry_size];
+                    let mut h = Histogram::new();
+                    let mut n = 0u64;
+                    barrier.wait();
+                    while !stop.load(Ordering::Relaxed) {
+                        let t0 = Instant::now();
+                        wal.append(&data).map_err(|e| format!("append: {e}"))?;
+                        h.record(t0.elapsed().as_nanos() as u64);
+                        n += 1;
+                    }
+                    Ok((n, h))
+                })
+                .map_err(|e| format!("spawning a writer: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    barrier.wait();
+    let start = Instant::now();
+    std::thread::sleep(dur);
+    stop.store(true, Ordering::Relaxed);
+    let mut m = Measured {
+        entries: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new(),
+    };
+    let mut err = None;
+    for h in handles {
+        match h.join().map_err(|_| "writer thread panicked".to_string()) {
+            Ok(Ok((n, hist))) => {
+                m.entries += n;
+                m.latency.merge(&hist);
+            }
+            Ok(Err(e)) | Err(e) => err = Some(e),
+        }
+    }
+    m.elapsed = start.elapsed();
+    err.map_or(Ok(m), Err)
+}
+
+/// `producers` threads, each keeping up to `window` tickets from `Wal::submit`
+/// outstanding (waiting on the oldest when full), until `dur` has passed or
+/// `budget` entries in total were submitted. Latency is submit to ack as the
+/// producer sees it.
+pub fn run_pipelined(
+    wal: &Arc<Wal>,
+    producers: usize,
+    window: usize,
+    entry_size: usize,
+    dur: Duration,
+    budget: Option<u64>,
+) -> Result<Measured, String> {
+    let barrier = Arc::new(Barrier::new(producers + 1));
+    let handles: Vec<_> = (0..producers)
+        .map(|i| {
+            let (wal, barrier) = (wal.clone(), barrier.clone());
+            let share =
+                budget.map(|b| b / producers as u64 + u64::from((i as u64) < b % producers as u64));
+            std::thread::Builder::new()
+                .name(format!("bench-producer-{i}"))
+                .spawn(move || -> Result<(u64, Histogram), String> {
+                    let template = vec![0x5au8; entry_size];
+                    let mut h = Histogram::new();
+                    let mut q = VecDeque::with_capacity(window);
+                    let (mut sent, mut acked) = (0u64, 0u64);
+                    barrier.wait();
+                    let deadline = Instant::now() + dur;
+                    loop {
+                        if share.is_some_and(|b| sent >= b) || Instant::now() >= deadline {
+                            break;
+                        }
+                        if q.len() >= window {
+                            let (t, s): (xwal::CommitTicket, Instant) =
+                                q.pop_front().ok_or("empty window")?;
+                            t.wait().map_err(|e| format!("ticket: {e}"))?;
+                            h.record(s.elapsed().as_nanos() as u64);
+                            acked += 1;
+                        }
+                        let s = Instant::now();
+                        let t = wal
+                            .submit(template.clone())
+                            .map_err(|e| format!("submit: {e}"))?;
+                        q.push_back((t, s));
+                        sent += 1;
+                    }
+                    for (t, s) in q {
+                        t.wait().map_err(|e| format!("ticket: {e}"))?;
+                        h.record(s.elapsed().as_nanos() as u64);
+                        acked += 1;
+                    }
+                    Ok((acked, h))
+                })
+                .map_err(|e| format!("spawning a producer: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    barrier.wait();
+    let start = Instant::now();
+    let mut m = Measured {
+        entries: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new(),
+    };
+    let mut err = None;
+    for h in handles {
+        match h.join().map_err(|_| "producer thread panicked".to_string()) {
+            Ok(Ok((n, hist))) => {
+                m.entries += n;
+                m.latency.merge(&hist);
+            }
+            Ok(Err(e)) | Err(e) => err = Some(e),
+        }
+    }
+    m.elapsed = start.elapsed();
+    err.map_or(Ok(m), Err)
+}
+
+/// Workloads a and b: `threads` writers each waiting for durability.
+pub fn waiting(
+    ctx: &Ctx,
+    s: &Settings,
+    policy: &Policy,
+    gc: &GcSetting,
+    threads: usize,
+    letter: char,
+) -> Result<Row, String> {
+    let dir = ctx.fresh_dir(&format!("{letter}-{threads}"))?;
+    let wal = open(ctx.config(&dir, policy, gc))?;
+    let m = run_waiting(&wal, threads, s.entry_size, s.duration())?;
+    close(wal)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let name = if letter == 'a' {
+        "a: append, 1 writer".to_string()
+    } else {
+        "b: append, waiting writers".to_string()
+    };
+    Ok(Row::measured(
+        letter,
+        &name,
+        policy,
+        &gc.label,
+        threads,
+        s.entry_size,
+        &m,
+        true,
+        "",
+    ))
+}
+
+/// Workload c: pipelined producers with a window of tickets. Optionally keeps
+/// the log for replay.
+pub fn pipelined(
+    ctx: &Ctx,
+    s: &Settings,
+    policy: &Policy,
+    gc: &GcSetting,
+    window: usize,
+    keep: bool,
+) -> Result<(Row, Option<KeptLog>), String> {
+    let dir = ctx.fresh_dir(&format!("c-{window}"))?;
+    let wal = open(ctx.config(&dir, policy, gc))?;
+    let m = run_pipelined(&wal, s.producers, window, s.entry_size, s.duration(), None)?;
+    close(wal)?;
+    let row = Row::measured(
+        'c',
+        &format!("c: submit, window {window}"),
+        policy,
+        &gc.label,
+        s.producers,
+        s.entry_size,
+        &m,
+        true,
+        "latency: submit to ack seen by the producer",
+    );
+    let kept = if keep {
+        Some(KeptLog {
+            dir,
+            entries: m.entries,
+            entry_size: s.entry_size,
+            policy: policy.clone(),
+        })
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        None
+    };
+    Ok((row, kept))
+}
+
+/// Workload d: large entries, pipelined, until `--volume-mib` is written (or
+/// four times `--seconds`, at least 1 s, has passed).
+pub fn large(
+    ctx: &Ctx,
+    s: &Settings,
+    policy: &Policy,
+    keep: bool,
+) -> Result<(Row, Option<KeptLog>), String> {
+    let dir = ctx.fresh_dir("d")?;
+    let gc = GcSetting::parse("default")?;
+    let wal = open(ctx.config(&dir, policy, &gc))?;
+    let budget = s.volume / s.large_entry_size as u64;
+    let cap = Duration::from_secs_f64((s.seconds * 4.0).max(1.0));
+    let m = run_pipelined(
+        &wal,
+        1,
+        s.large_window,
+        s.large_entry_size,
+        cap,
+        Some(budget),
+    )?;
+    close(wal)?;
+    let note = if m.entries < budget {
+        format!(
+            "time cap {:.1} s reached before {} MiB",
+            cap.as_secs_f64(),
+            s.volume >> 20
+        )
+    } else {
+        String::new()
+    };
+    let row = Row::measured(
+        'd',
+        &format!(
+            "d: submit {} KiB, window {}",
+            s.large_entry_size >> 10,
+            s.large_window
+        ),
+        policy,
+        "default",
+        1,
+        s.large_entry_size,
+        &m,
+        true,
+        &note,
+    );
+    let kept = if keep {
+        Some(KeptLog {
+            dir,
+            entries: m.entries,
+            entry_size: s.large_entry_size,
+            policy: policy.clone(),
+        })
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        None
+    };
+    Ok((row, kept))
+}
+
+/// Writes a log of `entries` entries of `entry_size` bytes with pipelined
+/// submits under `policy`, and closes it.
+fn fill(
+    ctx: &Ctx,
+    tag: &str,
+    policy: &Policy,
+    entries: u64,
+    entry_size: usize,
+    window: usize,
+) -> Result<KeptLog, String> {
+    let dir = ctx.fresh_dir(tag)?;
+    let gc = GcSetting::parse("default")?;
+    let wal = open(ctx.config(&dir, policy, &gc))?;
+    let m = run_pipelined(
+        &wal,
+        1,
+        window,
+        entry_size,
+        Duration::from_secs(3600),
+        Some(entries),
+    )?;
+    close(wal)?;
+    Ok(KeptLog {
+        dir,
+        entries: m.entries,
+        entry_size,
+        policy: policy.clone(),
+    })
+}
+
+/// Workload e: replays, forward then backward, the small-entry log of c and
+/// the large-entry log of d (written here if those did not run).
+pub fn replay(ctx: &Ctx, s: &Settings, policy: &Policy, kept: &Kept) -> Result<Vec<Row>, String> {
+    let mut own = Vec::new();
+    let small = match &kept.small {
+        Some(l) => l,
+        None => {
+            own.push(fill(
+                ctx,
+                "e-small",
+                policy,
+                s.replay_entries,
+                s.entry_size,
+                4096,
+            )?);
+            own.last().ok_or("no log")?
+        }
+    };
+    let result = (|| {
+        let mut rows = replay_log(ctx, small)?;
+        let large_own;
+        let large = match &kept.large {
+            Some(l) => l,
+            None => {
+                large_own = fill(
+                    ctx,
+                    "e-large",
+                    policy,
+                    s.volume / s.large_entry_size as u64,
+                    s.large_entry_size,
+                    s.large_window,
+                )?;
+                &large_own
+            }
+        };
+        let r = replay_log(ctx, large);
+        if kept.large.is_none() {
+            let _ = std::fs::remove_dir_all(&large.dir);
+        }
+        rows.extend(r?);
+        Ok(rows)
+    })();
+    for l in own {
+        let _ = std::fs::remove_dir_all(&l.dir);
+    }
+    result
+}
+
+fn size_label(n: usize) -> String {
+    if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} B")
+    }
+}
+
+fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
+    let gc = GcSetting::parse("default")?;
+    let cfg = ctx.config(&log.dir, &log.policy, &gc);
+    let mut rows = Vec::new();
+    for backward in [false, true] {
+        stats::reset_peak_rss();
+        let (wal, _) = Wal::open_read_only(cfg.clone()).map_err(|e| format!("open: {e}"))?;
+        let opts = if backward {
+            ReplayOptions::all().backward()
+        } else {
+            ReplayOptions::all()
+        };
+        let start = Instant::now();
+        let r = wal.replay(opts).map_err(|e| format!("replay: {e}"))?;
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for e in r.receiver().iter() {
+            n += 1;
+            bytes += e.data.len() as u64;
+        }
+        let summary = r.finish().map_err(|e| format!("replay: {e}"))?;
+        let elapsed = start.elapsed();
+        drop(wal);
+        if n != log.entries || summary.entries != n {
+            return Err(format!(
+                "replay returned {n} entries, {} written",
+                log.entries
+            ));
+        }
+        let m = Measured {
+            entries: n,
+            elapsed,
+            latency: Histogram::new(),
+        };
+        let mut row = Row::measured(
+            'e',
+            &format!(
+                "e: replay {}, {}",
+                if backward { "bwd" } else { "fwd" },
+                size_label(log.entry_size)
+            ),
+            &log.policy,
+            "default",
+            1,
+            log.entry_size,
+            &m,
+            false,
+            &format!("{} entries, {:.0} MiB", n, bytes as f64 / (1 << 20) as f64),
+        );
+        row.bytes = bytes;
+        row.mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Rollover check: the same writers with normal segments and with small ones.
+pub fn rollover(ctx: &Ctx, s: &Settings, policy: &Policy) -> Result<Vec<Row>, String> {
+    let gc = GcSetting::parse("default")?;
+    let max_entry = (s.rollover_segment / 4)
+        .min(64 << 10)
+        .max(s.entry_size as u64);
+    let mut rows = Vec::new();
+    for (tag, seg) in [
+        ("steady", ctx.segment_size),
+        ("rollover", s.rollover_segment),
+    ] {
+        stats::reset_peak_rss();
+        let dir = ctx.fresh_dir(&format!("r-{tag}"))?;
+        let cfg = ctx
+            .config(&dir, policy, &gc)
+            .segment_size(seg)
+            .max_entry_size(max_entry);
+        let wal = open(cfg)?;
+        let m = run_waiting(&wal, s.rollover_threads, s.entry_size, s.duration())?;
+        let segments = wal.segments().len();
+        close(wal)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        rows.push(Row::measured(
+            'r',
+            &format!("r: {tag}, {} segments", size_label(seg as usize)),
+            policy,
+            "default",
+            s.rollover_threads,
+            s.entry_size,
+            &m,
+            true,
+            &format!("{} rollovers", segments.saturating_sub(1)),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Workload f: open time of a small and a large log, per policy, median of
+/// `--open-repeats` opens after a clean close.
+pub fn open_times(ctx: &Ctx, s: &Settings) -> Result<Vec<OpenRow>, String> {
+    let never = Policy::parse("never", 10)?;
+    let gc = GcSetting::parse("default")?;
+    let mut out = Vec::new();
+    for (label, size) in [("small", s.small_log), ("large", s.large_log)] {
+        let entries = (size / s.recovery_entry_size as u64).max(1);
+        let log = fill(
+            ctx,
+            &format!("f-{label}"),
+            &never,
+            entries,
+            s.recovery_entry_size,
+            1024,
+        )?;
+        let result = (|| {
+            for policy in &s.policies {
+                let mut times = Vec::new();
+                let mut rss_delta: f64 = 0.0;
+                let mut report = None;
+                for _ in 0..s.open_repeats {
+                    let cfg = ctx.config(&log.dir, policy, &gc);
+                    stats::reset_peak_rss();
+                    let before = stats::rss_mib();
+                    let t0 = Instant::now();
+                    let (wal, rep) = Wal::open(cfg).map_err(|e| format!("open: {e}"))?;
+                    let el = t0.elapsed();
+                    rss_delta = rss_delta.max(stats::peak_rss_mib() - before);
+                    wal.close().map_err(|e| format!("close: {e}"))?;
+                    times.push(el.as_secs_f64() * 1e3);
+                    report = Some(rep);
+                }
+                times.sort_by(f64::total_cmp);
+                let rep = report.ok_or("no open")?;
+                out.push(OpenRow {
+                    log: label.to_string(),
+                    payload_bytes: log.entries * s.recovery_entry_size as u64,
+                    entries: log.entries,
+                    segments: rep.segments,
+                    scanned_bytes: rep.scanned_bytes,
+                    policy: policy.label.clone(),
+                    open_ms_median: times[times.len() / 2],
+                    open_ms_min: times[0],
+                    open_ms_max: times[times.len() - 1],
+                    rss_delta_mib: rss_delta,
+                });
+            }
+            Ok::<(), String>(())
+        })();
+        let _ = std::fs::remove_dir_all(&log.dir);
+        result?;
+    }
+    Ok(out)
+}
