@@ -25,4 +25,25 @@ step "tests: unit, integration, property, doc"
 cargo test --all-targets --no-fail-fast
 cargo test --doc
 
+step "examples (each runs in a temp dir under the current directory)"
+for example in append_replay async_tickets checkpoint_truncate prometheus_metrics; do
+    echo "-- $example"
+    cargo run --quiet --example "$example"
+done
+
+step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127.0.0.1)"
+# Installs moto[server] into .venv-s3 (once), starts it on a free port, and stops
+# it by its PID however the tests end. The tests read XWAL_S3_* from the env file.
+(
+    s3_env="$(mktemp)"
+    trap 'scripts/s3-server.sh stop "$s3_env"' EXIT
+    scripts/s3-server.sh start "$s3_env"
+    set -a
+    # shellcheck disable=SC1090
+    . "$s3_env"
+    set +a
+    cargo test --features s3 --lib archive::
+    cargo test --features s3 --test 's3_*' --no-fail-fast
+)
+
 step "done in $(( $(date +%s) - started )) s"

@@ -107,6 +107,11 @@ pub struct Config {
     pub replay_read_ahead: usize,
     /// Backend type reported by `backend_type()`.
     pub backend: BackendType,
+    /// S3 archive tier (feature `s3`): sealed segments are uploaded in the
+    /// background, and replay covers those no longer on local disk. Set with
+    /// [`Config::s3`], which also sets `backend` to [`BackendType::AwsS3`].
+    #[cfg(feature = "s3")]
+    pub s3: Option<crate::archive::S3Config>,
     /// Test seam: rewrites I/O results to inject faults. Never set in production.
     #[doc(hidden)]
     pub faults: Option<crate::io::fault::FaultInjector>,
@@ -147,6 +152,8 @@ impl Config {
             replay_chunk_size: 1 << 20,
             replay_read_ahead: 4,
             backend: BackendType::LocalFilesystem,
+            #[cfg(feature = "s3")]
+            s3: None,
             faults: None,
             sim_disk: None,
             chaos: Chaos::default(),
@@ -211,6 +218,15 @@ impl Config {
     /// Sets [`Config::backend`].
     pub fn backend(mut self, b: BackendType) -> Self {
         self.backend = b;
+        self
+    }
+
+    /// Adds the S3 archive tier (feature `s3`) and sets `backend` to
+    /// [`BackendType::AwsS3`]. See the README's "S3 archive tier".
+    #[cfg(feature = "s3")]
+    pub fn s3(mut self, s3: crate::archive::S3Config) -> Self {
+        self.s3 = Some(s3);
+        self.backend = BackendType::AwsS3;
         self
     }
 
@@ -326,6 +342,18 @@ impl Config {
                 "replay_chunk_size {} must be a multiple of 4096 up to 64 MiB",
                 self.replay_chunk_size
             ));
+        }
+        // S3 archive tier: its own settings, and one segment must fit a single PUT.
+        #[cfg(feature = "s3")]
+        if let Some(s3) = &self.s3 {
+            s3.validate()?;
+            if self.segment_size > crate::archive::MAX_SEGMENT_SIZE {
+                return bad(format!(
+                    "segment_size {} exceeds {} (5 GiB), the largest object one S3 PUT can archive; use a smaller segment",
+                    self.segment_size,
+                    crate::archive::MAX_SEGMENT_SIZE
+                ));
+            }
         }
         if self.replay_read_ahead == 0 || self.replay_read_ahead > 64 {
             return bad(format!(

@@ -117,6 +117,17 @@ pub enum Error {
     #[error("replay receiver was dropped before the replay finished")]
     ReceiverDropped,
 
+    /// The S3 archive tier (cargo feature `s3`) failed. `kind` says what a
+    /// caller can do about it; the message names the bucket and key, never a
+    /// secret. Only produced when the `s3` feature is on.
+    #[error("S3 archive: {message}")]
+    Archive {
+        /// What went wrong, for callers that branch on it.
+        kind: ArchiveErrorKind,
+        /// What xwal was doing, what to change, and the server's answer (secrets redacted).
+        message: String,
+    },
+
     /// Any other I/O error, with what xwal was doing.
     #[error("{context}: {source}")]
     Io {
@@ -126,6 +137,28 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+/// What kind of S3 archive failure an [`Error::Archive`] is (feature `s3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArchiveErrorKind {
+    /// The server could not be reached or did not answer in time; retried with backoff.
+    Unreachable,
+    /// The server refused the credentials or the request (HTTP 401/403): fix the
+    /// credentials or the bucket policy.
+    AccessDenied,
+    /// The bucket does not exist: create it or fix `S3Config::bucket`.
+    NoSuchBucket,
+    /// An object the archive needs (the manifest, or a segment it lists) is missing.
+    NotFound,
+    /// The archive holds different data under the same name (another WAL writes to
+    /// this prefix, or an object was replaced): nothing is overwritten or deleted.
+    Conflict,
+    /// The manifest cannot be parsed.
+    BadManifest,
+    /// Anything else the server or the client reported.
+    Other,
 }
 
 impl Error {
@@ -189,6 +222,10 @@ impl Error {
                 reason,
             },
             Error::ReceiverDropped => Error::ReceiverDropped,
+            Error::Archive { kind, message } => Error::Archive {
+                kind: *kind,
+                message: message.clone(),
+            },
             Error::Io { context, source } => Error::Io {
                 context: context.clone(),
                 source: match source.raw_os_error() {

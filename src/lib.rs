@@ -9,15 +9,21 @@
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+/// The S3 archive tier (cargo feature `s3`): settings, status, restore.
+#[cfg(feature = "s3")]
+pub mod archive;
 mod backend;
 mod config;
+mod config_file;
 mod cursor;
 pub mod dir;
 mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import_go;
 pub mod io;
+pub mod metrics;
 mod recovery;
 mod replay;
 mod shared;
@@ -27,7 +33,7 @@ mod writer;
 
 pub use backend::WalBackend;
 pub use config::{BackendType, Chaos, Config, IoEngine, SyncPolicy};
-pub use error::{Error, Result};
+pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{RecoveryReport, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
 pub use ticket::CommitTicket;

@@ -258,6 +258,9 @@ pub(crate) fn run(
 ) -> Result<(ReplaySummary, Vec<u64>)> {
     let _span = tracing::debug_span!("replay", ?opts).entered();
     let (all, bound) = shared.snapshot();
+    // S3 archive tier: archived segments no longer on local disk come first.
+    #[cfg(feature = "s3")]
+    let all = crate::archive::extend_snapshot(shared, all)?;
     let selected = select(&all, bound, opts.range)?;
     let (lo, hi) = lsn_filter(opts.range);
     let mut reader = crate::io::read_engine(
@@ -328,6 +331,11 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
     for _ in 0..3 {
         let current = shared.table.lock().get(&meta.segment).copied();
         let Some(m) = current else {
+            // S3 archive tier: not (or no longer) on local disk: fetch and verify it.
+            #[cfg(feature = "s3")]
+            if let Some(f) = crate::archive::fetch(shared, meta.segment) {
+                return f;
+            }
             return Err(Error::NotFound {
                 what: "segment",
                 number: meta.segment,
@@ -511,6 +519,16 @@ impl SegmentRead<'_> {
 
 /// Deletes consumed segments (a prefix, never the active one), then fsyncs the directory.
 pub(crate) fn consume_segments(shared: &Shared, segments: &[u64]) -> Result<Vec<u64>> {
+    // S3 archive tier: released segments are hidden at once and deleted once archived.
+    #[cfg(feature = "s3")]
+    if let Some(r) = crate::archive::release(shared, segments.iter().max().copied()) {
+        return r;
+    }
+    delete_prefix(shared, segments)
+}
+
+/// The deletion itself: a prefix of the table, never the active segment.
+pub(crate) fn delete_prefix(shared: &Shared, segments: &[u64]) -> Result<Vec<u64>> {
     if segments.is_empty() {
         return Ok(vec![]);
     }

@@ -48,6 +48,10 @@ pub(crate) struct Shared {
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
     pub read_only: bool,
+    /// S3 archive tier (feature `s3`): set by `Wal::open` when `Config::s3` is set.
+    /// Replay asks it for segments no longer on local disk.
+    #[cfg(feature = "s3")]
+    pub archive: Option<std::sync::Arc<crate::archive::Archive>>,
 }
 
 impl Shared {
@@ -70,6 +74,8 @@ impl Shared {
             closed: AtomicBool::new(false),
             uring,
             read_only: false,
+            #[cfg(feature = "s3")]
+            archive: None,
         }
     }
 

@@ -62,13 +62,12 @@ impl Wal {
         let rec = recovery::recover(&config, reader.as_mut(), false)?;
         drop(reader);
         let queue_depth = config.queue_depth;
-        let shared = Arc::new(Shared::new(
-            config.dir.clone(),
-            config,
-            rec.table,
-            rec.last_lsn,
-            uring,
-        ));
+        #[allow(unused_mut)]
+        let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
+        // S3 archive tier (feature `s3`): replay's view of archived segments.
+        #[cfg(feature = "s3")]
+        crate::archive::attach(&mut shared)?;
+        let shared = Arc::new(shared);
         let (tx, rx) = crossbeam_channel::bounded(queue_depth);
         let start = WriterStart {
             resume: rec.resume,
@@ -81,6 +80,9 @@ impl Wal {
             .name("xwal-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| Error::io("spawning the writer thread", e))?;
+        // S3 archive tier: the archiver thread (off the commit path).
+        #[cfg(feature = "s3")]
+        crate::archive::start(&shared)?;
         tracing::info!(last_lsn = rec.last_lsn, engine = engine_name, "opened");
         Ok((
             Wal {
@@ -118,6 +120,9 @@ impl Wal {
         let rec = recovery::recover(&config, reader.as_mut(), true)?;
         let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
         shared.read_only = true;
+        // S3 archive tier: replay covers archived segments (no archiver, nothing deleted).
+        #[cfg(feature = "s3")]
+        crate::archive::attach(&mut shared)?;
         // No writer: a sender whose receiver is gone answers every request Closed.
         let (tx, _) = crossbeam_channel::bounded(1);
         Ok((
@@ -139,6 +144,11 @@ impl Wal {
 
     fn send(&self, req: Request) -> Result<()> {
         self.shared.check_writable()?;
+        // S3 archive tier, BacklogFull::SlowAppends: delay appends while the backlog is full.
+        #[cfg(feature = "s3")]
+        if let (Some(a), Request::Append { .. }) = (&self.shared.archive, &req) {
+            a.throttle_appends();
+        }
         // A full queue blocks here: that is the backpressure. If the writer is
         // gone, the request (and its ack) is dropped, which answers Closed.
         self.tx.send(req).map_err(|_| Error::Closed)
@@ -249,18 +259,21 @@ impl Wal {
 
     /// Checkpoint segment numbers present, oldest first.
     pub fn checkpoints(&self) -> Vec<u64> {
-        self.shared
-            .table
-            .lock()
-            .values()
+        self.segments()
+            .iter()
             .filter(|m| m.checkpoint)
             .map(|m| m.segment)
             .collect()
     }
 
-    /// Segments present, oldest first; the last is the active one.
+    /// Segments present, oldest first; the last is the active one. On an
+    /// `aws_s3` WAL: those replay covers, archived ones no longer on local disk
+    /// included (as far as known without contacting S3).
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        self.shared.table.lock().values().copied().collect()
+        let local: Vec<SegmentInfo> = self.shared.table.lock().values().copied().collect();
+        #[cfg(feature = "s3")]
+        let local = crate::archive::visible_now(&self.shared, local);
+        local
     }
 
     /// The WAL directory.
@@ -299,6 +312,11 @@ impl Wal {
     /// what was deleted.
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_writable()?;
+        // S3 archive tier: release (hidden now, deleted locally once archived).
+        #[cfg(feature = "s3")]
+        if let Some(r) = crate::archive::release(&self.shared, Some(segment)) {
+            return r;
+        }
         let list: Vec<u64> = self
             .shared
             .table
@@ -323,8 +341,72 @@ impl Wal {
         };
         self.shared.closed.store(true, Ordering::Release);
         let _ = handle.join();
+        // S3 archive tier: stop the archiver before the lock is released.
+        #[cfg(feature = "s3")]
+        crate::archive::stop(&self.shared);
         self.lock.lock().take();
         result
+    }
+}
+
+/// The S3 archive tier (feature `s3`).
+#[cfg(feature = "s3")]
+impl Wal {
+    /// Opens the archive described by `s3` as a read-only WAL, on any machine:
+    /// no local directory, no lock. Replay (every mode) fetches the segments and
+    /// verifies each against the manifest. Covers what the manifest listed when
+    /// it opened (its newest run of consecutive segments). Appends and
+    /// checkpoints fail with [`Error::ReadOnly`]. A wrong credential, a missing
+    /// bucket or an empty prefix fails here with [`Error::Archive`].
+    pub fn open_archive(s3: crate::archive::S3Config) -> Result<Wal> {
+        let scratch = s3.fetch_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let archive = crate::archive::Archive::open_remote(s3.clone())?;
+        let segments = archive.visible(Vec::new(), true)?;
+        let last_lsn = archive.last_lsn(&segments);
+        let config = Config::new(scratch)
+            .io_engine(crate::config::IoEngine::Auto)
+            .s3(s3);
+        config.validate()?;
+        let uring = crate::io::uring::UringReadEngine::new(4096, 1).is_ok();
+        let mut shared = Shared::new(
+            config.dir.clone(),
+            config,
+            Default::default(),
+            last_lsn,
+            uring,
+        );
+        shared.read_only = true;
+        shared.archive = Some(Arc::new(archive));
+        let (tx, _) = crossbeam_channel::bounded(1);
+        tracing::info!(last_lsn, "opened archive");
+        Ok(Wal {
+            shared: Arc::new(shared),
+            tx,
+            writer: Mutex::new(None),
+            engine: if uring { "io_uring" } else { "sync" },
+            lock: Mutex::new(None),
+        })
+    }
+
+    /// What the archiver has uploaded and has left to do; `None` without an S3 config.
+    pub fn archive_status(&self) -> Option<crate::archive::ArchiveStatus> {
+        self.shared.archive.as_ref().map(|a| a.status())
+    }
+
+    /// Waits until every segment sealed at the time of the call is uploaded and
+    /// listed in the manifest (seal the active one first with
+    /// [`Wal::create_checkpoint`] to include it). Fails with [`Error::Archive`]
+    /// naming the last failure if that takes longer than `timeout`.
+    pub fn wait_archived(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<crate::archive::ArchiveStatus> {
+        match &self.shared.archive {
+            Some(a) => a.wait_archived(&self.shared, timeout),
+            None => Err(Error::Config(
+                "wait_archived needs the S3 archive tier: set Config::s3".into(),
+            )),
+        }
     }
 }
 

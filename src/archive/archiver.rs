@@ -1,0 +1,458 @@
+//! The archiver thread: uploads sealed segments in order, lists them in the
+//! manifest, applies local retention. Never on the commit path: it reads the
+//! segment table (a short lock) and sealed files, which never change.
+//!
+//! One step:
+//! 1. Read the manifest once (absent = empty archive, once the bucket exists).
+//! 2. Sealed local segments (all but the last in the table) not in the manifest
+//!    are the backlog. A local segment the manifest lists with another salt or
+//!    first LSN is a conflict: nothing is uploaded or deleted.
+//! 3. Upload the oldest: read the file, check its header and every record up to
+//!    its last LSN, trim it after the block holding the last record, and PUT it
+//!    create-only with a SHA-256 the server checks. The ETag must be the MD5 of
+//!    what was sent (else the object is read back and compared). An object that
+//!    already exists (uploaded before a crash) is read back and must be
+//!    identical.
+//! 4. After a few uploads, or when the backlog is empty, write the manifest
+//!    (conditional on the version read, so two writers cannot both win).
+//! 5. Retention deletes a prefix of confirmed segments locally.
+//!
+//! Failures are recorded in the status and retried with exponential backoff.
+
+use super::manifest::{Manifest, ManifestEntry};
+use super::store::{self, Created};
+use super::{Archive, LocalRetention};
+use crate::error::{ArchiveErrorKind, Error, Result};
+use crate::format::{
+    align_up, decode_record, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
+};
+use crate::shared::{SegmentMeta, Shared};
+use md5::{Digest, Md5};
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Uploads between two manifest writes while a backlog drains.
+const MANIFEST_BATCH: usize = 8;
+
+impl Archive {
+    /// The thread body.
+    pub(super) fn run(self: Arc<Self>, shared: Arc<Shared>) {
+        let first_backoff = Duration::from_millis(100).min(self.cfg.max_backoff);
+        let mut backoff = first_backoff;
+        let mut unconfirmed: Vec<ManifestEntry> = Vec::new();
+        loop {
+            if self.stopping() || self.crashed.load(Ordering::Acquire) {
+                break;
+            }
+            match self.step(&shared, &mut unconfirmed) {
+                Ok(true) => backoff = first_backoff,
+                Ok(false) => {
+                    backoff = first_backoff;
+                    self.sleep(self.cfg.poll_interval);
+                }
+                Err(Error::Closed) => break,
+                Err(e) => {
+                    self.record_error(e);
+                    self.sleep(backoff);
+                    backoff = (backoff * 2).min(self.cfg.max_backoff);
+                }
+            }
+        }
+        tracing::debug!("archiver stopped");
+    }
+
+    fn sleep(&self, d: Duration) {
+        crossbeam_channel::select! {
+            recv(self.wake_rx) -> _ => {},
+            recv(self.stop_rx) -> _ => {},
+            default(d) => {},
+        }
+    }
+
+    fn record_error(&self, e: Error) {
+        let mut st = self.status.lock();
+        // A new kind of failure is a warning; the same one again, every retry, is debug.
+        let key = |e: &Error| match e {
+            Error::Archive { kind, .. } => format!("{kind:?}"),
+            other => other.to_string(),
+        };
+        let same = st.last_error.as_ref().map(key) == Some(key(&e));
+        if same {
+            tracing::debug!(error = %e, failures = st.errors + 1, "archiving failed again; will retry");
+        } else {
+            tracing::warn!(error = %e, "archiving failed; will retry");
+        }
+        st.errors += 1;
+        st.last_error = Some(e);
+        drop(st);
+        self.changed.notify_all();
+    }
+
+    fn clear_error(&self) {
+        let mut st = self.status.lock();
+        if st.last_error.take().is_some() {
+            tracing::info!("archiving recovered");
+        }
+    }
+
+    fn set_pending(&self, pending: usize) {
+        let mut st = self.status.lock();
+        let full = pending > self.cfg.max_backlog;
+        if full && !st.backlog_full {
+            tracing::warn!(
+                pending,
+                max_backlog = self.cfg.max_backlog,
+                behaviour = ?self.cfg.backlog_full,
+                "S3 archive backlog is full: sealed segments stay on local disk until they are uploaded"
+            );
+        } else if !full && st.backlog_full {
+            tracing::info!(pending, "S3 archive backlog is below its limit again");
+        }
+        st.pending = pending;
+        st.backlog_full = full;
+        drop(st);
+        crate::metrics::set_archive_backlog(pending);
+        self.changed.notify_all();
+    }
+
+    /// One unit of work; true if something was done (run again at once).
+    fn step(&self, shared: &Shared, unconfirmed: &mut Vec<ManifestEntry>) -> Result<bool> {
+        let cancel = Some(&self.stop_rx);
+        let manifest = match self.manifest() {
+            Some(m) => m,
+            None => match self.load_view(cancel) {
+                Ok(m) => {
+                    self.clear_error();
+                    m
+                }
+                Err(e) => {
+                    // Until the manifest is read, every sealed segment counts as pending.
+                    let sealed = shared.table.lock().len().saturating_sub(1);
+                    self.set_pending(sealed);
+                    return Err(e);
+                }
+            },
+        };
+        let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
+        let sealed = table.len().saturating_sub(1);
+        let mut pending: Vec<(SegmentMeta, u64)> = Vec::new();
+        for (i, m) in table[..sealed].iter().enumerate() {
+            match manifest.entries.get(&m.segment) {
+                Some(e) if e.same_segment(m) => {}
+                Some(e) => {
+                    return Err(Error::Archive {
+                        kind: ArchiveErrorKind::Conflict,
+                        message: format!(
+                            "local segment {} (first LSN {}) is not the segment {} archived at {} (first LSN {}): another WAL archives to this prefix, or it belongs to an earlier WAL in this directory; use another prefix. Nothing is uploaded or deleted",
+                            m.segment,
+                            m.first_lsn,
+                            e.segment,
+                            self.location(),
+                            e.first_lsn
+                        ),
+                    })
+                }
+                None if unconfirmed.iter().any(|u| u.segment == m.segment) => {}
+                None => {
+                    let last_lsn = table[i + 1].first_lsn.saturating_sub(1);
+                    pending.push((*m, last_lsn));
+                }
+            }
+        }
+        self.set_pending(pending.len() + unconfirmed.len());
+        if let Some((meta, last_lsn)) = pending.first().copied() {
+            let entry = self.upload(shared, &meta, last_lsn)?;
+            unconfirmed.push(entry);
+            if unconfirmed.len() >= MANIFEST_BATCH || pending.len() == 1 {
+                self.write_manifest(unconfirmed)?;
+                self.set_pending(pending.len() - 1);
+            }
+            self.clear_error();
+            return Ok(true);
+        }
+        if !unconfirmed.is_empty() {
+            self.write_manifest(unconfirmed)?;
+            self.set_pending(0);
+            self.clear_error();
+            return Ok(true);
+        }
+        Ok(self.apply_retention(shared)? > 0)
+    }
+
+    /// Uploads one sealed segment; returns its manifest entry once the object
+    /// in S3 is known to hold exactly its bytes.
+    fn upload(&self, shared: &Shared, meta: &SegmentMeta, last_lsn: u64) -> Result<ManifestEntry> {
+        let cancel = Some(&self.stop_rx);
+        let started = Instant::now();
+        let mut data = read_local(shared, meta)?;
+        let size = sealed_len(&data, meta, last_lsn)?;
+        data.truncate(size);
+        let crc = crc32c::crc32c(&data);
+        let md5 = hex(&Md5::digest(&data));
+        let entry = ManifestEntry {
+            segment: meta.segment,
+            first_lsn: meta.first_lsn,
+            last_lsn,
+            checkpoint: meta.checkpoint,
+            size: size as u64,
+            crc32c: crc,
+            capacity: meta.capacity,
+            salt: meta.salt,
+            max_entry_size: meta.max_entry_size,
+        };
+        let key = store::segment_key(&self.remote.prefix, meta.segment);
+        let url = self.remote.url(&key);
+        let metadata = vec![
+            ("xwal-first-lsn", meta.first_lsn.to_string()),
+            ("xwal-last-lsn", last_lsn.to_string()),
+            ("xwal-checkpoint", u8::from(meta.checkpoint).to_string()),
+            ("xwal-crc32c", format!("{crc:08x}")),
+        ];
+        let verified_by = match self.remote.put_create(&key, data, metadata, cancel)? {
+            Created::New(Some(tag)) if tag.trim_matches('"').eq_ignore_ascii_case(&md5) => "etag",
+            Created::New(_) => {
+                // The ETag is not a plain MD5 (SSE-KMS, for one): read it back.
+                self.same_object(&entry, &key, "the object just uploaded")?;
+                "read-back"
+            }
+            Created::AlreadyExists => {
+                // Uploaded before a crash (the manifest write did not happen), or
+                // by someone else: it must hold exactly these bytes.
+                self.same_object(&entry, &key, "an object already at this key")?;
+                tracing::info!(segment = meta.segment, %url, "segment was already archived (verified)");
+                "existing"
+            }
+        };
+        tracing::debug!(
+            segment = meta.segment,
+            bytes = size,
+            verified_by,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "archived segment"
+        );
+        Ok(entry)
+    }
+
+    /// Reads `key` back and compares it with `entry`.
+    fn same_object(&self, entry: &ManifestEntry, key: &str, what: &str) -> Result<()> {
+        let url = self.remote.url(key);
+        let Some(obj) = self.remote.get(key, Some(&self.stop_rx))? else {
+            return Err(Error::Archive {
+                kind: ArchiveErrorKind::NotFound,
+                message: format!("{what} ({url}) vanished while being verified; retrying"),
+            });
+        };
+        if obj.bytes.len() as u64 != entry.size || crc32c::crc32c(&obj.bytes) != entry.crc32c {
+            return Err(Error::Archive {
+                kind: ArchiveErrorKind::Conflict,
+                message: format!(
+                    "{what} ({url}, {} bytes) differs from local segment {} ({} bytes, CRC32C {:08x}): another WAL archives to this prefix, or the object was replaced; nothing is overwritten or deleted",
+                    obj.bytes.len(),
+                    entry.segment,
+                    entry.size,
+                    entry.crc32c
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Lists `unconfirmed` in the manifest (a conditional write on the version
+    /// read), then makes them part of the view.
+    fn write_manifest(&self, unconfirmed: &mut Vec<ManifestEntry>) -> Result<()> {
+        if self.cfg.crash_before_manifest {
+            tracing::warn!(
+                "test seam crash_before_manifest: the archiver stops before writing the manifest"
+            );
+            self.crashed.store(true, Ordering::Release);
+            return Err(Error::Closed);
+        }
+        let cancel = Some(&self.stop_rx);
+        let (current, e_tag) = {
+            let v = self.view.lock();
+            match v.as_ref() {
+                Some(v) => (v.manifest.clone(), v.e_tag.clone()),
+                None => (Arc::new(Manifest::default()), None),
+            }
+        };
+        let mut next = (*current).clone();
+        for e in unconfirmed.iter() {
+            next.entries.insert(e.segment, *e);
+        }
+        match self.remote.put_manifest(next.encode(), e_tag, cancel) {
+            Ok(tag) => {
+                *self.view.lock() = Some(super::View {
+                    manifest: Arc::new(next),
+                    e_tag: tag,
+                });
+                tracing::debug!(listed = unconfirmed.len(), "manifest written");
+                {
+                    let mut st = self.status.lock();
+                    st.pending = st.pending.saturating_sub(unconfirmed.len());
+                }
+                unconfirmed.clear();
+                self.changed.notify_all();
+                Ok(())
+            }
+            Err(Error::Archive {
+                kind: ArchiveErrorKind::Conflict,
+                message,
+            }) => {
+                // The manifest changed since it was read: our own earlier write whose
+                // answer was lost, or another writer. Read it again; the next try
+                // merges our entries if they agree with it.
+                let fresh = self.load_view(cancel)?;
+                for e in unconfirmed.iter() {
+                    if fresh.entries.get(&e.segment).is_some_and(|x| x != e) {
+                        return Err(Error::Archive {
+                            kind: ArchiveErrorKind::Conflict,
+                            message: format!(
+                                "the manifest at {} lists segment {} with other contents: another WAL archives to this prefix",
+                                self.location(),
+                                e.segment
+                            ),
+                        });
+                    }
+                }
+                Err(Error::Archive {
+                    kind: ArchiveErrorKind::Conflict,
+                    message: format!("{message}; read it again and will retry"),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes, oldest first, the local segments that are listed in the
+    /// manifest and that the retention policy (or a user release) lets go.
+    /// Never the active segment, never a gap. Returns how many were deleted.
+    pub(super) fn apply_retention(&self, shared: &Shared) -> Result<usize> {
+        let _one_at_a_time = self.retention_lock.lock();
+        let Some(manifest) = self.manifest() else {
+            return Ok(0);
+        };
+        let released = self.local.lock().released_through;
+        let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
+        let sealed = &table[..table.len().saturating_sub(1)];
+        // The oldest `deletable` sealed segments may go by policy.
+        let deletable = match self.cfg.retention {
+            LocalRetention::KeepAll => 0,
+            LocalRetention::KeepNewest(n) => sealed.len().saturating_sub(n),
+        };
+        let mut victims = Vec::new();
+        for (i, m) in sealed.iter().enumerate() {
+            let allowed = i < deletable || released.is_some_and(|r| m.segment <= r);
+            let archived = manifest
+                .entries
+                .get(&m.segment)
+                .is_some_and(|e| e.same_segment(m));
+            if !(allowed && archived) {
+                break;
+            }
+            victims.push(m.segment);
+        }
+        let (Some(&lo), Some(&hi)) = (victims.first(), victims.last()) else {
+            return Ok(0);
+        };
+        // Record first that these now live only in S3, so that a restart looks there.
+        self.update_local(|st| {
+            st.remote_only = Some(match st.remote_only {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
+            })
+        })?;
+        let done = crate::replay::delete_prefix(shared, &victims)?;
+        self.status.lock().local_deleted += done.len() as u64;
+        if !done.is_empty() {
+            tracing::info!(segments = ?done, "deleted archived segments locally");
+        }
+        Ok(done.len())
+    }
+}
+
+/// Reads a sealed segment file (following a checkpoint rename) and drops it
+/// from the page cache afterwards.
+fn read_local(shared: &Shared, meta: &SegmentMeta) -> Result<Vec<u8>> {
+    for checkpoint in [meta.checkpoint, !meta.checkpoint] {
+        let path = crate::dir::segment_path(&shared.dir, meta.segment, checkpoint);
+        let mut f = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        };
+        let mut data = Vec::with_capacity(meta.capacity as usize);
+        f.read_to_end(&mut data)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        // SAFETY: plain syscall on an open descriptor; advice only.
+        unsafe {
+            libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        }
+        return Ok(data);
+    }
+    Err(Error::NotFound {
+        what: "segment",
+        number: meta.segment,
+    })
+}
+
+/// Checks a sealed segment's header and every record through `last_lsn`, and
+/// returns the length to archive: up to the end of the block holding the last
+/// record (what follows is zero fill). Corrupt data is never archived.
+fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
+    let corrupt = |offset: usize, reason: String| Error::Corruption {
+        segment: meta.segment,
+        offset: offset as u64,
+        reason: format!("{reason} (found while archiving; the segment is not uploaded)"),
+    };
+    match SegmentHeader::decode(data) {
+        HeaderDecode::Valid(h)
+            if h.segment == meta.segment
+                && h.first_lsn == meta.first_lsn
+                && h.salt == meta.salt => {}
+        _ => {
+            return Err(corrupt(
+                0,
+                "segment header does not match the segment table".into(),
+            ))
+        }
+    }
+    let mut off = BLOCK_SIZE;
+    let mut lsn = meta.first_lsn;
+    while lsn <= last_lsn {
+        let rest = data.get(off..).unwrap_or(&[]);
+        match decode_record(rest, meta.salt, meta.max_entry_size) {
+            RecordDecode::Record(r) if r.header.lsn == lsn => {
+                off += r.len;
+                lsn += 1;
+            }
+            RecordDecode::Record(r) => {
+                return Err(corrupt(
+                    off,
+                    format!("expected LSN {lsn}, found {}", r.header.lsn),
+                ))
+            }
+            RecordDecode::NeedMore(_) => {
+                return Err(corrupt(off, format!("segment ends before LSN {lsn}")))
+            }
+            RecordDecode::Invalid(e) => {
+                return Err(corrupt(
+                    off,
+                    format!("{} (expected LSN {lsn})", e.describe()),
+                ))
+            }
+        }
+    }
+    Ok((align_up(off as u64, BLOCK_SIZE as u64) as usize).min(data.len()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
