@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod child;
+
 use xwal::{Config, Entry, IoEngine, ReplayOptions, Wal};
 
 /// Both engines: every behaviour is checked on io_uring and on pwrite/fdatasync.
