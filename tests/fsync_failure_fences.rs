@@ -90,3 +90,34 @@ fn interval_policy_sync_failure_fences() {
         assert!(matches!(wal.append(b"b"), Err(Error::Fenced { .. })));
     }
 }
+
+#[test]
+fn short_write_fences() {
+    for engine in ENGINES {
+        run(engine, Fault::ShortWrite(0));
+    }
+}
+
+/// A big batch cut short after its first block: the acknowledged prefix of the
+/// log survives, the torn batch is never acknowledged, recovery cuts it.
+#[test]
+fn short_write_mid_batch_is_recovered() {
+    for engine in ENGINES {
+        let d = tempdir();
+        let faults = FaultInjector::new();
+        let cfg = small(d.path(), engine).fault_injector(faults.clone());
+        let wal = open(&cfg);
+        for i in 1..=10u64 {
+            wal.append(&payload(i, 3000)).unwrap();
+        }
+        faults.arm(0, Fault::ShortWrite(1));
+        let r = wal.append_batch((11..=30u64).map(|i| payload(i, 3000)).collect::<Vec<_>>());
+        assert!(matches!(r, Err(Error::Fenced { .. })), "{r:?}");
+        drop(wal);
+        let (wal, rep) = Wal::open(small(d.path(), engine)).unwrap();
+        assert_eq!(rep.last_lsn, 10, "{rep:?}");
+        let got = replay_all(&wal, ReplayOptions::all());
+        assert_eq!(lsns(&got), (1..=10).collect::<Vec<_>>());
+        assert_eq!(wal.append(b"next").unwrap(), 11);
+    }
+}

@@ -15,6 +15,9 @@ pub enum Fault {
     FailWrite(i32),
     /// The data is written but the fdatasync fails with this errno.
     FailSync(i32),
+    /// Only the first this-many 4 KiB blocks are written, then the device
+    /// stops (`WriteZero`): a short write the engine cannot complete.
+    ShortWrite(usize),
 }
 
 #[derive(Debug, Default)]
@@ -92,6 +95,17 @@ impl WriteEngine for FaultyWriteEngine {
                 let (buf, _) = self.inner.finish();
                 self.pending = Some((buf, io::Error::from_raw_os_error(errno)));
             }
+            Some(Fault::ShortWrite(blocks)) => {
+                let n = (blocks * crate::format::BLOCK_SIZE).min(op.len);
+                let r = super::sync::pwrite_all(op.fd, &op.buf.as_slice()[..n], op.offset);
+                let e = r.err().unwrap_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("short write: {n} of {} bytes", op.len),
+                    )
+                });
+                self.pending = Some((op.buf, e));
+            }
             None => self.inner.start(op),
         }
     }
@@ -107,6 +121,9 @@ impl WriteEngine for FaultyWriteEngine {
         match self.faults.next() {
             Some(Fault::FailWrite(errno)) | Some(Fault::FailSync(errno)) => {
                 Err(io::Error::from_raw_os_error(errno))
+            }
+            Some(Fault::ShortWrite(_)) => {
+                Err(io::Error::new(io::ErrorKind::WriteZero, "short write"))
             }
             None => self.inner.sync_data(fd),
         }
