@@ -42,6 +42,16 @@ impl RecordCursor {
         &self.buf[self.pos..]
     }
 
+    /// Skips a run of zero bytes, staying `align`-aligned (a power of two).
+    /// Returns true if anything was skipped. Scanners use it to cross zero fill fast.
+    pub fn skip_zeros(&mut self, align: usize) -> bool {
+        debug_assert!(align.is_power_of_two());
+        let avail = self.available();
+        let skip = avail.iter().position(|&b| b != 0).unwrap_or(avail.len()) & !(align - 1);
+        self.advance(skip);
+        skip > 0
+    }
+
     /// Consumes `n` bytes.
     pub fn advance(&mut self, n: usize) {
         assert!(self.pos + n <= self.buf.len());

@@ -278,11 +278,7 @@ fn synced_records_without_header(
     let mut sink = |off: u64, chunk: &[u8]| -> bool {
         cursor.push(off, chunk);
         loop {
-            let avail = cursor.available();
-            let skip =
-                avail.iter().position(|&b| b != 0).unwrap_or(avail.len()) & !(RECORD_ALIGN - 1);
-            if skip > 0 {
-                cursor.advance(skip);
+            if cursor.skip_zeros(RECORD_ALIGN) {
                 continue;
             }
             let avail = cursor.available();
@@ -403,12 +399,7 @@ fn scan_tail(
                     }
                 },
                 Phase::Evidence { .. } => {
-                    let avail = cursor.available();
-                    // Skip zero runs quickly, staying 8-aligned.
-                    let skip = avail.iter().position(|&b| b != 0).unwrap_or(avail.len());
-                    let skip = skip & !(RECORD_ALIGN - 1);
-                    if skip > 0 {
-                        cursor.advance(skip);
+                    if cursor.skip_zeros(RECORD_ALIGN) {
                         continue;
                     }
                     let avail = cursor.available();

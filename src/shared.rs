@@ -116,6 +116,11 @@ impl Shared {
         Ok(())
     }
 
+    /// Bytes the segment files in the table occupy (counted against `max_dir_bytes`).
+    pub fn segment_bytes(&self) -> u64 {
+        self.table.lock().values().map(|m| m.capacity).sum()
+    }
+
     /// Snapshot for a replay: the segments and the readable bound, taken together.
     pub fn snapshot(&self) -> (Vec<SegmentMeta>, u64) {
         let t = self.table.lock();

@@ -291,7 +291,7 @@ impl Writer {
             w.rollover(true)?;
         } else {
             let n = w.next_segment;
-            let used: u64 = w.shared.table.lock().values().map(|m| m.capacity).sum();
+            let used = w.shared.segment_bytes();
             if w.shared
                 .config
                 .max_dir_bytes
@@ -816,7 +816,7 @@ impl Writer {
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
         let seg_size = self.shared.config.segment_size;
-        let used: u64 = self.shared.table.lock().values().map(|m| m.capacity).sum();
+        let used = self.shared.segment_bytes();
         if let Some(limit) = self.shared.config.max_dir_bytes {
             let size = used + seg_size;
             if size > limit {
