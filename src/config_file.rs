@@ -17,7 +17,27 @@
 //! replay_chunk_size = "1MiB"
 //! replay_read_ahead = 4
 //! backend = "local_filesystem"    # local_filesystem | aws_s3
+//!
+//! [s3]                            # the S3 archive tier (cargo feature `s3`); sets backend = "aws_s3"
+//! bucket = "my-wal-archive"       # required in [s3]
+//! prefix = "prod/orders"
+//! region = "us-east-1"
+//! endpoint = "http://127.0.0.1:9000"   # S3-compatible servers; omit for AWS
+//! path_style = true
+//! profile = "wal-writer"          # keys from ~/.aws/credentials; omit for the AWS environment
+//! connect_timeout = "5s"
+//! request_timeout = "120s"
+//! max_backoff = "30s"
+//! poll_interval = "200ms"
+//! max_backlog = 64
+//! backlog_full = "keep_local"     # keep_local | slow_appends
+//! slow_appends_max_wait = "50ms"  # only with backlog_full = "slow_appends"
+//! keep_newest = 4                 # local retention: keep the newest N sealed segments; omit to keep all
+//! fetch_dir = "/var/tmp/xwal-fetch"
 //! ```
+//!
+//! Keys are never read from a config file: `[s3]` takes a `profile` or the
+//! AWS environment, so a secret never sits in a file that is copied around.
 //!
 //! Every key is optional (missing keys keep [`Config::new`]'s defaults).
 //! Unknown keys are refused, and a Go xwal name (`segmentsFileSize`, ...) is
@@ -47,6 +67,38 @@ pub(crate) const KEYS: &[&str] = &[
     "replay_chunk_size",
     "replay_read_ahead",
     "backend",
+    "s3",
+];
+
+/// Every key of the `[s3]` table, in the order of the README table.
+#[cfg(feature = "s3")]
+pub(crate) const S3_KEYS: &[&str] = &[
+    "bucket",
+    "prefix",
+    "region",
+    "endpoint",
+    "path_style",
+    "profile",
+    "connect_timeout",
+    "request_timeout",
+    "max_backoff",
+    "poll_interval",
+    "max_backlog",
+    "backlog_full",
+    "slow_appends_max_wait",
+    "keep_newest",
+    "fetch_dir",
+];
+
+/// Names under which people put S3 keys into config files (refused, with a hint).
+const SECRET_KEY_NAMES: &[&str] = &[
+    "accessKey",
+    "secretKey",
+    "access_key_id",
+    "secret_access_key",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "session_token",
 ];
 
 /// What to say about a Go xwal setting name.
@@ -72,8 +124,11 @@ fn go_hint(key: &str) -> Option<&'static str> {
             "log levels are set in the application's tracing subscriber (xwal logs through tracing and never prints), not in the WAL config"
         }
         "bucketName" | "bucket_name" | "region" | "profile" | "endpoint" | "credentials"
-        | "accessKey" | "secretKey" | "s3" | "S3" => {
-            "S3 archive settings are not supported by this version of xwal"
+        | "S3" => {
+            "S3 settings go in an [s3] table: [s3] bucket = \"...\", region = \"...\", profile = \"...\""
+        }
+        k if SECRET_KEY_NAMES.contains(&k) => {
+            "keys are never read from a config file: use [s3] profile = \"NAME\" (~/.aws/credentials) or the AWS environment variables"
         }
         _ => return None,
     })
@@ -226,6 +281,20 @@ fn string<'a>(key: &str, v: &'a toml::Value, choices: &str) -> Result<&'a str> {
     }
 }
 
+/// A boolean, unquoted.
+fn boolean(key: &str, v: &toml::Value) -> Result<bool> {
+    match v {
+        toml::Value::Boolean(b) => Ok(*b),
+        other => Err(bad(
+            key,
+            format!(
+                "expected true or false (unquoted), found {}",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
 /// Line and column (1-based) of a byte offset.
 fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
@@ -338,18 +407,7 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
         };
     }
     if let Some(v) = get("zero_fill") {
-        cfg.zero_fill = match v {
-            toml::Value::Boolean(b) => *b,
-            other => {
-                return Err(bad(
-                    "zero_fill",
-                    format!(
-                        "expected true or false (unquoted), found {}",
-                        type_name(other)
-                    ),
-                ))
-            }
-        };
+        cfg.zero_fill = boolean("zero_fill", v)?;
     }
     if let Some(v) = get("max_dir_bytes") {
         cfg.max_dir_bytes = match v {
@@ -379,7 +437,142 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
             }
         };
     }
+    if let Some(v) = get("s3") {
+        let toml::Value::Table(t) = v else {
+            return Err(bad(
+                "s3",
+                format!(
+                    "expected a table ([s3] on its own line, then its keys), found {}",
+                    type_name(v)
+                ),
+            ));
+        };
+        if get("backend").is_some() && cfg.backend != BackendType::AwsS3 {
+            return Err(bad(
+                "backend",
+                "is \"local_filesystem\" but an [s3] table is set: remove one of them",
+            ));
+        }
+        cfg = apply_s3(cfg, t)?;
+    }
     Ok(cfg)
+}
+
+/// The `[s3]` table. Without the `s3` feature, a clear refusal.
+#[cfg(not(feature = "s3"))]
+fn apply_s3(_cfg: Config, _t: &toml::Table) -> Result<Config> {
+    Err(bad(
+        "s3",
+        "this build of xwal has no S3 archive tier: rebuild with `--features s3` or remove the [s3] table",
+    ))
+}
+
+/// The `[s3]` table onto [`Config::s3`] (and `backend = aws_s3`).
+#[cfg(feature = "s3")]
+fn apply_s3(cfg: Config, t: &toml::Table) -> Result<Config> {
+    use crate::archive::{BacklogFull, LocalRetention, S3Config, S3Credentials};
+    for key in t.keys() {
+        if !S3_KEYS.contains(&key.as_str()) {
+            let msg = match go_hint(key) {
+                Some(hint) if SECRET_KEY_NAMES.contains(&key.as_str()) => {
+                    format!("unknown key `s3.{key}`: {hint}")
+                }
+                _ => format!(
+                    "unknown key `s3.{key}`; the keys of [s3] are: {}",
+                    S3_KEYS.join(", ")
+                ),
+            };
+            return Err(Error::Config(msg));
+        }
+    }
+    let get = |k: &str| t.get(k);
+    let name = |k: &str| format!("s3.{k}");
+    let Some(bucket) = get("bucket") else {
+        return Err(bad("s3", "has no bucket: add bucket = \"NAME\" to [s3]"));
+    };
+    let mut s3 = S3Config::new(string(&name("bucket"), bucket, "a bucket name")?);
+    if let Some(v) = get("prefix") {
+        s3.prefix = string(&name("prefix"), v, "a key prefix")?.to_string();
+    }
+    if let Some(v) = get("region") {
+        s3.region = string(&name("region"), v, "a region, like us-east-1")?.to_string();
+    }
+    if let Some(v) = get("endpoint") {
+        s3.endpoint = Some(string(&name("endpoint"), v, "an http:// or https:// URL")?.to_string());
+    }
+    if let Some(v) = get("path_style") {
+        s3.path_style = boolean(&name("path_style"), v)?;
+    }
+    if let Some(v) = get("profile") {
+        let p = string(&name("profile"), v, "a profile of ~/.aws/credentials")?;
+        s3.credentials = S3Credentials::Profile(p.to_string());
+    }
+    if let Some(v) = get("connect_timeout") {
+        s3.connect_timeout = duration(&name("connect_timeout"), v)?;
+    }
+    if let Some(v) = get("request_timeout") {
+        s3.request_timeout = duration(&name("request_timeout"), v)?;
+    }
+    if let Some(v) = get("max_backoff") {
+        s3.max_backoff = duration(&name("max_backoff"), v)?;
+    }
+    if let Some(v) = get("poll_interval") {
+        s3.poll_interval = duration(&name("poll_interval"), v)?;
+    }
+    if let Some(v) = get("max_backlog") {
+        s3.max_backlog = count(&name("max_backlog"), v)?;
+    }
+    let max_wait = match get("slow_appends_max_wait") {
+        Some(v) => Some(duration(&name("slow_appends_max_wait"), v)?),
+        None => None,
+    };
+    let choices = "keep_local or slow_appends";
+    s3.backlog_full = match (get("backlog_full"), max_wait) {
+        (None, None) => BacklogFull::KeepLocalAndWarn,
+        (Some(v), w) => match (string(&name("backlog_full"), v, choices)?, w) {
+            ("keep_local", None) => BacklogFull::KeepLocalAndWarn,
+            ("slow_appends", Some(max_wait)) => BacklogFull::SlowAppends { max_wait },
+            ("slow_appends", None) => {
+                return Err(bad(
+                    "s3.backlog_full",
+                    "\"slow_appends\" needs slow_appends_max_wait, like slow_appends_max_wait = \"50ms\"",
+                ))
+            }
+            ("keep_local", Some(_)) => {
+                return Err(bad(
+                    "s3.slow_appends_max_wait",
+                    "is set but backlog_full is \"keep_local\": set backlog_full = \"slow_appends\" or remove it",
+                ))
+            }
+            (s, _) => {
+                return Err(bad(
+                    "s3.backlog_full",
+                    format!("\"{s}\" is not a choice; use {choices}"),
+                ))
+            }
+        },
+        (None, Some(_)) => {
+            return Err(bad(
+                "s3.slow_appends_max_wait",
+                "is set without backlog_full = \"slow_appends\"; add it",
+            ))
+        }
+    };
+    if let Some(v) = get("keep_newest") {
+        s3.retention = LocalRetention::KeepNewest(count(&name("keep_newest"), v)?);
+    }
+    if let Some(v) = get("fetch_dir") {
+        let d = string(&name("fetch_dir"), v, "a path")?;
+        if d.is_empty() {
+            return Err(bad(
+                "s3.fetch_dir",
+                "is empty; give a directory or remove the key",
+            ));
+        }
+        s3.fetch_dir = Some(PathBuf::from(d));
+    }
+    s3.validate()?;
+    Ok(cfg.s3(s3))
 }
 
 /// Validates, standing in a placeholder for a missing `dir` (the caller sets it).

@@ -393,6 +393,24 @@ impl Wal {
         self.shared.archive.as_ref().map(|a| a.status())
     }
 
+    /// Like [`Wal::archive_status`], but reads the manifest from S3 first, so
+    /// the answer is current even on a WAL opened with [`Wal::open_read_only`]
+    /// (where no archiver runs and the backlog is counted here). `None` without
+    /// an S3 config; an [`Error::Archive`] if S3 cannot be read.
+    ///
+    /// ```no_run
+    /// use xwal::archive::S3Config;
+    /// let cfg = xwal::Config::new("/var/lib/app/wal")
+    ///     .s3(S3Config::new("orders-wal").prefix("prod/orders"));
+    /// let (wal, _report) = xwal::Wal::open_read_only(cfg)?;
+    /// let status = wal.load_archive_status().expect("S3 is configured")?;
+    /// println!("{} segments archived, {} waiting", status.uploaded_segments, status.pending);
+    /// # Ok::<(), xwal::Error>(())
+    /// ```
+    pub fn load_archive_status(&self) -> Option<Result<crate::archive::ArchiveStatus>> {
+        crate::archive::status_now(&self.shared)
+    }
+
     /// Waits until every segment sealed at the time of the call is uploaded and
     /// listed in the manifest (seal the active one first with
     /// [`Wal::create_checkpoint`] to include it). Fails with [`Error::Archive`]

@@ -169,3 +169,21 @@ fn from_file_names_the_file() {
     assert_eq!(wal.segments()[0].capacity, 512 << 10);
     wal.close().unwrap();
 }
+
+/// Without the `s3` feature an `[s3]` table is refused with what to do, never
+/// ignored (a WAL the user believes archived would not be).
+#[cfg(not(feature = "s3"))]
+#[test]
+fn s3_table_without_the_feature_is_refused() {
+    let e = err("[s3]\nbucket = \"b-1\"\n");
+    assert!(e.contains("--features s3"), "{e}");
+}
+
+/// Go's S3 setting names at the top level point to the `[s3]` table; keys are
+/// never accepted from a file.
+#[test]
+fn s3_names_outside_the_table_get_a_hint() {
+    assert!(err("bucketName = \"b\"").contains("[s3]"));
+    assert!(err("region = \"eu-west-1\"").contains("[s3]"));
+    assert!(err("secretKey = \"x\"").contains("never read from a config file"));
+}

@@ -7,19 +7,8 @@ mod common;
 mod s3_support;
 
 use common::{payload, replay_all, small};
-use std::process::Command;
 use std::time::Duration;
 use xwal::{IoEngine, ReplayOptions, Wal};
-
-fn xwal(env: &s3_support::S3Env, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xwal"))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", &env.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key)
-        .env_remove("AWS_SESSION_TOKEN")
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn xwal_restore_rebuilds_and_verifies() {
@@ -49,7 +38,7 @@ fn xwal_restore_rebuilds_and_verifies() {
     ];
     let mut args = vec!["restore", target_s, "--bucket", env.bucket.as_str()];
     args.extend(common_args);
-    let out = xwal(&env, &args);
+    let out = env.xwal(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "500");
@@ -60,7 +49,7 @@ fn xwal_restore_rebuilds_and_verifies() {
 
     let mut args = vec!["restore", target_s, "--bucket", "xwal-no-such-bucket"];
     args.extend(common_args);
-    let out = xwal(&env, &args);
+    let out = env.xwal(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

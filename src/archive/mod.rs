@@ -61,6 +61,18 @@ pub struct ArchiveStatus {
     pub errors: u64,
     /// The most recent failure, cleared by the next success.
     pub last_error: Option<Error>,
+    /// Segment numbers listed in the manifest, as inclusive runs `(first, last)`
+    /// of consecutive numbers (one run unless uploads began after a gap).
+    pub archived_runs: Vec<(u64, u64)>,
+}
+
+impl ArchiveStatus {
+    /// True if the manifest lists `segment`.
+    pub fn is_archived(&self, segment: u64) -> bool {
+        self.archived_runs
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&segment))
+    }
 }
 
 impl Clone for ArchiveStatus {
@@ -76,8 +88,21 @@ impl Clone for ArchiveStatus {
             local_deleted: self.local_deleted,
             errors: self.errors,
             last_error: self.last_error.as_ref().map(Error::duplicate),
+            archived_runs: self.archived_runs.clone(),
         }
     }
+}
+
+/// Runs of consecutive numbers in an ascending sequence.
+fn runs(segments: impl Iterator<Item = u64>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for s in segments {
+        match out.last_mut() {
+            Some((_, hi)) if hi.checked_add(1) == Some(s) => *hi = s,
+            _ => out.push((s, s)),
+        }
+    }
+    out
 }
 
 /// The manifest as last read or written, with its ETag for the next conditional write.
@@ -515,7 +540,28 @@ impl Archive {
             local_deleted: st.local_deleted,
             errors: st.errors,
             last_error: st.last_error.as_ref().map(Error::duplicate),
+            archived_runs: m
+                .as_ref()
+                .map_or_else(Vec::new, |m| runs(m.entries.keys().copied())),
         }
+    }
+
+    /// A status with the manifest read from S3 now. For a read-only WAL (no
+    /// archiver runs) the backlog is counted here: the sealed local segments
+    /// the manifest does not list.
+    pub(crate) fn status_now(&self, shared: &Shared) -> Result<ArchiveStatus> {
+        let m = self.load_view(None)?;
+        let mut st = self.status();
+        if shared.read_only {
+            let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
+            let sealed = table.len().saturating_sub(1);
+            st.pending = table[..sealed]
+                .iter()
+                .filter(|s| !m.entries.get(&s.segment).is_some_and(|e| e.same_segment(s)))
+                .count();
+            st.backlog_full = st.pending > self.cfg.max_backlog;
+        }
+        Ok(st)
     }
 
     /// `BacklogFull::SlowAppends`: delays an append while the backlog is full.
@@ -710,6 +756,11 @@ pub(crate) fn visible_now(shared: &Shared, local: Vec<SegmentMeta>) -> Vec<Segme
     }
 }
 
+/// `Wal::load_archive_status`: the status with the manifest read now.
+pub(crate) fn status_now(shared: &Shared) -> Option<Result<ArchiveStatus>> {
+    shared.archive.as_ref().map(|a| a.status_now(shared))
+}
+
 /// Replay's `open_segment`: a segment not on local disk, fetched from S3.
 pub(crate) fn fetch(shared: &Shared, segment: u64) -> Option<Result<File>> {
     shared.archive.as_ref().map(|a| a.fetch_segment(segment))
@@ -731,6 +782,19 @@ pub(crate) fn release(shared: &Shared, through: Option<u64>) -> Option<Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_of_consecutive_segments() {
+        assert_eq!(runs([].into_iter()), vec![]);
+        assert_eq!(
+            runs([3, 4, 5, 9, 11, 12].into_iter()),
+            vec![(3, 5), (9, 9), (11, 12)]
+        );
+        assert_eq!(
+            runs([u64::MAX - 1, u64::MAX].into_iter()),
+            vec![(u64::MAX - 1, u64::MAX)]
+        );
+    }
 
     #[test]
     fn local_state_round_trip() {

@@ -1,5 +1,7 @@
 //! `xwal inspect DIR`: segments, LSN ranges, checkpoints, sizes and the
 //! recovery state, as a table or JSON. Read-only: takes no lock, changes nothing.
+//! With an `[s3]` table in the `--config` file (and the `s3` feature), also the
+//! archive state: the manifest is read from S3 and each segment says where it is.
 
 use super::common::{self, CliResult};
 use clap::Args;
@@ -46,25 +48,156 @@ fn rows(wal: &Wal, report: &RecoveryReport) -> Vec<Row> {
         .collect()
 }
 
+/// Everything one inspection shows.
+struct Listing<'a> {
+    dir: &'a Path,
+    wal: &'a Wal,
+    rows: Vec<Row>,
+    report: &'a RecoveryReport,
+    archive: ArchiveState,
+}
+
+/// The archive state: `None` when no S3 is configured.
+#[cfg(feature = "s3")]
+type ArchiveState = Option<Result<xwal::archive::ArchiveStatus, String>>;
+#[cfg(not(feature = "s3"))]
+type ArchiveState = Option<Result<NoArchive, String>>;
+
+/// Stands in for the archive status in a build without S3.
+#[cfg(not(feature = "s3"))]
+enum NoArchive {}
+
+#[cfg(feature = "s3")]
+fn archive_state(wal: &Wal) -> ArchiveState {
+    wal.load_archive_status()
+        .map(|r| r.map_err(|e| e.to_string()))
+}
+
+#[cfg(not(feature = "s3"))]
+fn archive_state(_wal: &Wal) -> ArchiveState {
+    None
+}
+
+/// Where a segment is: "local", "local+s3", "s3" (archived, deleted
+/// locally), or "gone" (deleted while we looked).
+fn location(row: &Row, archive: &ArchiveState) -> &'static str {
+    #[cfg(feature = "s3")]
+    if let Some(Ok(st)) = archive {
+        return match (row.file_size.is_some(), st.is_archived(row.info.segment)) {
+            (true, true) => "local+s3",
+            (true, false) => "local",
+            (false, true) => "s3",
+            (false, false) => "gone",
+        };
+    }
+    let _ = archive;
+    if row.file_size.is_some() {
+        "local"
+    } else {
+        "gone"
+    }
+}
+
 pub fn run(a: InspectArgs, config_file: Option<&Path>) -> CliResult {
     let dir = common::wal_dir(a.dir.as_deref(), config_file)?;
     common::require_dir(&dir)?;
     let cfg = common::load_config(&dir, config_file)?;
     let (wal, report) = Wal::open_read_only(cfg).map_err(|e| e.to_string())?;
+    // The manifest first: segments that only S3 still holds are listed from it.
+    let archive = archive_state(&wal);
     let rows = rows(&wal, &report);
-    let text = if a.json {
-        json_text(&dir, &wal, &rows, &report)
-    } else {
-        table_text(&dir, &wal, &rows, &report)
+    let listing = Listing {
+        dir: &dir,
+        wal: &wal,
+        rows,
+        report: &report,
+        archive,
     };
+    let text = if a.json {
+        json_text(&listing)
+    } else {
+        table_text(&listing)
+    };
+    let archive = listing.archive;
     let mut out = common::stdout();
     if common::out_ok(std::io::Write::write_all(&mut out, text.as_bytes()))? {
         common::finish_output(out)?;
     }
-    Ok(())
+    match archive {
+        Some(Err(e)) => Err(format!("the S3 archive could not be read: {e}")),
+        _ => Ok(()),
+    }
 }
 
-fn json_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String {
+#[cfg(feature = "s3")]
+fn archive_json(archive: &ArchiveState) -> serde_json::Value {
+    match archive {
+        None => serde_json::Value::Null,
+        Some(Err(e)) => json!({ "error": e }),
+        Some(Ok(st)) => json!({
+            "location": st.location,
+            "uploaded_segments": st.uploaded_segments,
+            "uploaded_bytes": st.uploaded_bytes,
+            "last_archived": st.last_archived,
+            "archived_runs": st.archived_runs,
+            "pending": st.pending,
+            "backlog_full": st.backlog_full,
+        }),
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn archive_json(_archive: &ArchiveState) -> serde_json::Value {
+    serde_json::Value::Null
+}
+
+#[cfg(feature = "s3")]
+fn archive_lines(s: &mut String, archive: &ArchiveState) {
+    use std::fmt::Write;
+    match archive {
+        None => {}
+        Some(Err(e)) => {
+            let _ = writeln!(s, "archive:      unreadable: {e}");
+        }
+        Some(Ok(st)) => {
+            let runs = st
+                .archived_runs
+                .iter()
+                .map(|(lo, hi)| {
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ =
+                writeln!(
+                s,
+                "archive:      {}: {} segment(s), {} uploaded{}; {} sealed segment(s) waiting{}",
+                st.location,
+                st.uploaded_segments,
+                common::human_bytes(st.uploaded_bytes),
+                if runs.is_empty() { String::new() } else { format!(" (segments {runs})") },
+                st.pending,
+                if st.backlog_full { ", backlog full" } else { "" }
+            );
+        }
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn archive_lines(_s: &mut String, _archive: &ArchiveState) {}
+
+fn json_text(l: &Listing) -> String {
+    let Listing {
+        dir,
+        wal,
+        rows,
+        report: r,
+        archive,
+    } = l;
     let segments: Vec<_> = rows
         .iter()
         .map(|row| {
@@ -79,6 +212,7 @@ fn json_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String 
                 "file_size": row.file_size,
                 "capacity": row.info.capacity,
                 "max_entry_size": row.info.max_entry_size,
+                "location": location(row, archive),
             })
         })
         .collect();
@@ -107,13 +241,21 @@ fn json_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String 
             "files_to_set_aside": r.removed_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "elapsed_ms": r.elapsed.as_secs_f64() * 1000.0,
         },
+        "archive": archive_json(archive),
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
 }
 
-fn table_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String {
+fn table_text(l: &Listing) -> String {
+    let Listing {
+        dir,
+        wal,
+        rows,
+        report: r,
+        archive,
+    } = l;
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(
@@ -125,8 +267,8 @@ fn table_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "{:>8}  {:>12}  {:>12}  {:>10}  {:>12}  {:>12}",
-        "segment", "first LSN", "last LSN", "checkpoint", "file size", "capacity"
+        "{:>8}  {:>12}  {:>12}  {:>10}  {:>12}  {:>12}  {:>8}",
+        "segment", "first LSN", "last LSN", "checkpoint", "file size", "capacity", "where"
     );
     for row in rows {
         let last = if row.last_lsn < row.info.first_lsn {
@@ -137,13 +279,14 @@ fn table_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String
         let size = row.file_size.map_or("?".to_string(), |n| n.to_string());
         let _ = writeln!(
             s,
-            "{:>8}  {:>12}  {:>12}  {:>10}  {:>12}  {:>12}",
+            "{:>8}  {:>12}  {:>12}  {:>10}  {:>12}  {:>12}  {:>8}",
             row.info.segment,
             row.info.first_lsn,
             last,
             if row.info.checkpoint { "yes" } else { "no" },
             size,
-            row.info.capacity
+            row.info.capacity,
+            location(row, archive)
         );
     }
     if rows.is_empty() {
@@ -180,6 +323,7 @@ fn table_text(dir: &Path, wal: &Wal, rows: &[Row], r: &RecoveryReport) -> String
         r.scanned_bytes,
         r.elapsed.as_secs_f64() * 1000.0
     );
+    archive_lines(&mut s, archive);
     match &r.truncation {
         None => {
             let _ = writeln!(s, "torn tail:    none");

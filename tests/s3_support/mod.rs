@@ -64,6 +64,18 @@ impl S3Env {
             .poll_interval(Duration::from_millis(50))
     }
 
+    /// Runs the `xwal` binary with this server's keys in the AWS environment
+    /// (where a user would put them), never on the command line.
+    pub fn xwal<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_xwal"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", &self.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
+            .env_remove("AWS_SESSION_TOKEN")
+            .output()
+            .unwrap()
+    }
+
     /// A direct client, for the tests to look at or damage objects.
     pub fn store(&self) -> AmazonS3 {
         AmazonS3Builder::new()
