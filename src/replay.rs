@@ -183,10 +183,10 @@ pub(crate) fn spawn(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Replay> 
 
 /// Selects segments for a range; `all` is the snapshot in number order.
 fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<SegmentMeta>> {
-    let Some(first) = all.first() else {
-        return Ok(vec![]);
-    };
-    let last = all.last().map(|m| m.segment).unwrap_or(0);
+    // An empty WAL still refuses a named segment or checkpoint it lacks, and
+    // an empty range, exactly as a non-empty one does.
+    let first = all.first().map(|m| m.segment);
+    let last = all.last().map(|m| m.segment);
     let pick = |lo: u64, hi: u64| {
         all.iter()
             .filter(|m| m.segment >= lo && m.segment <= hi)
@@ -196,8 +196,17 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
     Ok(match range {
         ReplayRange::All => all.to_vec(),
         ReplayRange::Segments { start, end } => {
-            let lo = if start == 0 { first.segment } else { start };
-            if lo > last || (start != 0 && start < first.segment) {
+            let (Some(first), Some(last)) = (first, last) else {
+                if start != 0 {
+                    return Err(Error::NotFound {
+                        what: "segment",
+                        number: start,
+                    });
+                }
+                return Ok(vec![]);
+            };
+            let lo = if start == 0 { first } else { start };
+            if lo > last || (start != 0 && start < first) {
                 return Err(Error::NotFound {
                     what: "segment",
                     number: start,
@@ -600,6 +609,34 @@ mod tests {
         assert!(matches!(
             select(&all, 25, ReplayRange::FromCheckpoint(2)),
             Err(Error::NotFound { .. })
+        ));
+    }
+
+    /// An empty WAL answers as a non-empty one would: what is named must exist.
+    #[test]
+    fn select_on_an_empty_wal() {
+        let none = |r| select(&[], 0, r);
+        assert!(none(ReplayRange::All).unwrap().is_empty());
+        assert!(none(ReplayRange::Segments { start: 0, end: 9 })
+            .unwrap()
+            .is_empty());
+        assert!(none(ReplayRange::Lsns { from: 1, to: 9 })
+            .unwrap()
+            .is_empty());
+        for r in [
+            ReplayRange::FromCheckpoint(3),
+            ReplayRange::ToCheckpoint(0),
+            ReplayRange::Segments { start: 2, end: 4 },
+        ] {
+            assert!(matches!(none(r), Err(Error::NotFound { .. })), "{r:?}");
+        }
+        assert!(matches!(
+            none(ReplayRange::Lsns { from: 5, to: 1 }),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            none(ReplayRange::Segments { start: 0, end: 0 }),
+            Ok(v) if v.is_empty()
         ));
     }
 }

@@ -1,0 +1,79 @@
+//! The `xwal` binary shows the library's `tracing` warnings on stderr (the
+//! library itself never prints): a torn tail cut at open is reported by
+//! default, `XWAL_LOG` sets the filter, and a bad filter is one line and exit 1.
+mod ondisk;
+
+use std::process::Command;
+use xwal::{Config, IoEngine, Wal};
+
+fn checkpoint(dir: &std::path::Path, log: Option<&str>) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xwal"));
+    c.arg("checkpoint").arg(dir).env_remove("XWAL_LOG");
+    if let Some(l) = log {
+        c.env("XWAL_LOG", l);
+    }
+    c.output().unwrap()
+}
+
+/// A WAL of 20 entries whose last record is torn (one byte flipped).
+fn torn_wal() -> tempfile::TempDir {
+    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let cfg = Config::new(d.path())
+        .segment_size(256 << 10)
+        .max_entry_size(64 << 10)
+        .io_engine(IoEngine::Sync);
+    let (wal, _) = Wal::open(cfg).unwrap();
+    for i in 0..20u8 {
+        wal.append(&[i; 100]).unwrap();
+    }
+    wal.close().unwrap();
+    drop(wal);
+    let (seg, _) = ondisk::tail_segment(d.path());
+    let (_, recs, _) = ondisk::records(&seg.path);
+    let last = recs.last().unwrap();
+    ondisk::flip_byte(&seg.path, last.offset + last.len as u64 - 8);
+    d
+}
+
+#[test]
+fn warnings_reach_stderr_by_default() {
+    let d = torn_wal();
+    let out = checkpoint(d.path(), None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("cut torn tail"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour codes when stderr is not a terminal: {stderr:?}"
+    );
+}
+
+#[test]
+fn xwal_log_sets_the_filter() {
+    let d = torn_wal();
+    let out = checkpoint(d.path(), Some("off"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Only the command's own summary line is left; no log event.
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    let out = checkpoint(d.path(), Some("info"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("INFO") && stderr.contains("checkpoint"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_bad_filter_is_one_line_and_exit_1() {
+    let d = torn_wal();
+    let out = checkpoint(d.path(), Some("xwal=["));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("xwal: XWAL_LOG="), "{stderr}");
+}
