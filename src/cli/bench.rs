@@ -116,6 +116,9 @@ pub struct BenchArgs {
     /// I/O engine: uring or sync.
     #[arg(long, default_value = "uring")]
     engine: String,
+    /// Zero-fill new segments ahead of need (`Config::zero_fill`): on or off.
+    #[arg(long, default_value = "on")]
+    zero_fill: String,
     /// Short run (about 10 s) for smoke tests: small volumes, 0.25 s runs, threads 1,4, 8 MiB segments.
     #[arg(long)]
     quick: bool,
@@ -155,6 +158,7 @@ pub(crate) struct Settings {
     pub rollover_threads: usize,
     pub segment_size: u64,
     pub engine: IoEngine,
+    pub zero_fill: bool,
     pub quick: bool,
 }
 
@@ -214,6 +218,11 @@ impl Settings {
             "sync" => IoEngine::Sync,
             other => return Err(format!("--engine {other}: use uring or sync")),
         };
+        let zero_fill = match a.zero_fill.as_str() {
+            "on" => true,
+            "off" => false,
+            other => return Err(format!("--zero-fill {other}: use on or off")),
+        };
         let threads =
             a.threads
                 .clone()
@@ -252,6 +261,7 @@ impl Settings {
             rollover_threads: a.rollover_threads.unwrap_or(if q { 4 } else { 16 }),
             segment_size: a.segment_mib.unwrap_or(if q { 8 } else { 128 }) << 20,
             engine,
+            zero_fill,
             quick: q,
         };
         if s.seconds <= 0.0 || !s.seconds.is_finite() {
@@ -430,9 +440,10 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let load_before = stats::loadavg();
     let started = Instant::now();
     eprintln!(
-        "xwal bench in {} ({fs}), engine {:?}, {} s per run, load average {load_before}",
+        "xwal bench in {} ({fs}), engine {:?}, zero-fill {}, {} s per run, load average {load_before}",
         tmp.path().display(),
         s.engine,
+        if s.zero_fill { "on" } else { "off" },
         s.seconds
     );
 
@@ -488,7 +499,11 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let meta = report::Meta {
         dir: tmp.path().display().to_string(),
         fs: fs.to_string(),
-        engine: format!("{:?}", s.engine),
+        engine: format!(
+            "{:?} (zero-fill {})",
+            s.engine,
+            if s.zero_fill { "on" } else { "off" }
+        ),
         load_before,
         load_after,
         seconds_total: total.as_secs_f64(),

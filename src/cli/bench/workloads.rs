@@ -127,6 +127,7 @@ impl GcSetting {
 pub struct Ctx {
     root: PathBuf,
     engine: IoEngine,
+    zero_fill: bool,
     segment_size: u64,
     counter: AtomicU64,
 }
@@ -136,6 +137,7 @@ impl Ctx {
         Ctx {
             root,
             engine: s.engine,
+            zero_fill: s.zero_fill,
             segment_size: s.segment_size,
             counter: AtomicU64::new(0),
         }
@@ -153,6 +155,7 @@ impl Ctx {
     pub fn config(&self, dir: &Path, policy: &Policy, gc: &GcSetting) -> Config {
         let mut c = Config::new(dir)
             .io_engine(self.engine)
+            .zero_fill(self.zero_fill)
             .sync(policy.sync)
             .segment_size(self.segment_size);
         // Smaller segments (--segment-mib, --quick) cannot hold the default
