@@ -352,8 +352,12 @@ impl Replay {
     /// assert_eq!(replay.by_ref().count(), 2);
     /// assert_eq!(replay.finish()?.entries, 2);
     ///
-    /// // Entries left unread make a consuming replay fail, and delete nothing.
+    /// // An entry left unread makes a consuming replay fail, and delete nothing.
     /// let replay = wal.replay(ReplayOptions::all().consume(true))?;
+    /// let _first = replay.receiver().recv().unwrap();
+    /// while replay.receiver().is_empty() {
+    ///     std::thread::yield_now(); // until the second entry has arrived
+    /// }
     /// assert!(matches!(replay.finish(), Err(Error::ReceiverDropped)));
     /// assert_eq!(wal.replay(ReplayOptions::all())?.count(), 2);
     /// # Ok(()) }

@@ -134,12 +134,15 @@ impl Wal {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (writer, _) = Wal::open(config.clone())?;
     /// writer.append(b"entry")?;
+    /// writer.close()?;
     ///
-    /// // Alongside the writer: no lock is taken.
-    /// let (reader, _) = Wal::open_read_only(config)?;
+    /// let (reader, _) = Wal::open_read_only(config.clone())?;
     /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect();
     /// assert_eq!(entries[0].data, b"entry");
     /// assert!(matches!(reader.append(b"refused"), Err(Error::ReadOnly)));
+    /// // It takes no lock: a writer can open the directory meanwhile.
+    /// let (writer, _) = Wal::open(config)?;
+    /// assert_eq!(writer.append(b"more")?, 2);
     /// # Ok(()) }
     /// ```
     pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
@@ -189,8 +192,9 @@ impl Wal {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (writer, _) = Wal::open(config.clone())?;
-    /// let (reader, _) = Wal::open_read_only(config)?;
     /// assert!(!writer.is_read_only());
+    /// writer.close()?;
+    /// let (reader, _) = Wal::open_read_only(config)?;
     /// assert!(reader.is_read_only());
     /// # Ok(()) }
     /// ```
