@@ -6,6 +6,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// When an acknowledged append is durable. See the README's durability table.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use xwal::{Config, SyncPolicy};
+///
+/// assert_eq!(SyncPolicy::default(), SyncPolicy::Always);
+/// let every_10ms = SyncPolicy::Interval(Duration::from_millis(10));
+/// assert!(!every_10ms.acks_are_durable());
+/// assert!(Config::new("/var/lib/app/wal").sync(every_10ms).validate().is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyncPolicy {
     /// Group commit: every batch is written then `fdatasync`ed (linked in io_uring)
@@ -24,12 +36,42 @@ pub enum SyncPolicy {
 
 impl SyncPolicy {
     /// True if an acknowledgement implies durability.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::SyncPolicy;
+    ///
+    /// assert!(SyncPolicy::Always.acks_are_durable());
+    /// assert!(SyncPolicy::Dsync.acks_are_durable());
+    /// assert!(!SyncPolicy::Interval(Duration::from_millis(5)).acks_are_durable());
+    /// assert!(!SyncPolicy::Never.acks_are_durable());
+    /// ```
     pub fn acks_are_durable(&self) -> bool {
         matches!(self, SyncPolicy::Always | SyncPolicy::Dsync)
     }
 }
 
 /// Which I/O engine the writer thread and replay use.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, IoEngine, Wal};
+///
+/// assert_eq!(IoEngine::default(), IoEngine::Uring);
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path())
+///     .segment_size(1 << 20)
+///     .max_entry_size(64 << 10)
+///     .io_engine(IoEngine::Sync);
+/// let (wal, _report) = Wal::open(config)?;
+/// assert_eq!(wal.io_engine_name(), "sync");
+/// wal.close()?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoEngine {
     /// io_uring; `open` fails with [`Error::IoUringUnavailable`] if the kernel refuses it.
@@ -42,6 +84,16 @@ pub enum IoEngine {
 }
 
 /// Where the WAL lives. `AwsS3` adds the S3 archive tier to the local engine.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::{BackendType, Config};
+///
+/// assert_eq!(BackendType::default(), BackendType::LocalFilesystem);
+/// assert_eq!(Config::new("/var/lib/app/wal").backend, BackendType::LocalFilesystem);
+/// assert_eq!(BackendType::AwsS3.to_string(), "aws_s3");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendType {
     /// Local directory only.
@@ -53,6 +105,15 @@ pub enum BackendType {
 
 impl BackendType {
     /// The Go xwal name: `local_filesystem` or `aws_s3`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::BackendType;
+    ///
+    /// assert_eq!(BackendType::LocalFilesystem.as_str(), "local_filesystem");
+    /// assert_eq!(BackendType::AwsS3.as_str(), "aws_s3");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             BackendType::LocalFilesystem => "local_filesystem",
@@ -135,6 +196,19 @@ pub struct Chaos {
 
 impl Config {
     /// A config for `dir` with the defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, IoEngine, SyncPolicy};
+    ///
+    /// let config = Config::new("/var/lib/app/wal");
+    /// assert_eq!(config.dir, std::path::Path::new("/var/lib/app/wal"));
+    /// assert_eq!(config.segment_size, 128 << 20);
+    /// assert_eq!(config.sync, SyncPolicy::Always);
+    /// assert_eq!(config.io_engine, IoEngine::Uring);
+    /// assert!(config.validate().is_ok());
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Config {
             dir: dir.into(),
@@ -161,71 +235,253 @@ impl Config {
     }
 
     /// Sets [`Config::segment_size`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").segment_size(256 << 20);
+    /// assert_eq!(config.segment_size, 256 << 20);
+    /// // Not a multiple of 4096.
+    /// let odd = Config::new("/var/lib/app/wal").segment_size(5000);
+    /// assert!(matches!(odd.validate(), Err(Error::Config(m)) if m.contains("multiple of 4096")));
+    /// ```
     pub fn segment_size(mut self, bytes: u64) -> Self {
         self.segment_size = bytes;
         self
     }
     /// Sets [`Config::max_entry_size`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(1024);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(&[0; 1024])?;
+    /// let refused = wal.append(&[0; 1025]);
+    /// assert!(matches!(refused, Err(Error::EntryTooLarge { size: 1025, limit: 1024 })));
+    /// # Ok(()) }
+    /// ```
     pub fn max_entry_size(mut self, bytes: u64) -> Self {
         self.max_entry_size = bytes;
         self
     }
     /// Sets [`Config::max_batch_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").max_batch_bytes(1 << 20);
+    /// assert_eq!(config.max_batch_bytes, 1 << 20);
+    /// // Less than one block is refused.
+    /// let tiny = Config::new("/var/lib/app/wal").max_batch_bytes(1000);
+    /// assert!(matches!(tiny.validate(), Err(Error::Config(m)) if m.contains("max_batch_bytes")));
+    /// ```
     pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
         self.max_batch_bytes = bytes;
         self
     }
     /// Sets [`Config::max_batch_entries`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").max_batch_entries(128);
+    /// assert_eq!(config.max_batch_entries, 128);
+    /// let zero = Config::new("/var/lib/app/wal").max_batch_entries(0);
+    /// assert!(matches!(zero.validate(), Err(Error::Config(m)) if m.contains("batch_entries")));
+    /// ```
     pub fn max_batch_entries(mut self, n: usize) -> Self {
         self.max_batch_entries = n;
         self
     }
     /// Sets [`Config::commit_delay`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").commit_delay(Duration::from_micros(50));
+    /// assert!(config.validate().is_ok());
+    /// // Longer than a second: SyncPolicy::Interval is the tool for that.
+    /// let slow = Config::new("/var/lib/app/wal").commit_delay(Duration::from_secs(2));
+    /// assert!(matches!(slow.validate(), Err(Error::Config(m)) if m.contains("Interval")));
+    /// ```
     pub fn commit_delay(mut self, d: Duration) -> Self {
         self.commit_delay = d;
         self
     }
     /// Sets [`Config::queue_depth`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").queue_depth(64);
+    /// assert_eq!(config.queue_depth, 64);
+    /// let zero = Config::new("/var/lib/app/wal").queue_depth(0);
+    /// assert!(matches!(zero.validate(), Err(Error::Config(m)) if m.contains("queue_depth")));
+    /// ```
     pub fn queue_depth(mut self, n: usize) -> Self {
         self.queue_depth = n;
         self
     }
     /// Sets [`Config::sync`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::{Config, Error, SyncPolicy};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").sync(SyncPolicy::Dsync);
+    /// assert_eq!(config.sync, SyncPolicy::Dsync);
+    /// let zero = Config::new("/var/lib/app/wal").sync(SyncPolicy::Interval(Duration::ZERO));
+    /// assert!(matches!(zero.validate(), Err(Error::Config(m)) if m.contains("Interval")));
+    /// ```
     pub fn sync(mut self, p: SyncPolicy) -> Self {
         self.sync = p;
         self
     }
     /// Sets [`Config::io_engine`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, IoEngine, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .io_engine(IoEngine::Sync);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.io_engine_name(), "sync");
+    /// # Ok(()) }
+    /// ```
     pub fn io_engine(mut self, e: IoEngine) -> Self {
         self.io_engine = e;
         self
     }
     /// Sets [`Config::zero_fill`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// // Only fallocate new segments: a faster open, slower first syncs.
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .zero_fill(false);
+    /// assert!(!config.zero_fill);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let lsn = wal.append(b"entry")?;
+    /// let replayed: Vec<_> = wal.replay(ReplayOptions::all())?.collect();
+    /// assert_eq!((replayed[0].lsn, &replayed[0].data[..]), (lsn, &b"entry"[..]));
+    /// # Ok(()) }
+    /// ```
     pub fn zero_fill(mut self, on: bool) -> Self {
         self.zero_fill = on;
         self
     }
     /// Sets [`Config::max_dir_bytes`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").segment_size(256 << 20);
+    /// assert!(config.clone().max_dir_bytes(Some(1 << 30)).validate().is_ok());
+    /// // The limit must leave room for at least two segments.
+    /// let cramped = config.max_dir_bytes(Some(300 << 20));
+    /// assert!(matches!(cramped.validate(), Err(Error::Config(m)) if m.contains("two segments")));
+    /// ```
     pub fn max_dir_bytes(mut self, limit: Option<u64>) -> Self {
         self.max_dir_bytes = limit;
         self
     }
     /// Sets [`Config::replay_channel_capacity`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").replay_channel_capacity(64);
+    /// assert_eq!(config.replay_channel_capacity, 64);
+    /// let zero = Config::new("/var/lib/app/wal").replay_channel_capacity(0);
+    /// assert!(matches!(zero.validate(), Err(Error::Config(m)) if m.contains("replay_channel")));
+    /// ```
     pub fn replay_channel_capacity(mut self, n: usize) -> Self {
         self.replay_channel_capacity = n;
         self
     }
     /// Sets [`Config::replay_chunk_size`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").replay_chunk_size(4 << 20);
+    /// assert!(config.validate().is_ok());
+    /// let odd = Config::new("/var/lib/app/wal").replay_chunk_size(1000);
+    /// assert!(matches!(odd.validate(), Err(Error::Config(m)) if m.contains("replay_chunk_size")));
+    /// ```
     pub fn replay_chunk_size(mut self, bytes: usize) -> Self {
         self.replay_chunk_size = bytes;
         self
     }
     /// Sets [`Config::replay_read_ahead`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// let config = Config::new("/var/lib/app/wal").replay_read_ahead(8);
+    /// assert!(config.validate().is_ok());
+    /// let many = Config::new("/var/lib/app/wal").replay_read_ahead(65);
+    /// assert!(matches!(many.validate(), Err(Error::Config(m)) if m.contains("between 1 and 64")));
+    /// ```
     pub fn replay_read_ahead(mut self, n: usize) -> Self {
         self.replay_read_ahead = n;
         self
     }
     /// Sets [`Config::backend`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{BackendType, Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// assert_eq!(config.backend, BackendType::LocalFilesystem);
+    /// let (wal, _) = Wal::open(config.backend(BackendType::AwsS3))?;
+    /// // Only the label changes: the S3 tier itself comes with `Config::s3`.
+    /// assert_eq!(wal.backend_type(), BackendType::AwsS3);
+    /// # Ok(()) }
+    /// ```
     pub fn backend(mut self, b: BackendType) -> Self {
         self.backend = b;
         self
@@ -233,6 +489,19 @@ impl Config {
 
     /// Adds the S3 archive tier (feature `s3`) and sets `backend` to
     /// [`BackendType::AwsS3`]. See the README's "S3 archive tier".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    /// use xwal::{BackendType, Config};
+    ///
+    /// let s3 = S3Config::new("my-bucket").prefix("orders");
+    /// let config = Config::new("/var/lib/app/wal").s3(s3);
+    /// assert_eq!(config.backend, BackendType::AwsS3);
+    /// assert_eq!(config.s3.as_ref().map(|s3| s3.bucket.as_str()), Some("my-bucket"));
+    /// assert!(config.validate().is_ok());
+    /// ```
     #[cfg(feature = "s3")]
     pub fn s3(mut self, s3: crate::archive::S3Config) -> Self {
         self.s3 = Some(s3);
@@ -267,6 +536,17 @@ impl Config {
     }
 
     /// Checks every value; the error says what to change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Config, Error};
+    ///
+    /// assert!(Config::new("/var/lib/app/wal").validate().is_ok());
+    /// let err = Config::new("/var/lib/app/wal").segment_size(1 << 20).validate().unwrap_err();
+    /// // The default max_entry_size (64 MiB) does not fit a 1 MiB segment; the message says so.
+    /// assert!(matches!(&err, Error::Config(m) if m.contains("raise segment_size")));
+    /// ```
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.dir.as_os_str().is_empty() {

@@ -16,6 +16,15 @@ const CHECKPOINT_SUFFIX: &str = ".checkpoint.seg";
 const PREPARING_SUFFIX: &str = ".seg.preparing";
 
 /// File name of a segment.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::dir::segment_file_name;
+///
+/// assert_eq!(segment_file_name(7, false), "wal-00000000000000000007.seg");
+/// assert_eq!(segment_file_name(7, true), "wal-00000000000000000007.checkpoint.seg");
+/// ```
 pub fn segment_file_name(segment: u64, checkpoint: bool) -> String {
     let suffix = if checkpoint {
         CHECKPOINT_SUFFIX
@@ -26,11 +35,32 @@ pub fn segment_file_name(segment: u64, checkpoint: bool) -> String {
 }
 
 /// Path of a segment inside `dir`.
+///
+/// # Examples
+///
+/// ```
+/// use std::path::Path;
+/// use xwal::dir::segment_path;
+///
+/// let path = segment_path(Path::new("/var/lib/app/wal"), 3, false);
+/// assert_eq!(path, Path::new("/var/lib/app/wal/wal-00000000000000000003.seg"));
+/// ```
 pub fn segment_path(dir: &Path, segment: u64, checkpoint: bool) -> PathBuf {
     dir.join(segment_file_name(segment, checkpoint))
 }
 
 /// What a directory entry name means to xwal.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::dir::{classify, segment_file_name, FileKind};
+///
+/// let name = segment_file_name(12, true);
+/// assert_eq!(classify(&name), FileKind::Segment { segment: 12, checkpoint: true });
+/// assert_eq!(classify("wal-00000000000000000013.seg.preparing"), FileKind::Preparing);
+/// assert_eq!(classify("LOCK"), FileKind::Foreign);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     /// A segment, and whether it is marked as a checkpoint.
@@ -47,6 +77,18 @@ pub enum FileKind {
 }
 
 /// Classifies a file name.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::dir::{classify, FileKind};
+///
+/// let plain = classify("wal-00000000000000000042.seg");
+/// assert_eq!(plain, FileKind::Segment { segment: 42, checkpoint: false });
+/// // Names must match exactly: 20 digits, a known suffix.
+/// assert_eq!(classify("wal-42.seg"), FileKind::Foreign);
+/// assert_eq!(classify("wal-00000000000000000042.seg.bak"), FileKind::Foreign);
+/// ```
 pub fn classify(name: &str) -> FileKind {
     let Some(rest) = name.strip_prefix(PREFIX) else {
         return FileKind::Foreign;
@@ -81,6 +123,20 @@ pub fn classify(name: &str) -> FileKind {
 }
 
 /// A segment file found in the directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::{list, prepare_segment, ListedSegment};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// prepare_segment(dir.path(), 5, 64 << 10, false)?;
+/// let (segments, _leftovers) = list(dir.path())?;
+/// let expected = ListedSegment { segment: 5, checkpoint: false, file_size: 64 << 10 };
+/// assert_eq!(segments, [expected]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedSegment {
     /// Segment number.
@@ -93,6 +149,27 @@ pub struct ListedSegment {
 
 /// Lists segments in number order. Symlinks or non-regular files with segment
 /// names are refused; `*.preparing` leftovers are returned for deletion.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::{list, prepare_segment, rename_durable, segment_path};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// prepare_segment(dir.path(), 2, 64 << 10, false)?;
+/// prepare_segment(dir.path(), 1, 64 << 10, false)?;
+/// let (one, cp) = (segment_path(dir.path(), 1, false), segment_path(dir.path(), 1, true));
+/// rename_durable(dir.path(), &one, &cp)?;
+/// std::fs::write(dir.path().join("wal-00000000000000000003.seg.preparing"), b"").unwrap();
+/// std::fs::write(dir.path().join("notes.txt"), b"not ours").unwrap();
+///
+/// let (segments, leftovers) = list(dir.path())?;
+/// let numbers: Vec<_> = segments.iter().map(|s| (s.segment, s.checkpoint)).collect();
+/// assert_eq!(numbers, [(1, true), (2, false)]); // in number order; notes.txt ignored
+/// assert_eq!(leftovers.len(), 1);
+/// # Ok(()) }
+/// ```
 pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
     let rd =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
@@ -149,6 +226,19 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
 }
 
 /// fsyncs a directory so that creates, renames and deletes in it are durable.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::sync_dir;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("new-file"), b"data").unwrap();
+/// sync_dir(dir.path())?; // the file's directory entry is now durable
+/// assert!(sync_dir(&dir.path().join("missing")).is_err());
+/// # Ok(()) }
+/// ```
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir)
         .map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
@@ -157,6 +247,21 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// The exclusive directory lock (flock on `LOCK`), released on drop.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::DirLock;
+/// use xwal::Error;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let lock = DirLock::acquire(dir.path())?;
+/// assert!(matches!(DirLock::acquire(dir.path()), Err(Error::Locked { .. })));
+/// drop(lock); // released on drop
+/// DirLock::acquire(dir.path())?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct DirLock {
     _file: File,
@@ -164,6 +269,25 @@ pub struct DirLock {
 
 impl DirLock {
     /// Takes the lock or fails with [`Error::Locked`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::dir::{DirLock, LOCK_FILE};
+    /// use xwal::Error;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let _lock = DirLock::acquire(dir.path())?;
+    /// assert!(dir.path().join(LOCK_FILE).exists());
+    /// match DirLock::acquire(dir.path()) {
+    ///     Err(Error::Locked { lock_file, .. }) => {
+    ///         assert_eq!(lock_file, dir.path().join(LOCK_FILE))
+    ///     }
+    ///     other => panic!("expected Locked, got {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
         let existed = path.exists();
@@ -195,6 +319,24 @@ impl DirLock {
 }
 
 /// Opens a segment for the writer: O_DIRECT, never following links, optionally O_DSYNC.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::{open_for_write, prepare_segment};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let path = prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = open_for_write(&path, false)?;
+/// assert_eq!(file.metadata().unwrap().len(), 64 << 10);
+/// // Never follows links, never creates.
+/// let link = dir.path().join("link.seg");
+/// std::os::unix::fs::symlink(&path, &link).unwrap();
+/// assert!(open_for_write(&link, false).is_err());
+/// assert!(open_for_write(&dir.path().join("absent.seg"), false).is_err());
+/// # Ok(()) }
+/// ```
 pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
     let mut flags = libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     if dsync {
@@ -209,6 +351,26 @@ pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
 }
 
 /// Opens a segment for reading with O_DIRECT.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::os::fd::AsRawFd;
+/// use xwal::dir::{open_for_read, prepare_segment};
+/// use xwal::io::AlignedBuf;
+///
+/// let dir = tempfile::tempdir_in(".")?;
+/// let path = prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = open_for_read(&path)?;
+/// // O_DIRECT: reads go through a block-aligned buffer.
+/// let mut buf = AlignedBuf::new(4096);
+/// // SAFETY: the buffer holds 4096 writable bytes.
+/// let n = unsafe { libc::pread(file.as_raw_fd(), buf.as_mut_ptr().cast(), 4096, 0) };
+/// assert_eq!(n, 4096);
+/// assert!(buf.as_slice().iter().all(|&b| b == 0));
+/// # Ok(()) }
+/// ```
 pub fn open_for_read(path: &Path) -> std::io::Result<File> {
     OpenOptions::new()
         .read(true)
@@ -234,6 +396,23 @@ fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
 /// zero-filled, under a temporary name, then renames it into place and fsyncs
 /// the directory. A crash leaves either a `*.preparing` leftover or a complete,
 /// all-zero segment, never a half-prepared one under a segment name.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::{classify, prepare_segment, segment_path, FileKind};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let path = prepare_segment(dir.path(), 9, 64 << 10, true)?;
+/// assert_eq!(path, segment_path(dir.path(), 9, false));
+/// let name = path.file_name().unwrap().to_str().unwrap();
+/// assert_eq!(classify(name), FileKind::Segment { segment: 9, checkpoint: false });
+/// let bytes = std::fs::read(&path).unwrap();
+/// assert_eq!(bytes.len(), 64 << 10);
+/// assert!(bytes.iter().all(|&b| b == 0));
+/// # Ok(()) }
+/// ```
 pub fn prepare_segment(
     dir: &Path,
     segment: u64,
@@ -277,6 +456,21 @@ pub fn prepare_segment(
 }
 
 /// Renames a file and fsyncs the directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::rename_durable;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let (from, to) = (dir.path().join("a"), dir.path().join("b"));
+/// std::fs::write(&from, b"contents").unwrap();
+/// rename_durable(dir.path(), &from, &to)?;
+/// assert!(!from.exists());
+/// assert_eq!(std::fs::read(&to).unwrap(), b"contents");
+/// # Ok(()) }
+/// ```
 pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to).map_err(|e| {
         Error::io(
@@ -288,6 +482,24 @@ pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Creates the directory (and parents) if missing, fsyncing the parent.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::create_dir;
+/// use xwal::Error;
+///
+/// let root = tempfile::tempdir().unwrap();
+/// let wal_dir = root.path().join("deep/wal");
+/// create_dir(&wal_dir)?;
+/// assert!(wal_dir.is_dir());
+/// create_dir(&wal_dir)?; // already there: fine
+/// let file = root.path().join("file");
+/// std::fs::write(&file, b"").unwrap();
+/// assert!(matches!(create_dir(&file), Err(Error::Config(_))));
+/// # Ok(()) }
+/// ```
 pub fn create_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         let meta =
@@ -309,6 +521,16 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 }
 
 /// Random non-zero 32-bit salt from the kernel.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::dir::random_salt;
+///
+/// let salts: Vec<u32> = (0..8).map(|_| random_salt()).collect();
+/// assert!(salts.iter().all(|&s| s != 0));
+/// assert!(salts.windows(2).any(|w| w[0] != w[1]));
+/// ```
 pub fn random_salt() -> u32 {
     loop {
         let mut b = [0u8; 4];
@@ -330,6 +552,22 @@ pub fn random_salt() -> u32 {
 }
 
 /// Reads the first block of a file (header) with a plain read.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::{prepare_segment, read_header_block};
+/// use xwal::format::{HeaderDecode, SegmentHeader, BLOCK_SIZE};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let path = prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let block = read_header_block(&path)?;
+/// assert_eq!(block.len(), BLOCK_SIZE);
+/// // A prepared segment nobody has written to yet.
+/// assert_eq!(SegmentHeader::decode(&block), HeaderDecode::Zero);
+/// # Ok(()) }
+/// ```
 pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
     let f = OpenOptions::new()
         .read(true)
@@ -344,6 +582,21 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Removes a file if present; used for leftovers and consumed segments.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::dir::remove_file;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("leftover");
+/// std::fs::write(&path, b"").unwrap();
+/// remove_file(&path)?;
+/// assert!(!path.exists());
+/// remove_file(&path)?; // already gone: not an error
+/// # Ok(()) }
+/// ```
 pub fn remove_file(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),

@@ -7,6 +7,25 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in xwal.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Error, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (_wal, _) = Wal::open(config.clone())?;
+/// match Wal::open(config) {
+///     Err(Error::Locked { dir: locked, .. }) => assert_eq!(locked, dir.path()),
+///     other => panic!("expected Locked, got {other:?}"),
+/// }
+/// // Every message says what to change.
+/// let err = Config::new("").validate().unwrap_err();
+/// assert!(err.to_string().starts_with("invalid config: dir is empty"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -140,6 +159,31 @@ pub enum Error {
 }
 
 /// What kind of S3 archive failure an [`Error::Archive`] is (feature `s3`).
+///
+/// # Examples
+///
+/// ```
+/// use xwal::{ArchiveErrorKind, Error};
+///
+/// // What a caller might do about an error.
+/// fn advice(err: &Error) -> &'static str {
+///     match err {
+///         Error::Archive { kind: ArchiveErrorKind::Unreachable, .. } => "retry later",
+///         Error::Archive { kind: ArchiveErrorKind::AccessDenied, .. } => "fix the credentials",
+///         Error::Archive { .. } => "look at the archive",
+///         _ => "not an archive error",
+///     }
+/// }
+/// assert_eq!(advice(&Error::Closed), "not an archive error");
+///
+/// // With the `s3` feature: a damaged manifest is refused as BadManifest.
+/// #[cfg(feature = "s3")]
+/// {
+///     let err = xwal::archive::Manifest::decode(b"not a manifest").unwrap_err();
+///     assert!(matches!(err, Error::Archive { kind: ArchiveErrorKind::BadManifest, .. }));
+///     assert_eq!(advice(&err), "look at the archive");
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ArchiveErrorKind {

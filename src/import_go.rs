@@ -72,6 +72,19 @@ pub fn encode_record(entry: &WalEntry) -> Vec<u8> {
 }
 
 /// One entry read from a Go segment file, its CRC checked.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, parse_segment, GoEntry};
+///
+/// let first = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: go_crc(1, b"a") });
+/// let second = encode_record(&WalEntry { lsn: 2, data: b"bc".to_vec(), crc: go_crc(2, b"bc") });
+/// let entries = parse_segment(&[first.clone(), second].concat()).entries;
+/// let expected = GoEntry { lsn: 2, data: b"bc".to_vec(), crc: go_crc(2, b"bc"), offset: 0 };
+/// assert_eq!(entries[1], GoEntry { offset: first.len() as u64, ..expected });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoEntry {
     /// The entry's LSN.
@@ -85,6 +98,19 @@ pub struct GoEntry {
 }
 
 /// Why a record could not be read.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, parse_segment, Problem};
+///
+/// let wrong_crc = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: 0 });
+/// let parsed = parse_segment(&[wrong_crc, vec![0; 16]].concat());
+/// assert!(matches!(parsed.bad[0].problem, Problem::CrcMismatch { stored: 0, .. }));
+/// assert_eq!(parsed.bad[1].problem, Problem::ZeroFill { len: 16 });
+/// assert!(parsed.bad[1].problem.to_string().starts_with("16 zero bytes"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
     /// The length prefix is not a valid unsigned varint (over 64 bits).
@@ -126,6 +152,21 @@ pub enum Problem {
 impl Problem {
     /// True if reading cannot continue after this problem (the record
     /// boundaries that follow are unknown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::format::WalEntry;
+    /// use xwal::import_go::{encode_record, go_crc, parse_segment, Problem};
+    ///
+    /// assert!(Problem::ZeroLength.ends_file());
+    /// assert!(!Problem::CrcMismatch { stored: 1, computed: 2 }.ends_file());
+    /// // Reading goes on after a CRC mismatch: the record boundaries are still known.
+    /// let wrong_crc = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: 0 });
+    /// let good = encode_record(&WalEntry { lsn: 2, data: b"b".to_vec(), crc: go_crc(2, b"b") });
+    /// let parsed = parse_segment(&[wrong_crc, good].concat());
+    /// assert_eq!((parsed.bad.len(), parsed.entries.len()), (1, 1));
+    /// ```
     pub fn ends_file(&self) -> bool {
         matches!(
             self,
@@ -138,6 +179,18 @@ impl Problem {
 
     /// True for what a crash in the middle of a write leaves at the end of a
     /// file: a truncated record or a zero-filled tail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::import_go::{parse_segment, Problem};
+    ///
+    /// assert!(Problem::ZeroFill { len: 4096 }.is_torn_tail());
+    /// assert!(Problem::Truncated { needed: 10, available: 3 }.is_torn_tail());
+    /// assert!(!Problem::BadVarint.is_torn_tail());
+    /// // A length prefix of 5 with only one byte after it: a write cut short.
+    /// assert!(parse_segment(&[0x05, 0x08]).bad[0].problem.is_torn_tail());
+    /// ```
     pub fn is_torn_tail(&self) -> bool {
         matches!(self, Problem::Truncated { .. } | Problem::ZeroFill { .. })
     }
@@ -172,6 +225,18 @@ impl fmt::Display for Problem {
 }
 
 /// A record that failed to read, and where.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, parse_segment, BadRecord};
+///
+/// let wrong_crc = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: 0 });
+/// let bad: &BadRecord = &parse_segment(&wrong_crc).bad[0];
+/// assert_eq!((bad.offset, bad.lsn), (0, Some(1)));
+/// assert!(bad.to_string().starts_with("offset 0 (LSN 1): CRC mismatch"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRecord {
     /// Byte offset of the record's length prefix in the file.
@@ -193,6 +258,22 @@ impl fmt::Display for BadRecord {
 }
 
 /// Iterator over the records of one Go segment file's bytes; see [`records`].
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, records, Problem};
+///
+/// let good = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: go_crc(1, b"a") });
+/// let torn = [0x05, 0x08]; // a length of 5, then only one byte
+/// let file = [&good[..], &torn[..]].concat();
+/// let mut it = records(&file);
+/// assert_eq!(it.next().unwrap().unwrap().lsn, 1);
+/// let bad = it.next().unwrap().unwrap_err();
+/// assert!(matches!(bad.problem, Problem::Truncated { needed: 6, available: 2 }));
+/// assert!(it.next().is_none()); // the framing is lost: nothing more
+/// ```
 pub struct Records<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -319,6 +400,19 @@ impl Iterator for Records<'_> {
 }
 
 /// Everything read from one Go segment file.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, parse_segment, ParsedSegment};
+///
+/// let good = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: go_crc(1, b"a") });
+/// let parsed: ParsedSegment = parse_segment(&[good, vec![0; 8]].concat());
+/// assert_eq!(parsed.entries.len(), 1);
+/// assert_eq!(parsed.bad.len(), 1); // the zero-filled tail
+/// assert_eq!(parse_segment(&[]), ParsedSegment::default());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedSegment {
     /// Entries whose CRC checked, in file order.
@@ -346,6 +440,22 @@ pub fn parse_segment(bytes: &[u8]) -> ParsedSegment {
 }
 
 /// What a file name in a Go xwal directory means.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::import_go::{classify, GoFileKind};
+///
+/// let names = ["wal_1", "wal_0.checkpoint", "wal_2.garbage", "README"];
+/// let segments: Vec<u64> = names
+///     .iter()
+///     .filter_map(|name| match classify(name) {
+///         GoFileKind::Segment { number, .. } => Some(number),
+///         GoFileKind::Garbage | GoFileKind::Other => None,
+///     })
+///     .collect();
+/// assert_eq!(segments, [1, 0]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GoFileKind {
     /// A segment: `wal_<n>`, `wal_<n>.checkpoint`, or zero-padded `wal_00042`.
@@ -391,6 +501,20 @@ pub fn classify(name: &str) -> GoFileKind {
 }
 
 /// A segment file of a Go xwal directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::import_go::list_dir;
+///
+/// let go = tempfile::tempdir().unwrap();
+/// std::fs::write(go.path().join("wal_7.checkpoint"), [0u8; 3]).unwrap();
+/// let file = &list_dir(go.path())?.files[0];
+/// assert_eq!((file.number, file.checkpoint, file.size), (7, true, 3));
+/// assert_eq!(file.path, go.path().join("wal_7.checkpoint"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoFile {
     /// Its path.
@@ -405,6 +529,20 @@ pub struct GoFile {
 
 impl GoFile {
     /// The file name, for messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::import_go::list_dir;
+    ///
+    /// let go = tempfile::tempdir().unwrap();
+    /// std::fs::write(go.path().join("wal_00042"), b"").unwrap();
+    /// let listed = list_dir(go.path())?;
+    /// assert_eq!(listed.files[0].name(), "wal_00042");
+    /// assert_eq!(listed.files[0].number, 42);
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> String {
         self.path
             .file_name()
@@ -413,6 +551,24 @@ impl GoFile {
     }
 
     /// Reads and parses the whole file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::format::WalEntry;
+    /// use xwal::import_go::{encode_record, go_crc, list_dir};
+    ///
+    /// let go = tempfile::tempdir().unwrap();
+    /// let rec = |lsn: u64| {
+    ///     encode_record(&WalEntry { lsn, data: vec![1], crc: go_crc(lsn, &[1]) })
+    /// };
+    /// std::fs::write(go.path().join("wal_0"), [rec(1), rec(2)].concat()).unwrap();
+    /// let parsed = list_dir(go.path())?.files[0].read()?;
+    /// assert_eq!(parsed.entries.iter().map(|e| e.lsn).collect::<Vec<_>>(), [1, 2]);
+    /// assert!(parsed.bad.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn read(&self) -> Result<ParsedSegment> {
         let bytes = std::fs::read(&self.path)
             .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?;
@@ -421,6 +577,23 @@ impl GoFile {
 }
 
 /// The files of a Go xwal directory.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::import_go::list_dir;
+///
+/// let go = tempfile::tempdir().unwrap();
+/// for name in ["wal_1", "wal_0.checkpoint", "wal_9.garbage", "notes.txt"] {
+///     std::fs::write(go.path().join(name), b"").unwrap();
+/// }
+/// let listed = list_dir(go.path())?;
+/// assert_eq!(listed.files.iter().map(|f| f.number).collect::<Vec<_>>(), [0, 1]);
+/// assert_eq!(listed.garbage, [go.path().join("wal_9.garbage")]);
+/// assert_eq!(listed.other, [go.path().join("notes.txt")]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoDir {
     /// Segment files in number order.
@@ -491,6 +664,24 @@ pub fn list_dir(dir: &Path) -> Result<GoDir> {
 }
 
 /// A bad record and the file it is in.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, plan, ImportOptions};
+///
+/// let go = tempfile::tempdir().unwrap();
+/// let wrong_crc = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: 0 });
+/// std::fs::write(go.path().join("wal_0"), wrong_crc).unwrap();
+/// let checked = plan(go.path(), ImportOptions::default())?;
+/// let problem = &checked.bad[0];
+/// assert_eq!(problem.path, go.path().join("wal_0"));
+/// assert_eq!(problem.record.offset, 0);
+/// assert!(problem.to_string().contains("wal_0 offset 0 (LSN 1): CRC mismatch"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileProblem {
     /// The Go segment file.
@@ -506,6 +697,28 @@ impl fmt::Display for FileProblem {
 }
 
 /// How to import.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, plan, ImportOptions};
+///
+/// let go = tempfile::tempdir().unwrap();
+/// let rec = encode_record(&WalEntry { lsn: 1, data: vec![1], crc: go_crc(1, &[1]) });
+/// // The last file ends in a record cut short by a crash.
+/// std::fs::write(go.path().join("wal_0"), [&rec[..], &[0x05, 0x08][..]].concat()).unwrap();
+///
+/// let strict = plan(go.path(), ImportOptions::default())?;
+/// assert_eq!(strict.bad.len(), 1); // import would refuse this plan
+/// let lenient = ImportOptions { drop_torn_tail: true, ..ImportOptions::default() };
+/// let checked = plan(go.path(), lenient)?;
+/// assert!(checked.bad.is_empty());
+/// assert!(checked.dropped_tail.is_some());
+/// assert_eq!(checked.entries, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     /// Accept checkpoint numbers that differ from Go's when they cannot be kept
@@ -517,6 +730,23 @@ pub struct ImportOptions {
 }
 
 /// What one Go file holds, from the checking pass.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::format::{encoded_record_len, entry_body_len, WalEntry, BLOCK_SIZE};
+/// use xwal::import_go::{encode_record, go_crc, plan, ImportOptions};
+///
+/// let go = tempfile::tempdir().unwrap();
+/// let rec = |lsn: u64| encode_record(&WalEntry { lsn, data: vec![1], crc: go_crc(lsn, &[1]) });
+/// std::fs::write(go.path().join("wal_0"), [rec(1), rec(2)].concat()).unwrap();
+/// let file = &plan(go.path(), ImportOptions::default())?.files[0];
+/// assert_eq!((file.entries, file.lsns), (2, Some((1, 2))));
+/// let record = encoded_record_len(entry_body_len(1, 1)) as u64;
+/// assert_eq!(file.xwal_bytes, BLOCK_SIZE as u64 + 2 * record);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
     /// The file.
@@ -531,6 +761,32 @@ pub struct PlannedFile {
 }
 
 /// The result of reading and checking a whole Go directory, before anything is written.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, import, plan, ImportOptions};
+/// use xwal::{Config, Error};
+///
+/// let go = tempfile::tempdir_in(".").unwrap();
+/// let rec = |lsn: u64| encode_record(&WalEntry { lsn, data: vec![1], crc: go_crc(lsn, &[1]) });
+/// // wal_0 is not a checkpoint yet wal_1 follows: xwal cannot keep Go's numbers.
+/// std::fs::write(go.path().join("wal_0"), rec(1)).unwrap();
+/// std::fs::write(go.path().join("wal_1.checkpoint"), rec(2)).unwrap();
+/// let checked = plan(go.path(), ImportOptions::default())?;
+/// assert!(checked.bad.is_empty());
+/// assert!(checked.numbering.is_err());
+///
+/// let dest = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dest.path()).segment_size(1 << 20).max_entry_size(4096);
+/// let refused = import(&checked, config.clone(), ImportOptions::default());
+/// assert!(matches!(refused, Err(Error::Config(_))));
+/// let renumber = ImportOptions { renumber: true, ..ImportOptions::default() };
+/// assert_eq!(import(&checked, config, renumber)?.last_lsn, 2);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportPlan {
     /// The Go directory.
@@ -560,6 +816,23 @@ pub struct ImportPlan {
 
 impl ImportPlan {
     /// LSN of the last entry, 0 if none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::format::WalEntry;
+    /// use xwal::import_go::{encode_record, go_crc, plan, ImportOptions};
+    ///
+    /// let go = tempfile::tempdir().unwrap();
+    /// assert_eq!(plan(go.path(), ImportOptions::default())?.last_lsn(), 0);
+    /// let rec = encode_record(&WalEntry { lsn: 7, data: vec![1], crc: go_crc(7, &[1]) });
+    /// std::fs::write(go.path().join("wal_0"), rec).unwrap();
+    /// let checked = plan(go.path(), ImportOptions::default())?;
+    /// assert_eq!(checked.last_lsn(), 7);
+    /// assert_eq!(checked.skipped_lsns, 6); // LSNs 1 to 6 never held an entry
+    /// # Ok(()) }
+    /// ```
     pub fn last_lsn(&self) -> Lsn {
         self.files
             .iter()
@@ -669,6 +942,34 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
 }
 
 /// What an import did.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::format::WalEntry;
+/// use xwal::import_go::{encode_record, go_crc, import, plan, ImportOptions};
+/// use xwal::{Config, ReplayOptions, Wal};
+///
+/// let go = tempfile::tempdir_in(".").unwrap();
+/// let big = vec![7u8; 10_000];
+/// let rec = encode_record(&WalEntry { lsn: 3, data: big.clone(), crc: go_crc(3, &big) });
+/// std::fs::write(go.path().join("wal_0"), rec).unwrap();
+///
+/// let dest = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dest.path()).segment_size(64 << 10).max_entry_size(4096);
+/// let opts = ImportOptions::default();
+/// let report = import(&plan(go.path(), opts)?, config.clone(), opts)?;
+/// assert_eq!((report.entries, report.bytes, report.skipped_lsns), (1, 10_000, 2));
+/// assert_eq!(report.max_entry_size, 10_000); // raised to fit the largest Go entry
+///
+/// // The new WAL keeps Go's LSNs; open it with the sizes the import used.
+/// let config = config.max_entry_size(report.max_entry_size).segment_size(report.segment_size);
+/// let (wal, _) = Wal::open(config)?;
+/// let entries: Vec<_> = wal.replay(ReplayOptions::all())?.collect();
+/// assert_eq!((entries.len(), entries[0].lsn), (1, 3));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
     /// Entries appended.

@@ -5,6 +5,30 @@
 //! append is acknowledged only once its write and fdatasync have completed.
 //! Replay reads segments through io_uring into a bounded crossbeam channel.
 //! See ARCHITECTURE.md for the format and the commit protocol.
+//!
+//! # Examples
+//!
+//! ```
+//! # fn main() -> xwal::Result<()> {
+//! use xwal::{Config, ReplayOptions, Wal};
+//!
+//! let dir = tempfile::tempdir_in(".").unwrap();
+//! let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+//! let (wal, _report) = Wal::open(config.clone())?;
+//! let lsn = wal.append(b"put k1 v1")?; // durable when it returns
+//! let batch = wal.append_batch(["put k2 v2", "del k1"])?; // all or nothing
+//! let ticket = wal.submit(b"put k3 v3".to_vec())?; // does not block
+//! assert_eq!((lsn, batch, ticket.wait()?), (1, 2..=3, 4));
+//! wal.close()?;
+//!
+//! // After a restart, replay rebuilds the state.
+//! let (wal, report) = Wal::open(config)?;
+//! assert_eq!(report.last_lsn, 4);
+//! let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+//! assert_eq!(data.len(), 4);
+//! assert_eq!(data[0], b"put k1 v1");
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]

@@ -17,6 +17,27 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// What `open` found and repaired.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, report) = Wal::open(config.clone())?;
+/// assert_eq!((report.segments, report.last_lsn), (0, 0)); // a new WAL
+/// wal.append_batch(["a", "b", "c"])?;
+/// let active = wal.segments()[0].segment;
+/// wal.close()?;
+///
+/// let (_wal, report) = Wal::open(config)?;
+/// assert_eq!(report.last_lsn, 3);
+/// assert_eq!(report.tail_segment, Some(active));
+/// assert!(report.truncation.is_none()); // a clean close leaves nothing to cut
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// Segments with a valid header.
@@ -36,6 +57,37 @@ pub struct RecoveryReport {
 }
 
 /// A cut tail.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use std::os::unix::fs::FileExt;
+/// use xwal::format::{encoded_record_len, entry_body_len, BLOCK_SIZE};
+/// use xwal::{Config, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config.clone())?;
+/// wal.append(b"a")?;
+/// wal.append(b"b")?;
+/// let segment = wal.segments()[0].segment;
+/// wal.close()?;
+///
+/// // Damage the last record, as a write torn by a power cut would.
+/// let second = (BLOCK_SIZE + encoded_record_len(entry_body_len(1, 1))) as u64;
+/// let path = xwal::dir::segment_path(dir.path(), segment, false);
+/// let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+/// file.write_all_at(b"torn", second + 32).unwrap();
+///
+/// let (wal, report) = Wal::open(config)?;
+/// let cut = report.truncation.expect("the torn tail is cut");
+/// assert_eq!((cut.segment, cut.offset), (segment, second));
+/// assert_eq!(report.last_lsn, 1);
+/// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+/// assert_eq!(data, [b"a".to_vec()]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Truncation {
     /// Segment number.

@@ -15,6 +15,21 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 /// One replayed entry.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Entry, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// let lsn = wal.append(b"put k v")?;
+/// let first = wal.replay(ReplayOptions::all())?.next();
+/// assert_eq!(first, Some(Entry { lsn, data: b"put k v".to_vec() }));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Its LSN.
@@ -24,6 +39,25 @@ pub struct Entry {
 }
 
 /// Replay order.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Direction, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append_batch(["a", "b", "c"])?;
+/// assert_eq!(Direction::default(), Direction::Forward);
+/// let lsns = |direction| -> xwal::Result<Vec<u64>> {
+///     Ok(wal.replay(ReplayOptions::all().direction(direction))?.map(|e| e.lsn).collect())
+/// };
+/// assert_eq!(lsns(Direction::Forward)?, [1, 2, 3]);
+/// assert_eq!(lsns(Direction::Backward)?, [3, 2, 1]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
     /// Oldest first.
@@ -34,6 +68,33 @@ pub enum Direction {
 }
 
 /// Which part of the log to replay.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Error, ReplayOptions, ReplayRange, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append_batch(["a", "b", "c", "d"])?;
+/// let cp = wal.create_checkpoint()?;
+/// wal.append(b"e")?;
+///
+/// let lsns = |range| -> xwal::Result<Vec<u64>> {
+///     Ok(wal.replay(ReplayOptions::all().range(range))?.map(|e| e.lsn).collect())
+/// };
+/// assert_eq!(lsns(ReplayRange::All)?, [1, 2, 3, 4, 5]);
+/// assert_eq!(lsns(ReplayRange::Lsns { from: 2, to: 3 })?, [2, 3]);
+/// assert_eq!(lsns(ReplayRange::ToCheckpoint(cp))?, [1, 2, 3, 4]);
+/// assert_eq!(lsns(ReplayRange::FromCheckpoint(cp))?, [1, 2, 3, 4, 5]);
+/// assert_eq!(lsns(ReplayRange::Segments { start: cp + 1, end: cp + 1 })?, [5]);
+/// // A checkpoint that does not exist is an error, not an empty replay.
+/// let missing = wal.replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp + 9)))?;
+/// assert!(matches!(missing.finish(), Err(Error::NotFound { what: "checkpoint", .. })));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplayRange {
     /// Everything present.
@@ -60,6 +121,19 @@ pub enum ReplayRange {
 }
 
 /// How to replay.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::{Direction, ReplayOptions, ReplayRange};
+///
+/// let opts = ReplayOptions::all()
+///     .backward()
+///     .range(ReplayRange::Lsns { from: 10, to: 20 });
+/// assert_eq!(opts.direction, Direction::Backward);
+/// assert_eq!(opts.range, ReplayRange::Lsns { from: 10, to: 20 });
+/// assert!(!opts.consume);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReplayOptions {
     /// Order.
@@ -74,24 +148,94 @@ pub struct ReplayOptions {
 
 impl ReplayOptions {
     /// Everything, oldest first, non-destructive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Direction, ReplayOptions, ReplayRange};
+    ///
+    /// let all = ReplayOptions::all();
+    /// assert_eq!(all, ReplayOptions::default());
+    /// assert_eq!(all.direction, Direction::Forward);
+    /// assert_eq!(all.range, ReplayRange::All);
+    /// assert!(!all.consume);
+    /// ```
     pub fn all() -> Self {
         ReplayOptions::default()
     }
     /// Sets the direction.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{Direction, ReplayOptions};
+    ///
+    /// let newest_first = ReplayOptions::all().direction(Direction::Backward);
+    /// assert_eq!(newest_first.direction, Direction::Backward);
+    /// assert_eq!(newest_first, ReplayOptions::all().backward());
+    /// assert_eq!(ReplayOptions::all().direction(Direction::Forward), ReplayOptions::all());
+    /// ```
     pub fn direction(mut self, d: Direction) -> Self {
         self.direction = d;
         self
     }
     /// Newest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["oldest", "newest"])?;
+    /// let newest = wal.replay(ReplayOptions::all().backward())?.next().unwrap();
+    /// assert_eq!(newest.data, b"newest");
+    /// # Ok(()) }
+    /// ```
     pub fn backward(self) -> Self {
         self.direction(Direction::Backward)
     }
     /// Sets the range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::{ReplayOptions, ReplayRange};
+    ///
+    /// let opts = ReplayOptions::all().range(ReplayRange::FromCheckpoint(7));
+    /// assert_eq!(opts.range, ReplayRange::FromCheckpoint(7));
+    /// assert_eq!(ReplayOptions::all().range, ReplayRange::All);
+    /// ```
     pub fn range(mut self, r: ReplayRange) -> Self {
         self.range = r;
         self
     }
     /// Sets consume.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    ///
+    /// let mut replay = wal.replay(ReplayOptions::all().consume(true))?;
+    /// assert_eq!(replay.by_ref().count(), 2);
+    /// let summary = replay.finish()?;
+    /// // The sealed segment is deleted; the active one (started by the replay) stays.
+    /// assert_eq!(summary.consumed, summary.segments[..1]);
+    /// // The replayed entries are gone; the WAL goes on.
+    /// assert_eq!(wal.replay(ReplayOptions::all())?.count(), 0);
+    /// assert_eq!(wal.append(b"c")?, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn consume(mut self, on: bool) -> Self {
         self.consume = on;
         self
@@ -99,6 +243,28 @@ impl ReplayOptions {
 }
 
 /// What a finished replay did.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append(b"abc")?;
+/// let cp = wal.create_checkpoint()?;
+/// wal.append(b"de")?;
+///
+/// let mut replay = wal.replay(ReplayOptions::all())?;
+/// replay.by_ref().for_each(drop);
+/// let summary = replay.finish()?;
+/// assert_eq!((summary.entries, summary.bytes), (2, 5));
+/// assert_eq!(summary.segments, [cp, cp + 1]);
+/// assert!(summary.consumed.is_empty());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
     /// Entries delivered.
@@ -114,6 +280,27 @@ pub struct ReplaySummary {
 /// A running replay: iterate it (or use [`Replay::receiver`]) for entries, then
 /// call [`Replay::finish`] for the outcome. An error (corruption, say) ends the
 /// stream early and is returned by `finish`.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append_batch(["a", "b"])?;
+///
+/// let mut replay = wal.replay(ReplayOptions::all())?;
+/// let mut seen = Vec::new();
+/// for entry in replay.by_ref() {
+///     seen.push(entry.data);
+/// }
+/// assert_eq!(seen, [b"a".to_vec(), b"b".to_vec()]);
+/// assert_eq!(replay.finish()?.entries, 2);
+/// # Ok(()) }
+/// ```
 #[must_use = "call finish() to learn whether the replay succeeded"]
 pub struct Replay {
     rx: Receiver<Entry>,
@@ -123,12 +310,58 @@ pub struct Replay {
 
 impl Replay {
     /// The channel the entries arrive on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use std::time::Duration;
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"only")?;
+    ///
+    /// let replay = wal.replay(ReplayOptions::all())?;
+    /// // A crossbeam receiver: usable with timeouts and in `select!`.
+    /// let entry = replay.receiver().recv_timeout(Duration::from_secs(10)).unwrap();
+    /// assert_eq!(entry.data, b"only");
+    /// assert_eq!(replay.finish()?.entries, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn receiver(&self) -> &Receiver<Entry> {
         &self.rx
     }
 
     /// Waits for the replay to end. With `consume`, deletes the replayed segments
     /// only if it succeeded and every entry was received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    ///
+    /// let mut replay = wal.replay(ReplayOptions::all())?;
+    /// assert_eq!(replay.by_ref().count(), 2);
+    /// assert_eq!(replay.finish()?.entries, 2);
+    ///
+    /// // An entry left unread makes a consuming replay fail, and delete nothing.
+    /// let replay = wal.replay(ReplayOptions::all().consume(true))?;
+    /// let _first = replay.receiver().recv().unwrap();
+    /// while replay.receiver().is_empty() {
+    ///     std::thread::yield_now(); // until the second entry has arrived
+    /// }
+    /// assert!(matches!(replay.finish(), Err(Error::ReceiverDropped)));
+    /// assert_eq!(wal.replay(ReplayOptions::all())?.count(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn finish(mut self) -> Result<ReplaySummary> {
         let handle = self.handle.take();
         let undelivered = !self.rx.is_empty();

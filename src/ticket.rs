@@ -104,6 +104,27 @@ pub(crate) fn wait(slot: &AckSlot) -> Result<AckValue> {
 /// once it is durable (per the sync policy), or to the error that prevented it.
 ///
 /// `wait()` parks the thread; `.await` does not, and needs no particular runtime.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+///
+/// // Blocking:
+/// let ticket = wal.submit(b"first".to_vec())?;
+/// assert_eq!(ticket.wait()?, 1);
+///
+/// // Async, here on a current-thread tokio runtime:
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let lsn = rt.block_on(async { wal.submit(b"second".to_vec())?.await })?;
+/// assert_eq!(lsn, 2);
+/// # Ok(()) }
+/// ```
 #[must_use = "a ticket says nothing until waited on"]
 pub struct CommitTicket {
     slot: Arc<AckSlot>,
@@ -115,11 +136,45 @@ impl CommitTicket {
     }
 
     /// Blocks until the entry is durable and returns its LSN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let ticket = wal.submit(b"entry".to_vec())?;
+    /// let lsn = ticket.wait()?;
+    /// assert_eq!(lsn, 1);
+    /// assert!(wal.durable_index() >= lsn);
+    /// # Ok(()) }
+    /// ```
     pub fn wait(self) -> Result<Lsn> {
         self.slot.wait().map(|(_, last)| last)
     }
 
     /// True once the writer has answered (success or error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let ticket = wal.submit(b"entry".to_vec())?;
+    /// // Poll without blocking; the writer answers shortly.
+    /// while !ticket.is_done() {
+    ///     std::thread::sleep(std::time::Duration::from_millis(1));
+    /// }
+    /// assert_eq!(ticket.wait()?, 1);
+    /// # Ok(()) }
+    /// ```
     pub fn is_done(&self) -> bool {
         self.slot.state.lock().result.is_some()
     }

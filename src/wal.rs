@@ -50,6 +50,28 @@ impl Wal {
     /// Takes an exclusive lock on the directory ([`Error::Locked`] if held),
     /// scans only the tail segment, cuts a torn or zero tail, and continues the
     /// LSN sequence. Corruption below the durable point is an error, never cut.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, report) = Wal::open(config.clone())?;
+    /// assert_eq!(report.last_lsn, 0); // a new WAL
+    /// wal.append(b"first")?;
+    /// // A second opener, even in this process, finds the directory locked.
+    /// assert!(matches!(Wal::open(config.clone()), Err(Error::Locked { .. })));
+    /// wal.close()?;
+    ///
+    /// // Reopening recovers and continues the LSN sequence.
+    /// let (wal, report) = Wal::open(config)?;
+    /// assert_eq!(report.last_lsn, 1);
+    /// assert_eq!(wal.append(b"second")?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn open(config: Config) -> Result<(Wal, RecoveryReport)> {
         config.validate()?;
         let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
@@ -101,6 +123,28 @@ impl Wal {
     /// writing. Recovery runs as usual but its repairs are only reported;
     /// replay covers what was valid when it opened. Appends and checkpoints
     /// fail with [`Error::ReadOnly`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (writer, _) = Wal::open(config.clone())?;
+    /// writer.append(b"entry")?;
+    /// writer.close()?;
+    ///
+    /// let (reader, _) = Wal::open_read_only(config.clone())?;
+    /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect();
+    /// assert_eq!(entries[0].data, b"entry");
+    /// assert!(matches!(reader.append(b"refused"), Err(Error::ReadOnly)));
+    /// // It takes no lock: a writer can open the directory meanwhile.
+    /// let (writer, _) = Wal::open(config)?;
+    /// assert_eq!(writer.append(b"more")?, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
         config.validate()?;
         if !config.dir.is_dir() {
@@ -138,6 +182,22 @@ impl Wal {
     }
 
     /// True if opened with [`Wal::open_read_only`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (writer, _) = Wal::open(config.clone())?;
+    /// assert!(!writer.is_read_only());
+    /// writer.close()?;
+    /// let (reader, _) = Wal::open_read_only(config)?;
+    /// assert!(reader.is_read_only());
+    /// # Ok(()) }
+    /// ```
     pub fn is_read_only(&self) -> bool {
         self.shared.read_only
     }
@@ -173,6 +233,22 @@ impl Wal {
 
     /// Queues one entry without waiting. The ticket resolves to its LSN when it
     /// is durable. Blocks only while the submission queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Queue three entries, then wait for all of them: they can share one commit.
+    /// let tickets = (0..3u8).map(|i| wal.submit(vec![i])).collect::<xwal::Result<Vec<_>>>()?;
+    /// let lsns = tickets.into_iter().map(|t| t.wait()).collect::<xwal::Result<Vec<_>>>()?;
+    /// assert_eq!(lsns, [1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn submit(&self, data: impl Into<Vec<u8>>) -> Result<CommitTicket> {
         let data = data.into();
         self.check_entry(data.len())?;
@@ -185,12 +261,44 @@ impl Wal {
     }
 
     /// Appends one entry and returns its LSN once it is durable (per the sync policy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let lsn = wal.append(b"put k1 v1")?;
+    /// assert_eq!(lsn, 1);
+    /// // With the default SyncPolicy::Always, acknowledged means durable.
+    /// assert!(wal.durable_index() >= lsn);
+    /// # Ok(()) }
+    /// ```
     pub fn append(&self, data: &[u8]) -> Result<Lsn> {
         self.submit(data.to_vec())?.wait()
     }
 
     /// Appends entries as one atomic group: after a crash either all of them are
     /// present or none. Returns their LSNs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.append_batch(["debit a", "credit b"])?, 1..=2);
+    /// assert_eq!(wal.append_batch(vec![b"c".to_vec()])?, 3..=3);
+    /// let empty = wal.append_batch(Vec::<Vec<u8>>::new());
+    /// assert!(matches!(empty, Err(Error::InvalidBatch { count: 0, .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn append_batch<I, D>(&self, entries: I) -> Result<RangeInclusive<Lsn>>
     where
         I: IntoIterator<Item = D>,
@@ -220,31 +328,134 @@ impl Wal {
     }
 
     /// Makes everything accepted so far durable, whatever the sync policy. Returns the durable LSN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, SyncPolicy, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sync(SyncPolicy::Never);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let lsn = wal.append(b"acknowledged when written")?;
+    /// let durable = wal.flush()?;
+    /// assert!(durable >= lsn);
+    /// assert!(wal.durable_index() >= lsn);
+    /// # Ok(()) }
+    /// ```
     pub fn flush(&self) -> Result<Lsn> {
         self.request(|ack| Request::Flush { ack }).map(|(l, _)| l)
     }
 
     /// LSN of the last entry written (0 for a new WAL). Survives restarts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config.clone())?;
+    /// assert_eq!(wal.last_index(), 0);
+    /// wal.append_batch(["a", "b"])?;
+    /// assert_eq!(wal.last_index(), 2);
+    /// wal.close()?;
+    ///
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.last_index(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn last_index(&self) -> Lsn {
         self.shared.last_lsn.load(Ordering::Acquire)
     }
 
     /// Highest LSN known durable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.durable_index(), 0);
+    /// let lsn = wal.append(b"entry")?;
+    /// assert!(wal.durable_index() >= lsn);
+    /// assert!(wal.durable_index() <= wal.last_index());
+    /// # Ok(()) }
+    /// ```
     pub fn durable_index(&self) -> Lsn {
         self.shared.durable_lsn.load(Ordering::Acquire)
     }
 
     /// Consumes one LSN without an entry (Go's `IncLastIndex`), durably, and returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"one")?;
+    /// assert_eq!(wal.inc_last_index()?, 2);
+    /// assert_eq!(wal.append(b"three")?, 3);
+    /// // The skipped LSN has no entry to replay.
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// assert_eq!(lsns, [1, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn inc_last_index(&self) -> Result<Lsn> {
         self.request(|ack| Request::Skip { ack }).map(|(l, _)| l)
     }
 
     /// `local_filesystem` or `aws_s3`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{BackendType, Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.backend_type(), BackendType::LocalFilesystem);
+    /// assert_eq!(wal.backend_type().as_str(), "local_filesystem");
+    /// # Ok(()) }
+    /// ```
     pub fn backend_type(&self) -> BackendType {
         self.shared.config.backend
     }
 
     /// Which I/O engine is in use: `io_uring` or `sync`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, IoEngine, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .io_engine(IoEngine::Auto);
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Auto falls back to the sync engine where the kernel refuses io_uring.
+    /// assert!(["io_uring", "sync"].contains(&wal.io_engine_name()));
+    /// # Ok(()) }
+    /// ```
     pub fn io_engine_name(&self) -> &'static str {
         self.engine
     }
@@ -252,12 +463,52 @@ impl Wal {
     /// Makes everything written durable, seals and marks the current segment as a
     /// checkpoint (rename + directory fsync), starts a new segment, and returns
     /// the checkpoint's segment number.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, ReplayRange, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"state")?;
+    /// let cp = wal.create_checkpoint()?;
+    /// assert_eq!(wal.checkpoints(), [cp]);
+    /// wal.append(b"after")?;
+    /// // Appends continue in a new segment.
+    /// assert!(wal.segments().last().unwrap().segment > cp);
+    /// let upto = ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp));
+    /// let data: Vec<_> = wal.replay(upto)?.map(|e| e.data).collect();
+    /// assert_eq!(data, [b"state".to_vec()]);
+    /// # Ok(()) }
+    /// ```
     pub fn create_checkpoint(&self) -> Result<u64> {
         self.request(|ack| Request::Checkpoint { ack })
             .map(|(n, _)| n)
     }
 
     /// Checkpoint segment numbers present, oldest first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert!(wal.checkpoints().is_empty());
+    /// wal.append(b"a")?;
+    /// let first = wal.create_checkpoint()?;
+    /// wal.append(b"b")?;
+    /// let second = wal.create_checkpoint()?;
+    /// assert!(first < second);
+    /// assert_eq!(wal.checkpoints(), [first, second]);
+    /// # Ok(()) }
+    /// ```
     pub fn checkpoints(&self) -> Vec<u64> {
         self.segments()
             .iter()
@@ -269,6 +520,26 @@ impl Wal {
     /// Segments present, oldest first; the last is the active one. On an
     /// `aws_s3` WAL: those replay covers, archived ones no longer on local disk
     /// included (as far as known without contacting S3).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"a")?;
+    /// let cp = wal.create_checkpoint()?;
+    /// wal.append(b"b")?;
+    /// let segments = wal.segments();
+    /// assert_eq!(segments.len(), 2);
+    /// assert!(segments[0].segment == cp && segments[0].checkpoint);
+    /// assert!(!segments[1].checkpoint); // the active one
+    /// assert_eq!(segments[1].first_lsn, 2);
+    /// # Ok(()) }
+    /// ```
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let local: Vec<SegmentInfo> = self.shared.table.lock().values().copied().collect();
         #[cfg(feature = "s3")]
@@ -277,6 +548,20 @@ impl Wal {
     }
 
     /// The WAL directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.dir(), dir.path());
+    /// assert!(wal.dir().join(xwal::dir::LOCK_FILE).exists());
+    /// # Ok(()) }
+    /// ```
     pub fn dir(&self) -> &std::path::Path {
         &self.shared.dir
     }
@@ -284,6 +569,25 @@ impl Wal {
     /// Starts a replay on its own thread; entries arrive on a bounded channel.
     /// Appends may run meanwhile, also from the consumer. Replays what was
     /// written when it started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b", "c"])?;
+    ///
+    /// let mut replay = wal.replay(ReplayOptions::all().backward())?;
+    /// let lsns: Vec<_> = replay.by_ref().map(|e| e.lsn).collect();
+    /// assert_eq!(lsns, [3, 2, 1]);
+    /// let summary = replay.finish()?;
+    /// assert_eq!(summary.entries, 3);
+    /// # Ok(()) }
+    /// ```
     pub fn replay(&self, opts: ReplayOptions) -> Result<Replay> {
         self.shared.check_open()?;
         if opts.consume {
@@ -296,6 +600,27 @@ impl Wal {
     /// Replays into the caller's channel from the calling thread, like Go xwal:
     /// someone must be receiving. With `consume`, segments are deleted once
     /// every entry has been handed to the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    ///
+    /// // An unbounded channel needs no receiver running meanwhile.
+    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let summary = wal.replay_into(&tx, ReplayOptions::all())?;
+    /// drop(tx);
+    /// let data: Vec<_> = rx.iter().map(|e| e.data).collect();
+    /// assert_eq!(data, [b"a".to_vec(), b"b".to_vec()]);
+    /// assert_eq!((summary.entries, summary.bytes), (2, 2));
+    /// # Ok(()) }
+    /// ```
     pub fn replay_into(&self, tx: &Sender<Entry>, opts: ReplayOptions) -> Result<ReplaySummary> {
         self.shared.check_open()?;
         if opts.consume {
@@ -310,6 +635,25 @@ impl Wal {
     /// Deletes sealed segments numbered `segment` or lower (for example after a
     /// checkpoint has been applied elsewhere). Never the active segment. Returns
     /// what was deleted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"applied elsewhere")?;
+    /// let cp = wal.create_checkpoint()?;
+    /// wal.append(b"still needed")?;
+    ///
+    /// assert_eq!(wal.purge_through(cp)?, [cp]);
+    /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+    /// assert_eq!(data, [b"still needed".to_vec()]);
+    /// # Ok(()) }
+    /// ```
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_writable()?;
         // S3 archive tier: release (hidden now, deleted locally once archived).
@@ -330,6 +674,24 @@ impl Wal {
 
     /// Drains and makes durable every accepted entry, stops the writer, closes
     /// the files and releases the lock. Later calls get [`Error::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config.clone())?;
+    /// wal.append(b"kept")?;
+    /// wal.close()?;
+    /// assert!(matches!(wal.append(b"late"), Err(Error::Closed)));
+    /// // The lock is released: the directory opens again.
+    /// let (wal, _) = Wal::open(config)?;
+    /// assert_eq!(wal.last_index(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn close(&self) -> Result<()> {
         let Some(handle) = self.writer.lock().take() else {
             return Ok(());
@@ -358,6 +720,25 @@ impl Wal {
     /// it opened (its newest run of consecutive segments). Appends and
     /// checkpoints fail with [`Error::ReadOnly`]. A wrong credential, a missing
     /// bucket or an empty prefix fails here with [`Error::Archive`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::archive::S3Config;
+    /// use xwal::{Error, ReplayOptions, Wal};
+    ///
+    /// // Needs a reachable S3 bucket that an xwal archiver has written to.
+    /// let s3 = S3Config::new("my-bucket").prefix("prod/orders-wal").region("eu-west-1");
+    /// let wal = Wal::open_archive(s3)?;
+    /// assert!(wal.is_read_only());
+    /// let mut replay = wal.replay(ReplayOptions::all())?;
+    /// let entries = replay.by_ref().count();
+    /// let summary = replay.finish()?;
+    /// assert_eq!(summary.entries, entries as u64);
+    /// assert!(matches!(wal.append(b"refused"), Err(Error::ReadOnly)));
+    /// # Ok(()) }
+    /// ```
     pub fn open_archive(s3: crate::archive::S3Config) -> Result<Wal> {
         let scratch = s3.fetch_dir.clone().unwrap_or_else(std::env::temp_dir);
         let archive = crate::archive::Archive::open_remote(s3.clone())?;
@@ -389,6 +770,20 @@ impl Wal {
     }
 
     /// What the archiver has uploaded and has left to do; `None` without an S3 config.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Without `Config::s3` there is no archive tier to report on.
+    /// assert!(wal.archive_status().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn archive_status(&self) -> Option<crate::archive::ArchiveStatus> {
         self.shared.archive.as_ref().map(|a| a.status())
     }
@@ -415,6 +810,22 @@ impl Wal {
     /// listed in the manifest (seal the active one first with
     /// [`Wal::create_checkpoint`] to include it). Fails with [`Error::Archive`]
     /// naming the last failure if that takes longer than `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use std::time::Duration;
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Without `Config::s3` there is nothing to wait for.
+    /// let waited = wal.wait_archived(Duration::from_secs(1));
+    /// assert!(matches!(waited, Err(Error::Config(m)) if m.contains("Config::s3")));
+    /// # Ok(()) }
+    /// ```
     pub fn wait_archived(
         &self,
         timeout: std::time::Duration,

@@ -8,15 +8,46 @@ use std::time::Duration;
 /// A secret string (an S3 secret key, a session token, an access key ID). Its
 /// `Debug` output is `<redacted>` and it has no `Display`, so it cannot end up
 /// in a log line, an error message or a `{:?}` by accident.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::archive::Secret;
+///
+/// let key = Secret::new("wJalrXUtnFEMI");
+/// assert_eq!(format!("{key:?}"), "<redacted>");
+/// assert_eq!(key.expose_secret(), "wJalrXUtnFEMI");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::Secret;
+    ///
+    /// let from_str = Secret::new("token");
+    /// let from_string = Secret::new(String::from("token"));
+    /// assert_eq!(from_str, from_string);
+    /// assert_ne!(from_str, Secret::new("other"));
+    /// ```
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
     /// The secret itself. Only the S3 client calls this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::Secret;
+    ///
+    /// let key = Secret::new("s3cr3t");
+    /// assert_eq!(key.expose_secret(), "s3cr3t");
+    /// assert!(!format!("{key:?}").contains("s3cr3t"));
+    /// ```
     pub fn expose_secret(&self) -> &str {
         &self.0
     }
@@ -29,6 +60,19 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Where the S3 credentials come from.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::archive::{S3Config, S3Credentials};
+///
+/// assert!(matches!(S3Credentials::default(), S3Credentials::Environment));
+/// let keys = S3Credentials::static_keys("AKIAEXAMPLE", "s3cr3t");
+/// let shown = format!("{keys:?}");
+/// assert!(!shown.contains("AKIAEXAMPLE") && !shown.contains("s3cr3t"));
+/// let nameless = S3Config::new("my-bucket").credentials(S3Credentials::Profile(String::new()));
+/// assert!(nameless.validate().is_err());
+/// ```
 #[derive(Clone, Default)]
 pub enum S3Credentials {
     /// The usual AWS environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
@@ -72,6 +116,21 @@ impl std::fmt::Debug for S3Credentials {
 
 impl S3Credentials {
     /// Static keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Credentials;
+    ///
+    /// match S3Credentials::static_keys("AKIAEXAMPLE", "s3cr3t") {
+    ///     S3Credentials::Static { access_key_id, secret_access_key, session_token } => {
+    ///         assert_eq!(access_key_id.expose_secret(), "AKIAEXAMPLE");
+    ///         assert_eq!(secret_access_key.expose_secret(), "s3cr3t");
+    ///         assert!(session_token.is_none());
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn static_keys(access_key_id: impl Into<String>, secret: impl Into<String>) -> Self {
         S3Credentials::Static {
             access_key_id: Secret::new(access_key_id),
@@ -104,6 +163,20 @@ impl S3Credentials {
 
 /// What happens when more sealed segments wait for upload than
 /// [`S3Config::max_backlog`] (S3 down or slower than the appends).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use xwal::archive::{BacklogFull, S3Config};
+///
+/// assert_eq!(BacklogFull::default(), BacklogFull::KeepLocalAndWarn);
+/// let slow = BacklogFull::SlowAppends { max_wait: Duration::from_millis(50) };
+/// assert!(S3Config::new("my-bucket").backlog(16, slow).validate().is_ok());
+/// // Appends are never held up for longer than a minute.
+/// let stuck = BacklogFull::SlowAppends { max_wait: Duration::from_secs(120) };
+/// assert!(S3Config::new("my-bucket").backlog(16, stuck).validate().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BacklogFull {
     /// Keep the segments on local disk (nothing unarchived is ever deleted), log a
@@ -121,6 +194,17 @@ pub enum BacklogFull {
 }
 
 /// Which archived segments stay on local disk.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::archive::{LocalRetention, S3Config};
+///
+/// assert_eq!(LocalRetention::default(), LocalRetention::KeepAll);
+/// assert_eq!(S3Config::new("my-bucket").retention, LocalRetention::KeepAll);
+/// let s3 = S3Config::new("my-bucket").retention(LocalRetention::KeepNewest(4));
+/// assert_eq!(s3.retention, LocalRetention::KeepNewest(4));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LocalRetention {
     /// Keep every segment locally; the archive is a copy. The default.
@@ -209,6 +293,19 @@ impl std::fmt::Debug for S3Config {
 
 impl S3Config {
     /// Settings for `bucket` with the defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::archive::{LocalRetention, S3Config};
+    ///
+    /// let s3 = S3Config::new("my-bucket");
+    /// assert_eq!((s3.bucket.as_str(), s3.region.as_str()), ("my-bucket", "us-east-1"));
+    /// assert_eq!(s3.connect_timeout, Duration::from_secs(5));
+    /// assert_eq!(s3.retention, LocalRetention::KeepAll);
+    /// assert!(s3.endpoint.is_none() && s3.validate().is_ok());
+    /// ```
     pub fn new(bucket: impl Into<String>) -> Self {
         S3Config {
             bucket: bucket.into(),
@@ -229,58 +326,189 @@ impl S3Config {
         }
     }
     /// Sets [`S3Config::prefix`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    ///
+    /// let s3 = S3Config::new("my-bucket").prefix("/prod/orders-wal/");
+    /// assert_eq!(s3.prefix, "/prod/orders-wal/");
+    /// assert!(s3.validate().is_ok()); // leading and trailing slashes are ignored
+    /// assert!(S3Config::new("my-bucket").prefix("prod//wal").validate().is_err());
+    /// assert!(S3Config::new("my-bucket").prefix("prod/../wal").validate().is_err());
+    /// ```
     pub fn prefix(mut self, p: impl Into<String>) -> Self {
         self.prefix = p.into();
         self
     }
     /// Sets [`S3Config::region`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    /// use xwal::Error;
+    ///
+    /// assert_eq!(S3Config::new("my-bucket").region("eu-west-1").region, "eu-west-1");
+    /// let empty = S3Config::new("my-bucket").region("");
+    /// assert!(matches!(empty.validate(), Err(Error::Config(m)) if m.contains("region is empty")));
+    /// ```
     pub fn region(mut self, r: impl Into<String>) -> Self {
         self.region = r.into();
         self
     }
     /// Sets [`S3Config::endpoint`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    ///
+    /// let local = S3Config::new("my-bucket").endpoint("http://127.0.0.1:9000").path_style(true);
+    /// assert_eq!(local.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    /// assert!(local.validate().is_ok());
+    /// // The scheme is required.
+    /// assert!(S3Config::new("my-bucket").endpoint("127.0.0.1:9000").validate().is_err());
+    /// ```
     pub fn endpoint(mut self, e: impl Into<String>) -> Self {
         self.endpoint = Some(e.into());
         self
     }
     /// Sets [`S3Config::path_style`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    ///
+    /// assert!(!S3Config::new("my-bucket").path_style);
+    /// let minio = S3Config::new("my-bucket").endpoint("http://127.0.0.1:9000").path_style(true);
+    /// assert!(minio.path_style);
+    /// ```
     pub fn path_style(mut self, on: bool) -> Self {
         self.path_style = on;
         self
     }
     /// Sets [`S3Config::credentials`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::{S3Config, S3Credentials};
+    ///
+    /// let keys = S3Credentials::static_keys("AKIAEXAMPLE", "s3cr3t");
+    /// let s3 = S3Config::new("my-bucket").credentials(keys);
+    /// assert!(matches!(s3.credentials, S3Credentials::Static { .. }));
+    /// // The whole config can be logged: the keys are redacted.
+    /// let shown = format!("{s3:?}");
+    /// assert!(shown.contains("my-bucket") && !shown.contains("s3cr3t"));
+    /// ```
     pub fn credentials(mut self, c: S3Credentials) -> Self {
         self.credentials = c;
         self
     }
     /// Sets [`S3Config::connect_timeout`] and [`S3Config::request_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::archive::S3Config;
+    ///
+    /// let (connect, request) = (Duration::from_secs(2), Duration::from_secs(30));
+    /// let s3 = S3Config::new("my-bucket").timeouts(connect, request);
+    /// assert_eq!((s3.connect_timeout, s3.request_timeout), (connect, request));
+    /// let zero = S3Config::new("my-bucket").timeouts(Duration::ZERO, Duration::from_secs(30));
+    /// assert!(zero.validate().is_err());
+    /// ```
     pub fn timeouts(mut self, connect: Duration, request: Duration) -> Self {
         self.connect_timeout = connect;
         self.request_timeout = request;
         self
     }
     /// Sets [`S3Config::max_backoff`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::archive::S3Config;
+    /// use xwal::Error;
+    ///
+    /// let s3 = S3Config::new("my-bucket").max_backoff(Duration::from_secs(5));
+    /// assert_eq!(s3.max_backoff, Duration::from_secs(5));
+    /// let zero = S3Config::new("my-bucket").max_backoff(Duration::ZERO);
+    /// assert!(matches!(zero.validate(), Err(Error::Config(m)) if m.contains("max_backoff")));
+    /// ```
     pub fn max_backoff(mut self, d: Duration) -> Self {
         self.max_backoff = d;
         self
     }
     /// Sets [`S3Config::poll_interval`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::archive::S3Config;
+    /// use xwal::Error;
+    ///
+    /// let s3 = S3Config::new("my-bucket").poll_interval(Duration::from_millis(50));
+    /// assert_eq!(s3.poll_interval, Duration::from_millis(50));
+    /// let rare = S3Config::new("my-bucket").poll_interval(Duration::from_secs(7200));
+    /// assert!(matches!(rare.validate(), Err(Error::Config(m)) if m.contains("poll_interval")));
+    /// ```
     pub fn poll_interval(mut self, d: Duration) -> Self {
         self.poll_interval = d;
         self
     }
     /// Sets [`S3Config::max_backlog`] and [`S3Config::backlog_full`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xwal::archive::{BacklogFull, S3Config};
+    ///
+    /// let slow = BacklogFull::SlowAppends { max_wait: Duration::from_millis(10) };
+    /// let s3 = S3Config::new("my-bucket").backlog(8, slow);
+    /// assert_eq!((s3.max_backlog, s3.backlog_full), (8, slow));
+    /// let none = S3Config::new("my-bucket").backlog(0, BacklogFull::KeepLocalAndWarn);
+    /// assert!(none.validate().is_err());
+    /// ```
     pub fn backlog(mut self, max_segments: usize, when_full: BacklogFull) -> Self {
         self.max_backlog = max_segments;
         self.backlog_full = when_full;
         self
     }
     /// Sets [`S3Config::retention`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::{LocalRetention, S3Config};
+    ///
+    /// let s3 = S3Config::new("my-bucket").retention(LocalRetention::KeepNewest(2));
+    /// assert_eq!(s3.retention, LocalRetention::KeepNewest(2));
+    /// assert!(s3.validate().is_ok());
+    /// ```
     pub fn retention(mut self, r: LocalRetention) -> Self {
         self.retention = r;
         self
     }
     /// Sets [`S3Config::fetch_dir`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use xwal::archive::S3Config;
+    ///
+    /// assert!(S3Config::new("my-bucket").fetch_dir.is_none()); // the system temp directory
+    /// let s3 = S3Config::new("my-bucket").fetch_dir("/var/tmp/xwal-fetch");
+    /// assert_eq!(s3.fetch_dir.as_deref(), Some(Path::new("/var/tmp/xwal-fetch")));
+    /// ```
     pub fn fetch_dir(mut self, d: impl Into<PathBuf>) -> Self {
         self.fetch_dir = Some(d.into());
         self
@@ -292,6 +520,17 @@ impl S3Config {
     }
 
     /// Checks every value; the error says what to change.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    /// use xwal::Error;
+    ///
+    /// assert!(S3Config::new("my-bucket").validate().is_ok());
+    /// let err = S3Config::new("My_Bucket").validate().unwrap_err();
+    /// assert!(matches!(&err, Error::Config(m) if m.contains("not a valid bucket name")));
+    /// ```
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(format!("s3: {m}")));
         let b = &self.bucket;

@@ -39,6 +39,31 @@ use store::Remote;
 pub const STATE_FILE: &str = "archive.state";
 
 /// What the archiver has done and has left to do (`Wal::archive_status`).
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> xwal::Result<()> {
+/// use std::time::Duration;
+/// use xwal::archive::{S3Config, S3Credentials};
+/// use xwal::{Config, Wal};
+///
+/// // Needs a reachable bucket; here an S3-compatible server on this machine.
+/// let s3 = S3Config::new("my-bucket")
+///     .prefix("orders-wal")
+///     .endpoint("http://127.0.0.1:9000")
+///     .path_style(true)
+///     .credentials(S3Credentials::static_keys("AKIAEXAMPLE", "s3cr3t"));
+/// let (wal, _) = Wal::open(Config::new("/var/lib/app/wal").s3(s3))?;
+/// wal.append(b"entry")?;
+/// wal.create_checkpoint()?; // seals the segment: the archiver uploads it
+/// let status = wal.wait_archived(Duration::from_secs(60))?;
+/// assert_eq!(status.location, "s3://my-bucket/orders-wal/");
+/// assert_eq!(status.pending, 0);
+/// assert!(status.uploaded_segments >= 1 && status.last_archived.is_some());
+/// assert!(status.last_error.is_none());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ArchiveStatus {
     /// `s3://bucket/prefix`.

@@ -12,6 +12,26 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// What [`restore`] did.
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> xwal::Result<()> {
+/// use std::path::Path;
+/// use xwal::archive::{restore, S3Config};
+///
+/// // Needs a reachable bucket that an xwal archiver has written to.
+/// let s3 = S3Config::new("my-bucket").prefix("orders-wal").region("eu-west-1");
+/// let dir = Path::new("/var/lib/app/wal-restored");
+/// let report = restore(&s3, dir)?;
+/// assert_eq!(report.location, "s3://my-bucket/orders-wal/");
+/// assert!(!report.restored.is_empty() && report.first_lsn <= report.last_lsn);
+/// // Run again (say, after an interruption): what is there is checked, not fetched again.
+/// let again = restore(&s3, dir)?;
+/// assert!(again.restored.is_empty());
+/// assert_eq!(again.already_present, report.restored);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RestoreReport {
     /// `s3://bucket/prefix/` restored from.
@@ -39,6 +59,24 @@ pub struct RestoreReport {
 /// into place, and synced. The restored directory opens with [`crate::Wal::open`]
 /// (which starts a new segment after the last archived one, so that archiving
 /// can continue on the same prefix) or [`crate::Wal::open_read_only`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn main() -> xwal::Result<()> {
+/// use std::path::Path;
+/// use xwal::archive::{restore, S3Config};
+/// use xwal::{Config, Wal};
+///
+/// // On a new machine: rebuild the WAL directory from the archive, then open it.
+/// // Needs a reachable bucket that an xwal archiver has written to.
+/// let s3 = S3Config::new("my-bucket").prefix("orders-wal").region("eu-west-1");
+/// let dir = Path::new("/var/lib/app/wal-restored");
+/// let report = restore(&s3, dir)?;
+/// let (wal, _) = Wal::open_read_only(Config::new(dir))?;
+/// assert_eq!(wal.last_index(), report.last_lsn);
+/// # Ok(()) }
+/// ```
 pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
     let _span = tracing::info_span!("restore", dir = %dir.display()).entered();
     dir::create_dir(dir)?;

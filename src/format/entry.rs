@@ -5,4 +5,23 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/xwal.rs"));
 }
 
+/// The protobuf `WALEntry` (Go xwal's entry type), generated from `proto/wal.proto`.
+///
+/// # Examples
+///
+/// ```
+/// use prost::Message;
+/// use xwal::format::{decode_record, encode_entry_record, RecordDecode, WalEntry};
+///
+/// let entry = WalEntry { lsn: 7, data: b"hello".to_vec(), crc: 0 };
+/// let mut rec = [0u8; 64];
+/// encode_entry_record(&mut rec, 7, 6, 0, 0x5A17, &entry.data);
+/// let RecordDecode::Record(r) = decode_record(&rec, 0x5A17, 1024) else { panic!() };
+/// // The record body is exactly the protobuf encoding of the message.
+/// assert_eq!(r.body, entry.encode_to_vec());
+/// assert_eq!(WalEntry::decode(r.body).unwrap(), entry);
+/// ```
+///
+/// # Definition
+///
 pub use generated::WalEntry;

@@ -24,6 +24,16 @@ pub const BLOCK_SIZE: usize = 4096;
 pub const MAX_ENTRY_SIZE_LIMIT: u64 = 1 << 30;
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{align_up, BLOCK_SIZE};
+///
+/// assert_eq!(align_up(1, 8), 8);
+/// assert_eq!(align_up(16, 8), 16);
+/// assert_eq!(align_up(4097, BLOCK_SIZE as u64), 8192);
+/// ```
 #[inline]
 pub const fn align_up(n: u64, align: u64) -> u64 {
     debug_assert!(align.is_power_of_two());
@@ -31,6 +41,16 @@ pub const fn align_up(n: u64, align: u64) -> u64 {
 }
 
 /// Rounds `n` down to a multiple of `align` (a power of two).
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{align_down, BLOCK_SIZE};
+///
+/// assert_eq!(align_down(15, 8), 8);
+/// assert_eq!(align_down(16, 8), 16);
+/// assert_eq!(align_down(8191, BLOCK_SIZE as u64), 4096);
+/// ```
 #[inline]
 pub const fn align_down(n: u64, align: u64) -> u64 {
     debug_assert!(align.is_power_of_two());

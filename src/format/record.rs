@@ -30,6 +30,19 @@ pub const RECORD_ALIGN: usize = 8;
 pub const FLAG_GROUP_END: u8 = 1;
 
 /// The kind of a record.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{decode_record, encode_skip_record, RecordDecode, RecordKind};
+///
+/// let mut buf = [0u8; 32];
+/// encode_skip_record(&mut buf, 5, 4, 0x5A17);
+/// match decode_record(&buf, 0x5A17, 1024) {
+///     RecordDecode::Record(r) => assert_eq!(r.header.kind, RecordKind::Skip),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RecordKind {
@@ -40,6 +53,21 @@ pub enum RecordKind {
 }
 
 /// The parsed fixed header of a record.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::*;
+///
+/// let data = b"payload";
+/// let mut buf = vec![0u8; encoded_record_len(entry_body_len(3, data.len()))];
+/// encode_entry_record(&mut buf, 3, 2, FLAG_GROUP_END, 0x5A17, data);
+/// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+/// let h: RecordHeader = r.header;
+/// assert_eq!((h.lsn, h.durable_lsn, h.salt), (3, 2, 0x5A17));
+/// assert_eq!(h.kind, RecordKind::Entry);
+/// assert_eq!(h.body_len as usize, entry_body_len(3, data.len()));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordHeader {
     /// Stored checksum.
@@ -60,12 +88,46 @@ pub struct RecordHeader {
 
 impl RecordHeader {
     /// True if this record closes an atomic group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::format::{decode_record, encode_entry_record, RecordDecode, FLAG_GROUP_END};
+    ///
+    /// let mut buf = [0u8; 64];
+    /// for (flags, group_end) in [(0, false), (FLAG_GROUP_END, true)] {
+    ///     encode_entry_record(&mut buf, 1, 0, flags, 0x5A17, b"x");
+    ///     let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+    ///     assert_eq!(r.header.is_group_end(), group_end);
+    /// }
+    /// ```
     pub fn is_group_end(&self) -> bool {
         self.flags & FLAG_GROUP_END != 0
     }
 }
 
 /// Why bytes did not decode as a record.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{decode_record, encode_entry_record, DecodeError, RecordDecode};
+///
+/// let salt = 0x5A17;
+/// let mut buf = [0u8; 64];
+/// // Preallocated space reads as zeros: the normal end of data.
+/// let zero = decode_record(&buf, salt, 1024);
+/// assert!(matches!(zero, RecordDecode::Invalid(DecodeError::Zero)));
+///
+/// encode_entry_record(&mut buf, 1, 0, 0, salt, b"x");
+/// // The same bytes read under another segment's salt are stale.
+/// let stale = decode_record(&buf, 0x0BAD, 1024);
+/// assert!(matches!(stale, RecordDecode::Invalid(DecodeError::BadSalt)));
+/// // A flipped payload byte fails the checksum.
+/// buf[36] ^= 1;
+/// let torn = decode_record(&buf, salt, 1024);
+/// assert!(matches!(torn, RecordDecode::Invalid(DecodeError::BadCrc)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
     /// The header bytes are all zero: preallocated space, the normal end of data.
@@ -86,6 +148,15 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// A short human description.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::format::DecodeError;
+    ///
+    /// assert_eq!(DecodeError::BadCrc.describe(), "record checksum mismatch");
+    /// assert!(DecodeError::Zero.describe().starts_with("zero bytes"));
+    /// ```
     pub fn describe(self) -> &'static str {
         match self {
             DecodeError::Zero => "zero bytes where a record was expected",
@@ -102,6 +173,19 @@ impl DecodeError {
 }
 
 /// A record that passed every check.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{decode_record, encode_entry_record, RecordDecode};
+///
+/// let mut buf = [0u8; 64];
+/// let used = encode_entry_record(&mut buf, 9, 8, 0, 0x5A17, b"abc");
+/// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+/// assert_eq!(r.len, used);
+/// assert_eq!(r.len % 8, 0);
+/// assert_eq!(r.body.len(), r.header.body_len as usize);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DecodedRecord<'a> {
     /// The header.
@@ -114,6 +198,23 @@ pub struct DecodedRecord<'a> {
 
 impl DecodedRecord<'_> {
     /// Decodes the entry payload. Only valid for [`RecordKind::Entry`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::format::{decode_record, encode_entry_record, encode_skip_record};
+    /// use xwal::format::{DecodeError, RecordDecode};
+    ///
+    /// let mut buf = [0u8; 64];
+    /// encode_entry_record(&mut buf, 9, 8, 0, 0x5A17, b"abc");
+    /// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+    /// assert_eq!(r.data(), Ok(b"abc".to_vec()));
+    ///
+    /// // A skip record carries no payload.
+    /// encode_skip_record(&mut buf, 10, 9, 0x5A17);
+    /// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+    /// assert_eq!(r.data(), Err(DecodeError::BadBody));
+    /// ```
     pub fn data(&self) -> Result<Vec<u8>, DecodeError> {
         if self.header.kind != RecordKind::Entry {
             return Err(DecodeError::BadBody);
@@ -177,6 +278,22 @@ fn canonical_payload(body: &[u8], lsn: u64) -> Option<&[u8]> {
 }
 
 /// Result of trying to decode one record from the front of a buffer.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{decode_record, encode_entry_record, RecordDecode, RECORD_HEADER_LEN};
+///
+/// let mut buf = [0u8; 64];
+/// let used = encode_entry_record(&mut buf, 1, 0, 0, 0x5A17, &[7; 20]);
+/// // Less than a header: the header is needed first.
+/// let short = decode_record(&buf[..10], 0x5A17, 1024);
+/// assert!(matches!(short, RecordDecode::NeedMore(n) if n == RECORD_HEADER_LEN));
+/// // A header and part of the body: the whole record is needed.
+/// let partial = decode_record(&buf[..40], 0x5A17, 1024);
+/// assert!(matches!(partial, RecordDecode::NeedMore(n) if n == used));
+/// assert!(matches!(decode_record(&buf[..used], 0x5A17, 1024), RecordDecode::Record(_)));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum RecordDecode<'a> {
     /// A complete valid record.
@@ -188,6 +305,17 @@ pub enum RecordDecode<'a> {
 }
 
 /// Bytes a record with a body of `body_len` bytes occupies.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{encoded_record_len, RECORD_HEADER_LEN};
+///
+/// assert_eq!(encoded_record_len(0), RECORD_HEADER_LEN);
+/// assert_eq!(encoded_record_len(1), 40);
+/// assert_eq!(encoded_record_len(8), 40);
+/// assert_eq!(encoded_record_len(9), 48);
+/// ```
 #[inline]
 pub const fn encoded_record_len(body_len: usize) -> usize {
     (RECORD_HEADER_LEN + body_len + RECORD_ALIGN - 1) & !(RECORD_ALIGN - 1)
@@ -199,6 +327,18 @@ const fn varint_len(v: u64) -> usize {
 }
 
 /// Length of the protobuf body for an entry with this LSN and payload length.
+///
+/// # Examples
+///
+/// ```
+/// use prost::Message;
+/// use xwal::format::{entry_body_len, WalEntry};
+///
+/// let entry = WalEntry { lsn: 300, data: vec![1; 200], crc: 0 };
+/// assert_eq!(entry_body_len(300, 200), entry.encoded_len());
+/// // An empty payload leaves only the LSN field (tag and one varint byte).
+/// assert_eq!(entry_body_len(1, 0), 2);
+/// ```
 #[inline]
 pub const fn entry_body_len(lsn: u64, data_len: usize) -> usize {
     let lsn_part = if lsn == 0 { 0 } else { 1 + varint_len(lsn) };
@@ -250,6 +390,20 @@ fn seal(out: &mut [u8], body_len: usize) -> usize {
 
 /// Encodes an entry record at the start of `out` and returns the bytes used.
 /// `out` must hold at least `encoded_record_len(entry_body_len(lsn, data.len()))` bytes.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::*;
+///
+/// let data = b"hello";
+/// let mut buf = vec![0u8; encoded_record_len(entry_body_len(42, data.len()))];
+/// let used = encode_entry_record(&mut buf, 42, 41, FLAG_GROUP_END, 0x5A17, data);
+/// assert_eq!(used, buf.len());
+/// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+/// assert_eq!(r.header.lsn, 42);
+/// assert_eq!(r.data().unwrap(), data);
+/// ```
 pub fn encode_entry_record(
     out: &mut [u8],
     lsn: u64,
@@ -288,6 +442,19 @@ pub fn encode_entry_record(
 }
 
 /// Encodes a skip record (an LSN consumed without an entry) and returns the bytes used.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{decode_record, encode_skip_record, encoded_record_len};
+/// use xwal::format::{RecordDecode, RecordKind};
+///
+/// let mut buf = [0u8; 32];
+/// assert_eq!(encode_skip_record(&mut buf, 7, 6, 0x5A17), encoded_record_len(0));
+/// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+/// assert_eq!((r.header.kind, r.header.lsn, r.body.len()), (RecordKind::Skip, 7, 0));
+/// assert!(r.header.is_group_end());
+/// ```
 pub fn encode_skip_record(out: &mut [u8], lsn: u64, durable_lsn: u64, salt: u32) -> usize {
     assert!(lsn > 0 && salt != 0);
     assert!(out.len() >= encoded_record_len(0));
@@ -307,6 +474,31 @@ pub fn encode_skip_record(out: &mut [u8], lsn: u64, durable_lsn: u64, salt: u32)
 ///
 /// `salt` is the segment's; `max_body` bounds the length field before any
 /// buffer is sized from it. Never panics, whatever `buf` holds.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::*;
+///
+/// let mut buf = vec![0u8; 4096];
+/// let first = encode_entry_record(&mut buf, 1, 0, FLAG_GROUP_END, 0x5A17, b"first");
+/// encode_entry_record(&mut buf[first..], 2, 1, FLAG_GROUP_END, 0x5A17, b"second");
+///
+/// let mut pos = 0;
+/// let mut payloads = Vec::new();
+/// while let RecordDecode::Record(r) = decode_record(&buf[pos..], 0x5A17, 1024) {
+///     payloads.push(r.data().unwrap());
+///     pos += r.len;
+/// }
+/// assert_eq!(payloads, [b"first".to_vec(), b"second".to_vec()]);
+/// // The zeros after the last record end the scan.
+/// let end = decode_record(&buf[pos..], 0x5A17, 1024);
+/// assert!(matches!(end, RecordDecode::Invalid(DecodeError::Zero)));
+/// // A length above the limit is refused before anything is sized from it.
+/// encode_entry_record(&mut buf, 1, 0, FLAG_GROUP_END, 0x5A17, &[1; 100]);
+/// let too_long = decode_record(&buf, 0x5A17, 16);
+/// assert!(matches!(too_long, RecordDecode::Invalid(DecodeError::TooLong)));
+/// ```
 pub fn decode_record(buf: &[u8], salt: u32, max_body: u32) -> RecordDecode<'_> {
     if buf.len() < RECORD_HEADER_LEN {
         return RecordDecode::NeedMore(RECORD_HEADER_LEN);
@@ -371,6 +563,21 @@ pub fn decode_record(buf: &[u8], salt: u32, max_body: u32) -> RecordDecode<'_> {
 /// Looks for proof that LSN `lsn` had been made durable: a valid record at an
 /// 8-byte-aligned position of `buf` whose durable LSN is at least `lsn`.
 /// Returns the byte position of the first such record.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::{encode_entry_record, scan_for_evidence, FLAG_GROUP_END};
+///
+/// let mut buf = vec![0u8; 256];
+/// let a = encode_entry_record(&mut buf, 1, 0, FLAG_GROUP_END, 0x5A17, b"one");
+/// let b = encode_entry_record(&mut buf[a..], 2, 0, FLAG_GROUP_END, 0x5A17, b"two");
+/// encode_entry_record(&mut buf[a + b..], 3, 2, FLAG_GROUP_END, 0x5A17, b"three");
+/// // The third record claims LSN 2 durable, so LSN 2 had been synced.
+/// assert_eq!(scan_for_evidence(&buf, 0x5A17, 1024, 2), Some(a + b));
+/// // Nothing claims LSN 3 durable.
+/// assert_eq!(scan_for_evidence(&buf, 0x5A17, 1024, 3), None);
+/// ```
 pub fn scan_for_evidence(buf: &[u8], salt: u32, max_body: u32, lsn: u64) -> Option<usize> {
     let mut pos = 0;
     while pos + RECORD_HEADER_LEN <= buf.len() {

@@ -5,6 +5,18 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::ptr::NonNull;
 
 /// A zero-initialised buffer whose address and capacity are multiples of 4096.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::BLOCK_SIZE;
+/// use xwal::io::AlignedBuf;
+///
+/// let buf = AlignedBuf::new(5000);
+/// assert_eq!(buf.capacity(), 8192);
+/// assert_eq!(buf.as_ptr() as usize % BLOCK_SIZE, 0);
+/// assert!(buf.as_slice().iter().all(|&b| b == 0));
+/// ```
 pub struct AlignedBuf {
     ptr: NonNull<u8>,
     cap: usize,
@@ -17,6 +29,16 @@ unsafe impl Sync for AlignedBuf {}
 
 impl AlignedBuf {
     /// Allocates at least `cap` bytes (rounded up to a block), zeroed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// assert_eq!(AlignedBuf::new(0).capacity(), 4096);
+    /// assert_eq!(AlignedBuf::new(4096).capacity(), 4096);
+    /// assert_eq!(AlignedBuf::new(4097).capacity(), 8192);
+    /// ```
     pub fn new(cap: usize) -> Self {
         let cap = cap.max(BLOCK_SIZE).div_ceil(BLOCK_SIZE) * BLOCK_SIZE;
         let layout = Layout::from_size_align(cap, BLOCK_SIZE).expect("aligned layout");
@@ -27,11 +49,34 @@ impl AlignedBuf {
     }
 
     /// Capacity in bytes (a multiple of 4096).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let buf = AlignedBuf::new(10_000);
+    /// assert_eq!(buf.capacity(), 12_288);
+    /// assert_eq!(buf.capacity(), buf.as_slice().len());
+    /// ```
     pub fn capacity(&self) -> usize {
         self.cap
     }
 
     /// Grows to at least `cap` bytes, discarding the contents.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let mut buf = AlignedBuf::new(4096);
+    /// buf.as_mut_slice()[0] = 1;
+    /// buf.reserve_discard(4096); // big enough already: kept as is
+    /// assert_eq!((buf.capacity(), buf.as_slice()[0]), (4096, 1));
+    /// buf.reserve_discard(6000); // grown, contents discarded
+    /// assert_eq!((buf.capacity(), buf.as_slice()[0]), (8192, 0));
+    /// ```
     pub fn reserve_discard(&mut self, cap: usize) {
         if cap > self.cap {
             *self = AlignedBuf::new(cap);
@@ -39,23 +84,66 @@ impl AlignedBuf {
     }
 
     /// The whole buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let buf = AlignedBuf::new(4096);
+    /// assert_eq!(buf.as_slice().len(), 4096);
+    /// assert!(buf.as_slice().iter().all(|&b| b == 0));
+    /// ```
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: ptr is valid for cap bytes, initialised (zeroed at allocation).
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.cap) }
     }
 
     /// The whole buffer, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let mut buf = AlignedBuf::new(4096);
+    /// buf.as_mut_slice()[..5].copy_from_slice(b"hello");
+    /// assert_eq!(&buf.as_slice()[..5], b"hello");
+    /// ```
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as above, and &mut self gives exclusive access.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.cap) }
     }
 
     /// Raw pointer for I/O submission.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let mut buf = AlignedBuf::new(4096);
+    /// let ptr = buf.as_mut_ptr();
+    /// assert_eq!(ptr as usize % 4096, 0);
+    /// // SAFETY: the buffer holds 4096 bytes and nothing else borrows it.
+    /// unsafe { ptr.add(10).write(42) };
+    /// assert_eq!(buf.as_slice()[10], 42);
+    /// ```
     pub fn as_mut_ptr(&mut self) -> *mut u8 {
         self.ptr.as_ptr()
     }
 
     /// Raw pointer for I/O submission.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::AlignedBuf;
+    ///
+    /// let buf = AlignedBuf::new(4096);
+    /// assert_eq!(buf.as_ptr(), buf.as_slice().as_ptr());
+    /// assert_eq!(buf.as_ptr() as usize % 4096, 0);
+    /// ```
     pub fn as_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()
     }

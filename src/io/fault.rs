@@ -9,6 +9,33 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 
 /// What to do to an operation.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::io::fault::{Fault, FaultInjector};
+/// use xwal::{Config, Error, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let faults = FaultInjector::new();
+/// // `Config::fault_injector` is a hidden test seam: never set in production.
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config.clone().fault_injector(faults.clone()))?;
+/// wal.append(b"durable")?;
+///
+/// faults.arm(0, Fault::FailSync(libc::EIO));
+/// // A failed fdatasync fences the WAL: nothing more is acknowledged.
+/// assert!(matches!(wal.append(b"unacknowledged"), Err(Error::Fenced { .. })));
+/// assert!(matches!(wal.append(b"later"), Err(Error::Fenced { .. })));
+/// drop(wal);
+///
+/// // Reopening recovers everything acknowledged.
+/// let (wal, report) = Wal::open(config)?;
+/// assert!(report.last_lsn >= 1);
+/// assert_eq!(wal.replay(xwal::ReplayOptions::all())?.next().unwrap().data, b"durable");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The write itself fails with this errno; nothing is written.
@@ -29,16 +56,78 @@ struct Plan {
 }
 
 /// Shared handle: tests arm faults while the WAL runs.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::io::fault::{Fault, FaultInjector};
+/// use xwal::{Config, Error, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let faults = FaultInjector::new();
+/// let config = Config::new(dir.path())
+///     .segment_size(1 << 20)
+///     .max_entry_size(64 << 10)
+///     .fault_injector(faults.clone()); // a hidden test seam
+/// let (wal, _) = Wal::open(config)?;
+/// // The WAL holds a clone: arming this handle reaches its writer.
+/// faults.arm(0, Fault::FailWrite(libc::EIO));
+/// assert!(matches!(wal.append(b"refused"), Err(Error::Fenced { .. })));
+/// assert_eq!(faults.injected(), 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct FaultInjector(Arc<Mutex<Plan>>);
 
 impl FaultInjector {
     /// A new injector with nothing armed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::fault::FaultInjector;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let faults = FaultInjector::new();
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .fault_injector(faults.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Nothing armed: the WAL works as usual.
+    /// assert_eq!(wal.append(b"fine")?, 1);
+    /// assert_eq!(faults.injected(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Fails the operation that comes `after` operations from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let faults = FaultInjector::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .fault_injector(faults.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// // Let one operation through (the first append's write and sync), fail the next.
+    /// faults.arm(1, Fault::FailWrite(libc::EIO));
+    /// assert_eq!(wal.append(b"first")?, 1);
+    /// assert!(matches!(wal.append(b"second"), Err(Error::Fenced { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn arm(&self, after: u64, fault: Fault) {
         let mut p = self.0.lock();
         let at = p.ops + after;
@@ -46,11 +135,54 @@ impl FaultInjector {
     }
 
     /// Removes armed faults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let faults = FaultInjector::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .fault_injector(faults.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// faults.arm(0, Fault::FailSync(libc::EIO));
+    /// faults.disarm();
+    /// assert_eq!(wal.append(b"unharmed")?, 1);
+    /// assert_eq!(faults.injected(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn disarm(&self) {
         self.0.lock().rules.clear();
     }
 
     /// How many faults fired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let faults = FaultInjector::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .fault_injector(faults.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"ok")?;
+    /// assert_eq!(faults.injected(), 0);
+    /// faults.arm(0, Fault::ShortWrite(0));
+    /// assert!(wal.append(b"torn").is_err());
+    /// assert_eq!(faults.injected(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn injected(&self) -> u64 {
         self.0.lock().injected
     }

@@ -36,6 +36,35 @@ struct SimState {
 }
 
 /// What a power cut did.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use xwal::io::sim::SimDisk;
+/// use xwal::{Config, SyncPolicy, Wal};
+///
+/// let dir = tempfile::tempdir_in(".")?;
+/// let sim = SimDisk::new();
+/// let config = Config::new(dir.path())
+///     .segment_size(1 << 20)
+///     .max_entry_size(64 << 10)
+///     .sync(SyncPolicy::Never);
+/// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+/// wal.append(b"a")?;
+/// let durable = wal.flush()?;
+/// wal.append(b"b")?; // written, never synced
+/// sim.cut_now();
+/// drop(wal);
+///
+/// // A generator that always picks 0: every unsynced sector goes back to its synced value.
+/// let stats = sim.crash_image(dir.path(), &mut || 0)?;
+/// assert!(stats.reverted > 0);
+/// assert_eq!(stats.kept + stats.intermediate, 0);
+/// let (_wal, report) = Wal::open(config)?;
+/// assert_eq!(report.last_lsn, durable);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CrashStats {
     /// Unsynced sectors that kept their newest value.
@@ -47,6 +76,36 @@ pub struct CrashStats {
 }
 
 /// Shared handle to the simulated disk of one WAL run.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use xwal::io::sim::SimDisk;
+/// use xwal::{Config, Wal};
+///
+/// let dir = tempfile::tempdir_in(".")?;
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let sim = SimDisk::new();
+/// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+/// let acknowledged = wal.append(b"acknowledged")?;
+/// sim.cut_now();
+/// assert!(wal.append(b"no power").is_err());
+/// drop(wal);
+///
+/// // Leave the files as a power cut could, then recover on the real disk.
+/// let mut state = 0x2545_f491_4f6c_dd1d_u64;
+/// let mut rng = move || {
+///     state ^= state << 13;
+///     state ^= state >> 7;
+///     state ^= state << 17;
+///     state
+/// };
+/// sim.crash_image(dir.path(), &mut rng)?;
+/// let (_wal, report) = Wal::open(config)?;
+/// assert!(report.last_lsn >= acknowledged); // SyncPolicy::Always: acknowledged is durable
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Default)]
 pub struct SimDisk(Arc<Mutex<SimState>>);
 
@@ -78,27 +137,111 @@ fn is_dsync(fd: RawFd) -> bool {
 
 impl SimDisk {
     /// A disk with no power cut planned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::sim::SimDisk;
+    ///
+    /// let sim = SimDisk::new();
+    /// assert!(!sim.is_dead());
+    /// assert_eq!(sim.ops(), 0);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The power fails at the operation `after` operations from now (0 = the next).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::sim::SimDisk;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let sim = SimDisk::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sim_disk(sim.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// sim.cut_after(1); // the next operation runs, the one after fails
+    /// wal.append(b"written")?;
+    /// assert!(!sim.is_dead());
+    /// assert!(wal.append(b"cut").is_err());
+    /// assert!(sim.is_dead());
+    /// # Ok(()) }
+    /// ```
     pub fn cut_after(&self, after: u64) {
         let mut s = self.0.lock();
         s.cut_at = Some(s.ops + after);
     }
 
     /// Cuts the power now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::sim::SimDisk;
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let sim = SimDisk::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sim_disk(sim.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// sim.cut_now();
+    /// assert!(matches!(wal.append(b"no power"), Err(Error::Fenced { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn cut_now(&self) {
         self.0.lock().dead = true;
     }
 
     /// True once the power has failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::sim::SimDisk;
+    ///
+    /// let sim = SimDisk::new();
+    /// assert!(!sim.is_dead());
+    /// sim.cut_now();
+    /// assert!(sim.is_dead());
+    /// // Clones share the disk.
+    /// assert!(sim.clone().is_dead());
+    /// ```
     pub fn is_dead(&self) -> bool {
         self.0.lock().dead
     }
 
     /// Operations seen.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::io::sim::SimDisk;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let sim = SimDisk::new();
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sim_disk(sim.clone()); // a hidden test seam
+    /// let (wal, _) = Wal::open(config)?;
+    /// let before = sim.ops();
+    /// wal.append(b"one write")?;
+    /// assert!(sim.ops() > before);
+    /// # Ok(()) }
+    /// ```
     pub fn ops(&self) -> u64 {
         self.0.lock().ops
     }
@@ -113,6 +256,40 @@ impl SimDisk {
 
     /// Rewrites the files in `dir` as the power cut left them (see the module
     /// docs) and clears the journal. `rng` supplies randomness (seeded by the caller).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use xwal::io::sim::SimDisk;
+    /// use xwal::{Config, ReplayOptions, SyncPolicy, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sync(SyncPolicy::Never);
+    /// let sim = SimDisk::new();
+    /// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+    /// for i in 1..=20u8 {
+    ///     wal.append(&[i; 100])?; // acknowledged, not synced
+    /// }
+    /// sim.cut_now();
+    /// drop(wal);
+    ///
+    /// let mut n = 0u64;
+    /// let stats = sim.crash_image(dir.path(), &mut || {
+    ///     n += 1;
+    ///     n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
+    /// })?;
+    /// assert!(stats.kept + stats.reverted + stats.intermediate > 0);
+    /// // Whatever survived is a clean prefix of what was appended.
+    /// let (wal, _) = Wal::open(config)?;
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// assert!(lsns.len() <= 20);
+    /// assert!(lsns.iter().copied().eq(1..=lsns.len() as u64));
+    /// # Ok(()) }
+    /// ```
     pub fn crash_image(&self, dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<CrashStats> {
         let mut s = self.0.lock();
         s.dead = true;

@@ -5,6 +5,28 @@ use std::io;
 use std::os::fd::RawFd;
 
 /// pwrite + fdatasync, run synchronously in `start`.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::os::fd::AsRawFd;
+/// use xwal::io::sync::SyncWriteEngine;
+/// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+///
+/// let dir = tempfile::tempdir_in(".")?;
+/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::dir::open_for_write(&path, false)?;
+/// let mut engine = SyncWriteEngine::default();
+/// assert_eq!(engine.name(), "sync");
+/// let mut buf = AlignedBuf::new(4096);
+/// buf.as_mut_slice()[..4].copy_from_slice(b"data");
+/// // The whole write and its fdatasync happen inside `start`.
+/// engine.start(WriteOp { fd: file.as_raw_fd(), offset: 4096, buf, len: 4096, sync: true });
+/// engine.finish().1?;
+/// assert_eq!(&std::fs::read(&path)?[4096..4100], b"data");
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct SyncWriteEngine {
     done: Option<(AlignedBuf, io::Result<()>)>,
@@ -96,12 +118,60 @@ impl WriteEngine for SyncWriteEngine {
 }
 
 /// pread in chunks.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::fs::FileExt;
+/// use xwal::io::sync::SyncReadEngine;
+/// use xwal::io::ReadEngine;
+///
+/// let dir = tempfile::tempdir_in(".")?;
+/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// std::fs::OpenOptions::new().write(true).open(&path)?.write_all_at(b"mark", 12288)?;
+/// let file = xwal::dir::open_for_read(&path)?;
+/// let mut engine = SyncReadEngine::new(4096);
+/// let mut found = None;
+/// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |offset, chunk| {
+///     if chunk.starts_with(b"mark") {
+///         found = Some(offset);
+///     }
+///     found.is_none()
+/// })?;
+/// assert_eq!(found, Some(12288));
+/// # Ok(()) }
+/// ```
 pub struct SyncReadEngine {
     buf: AlignedBuf,
 }
 
 impl SyncReadEngine {
     /// A reader with one chunk buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsRawFd;
+    /// use xwal::io::sync::SyncReadEngine;
+    /// use xwal::io::ReadEngine;
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::dir::open_for_read(&path)?;
+    /// // Chunks of 16 KiB: four reads cover the 64 KiB file.
+    /// let mut engine = SyncReadEngine::new(16 << 10);
+    /// let mut chunks = 0;
+    /// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |_, chunk| {
+    ///     assert_eq!(chunk.len(), 16 << 10);
+    ///     chunks += 1;
+    ///     true
+    /// })?;
+    /// assert_eq!(chunks, 4);
+    /// # Ok(()) }
+    /// ```
     pub fn new(chunk: usize) -> Self {
         SyncReadEngine {
             buf: AlignedBuf::new(chunk),
