@@ -183,9 +183,37 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
         if kind == FileKind::Foreign {
             continue;
         }
-        let path = ent.path();
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+        let mut path = ent.path();
+        let mut kind = kind;
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            // Renamed since the directory was read, by a writer beside this
+            // (read-only) listing: a prepared segment taking its final name, or
+            // a segment becoming a checkpoint. Follow the checkpoint rename;
+            // a vanished `.preparing` file is simply gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match kind {
+                FileKind::Segment {
+                    segment,
+                    checkpoint,
+                } => {
+                    let twin = segment_path(dir, segment, !checkpoint);
+                    match std::fs::symlink_metadata(&twin) {
+                        Ok(m) => {
+                            path = twin;
+                            kind = FileKind::Segment {
+                                segment,
+                                checkpoint: !checkpoint,
+                            };
+                            m
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(Error::io(format!("stat {}", twin.display()), e)),
+                    }
+                }
+                _ => continue,
+            },
+            Err(e) => return Err(Error::io(format!("stat {}", path.display()), e)),
+        };
         let ft = meta.file_type();
         if ft.is_symlink() {
             return Err(Error::UnsafeFile {
@@ -213,6 +241,8 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
         }
     }
     segs.sort_by_key(|s| s.segment);
+    // A renamed segment followed above may also be listed under its new name.
+    segs.dedup_by(|a, b| a.segment == b.segment && a.checkpoint == b.checkpoint);
     for w in segs.windows(2) {
         if w[0].segment == w[1].segment {
             return Err(Error::Corruption {

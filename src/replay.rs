@@ -364,7 +364,23 @@ impl Replay {
     /// ```
     pub fn finish(mut self) -> Result<ReplaySummary> {
         let handle = self.handle.take();
-        let undelivered = !self.rx.is_empty();
+        // Whether every sent entry was received can only be known once the
+        // replay thread has stopped sending; checking the channel before that
+        // would miss an entry sent in between (and `consume` would then delete
+        // a segment whose entry nobody received). Wait for the thread to end,
+        // unless an entry is already waiting: that is undelivered for sure,
+        // and dropping the receiver unblocks a thread stuck on a full channel.
+        let mut undelivered = false;
+        if let Some(h) = &handle {
+            while !h.is_finished() {
+                if !self.rx.is_empty() {
+                    undelivered = true;
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+        }
+        undelivered |= !self.rx.is_empty();
         drop(std::mem::replace(&mut self.rx, crossbeam_channel::never()));
         let (mut summary, consumable) = match handle.map(|h| h.join()) {
             Some(Ok(r)) => r?,

@@ -161,7 +161,21 @@ impl Wal {
             }
         };
         let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
-        let rec = recovery::recover(&config, reader.as_mut(), true)?;
+        // A writer beside this view may rename a segment (prepared -> final,
+        // active -> checkpoint) between listing the directory and opening the
+        // file; the view is then simply taken again.
+        let mut attempt = 0;
+        let rec = loop {
+            match recovery::recover(&config, reader.as_mut(), true) {
+                Err(Error::Io { source, context })
+                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 8 =>
+                {
+                    attempt += 1;
+                    tracing::debug!(%context, attempt, "a segment was renamed under a read-only open; retrying");
+                }
+                r => break r?,
+            }
+        };
         let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
         shared.read_only = true;
         // S3 archive tier: replay covers archived segments (no archiver, nothing deleted).

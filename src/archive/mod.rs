@@ -93,6 +93,27 @@ pub struct ArchiveStatus {
 
 impl ArchiveStatus {
     /// True if the manifest lists `segment`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::ArchiveStatus;
+    /// let status = ArchiveStatus {
+    ///     location: "s3://orders-wal/prod/".into(),
+    ///     manifest_loaded: true,
+    ///     uploaded_segments: 5,
+    ///     uploaded_bytes: 5 << 20,
+    ///     last_archived: Some(9),
+    ///     pending: 0,
+    ///     backlog_full: false,
+    ///     local_deleted: 0,
+    ///     errors: 0,
+    ///     last_error: None,
+    ///     archived_runs: vec![(2, 4), (8, 9)],
+    /// };
+    /// assert!(status.is_archived(3) && status.is_archived(8));
+    /// assert!(!status.is_archived(5) && !status.is_archived(1) && !status.is_archived(10));
+    /// ```
     pub fn is_archived(&self, segment: u64) -> bool {
         self.archived_runs
             .iter()
