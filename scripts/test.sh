@@ -25,6 +25,9 @@ step "tests: unit, integration, property, doc"
 cargo test --all-targets --no-fail-fast
 cargo test --doc
 
+step "rustdoc: every public item documented, with an example"
+scripts/doc-coverage.sh | tail -1
+
 step "examples (each runs in a temp dir under the current directory)"
 for example in append_replay async_tickets checkpoint_truncate prometheus_metrics; do
     echo "-- $example"
