@@ -8,6 +8,7 @@
 //! max_batch_entries = 65536
 //! commit_delay = "0ms"            # durations: integer milliseconds, or a string with ns, us, ms, s, m, h
 //! queue_depth = 4096
+//! commits_in_flight = 1           # group commits in flight at once (1 to 4)
 //! sync = "interval"               # always | dsync | interval | never
 //! sync_interval = "10ms"          # required with sync = "interval", refused otherwise
 //! io_engine = "uring"             # uring | sync | auto
@@ -60,6 +61,7 @@ pub(crate) const KEYS: &[&str] = &[
     "max_batch_entries",
     "commit_delay",
     "queue_depth",
+    "commits_in_flight",
     "io_engine",
     "zero_fill",
     "max_dir_bytes",
@@ -354,6 +356,9 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
     }
     if let Some(v) = get("queue_depth") {
         cfg.queue_depth = count("queue_depth", v)?;
+    }
+    if let Some(v) = get("commits_in_flight") {
+        cfg.commits_in_flight = count("commits_in_flight", v)?;
     }
     let interval = match get("sync_interval") {
         Some(v) => Some(duration("sync_interval", v)?),

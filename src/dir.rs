@@ -15,6 +15,56 @@ const SEGMENT_SUFFIX: &str = ".seg";
 const CHECKPOINT_SUFFIX: &str = ".checkpoint.seg";
 const PREPARING_SUFFIX: &str = ".seg.preparing";
 
+/// Path of segment `segment`'s anchor index (`wal-N.anchors`, see
+/// [`crate::format::decode_anchor_index`]): a replay hint beside a sealed segment.
+///
+/// # Examples
+///
+/// ```
+/// use std::path::Path;
+/// use xwal::dir::anchor_index_path;
+///
+/// let p = anchor_index_path(Path::new("/w"), 7);
+/// assert_eq!(p, Path::new("/w/wal-00000000000000000007.anchors"));
+/// ```
+pub fn anchor_index_path(dir: &Path, segment: u64) -> PathBuf {
+    dir.join(format!("{PREFIX}{segment:020}.anchors"))
+}
+
+/// Reads segment `segment`'s anchor index, if there is a valid one for this
+/// incarnation (`salt`). Anything else (missing, too long, torn, stale) is `None`:
+/// the index is a hint.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::dir::{anchor_index_path, read_anchor_index};
+/// use xwal::format::encode_anchor_index;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// assert_eq!(read_anchor_index(dir.path(), 1, 9, 1 << 20), None);
+/// std::fs::write(anchor_index_path(dir.path(), 1), encode_anchor_index(1, 9, &[(8192, 3)])).unwrap();
+/// assert_eq!(read_anchor_index(dir.path(), 1, 9, 1 << 20), Some(vec![(8192, 3)]));
+/// ```
+pub fn read_anchor_index(
+    dir: &Path,
+    segment: u64,
+    salt: u32,
+    capacity: u64,
+) -> Option<Vec<(u64, u64)>> {
+    use std::io::Read;
+    let limit = crate::format::anchor_index_len_limit(capacity);
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(anchor_index_path(dir, segment))
+        .ok()?;
+    let mut bytes = Vec::new();
+    // One byte over the limit tells a too-long file apart without reading it all.
+    f.take(limit as u64 + 1).read_to_end(&mut bytes).ok()?;
+    crate::format::decode_anchor_index(&bytes, segment, salt, capacity)
+}
+
 /// File name of a segment.
 ///
 /// # Examples
@@ -243,13 +293,28 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
     segs.sort_by_key(|s| s.segment);
     // A renamed segment followed above may also be listed under its new name.
     segs.dedup_by(|a, b| a.segment == b.segment && a.checkpoint == b.checkpoint);
-    for w in segs.windows(2) {
-        if w[0].segment == w[1].segment {
-            return Err(Error::Corruption {
-                segment: w[0].segment,
-                offset: 0,
-                reason: "segment present both as checkpoint and plain file".into(),
-            });
+    // readdir during a rename may return both the old and the new name. A
+    // writer only ever renames a plain segment to its checkpoint name, so a
+    // plain name that is gone by now was renamed; both still present is real.
+    let mut i = 0;
+    while i + 1 < segs.len() {
+        if segs[i].segment != segs[i + 1].segment {
+            i += 1;
+            continue;
+        }
+        let plain = if segs[i].checkpoint { i + 1 } else { i };
+        debug_assert!(!segs[plain].checkpoint);
+        match std::fs::symlink_metadata(segment_path(dir, segs[plain].segment, false)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                segs.remove(plain);
+            }
+            _ => {
+                return Err(Error::Corruption {
+                    segment: segs[i].segment,
+                    offset: 0,
+                    reason: "segment present both as checkpoint and plain file".into(),
+                })
+            }
         }
     }
     Ok((segs, leftovers))
@@ -662,5 +727,25 @@ mod tests {
         assert_eq!(classify("wal_42"), FileKind::Foreign);
         assert_eq!(classify("wal-42.seg"), FileKind::Foreign);
         assert_eq!(classify("notes.txt"), FileKind::Foreign);
+    }
+
+    #[test]
+    fn both_names_present_is_corruption() {
+        let d = tempfile::tempdir().unwrap();
+        prepare_segment(d.path(), 1, 64 << 10, false).unwrap();
+        std::fs::copy(
+            segment_path(d.path(), 1, false),
+            segment_path(d.path(), 1, true),
+        )
+        .unwrap();
+        match list(d.path()) {
+            Err(Error::Corruption { segment: 1, .. }) => {}
+            other => panic!("expected corruption, got {other:?}"),
+        }
+        // Once the plain name is gone, the checkpoint is the one segment 1.
+        std::fs::remove_file(segment_path(d.path(), 1, false)).unwrap();
+        let (segs, _) = list(d.path()).unwrap();
+        assert_eq!(segs.len(), 1);
+        assert!(segs[0].checkpoint);
     }
 }

@@ -39,6 +39,27 @@ pub fn segment_header(data: &[u8]) {
     }
 }
 
+/// Anchor index decoder: `segment (8) | salt (4) | capacity blocks (2) | index bytes`.
+/// A decoded list must satisfy every promise of `decode_anchor_index` and
+/// re-encode to the same bytes.
+pub fn anchor_index(data: &[u8]) {
+    if data.len() < 14 {
+        return;
+    }
+    let segment = u64::from(le32(&data[0..4])) | (u64::from(le32(&data[4..8])) << 32);
+    let salt = le32(&data[8..12]);
+    let capacity = (u64::from(u16::from_le_bytes([data[12], data[13]])) + 1) * BLOCK_SIZE as u64;
+    let bytes = &data[14..];
+    if let Some(a) = crate::format::decode_anchor_index(bytes, segment, salt, capacity) {
+        assert!(a.len() <= crate::format::max_anchors(capacity));
+        for w in a.windows(2) {
+            assert!(w[0].0 < w[1].0 && w[0].1 < w[1].1);
+        }
+        assert!(a.iter().all(|x| x.0 >= BLOCK_SIZE as u64 && x.0 < capacity));
+        assert_eq!(crate::format::encode_anchor_index(segment, salt, &a), bytes);
+    }
+}
+
 /// Recovery of a directory built from the bytes, then replay in every mode.
 /// `flags (1) | salt (4) | segment body`: with flag bit 0 a valid header is
 /// written first, so the fuzzer reaches the record scan.

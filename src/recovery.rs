@@ -140,7 +140,9 @@ pub(crate) fn recover(
 
     let mut headers: Vec<(ListedSegment, HeaderDecode)> = Vec::with_capacity(listed.len());
     for s in listed {
-        let block = dir::read_header_block(&dir::segment_path(&cfg.dir, s.segment, s.checkpoint))?;
+        let block = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
+            dir::read_header_block(p)
+        })?;
         let h = SegmentHeader::decode(&block);
         headers.push((s, h));
     }
@@ -229,7 +231,11 @@ pub(crate) fn recover(
                 // write, never acknowledged unless synced), or an unusable preparation.
                 // Unless its records prove they had been synced: then the header was
                 // too (it is in the first write), and this is corruption.
-                if let Some((offset, lsn)) = synced_records_without_header(cfg, &path, reader)? {
+                let synced =
+                    follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
+                        synced_records_without_header(cfg, p, reader)
+                    })?;
+                if let Some((offset, lsn)) = synced {
                     return Err(Error::Corruption {
                         segment: s.segment,
                         offset: 0,
@@ -273,7 +279,9 @@ pub(crate) fn recover(
         });
     };
     report.tail_segment = Some(tail.segment);
-    let scan = scan_tail(cfg, &tail, reader, read_only)?;
+    let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
+        scan_tail(cfg, &tail, p, reader, read_only)
+    })?;
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
@@ -305,6 +313,27 @@ pub(crate) fn recover(
         next_segment,
         next_prepared,
     })
+}
+
+/// Runs `f` on a listed segment's path. A read-only view has no lock: a writer
+/// beside it may have renamed the segment to its checkpoint name since the
+/// listing (the only rename of a segment with a final name), so a vanished
+/// plain name is followed there once.
+fn follow_checkpoint_rename<T>(
+    cfg: &Config,
+    segment: u64,
+    checkpoint: bool,
+    read_only: bool,
+    mut f: impl FnMut(&std::path::Path) -> Result<T>,
+) -> Result<T> {
+    match f(&dir::segment_path(&cfg.dir, segment, checkpoint)) {
+        Err(Error::Io { source, .. })
+            if read_only && !checkpoint && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            f(&dir::segment_path(&cfg.dir, segment, true))
+        }
+        r => r,
+    }
 }
 
 /// Scans a segment whose header is unusable for two valid records of one salt
@@ -389,11 +418,11 @@ enum Phase {
 fn scan_tail(
     cfg: &Config,
     meta: &SegmentMeta,
+    path: &std::path::Path,
     reader: &mut dyn ReadEngine,
     read_only: bool,
 ) -> Result<TailScan> {
-    let path = meta.path(&cfg.dir);
-    let file = dir::open_for_read(&path)
+    let file = dir::open_for_read(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let size = file
         .metadata()
@@ -530,7 +559,7 @@ fn scan_tail(
     let tail_block = if read_only {
         vec![0u8; BLOCK_SIZE]
     } else {
-        let wfile = dir::open_for_write(&path, false)?;
+        let wfile = dir::open_for_write(path, false)?;
         if needs_zeroing {
             zero_range(&wfile, group_end_pos, zero_to)
                 .map_err(|e| Error::io(format!("zeroing torn tail of {}", path.display()), e))?;

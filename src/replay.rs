@@ -559,6 +559,7 @@ pub(crate) fn run(
             Direction::Backward => seg.backward(
                 reader.as_mut(),
                 shared.config.replay_chunk_size as u64,
+                &known_anchors(shared, meta),
                 &mut send,
             )?,
         }
@@ -582,6 +583,16 @@ pub(crate) fn run(
         vec![]
     };
     Ok((summary, consumable))
+}
+
+/// Record boundaries of a segment known without reading it: from this
+/// process's writer, else from the anchor index beside the segment.
+fn known_anchors(shared: &Shared, meta: &SegmentMeta) -> Vec<(u64, Lsn)> {
+    let mine = shared.anchors_of(meta.segment);
+    if !mine.is_empty() {
+        return mine;
+    }
+    dir::read_anchor_index(&shared.dir, meta.segment, meta.salt, meta.capacity).unwrap_or_default()
 }
 
 /// Opens a segment, following a concurrent checkpoint rename.
@@ -731,32 +742,55 @@ impl SegmentRead<'_> {
         )
     }
 
-    /// Two passes in bounded memory: a verifying forward pass records an anchor
-    /// (offset, LSN) about every `window` bytes; then each window is read again,
-    /// decoded, and sent newest first.
+    /// Newest first, in bounded memory: the segment is cut into windows at
+    /// anchors (offset, LSN) about `window` bytes apart, and each window is
+    /// read, decoded and sent in reverse, last window first.
+    ///
+    /// The anchors come from the writer of this process (`known`), checked as
+    /// they are used: each window must start with the anchor's LSN and end
+    /// right before the next window's. For a segment this process did not
+    /// write, a verifying forward pass finds them first, so the segment is read
+    /// twice.
     fn backward(
         &self,
         reader: &mut dyn ReadEngine,
         window: u64,
+        known: &[(u64, Lsn)],
         send: &mut dyn FnMut(Entry) -> Result<()>,
     ) -> Result<()> {
         let stop = self.last_lsn.min(self.hi);
-        let mut anchors: Vec<(u64, Lsn)> = Vec::new();
-        let mut end_off = BLOCK_SIZE as u64;
+        // The segment start, then the known anchors up to `stop`.
+        let mut anchors: Vec<(u64, Lsn)> = vec![(BLOCK_SIZE as u64, self.meta.first_lsn)];
+        anchors.extend(
+            known
+                .iter()
+                .copied()
+                .filter(|a| a.1 <= stop && a.1 > self.meta.first_lsn),
+        );
+        // A verifying forward pass from the last known anchor to `stop` finds the
+        // end and the anchors past it: the whole segment when none are known,
+        // about one window when the writer's or the index's cover it.
+        let (from_off, from_lsn) = anchors[anchors.len() - 1];
+        let mut end_off = from_off;
         self.scan(
             reader,
-            BLOCK_SIZE as u64,
+            from_off,
             self.meta.capacity,
-            self.meta.first_lsn,
+            from_lsn,
             stop,
             &mut |off, r| {
-                if r.header.lsn >= self.lo && anchors.last().is_none_or(|a| off - a.0 >= window) {
+                if anchors.last().is_some_and(|a| off - a.0 >= window) {
                     anchors.push((off, r.header.lsn));
                 }
                 end_off = off + r.len as u64;
                 Ok(())
             },
         )?;
+        // Windows wholly below `lo` are left out.
+        let first = anchors
+            .partition_point(|a| a.1 <= self.lo)
+            .saturating_sub(1);
+        anchors.drain(..first);
         let mut upper = (end_off, stop + 1);
         for &(off, lsn) in anchors.iter().rev() {
             let mut batch: Vec<Entry> = Vec::new();
@@ -799,6 +833,9 @@ pub(crate) fn delete_prefix(shared: &Shared, segments: &[u64]) -> Result<Vec<u64
                 break;
             }
             if let Some(m) = t.remove(s) {
+                shared.drop_anchors(*s);
+                // The hint first: a crash in between leaves no orphan index.
+                dir::remove_file(&dir::anchor_index_path(&shared.dir, *s))?;
                 dir::remove_file(&m.path(&shared.dir))?;
                 done.push(*s);
             }

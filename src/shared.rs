@@ -68,6 +68,11 @@ pub(crate) struct Shared {
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
     pub read_only: bool,
+    /// Replay anchors of segments written by this process: (offset, LSN) of a
+    /// record boundary about every `replay_chunk_size` bytes, in offset order.
+    /// At most `capacity / replay_chunk_size` per segment; dropped with the
+    /// segment. Hints only: a replay checks the LSN it finds at each one.
+    anchors: Mutex<BTreeMap<u64, Vec<(u64, u64)>>>,
     /// S3 archive tier (feature `s3`): set by `Wal::open` when `Config::s3` is set.
     /// Replay asks it for segments no longer on local disk.
     #[cfg(feature = "s3")]
@@ -94,9 +99,37 @@ impl Shared {
             closed: AtomicBool::new(false),
             uring,
             read_only: false,
+            anchors: Mutex::new(BTreeMap::new()),
             #[cfg(feature = "s3")]
             archive: None,
         }
+    }
+
+    /// Records a replay anchor of `segment` (see the field).
+    pub fn record_anchor(&self, segment: u64, offset: u64, lsn: u64, spacing: u64) {
+        let mut a = self.anchors.lock();
+        let list = a.entry(segment).or_default();
+        debug_assert!(list
+            .last()
+            .is_none_or(|l| l.0 + spacing <= offset && l.1 < lsn));
+        let limit = (self.config.segment_size / spacing.max(1)) as usize + 1;
+        if list.len() < limit {
+            list.push((offset, lsn));
+        }
+    }
+
+    /// The replay anchors of `segment`; empty if this process did not write it from the start.
+    pub fn anchors_of(&self, segment: u64) -> Vec<(u64, u64)> {
+        self.anchors
+            .lock()
+            .get(&segment)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Forgets the anchors of a segment that left the table.
+    pub fn drop_anchors(&self, segment: u64) {
+        self.anchors.lock().remove(&segment);
     }
 
     /// Marks the WAL failed. The first cause is kept.

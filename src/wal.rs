@@ -44,6 +44,10 @@ pub struct Wal {
     lock: Mutex<Option<DirLock>>,
 }
 
+/// How often [`Wal::open_read_only`] retakes its view when a writer beside it
+/// renames segments under the listing.
+const READ_ONLY_OPEN_ATTEMPTS: u32 = 8;
+
 impl Wal {
     /// Opens (creating if needed) and recovers the WAL in `config.dir`.
     ///
@@ -163,15 +167,28 @@ impl Wal {
         let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
         // A writer beside this view may rename a segment (prepared -> final,
         // active -> checkpoint) between listing the directory and opening the
-        // file; the view is then simply taken again.
+        // file, and readdir during a rename may return both names or neither.
+        // Either shows as a vanished file or a listing-level inconsistency
+        // (offset 0: a segment missing from the sequence, or listed twice);
+        // the view is then simply taken again. Real damage persists and is
+        // reported after the last attempt.
         let mut attempt = 0;
         let rec = loop {
             match recovery::recover(&config, reader.as_mut(), true) {
                 Err(Error::Io { source, context })
-                    if source.kind() == std::io::ErrorKind::NotFound && attempt < 8 =>
+                    if source.kind() == std::io::ErrorKind::NotFound
+                        && attempt < READ_ONLY_OPEN_ATTEMPTS =>
                 {
                     attempt += 1;
                     tracing::debug!(%context, attempt, "a segment was renamed under a read-only open; retrying");
+                }
+                Err(Error::Corruption {
+                    segment,
+                    offset: 0,
+                    reason,
+                }) if attempt < READ_ONLY_OPEN_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
                 }
                 r => break r?,
             }

@@ -2,9 +2,12 @@
 //! off the submission queue, group-commits them, and answers each producer only
 //! when its data is durable (per the sync policy).
 //!
-//! One batch is in flight at a time; the next one is gathered and encoded while
-//! it runs. A batch's acks are completed only after its write and its linked
-//! fdatasync have both completed, so no ack ever runs ahead of the disk.
+//! Up to `commits_in_flight` batches are in flight: the next batch is gathered
+//! and encoded while the disk works, and submitted as soon as the previous
+//! batch's write has completed, while that batch's fdatasync still runs. A
+//! batch's acks are completed only after its write and its linked fdatasync
+//! have both completed, and after every earlier batch's, so no ack ever runs
+//! ahead of the disk.
 
 use crate::config::SyncPolicy;
 use crate::dir;
@@ -86,6 +89,10 @@ struct Active {
     /// rewrite leaves the prefix intact either way.
     tail_block: Vec<u8>,
     header_written: bool,
+    /// Offset from which the next replay anchor is recorded; `None` for a
+    /// segment resumed after a restart, whose earlier records this process
+    /// never saw (backward replay then takes its verifying forward pass).
+    next_anchor_at: Option<u64>,
 }
 
 struct Batch {
@@ -114,18 +121,22 @@ enum Encoded {
     Nothing,
 }
 
-/// Completes the acks of a finished batch.
-fn deliver(done: Option<(Vec<(Ack, u64, u64)>, Result<()>)>) {
-    let Some((acks, r)) = done else { return };
-    match r {
-        Ok(()) => {
-            for (ack, a, b) in acks {
-                ack.complete(Ok((a, b)));
+/// The acks of one finished batch, with its outcome.
+type Finished = (Vec<(Ack, u64, u64)>, Result<()>);
+
+/// Completes the acks of finished batches, oldest first.
+fn deliver(done: impl IntoIterator<Item = Finished>) {
+    for (acks, r) in done {
+        match r {
+            Ok(()) => {
+                for (ack, a, b) in acks {
+                    ack.complete(Ok((a, b)));
+                }
             }
-        }
-        Err(e) => {
-            for (ack, _, _) in acks {
-                ack.complete(Err(e.duplicate()));
+            Err(e) => {
+                for (ack, _, _) in acks {
+                    ack.complete(Err(e.duplicate()));
+                }
             }
         }
     }
@@ -226,7 +237,11 @@ pub(crate) struct Writer {
     next_segment: u64,
     next_lsn: u64,
     spares: Vec<AlignedBuf>,
-    inflight: Option<InFlight>,
+    /// Batches submitted and not yet finished, oldest first.
+    inflight: VecDeque<InFlight>,
+    /// Most batches in flight: `commits_in_flight` under `Always` (bounded by
+    /// the engine), else 1 (a write without a sync leaves nothing to overlap).
+    depth: usize,
     carry: VecDeque<Request>,
     preparer: Preparer,
     /// Written but not yet fdatasynced (Interval and Never).
@@ -258,6 +273,11 @@ impl Writer {
             None
         };
         let preparer = Preparer::spawn(&shared, ready)?;
+        let depth = if shared.config.sync == SyncPolicy::Always {
+            shared.config.commits_in_flight.min(engine.depth()).max(1)
+        } else {
+            1
+        };
         let dsync = shared.config.sync == SyncPolicy::Dsync;
         let active = match start.resume {
             Some(r) => {
@@ -268,6 +288,7 @@ impl Writer {
                     write_pos: r.write_pos,
                     tail_block: r.tail_block,
                     header_written: true,
+                    next_anchor_at: None,
                 })
             }
             None => None,
@@ -280,7 +301,8 @@ impl Writer {
             next_segment: start.next_segment,
             next_lsn: start.last_lsn + 1,
             spares: vec![],
-            inflight: None,
+            inflight: VecDeque::with_capacity(depth),
+            depth,
             carry: VecDeque::new(),
             preparer,
             unsynced: false,
@@ -305,7 +327,7 @@ impl Writer {
 
     pub fn run(mut self) {
         loop {
-            if self.carry.is_empty() && self.inflight.is_none() {
+            if self.carry.is_empty() && self.inflight.is_empty() {
                 self.blocking_gather();
                 if self.carry.is_empty() {
                     if self.disconnected {
@@ -319,14 +341,21 @@ impl Writer {
                 self.try_gather();
             }
 
-            // Unless the next batch is already full, let the commit in flight
-            // finish first: what arrives meanwhile joins the next batch, instead
-            // of waiting a whole extra cycle behind a batch encoded too early.
-            let mut done = None;
-            if self.inflight.is_some() && !self.carry_is_full() {
-                done = self.finish_inflight();
-                self.try_gather();
-                self.maybe_interval_sync();
+            // Unless the next batch is already full, let the disk work a little
+            // first: what arrives meanwhile joins the next batch. With room in
+            // the pipeline, wait only for the newest write (the next batch may
+            // go out while its fdatasync runs); otherwise, or if nothing came,
+            // wait for the oldest commit.
+            let mut done = Vec::new();
+            if !self.inflight.is_empty() && !self.carry_is_full() {
+                if self.inflight.len() < self.depth && self.engine.wait_written() {
+                    self.try_gather();
+                }
+                if self.carry.is_empty() || self.inflight.len() >= self.depth {
+                    done.extend(self.finish_oldest());
+                    self.try_gather();
+                    self.maybe_interval_sync();
+                }
             }
 
             if let Some(e) = self.shared.fence_error() {
@@ -361,21 +390,28 @@ impl Writer {
             }
             match self.encode_batch() {
                 Encoded::Batch(b) => {
-                    let earlier = self.finish_inflight();
+                    while self.inflight.len() >= self.depth {
+                        done.extend(self.finish_oldest());
+                    }
+                    // A failed write in flight: finish everything (that fences)
+                    // rather than submit behind it.
+                    if !self.inflight.is_empty() && !self.engine.wait_written() {
+                        while !self.inflight.is_empty() {
+                            done.extend(self.finish_oldest());
+                        }
+                    }
                     if let Some(e) = self.shared.fence_error() {
                         deliver(done);
-                        deliver(earlier);
                         for (ack, _, _) in b.acks {
                             ack.complete(Err(e.duplicate()));
                         }
                         self.spares.push(b.buf);
                         continue;
                     }
-                    // Submit first: waking the previous batch's producers then
+                    // Submit first: waking the previous batches' producers then
                     // overlaps with the disk instead of delaying it.
                     self.submit(b);
                     deliver(done);
-                    deliver(earlier);
                 }
                 Encoded::NeedRollover => {
                     deliver(done);
@@ -569,6 +605,18 @@ impl Writer {
             }
             .encode(out);
         }
+        // A batch start is a record boundary: about every replay chunk, remember
+        // it, so backward replay of this segment needs no forward pass.
+        if let Some(at) = active.next_anchor_at.filter(|at| base_pos >= *at) {
+            debug_assert!(at > BLOCK_SIZE as u64);
+            self.shared.record_anchor(
+                active.meta.segment,
+                base_pos,
+                self.next_lsn,
+                self.shared.config.replay_chunk_size as u64,
+            );
+            active.next_anchor_at = Some(base_pos + self.shared.config.replay_chunk_size as u64);
+        }
         let mut pos = prefix;
         let mut acks = Vec::with_capacity(take);
         let mut lsn = self.next_lsn;
@@ -662,6 +710,7 @@ impl Writer {
         };
         let len = b.len;
         crate::metrics::set_queue_depth(self.rx.len());
+        debug_assert!(self.inflight.len() < self.depth);
         self.engine.start(WriteOp {
             fd: active.file.as_raw_fd(),
             offset: b.offset,
@@ -669,7 +718,7 @@ impl Writer {
             len: b.len,
             sync,
         });
-        self.inflight = Some(InFlight {
+        self.inflight.push_back(InFlight {
             acks: b.acks,
             last_lsn: b.last_lsn,
             durable,
@@ -680,17 +729,25 @@ impl Writer {
         });
     }
 
+    /// Finishes every batch in flight and completes their acks.
     fn complete_inflight(&mut self) {
-        deliver(self.finish_inflight());
+        while !self.inflight.is_empty() {
+            deliver(self.finish_oldest());
+        }
     }
 
-    /// Waits for the batch in flight and publishes its outcome (watermarks or
-    /// fence); the acks are returned for [`deliver`], so waking producers can
-    /// happen after the next submission.
-    fn finish_inflight(&mut self) -> Option<(Vec<(Ack, u64, u64)>, Result<()>)> {
-        let f = self.inflight.take()?;
+    /// Waits for the oldest batch in flight and publishes its outcome
+    /// (watermarks or fence); the acks are returned for [`deliver`], so waking
+    /// producers can happen after the next submission.
+    fn finish_oldest(&mut self) -> Option<Finished> {
+        let f = self.inflight.pop_front()?;
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
+        // Once fenced, a later batch's success proves nothing: an fdatasync
+        // error is reported once, and a later sync may pass over lost pages.
+        if let (Ok(()), Some(e)) = (&r, self.shared.fence_error()) {
+            return Some((f.acks, Err(e)));
+        }
         match r {
             Ok(()) => {
                 let latency = f.started.elapsed();
@@ -729,6 +786,24 @@ impl Writer {
     }
 
     /// fdatasync of the active segment for the policies that do not sync every batch.
+    /// Leaves the active segment's replay anchors beside it (`wal-N.anchors`),
+    /// once its records are synced. A hint for backward replay after a restart:
+    /// no fsync, and a failure only costs that replay a forward pass.
+    fn write_anchor_index(&self) {
+        let Some(a) = self.active.as_ref() else {
+            return;
+        };
+        let anchors = self.shared.anchors_of(a.meta.segment);
+        if anchors.is_empty() || self.shared.fence_error().is_some() {
+            return;
+        }
+        let bytes = crate::format::encode_anchor_index(a.meta.segment, a.meta.salt, &anchors);
+        let path = dir::anchor_index_path(&self.shared.dir, a.meta.segment);
+        if let Err(e) = std::fs::write(&path, bytes) {
+            tracing::warn!(path = %path.display(), error = %e, "could not write the anchor index (a replay hint)");
+        }
+    }
+
     fn sync_active(&mut self) -> Result<()> {
         if !self.unsynced {
             return Ok(());
@@ -767,6 +842,7 @@ impl Writer {
 
     /// Writes the active segment's header now and syncs it (outside the hot path).
     fn write_header_now(&mut self) -> Result<()> {
+        debug_assert!(self.inflight.is_empty());
         let Some(a) = self.active.as_mut() else {
             return Ok(());
         };
@@ -812,9 +888,10 @@ impl Writer {
     /// Seals the active segment (its data synced) and activates the next one.
     /// `eager` writes the new header now; otherwise the first batch carries it.
     fn rollover(&mut self, eager: bool) -> Result<()> {
-        debug_assert!(self.inflight.is_none());
+        debug_assert!(self.inflight.is_empty());
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
+        self.write_anchor_index();
         let seg_size = self.shared.config.segment_size;
         let used = self.shared.segment_bytes();
         if let Some(limit) = self.shared.config.max_dir_bytes {
@@ -847,6 +924,7 @@ impl Writer {
             write_pos: BLOCK_SIZE as u64,
             tail_block: vec![0u8; BLOCK_SIZE],
             header_written: false,
+            next_anchor_at: Some(BLOCK_SIZE as u64 + self.shared.config.replay_chunk_size as u64),
         });
         self.next_segment = n + 1;
         // Preparing ahead counts against the limit like any other segment file.
@@ -910,6 +988,7 @@ impl Writer {
         }
         self.sync_active()?;
         self.write_header_now()?;
+        self.write_anchor_index();
         let Some(a) = self.active.take() else {
             return Err(Error::Closed);
         };
@@ -944,6 +1023,9 @@ impl Writer {
         };
         if result.is_ok() {
             result = self.sync_active();
+        }
+        if result.is_ok() {
+            self.write_anchor_index();
         }
         self.shared.closed.store(true, Ordering::Release);
         // Whatever is still queued gets an answer, never silence.

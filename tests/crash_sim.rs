@@ -96,6 +96,8 @@ fn cfg(dir: &Path, seed: u64, sim: &SimDisk, mode: Mode) -> Config {
         .io_engine(engine)
         .sync(sync)
         .zero_fill(seed % 3 != 0)
+        // Serial group commits and pipelines of 2 and 4 (only `always` pipelines).
+        .commits_in_flight([1, 2, 4][(seed / 5 % 3) as usize])
         .sim_disk(sim.clone())
         .chaos(Chaos {
             ack_before_sync: mode == Mode::AckBeforeSync,

@@ -8,15 +8,25 @@ use xwal::io::fault::{Fault, FaultInjector};
 use xwal::*;
 
 fn run(engine: IoEngine, fault: Fault) {
+    // Serial commits, and a pipeline where later batches are already in flight
+    // (and may complete fine) when the earlier one fails.
+    for depth in [1, 3] {
+        run_at_depth(engine, fault, depth);
+    }
+}
+
+fn run_at_depth(engine: IoEngine, fault: Fault, depth: usize) {
     let d = tempdir();
     let faults = FaultInjector::new();
-    let cfg = small(d.path(), engine).fault_injector(faults.clone());
+    let cfg = small(d.path(), engine)
+        .commits_in_flight(depth)
+        .max_batch_entries(2)
+        .fault_injector(faults.clone());
     let wal = open(&cfg);
     for i in 1..=50u64 {
         assert_eq!(wal.append(&payload(i, 40)).unwrap(), i);
     }
     faults.arm(0, fault);
-    // Many producers waiting at once: all must see the error.
     // Many producers waiting at once: all must see the error, either from the
     // ticket or, once the fence is up, from submit itself.
     let tickets: Vec<_> = (0..20u64)

@@ -79,6 +79,11 @@ fn segment_header_corpus() {
 }
 
 #[test]
+fn anchor_index_corpus() {
+    run("anchor_index", xwal::fuzzing::anchor_index);
+}
+
+#[test]
 fn recovery_corpus() {
     run("recovery", xwal::fuzzing::recovery);
 }

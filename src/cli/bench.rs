@@ -48,9 +48,10 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     interval_ms: u64,
     /// Group-commit settings: `default`, or `+`-joined `entries=N`, `bytes=N[k|m]`,
-    /// `delay=N[us|ms]`. The first one runs the full matrix; the others run
-    /// workloads b (at --gc-threads) and c under --gc-policies.
-    /// Default: default,entries=16,bytes=64k,delay=100us.
+    /// `delay=N[us|ms]`, `inflight=N` (commits in flight, 1 = serial). The first
+    /// one runs the full matrix; the others run workloads b (at --gc-threads)
+    /// and c under --gc-policies.
+    /// Default: default,inflight=2,entries=16,bytes=64k,delay=100us.
     #[arg(long, value_delimiter = ',')]
     group_commit: Option<Vec<String>>,
     /// Policies the extra group-commit settings run under. Default: always.
@@ -195,7 +196,13 @@ impl Settings {
             let v: &[&str] = if q {
                 &["default", "entries=16"]
             } else {
-                &["default", "entries=16", "bytes=64k", "delay=100us"]
+                &[
+                    "default",
+                    "inflight=2",
+                    "entries=16",
+                    "bytes=64k",
+                    "delay=100us",
+                ]
             };
             v.iter().map(|s| s.to_string()).collect()
         });

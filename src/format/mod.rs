@@ -4,10 +4,15 @@
 //! 8-byte alignment. ARCHITECTURE.md describes every byte. Keeping this module
 //! free of I/O makes the decoders easy to fuzz (`fuzz/`) and to property-test.
 
+mod anchor_index;
 mod entry;
 mod record;
 mod segment_header;
 
+pub use anchor_index::{
+    anchor_index_len_limit, decode_anchor_index, encode_anchor_index, max_anchors,
+    ANCHOR_INDEX_MAGIC,
+};
 pub use entry::WalEntry;
 pub use record::{
     decode_record, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,

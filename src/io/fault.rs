@@ -4,6 +4,7 @@
 
 use super::{AlignedBuf, WriteEngine, WriteOp};
 use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Arc;
@@ -200,15 +201,23 @@ impl FaultInjector {
         Box::new(FaultyWriteEngine {
             inner,
             faults: self.clone(),
-            pending: None,
+            pending: VecDeque::new(),
         })
     }
+}
+
+/// An operation of the wrapped engine, in start order.
+enum Pending {
+    /// Started on the inner engine; a sync error to report instead of its success.
+    Inner { sync_error: Option<io::Error> },
+    /// Never reached the inner engine: the injected answer.
+    Injected(AlignedBuf, io::Error),
 }
 
 struct FaultyWriteEngine {
     inner: Box<dyn WriteEngine>,
     faults: FaultInjector,
-    pending: Option<(AlignedBuf, io::Error)>,
+    pending: VecDeque<Pending>,
 }
 
 impl WriteEngine for FaultyWriteEngine {
@@ -216,39 +225,64 @@ impl WriteEngine for FaultyWriteEngine {
         self.inner.name()
     }
 
+    fn depth(&self) -> usize {
+        self.inner.depth()
+    }
+
+    fn wait_written(&mut self) -> bool {
+        match self.pending.back() {
+            None => true,
+            Some(Pending::Injected(..)) => false,
+            Some(Pending::Inner { .. }) => self.inner.wait_written(),
+        }
+    }
+
     fn start(&mut self, mut op: WriteOp) {
-        match self.faults.next() {
+        let p = match self.faults.next() {
             Some(Fault::FailWrite(errno)) => {
-                self.pending = Some((op.buf, io::Error::from_raw_os_error(errno)));
+                Pending::Injected(op.buf, io::Error::from_raw_os_error(errno))
             }
             Some(Fault::FailSync(errno)) => {
                 op.sync = false;
                 self.inner.start(op);
-                let (buf, _) = self.inner.finish();
-                self.pending = Some((buf, io::Error::from_raw_os_error(errno)));
+                Pending::Inner {
+                    sync_error: Some(io::Error::from_raw_os_error(errno)),
+                }
             }
             Some(Fault::ShortWrite(blocks)) => {
+                // Earlier writes must have landed first, as the engines guarantee.
+                let earlier_ok = self.wait_written();
                 let n = (blocks * crate::format::BLOCK_SIZE).min(op.len);
-                let r = super::sync::pwrite_all(op.fd, &op.buf.as_slice()[..n], op.offset);
+                let r = if earlier_ok {
+                    super::sync::pwrite_all(op.fd, &op.buf.as_slice()[..n], op.offset)
+                } else {
+                    Ok(())
+                };
                 let e = r.err().unwrap_or_else(|| {
                     io::Error::new(
                         io::ErrorKind::WriteZero,
                         format!("short write: {n} of {} bytes", op.len),
                     )
                 });
-                self.pending = Some((op.buf, e));
+                Pending::Injected(op.buf, e)
             }
-            None => self.inner.start(op),
-        }
+            None => {
+                self.inner.start(op);
+                Pending::Inner { sync_error: None }
+            }
+        };
+        self.pending.push_back(p);
     }
 
     fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
-        match self.pending.take() {
-            Some((buf, e)) => (buf, Err(e)),
-            None => self.inner.finish(),
+        match self.pending.pop_front().expect("finish without start") {
+            Pending::Injected(buf, e) => (buf, Err(e)),
+            Pending::Inner { sync_error } => match (self.inner.finish(), sync_error) {
+                ((buf, Ok(())), Some(e)) => (buf, Err(e)),
+                (done, _) => done,
+            },
         }
     }
-
     fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
         match self.faults.next() {
             Some(Fault::FailWrite(errno)) | Some(Fault::FailSync(errno)) => {

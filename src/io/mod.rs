@@ -90,8 +90,11 @@ impl WriteOp {
     }
 }
 
-/// Executes the writer thread's I/O. One operation is in flight at a time; the
-/// writer encodes the next batch while it runs.
+/// Executes the writer thread's I/O. Up to [`WriteEngine::depth`] operations are
+/// in flight; they complete in the order they were started ([`WriteEngine::finish`]
+/// answers the oldest). A write is submitted only once every earlier write has
+/// completed successfully, so two writes of the same block are never in flight
+/// together; an earlier write's fdatasync may still be running.
 ///
 /// # Examples
 ///
@@ -129,6 +132,46 @@ pub trait WriteEngine: Send {
     /// assert_eq!(SyncWriteEngine::default().name(), "sync");
     /// ```
     fn name(&self) -> &'static str;
+    /// How many operations may be in flight at once. Engines that run each
+    /// operation to completion inside [`WriteEngine::start`] answer 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::sync::SyncWriteEngine;
+    /// use xwal::io::WriteEngine;
+    ///
+    /// assert_eq!(SyncWriteEngine::default().depth(), 1);
+    /// ```
+    fn depth(&self) -> usize {
+        1
+    }
+    /// Blocks until the write of the newest operation in flight has completed
+    /// (its fdatasync may still run). True if it succeeded, or if nothing is in
+    /// flight; false if it failed, whose error [`WriteEngine::finish`] reports.
+    /// The writer calls it to decide whether the next batch can go out now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsRawFd;
+    /// use xwal::io::sync::SyncWriteEngine;
+    /// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::dir::open_for_write(&path, false)?;
+    /// let mut engine = SyncWriteEngine::default();
+    /// assert!(engine.wait_written()); // nothing in flight
+    /// let buf = AlignedBuf::new(4096);
+    /// engine.start(WriteOp { fd: -1, offset: 0, buf, len: 4096, sync: true });
+    /// assert!(!engine.wait_written()); // EBADF: the write failed
+    /// assert!(engine.finish().1.is_err());
+    /// # let _ = file.as_raw_fd();
+    /// # Ok(()) }
+    /// ```
+    fn wait_written(&mut self) -> bool;
     /// Starts `op`. Errors surface from [`WriteEngine::finish`].
     ///
     /// # Examples
@@ -151,8 +194,8 @@ pub trait WriteEngine: Send {
     /// # Ok(()) }
     /// ```
     fn start(&mut self, op: WriteOp);
-    /// Waits for the started op and returns its buffer and result. A short
-    /// write is completed or reported, never passed off as success.
+    /// Waits for the oldest op in flight and returns its buffer and result. A
+    /// short write is completed or reported, never passed off as success.
     ///
     /// # Examples
     ///
@@ -171,7 +214,8 @@ pub trait WriteEngine: Send {
     /// # Ok(()) }
     /// ```
     fn finish(&mut self) -> (AlignedBuf, io::Result<()>);
-    /// A standalone fdatasync, blocking.
+    /// A standalone fdatasync, blocking. It covers the writes that completed
+    /// before it; operations still in flight stay in flight.
     ///
     /// # Examples
     ///
@@ -253,7 +297,7 @@ pub trait ReadEngine: Send {
 
 /// Creates the write engine for a config, or says why io_uring is refused.
 pub(crate) fn write_engine(cfg: &crate::config::Config) -> crate::Result<Box<dyn WriteEngine>> {
-    let mut engine = plain_write_engine(cfg.io_engine)?;
+    let mut engine = plain_write_engine(cfg.io_engine, cfg.commits_in_flight)?;
     if let Some(f) = &cfg.faults {
         engine = f.wrap(engine);
     }
@@ -263,12 +307,15 @@ pub(crate) fn write_engine(cfg: &crate::config::Config) -> crate::Result<Box<dyn
     Ok(engine)
 }
 
-fn plain_write_engine(kind: crate::config::IoEngine) -> crate::Result<Box<dyn WriteEngine>> {
+fn plain_write_engine(
+    kind: crate::config::IoEngine,
+    depth: usize,
+) -> crate::Result<Box<dyn WriteEngine>> {
     use crate::config::IoEngine;
     match kind {
         IoEngine::Sync => Ok(Box::new(sync::SyncWriteEngine::default())),
-        IoEngine::Uring => Ok(Box::new(uring::UringWriteEngine::new()?)),
-        IoEngine::Auto => match uring::UringWriteEngine::new() {
+        IoEngine::Uring => Ok(Box::new(uring::UringWriteEngine::with_depth(depth)?)),
+        IoEngine::Auto => match uring::UringWriteEngine::with_depth(depth) {
             Ok(e) => Ok(Box::new(e)),
             Err(e) => {
                 tracing::warn!(error = %e, "io_uring refused; falling back to pwrite/fdatasync");

@@ -11,7 +11,7 @@
 
 use super::{sync::pread_full, AlignedBuf, WriteEngine, WriteOp};
 use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::fs::MetadataExt;
@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub const SECTOR: usize = 512;
 
 struct PendingWrite {
+    /// Start order of the write: a sync covers the writes started up to its own.
+    seq: u64,
     offset: u64,
     old: Vec<u8>,
     new: Vec<u8>,
@@ -250,7 +252,8 @@ impl SimDisk {
         Box::new(SimEngine {
             inner,
             disk: self.clone(),
-            pending: None,
+            pending: VecDeque::new(),
+            next_seq: 0,
         })
     }
 
@@ -339,7 +342,19 @@ impl SimDisk {
 struct SimEngine {
     inner: Box<dyn WriteEngine>,
     disk: SimDisk,
-    pending: Option<(AlignedBuf, io::Result<()>)>,
+    /// Started operations, oldest first: the write has happened (into the
+    /// simulated volatile cache); the sync, if any, runs at `finish`.
+    pending: VecDeque<SimOp>,
+    next_seq: u64,
+}
+
+struct SimOp {
+    seq: u64,
+    fd: RawFd,
+    key: (u64, u64),
+    sync: bool,
+    buf: AlignedBuf,
+    result: io::Result<()>,
 }
 
 fn power_failure() -> io::Error {
@@ -363,26 +378,72 @@ impl SimEngine {
     }
 }
 
+impl SimEngine {
+    /// Remembers a write that reached the volatile cache: a power cut may undo it.
+    fn journal(&self, key: (u64, u64), seq: u64, offset: u64, old: Vec<u8>, new: Vec<u8>) {
+        let w = PendingWrite {
+            seq,
+            offset,
+            old,
+            new,
+        };
+        self.disk.0.lock().journal.entry(key).or_default().push(w);
+    }
+
+    /// Forgets the journal of `key` up to write `seq`: a completed sync covers them.
+    fn synced(&self, key: (u64, u64), seq: u64) {
+        let mut s = self.disk.0.lock();
+        if let Some(writes) = s.journal.get_mut(&key) {
+            writes.retain(|w| w.seq > seq);
+        }
+    }
+}
+
 impl WriteEngine for SimEngine {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
 
-    fn start(&mut self, op: WriteOp) {
+    /// Writes happen at `start`, syncs at `finish`: with several operations in
+    /// flight, a power cut can fall after a later write and before an earlier
+    /// sync, as it can on a real pipelined disk.
+    fn depth(&self) -> usize {
+        crate::config::MAX_COMMITS_IN_FLIGHT
+    }
+
+    fn wait_written(&mut self) -> bool {
+        self.pending.back().is_none_or(|p| p.result.is_ok())
+    }
+
+    fn start(&mut self, mut op: WriteOp) {
         op.assert_aligned();
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let (powered, cut_here) = self.tick();
-        if !powered && !cut_here {
-            self.pending = Some((op.buf, Err(power_failure())));
+        let fd = op.fd;
+        let fail = |op: WriteOp, e: io::Error| SimOp {
+            seq,
+            fd,
+            key: (0, 0),
+            sync: false,
+            buf: op.buf,
+            result: Err(e),
+        };
+        if !powered && !cut_here || !self.wait_written() {
+            let e = if powered {
+                io::Error::other("sim: an earlier write failed")
+            } else {
+                power_failure()
+            };
+            self.pending.push_back(fail(op, e));
             return;
         }
         let key = inode(op.fd);
         let mut old = AlignedBuf::new(op.len);
         let read = pread_full(op.fd, &mut old.as_mut_slice()[..op.len], op.offset);
         let (Ok(key), Ok(_)) = (key, read) else {
-            self.pending = Some((
-                op.buf,
-                Err(io::Error::other("sim: cannot read old contents")),
-            ));
+            self.pending
+                .push_back(fail(op, io::Error::other("sim: cannot read old contents")));
             return;
         };
         let old = old.as_slice()[..op.len].to_vec();
@@ -392,36 +453,46 @@ impl WriteEngine for SimEngine {
             // The write reaches the volatile cache; the sync (if any) never runs.
             let r = super::sync::pwrite_all(op.fd, &new, offset);
             if r.is_ok() {
-                self.disk
-                    .0
-                    .lock()
-                    .journal
-                    .entry(key)
-                    .or_default()
-                    .push(PendingWrite { offset, old, new });
+                self.journal(key, seq, offset, old, new);
             }
-            self.pending = Some((op.buf, Err(power_failure())));
+            self.pending.push_back(fail(op, power_failure()));
             return;
         }
-        let synced = op.sync || is_dsync(op.fd);
+        let dsync = is_dsync(op.fd);
+        let sync = op.sync;
+        op.sync = false;
         self.inner.start(op);
-        let (buf, r) = self.inner.finish();
-        if r.is_ok() {
-            let mut s = self.disk.0.lock();
-            if synced {
-                s.journal.remove(&key);
-            } else {
-                s.journal
-                    .entry(key)
-                    .or_default()
-                    .push(PendingWrite { offset, old, new });
+        let (buf, result) = self.inner.finish();
+        if result.is_ok() {
+            self.journal(key, seq, offset, old, new);
+            if dsync {
+                self.synced(key, seq);
             }
         }
-        self.pending = Some((buf, r));
+        self.pending.push_back(SimOp {
+            seq,
+            fd,
+            key,
+            sync,
+            buf,
+            result,
+        });
     }
 
     fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
-        self.pending.take().expect("finish without start")
+        let op = self.pending.pop_front().expect("finish without start");
+        if op.result.is_err() || !op.sync {
+            return (op.buf, op.result);
+        }
+        // The linked sync: it fails if the power went since the write.
+        if self.disk.is_dead() {
+            return (op.buf, Err(power_failure()));
+        }
+        let r = self.inner.sync_data(op.fd);
+        if r.is_ok() {
+            self.synced(op.key, op.seq);
+        }
+        (op.buf, r)
     }
 
     fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
@@ -431,7 +502,18 @@ impl WriteEngine for SimEngine {
         }
         self.inner.sync_data(fd)?;
         let key = inode(fd)?;
-        self.disk.0.lock().journal.remove(&key);
+        // It covers the writes whose operations finished; those still in flight
+        // might have landed after it on a real disk.
+        match self.pending.front() {
+            Some(p) => {
+                if let Some(done) = p.seq.checked_sub(1) {
+                    self.synced(key, done);
+                }
+            }
+            None => {
+                self.disk.0.lock().journal.remove(&key);
+            }
+        }
         Ok(())
     }
 }

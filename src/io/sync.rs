@@ -99,8 +99,13 @@ impl WriteEngine for SyncWriteEngine {
         "sync"
     }
 
+    fn wait_written(&mut self) -> bool {
+        self.done.as_ref().is_none_or(|(_, r)| r.is_ok())
+    }
+
     fn start(&mut self, op: WriteOp) {
         op.assert_aligned();
+        assert!(self.done.is_none(), "one op in flight at a time");
         let mut r = pwrite_all(op.fd, &op.buf.as_slice()[..op.len], op.offset);
         if r.is_ok() && op.sync {
             r = fdatasync(op.fd);

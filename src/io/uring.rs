@@ -2,12 +2,17 @@
 
 use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
 use crate::error::Error;
+use crate::format::BLOCK_SIZE;
 use io_uring::{opcode, squeue, types, IoUring, Probe};
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
 
-const WRITE_TAG: u64 = 1;
-const SYNC_TAG: u64 = 2;
+// user_data = chain sequence << 2 | tag.
+const WRITE_TAG: u64 = 0;
+const SYNC_TAG: u64 = 1;
+/// A standalone operation of `run_one` (finishing a short write, `sync_data`).
+const OTHER_TAG: u64 = 2;
 
 /// Explains why the kernel refused io_uring.
 fn refusal(e: &io::Error) -> String {
@@ -64,7 +69,7 @@ fn cqe_result(res: i32) -> io::Result<usize> {
     }
 }
 
-/// The writer thread's ring.
+/// The writer thread's ring: up to `depth` write + fdatasync chains in flight.
 ///
 /// # Examples
 ///
@@ -89,12 +94,41 @@ fn cqe_result(res: i32) -> io::Result<usize> {
 /// ```
 pub struct UringWriteEngine {
     ring: IoUring,
-    op: Option<WriteOp>,
-    submit_error: Option<io::Error>,
+    depth: usize,
+    /// Chains in flight, oldest first.
+    chains: VecDeque<Chain>,
+    next_seq: u64,
+    /// Result of the standalone operation `run_one` waits for.
+    other: Option<i32>,
+}
+
+/// One write (and its linked fdatasync) in flight.
+struct Chain {
+    seq: u64,
+    op: WriteOp,
+    write: Option<i32>,
+    sync: Option<i32>,
+    /// The chain could not be submitted; its error is the answer.
+    refused: Option<io::Error>,
+    /// A short write was finished by hand: its linked fdatasync was cancelled,
+    /// so a new one is owed (with the result of finishing it).
+    completed_short: Option<io::Result<()>>,
+}
+
+impl Chain {
+    fn complete(&self) -> bool {
+        self.refused.is_some() || (self.write.is_some() && (!self.op.sync || self.sync.is_some()))
+    }
+
+    fn write_failed(&self) -> bool {
+        self.refused.is_some()
+            || self.write.is_some_and(|w| w < 0)
+            || matches!(self.completed_short, Some(Err(_)))
+    }
 }
 
 impl UringWriteEngine {
-    /// Creates the ring and checks the kernel supports write and fsync.
+    /// Creates the ring (one chain in flight) and checks the kernel supports write and fsync.
     ///
     /// # Examples
     ///
@@ -112,8 +146,27 @@ impl UringWriteEngine {
     /// }
     /// ```
     pub fn new() -> crate::Result<Self> {
+        Self::with_depth(1)
+    }
+
+    /// Creates the ring with up to `depth` chains in flight (1 to
+    /// [`crate::config::MAX_COMMITS_IN_FLIGHT`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::io::uring::UringWriteEngine;
+    /// use xwal::io::WriteEngine;
+    ///
+    /// if let Ok(engine) = UringWriteEngine::with_depth(2) {
+    ///     assert_eq!(engine.depth(), 2);
+    /// }
+    /// ```
+    pub fn with_depth(depth: usize) -> crate::Result<Self> {
+        assert!((1..=crate::config::MAX_COMMITS_IN_FLIGHT).contains(&depth));
         let ring = new_ring(
-            8,
+            // Two SQEs per chain, one for run_one, rounded up.
+            (2 * depth as u32 + 1).next_power_of_two(),
             &[
                 (opcode::Write::CODE, "write"),
                 (opcode::Fsync::CODE, "fsync"),
@@ -121,13 +174,46 @@ impl UringWriteEngine {
         )?;
         Ok(UringWriteEngine {
             ring,
-            op: None,
-            submit_error: None,
+            depth,
+            chains: VecDeque::with_capacity(depth),
+            next_seq: 0,
+            other: None,
         })
     }
 
-    /// Runs one SQE to completion and returns its result.
+    /// Files the completions that arrived with their chains (or as `other`).
+    fn reap(&mut self) {
+        for cqe in self.ring.completion() {
+            let (seq, tag) = (cqe.user_data() >> 2, cqe.user_data() & 3);
+            if tag == OTHER_TAG {
+                self.other = Some(cqe.result());
+                continue;
+            }
+            if let Some(c) = self.chains.iter_mut().find(|c| c.seq == seq) {
+                match tag {
+                    WRITE_TAG => c.write = Some(cqe.result()),
+                    _ => c.sync = Some(cqe.result()),
+                }
+            }
+        }
+    }
+
+    /// Waits (submitting whatever is queued) until `done` holds.
+    fn wait_until(&mut self, done: impl Fn(&Self) -> bool) -> io::Result<()> {
+        loop {
+            self.reap();
+            if done(self) {
+                return Ok(());
+            }
+            submit_wait(&self.ring, 1)?;
+        }
+    }
+
+    /// Runs one SQE to completion and returns its result. Chains in flight
+    /// stay in flight; their completions are filed meanwhile.
     fn run_one(&mut self, sqe: squeue::Entry) -> io::Result<usize> {
+        let sqe = sqe.user_data(OTHER_TAG);
+        self.other = None;
         // SAFETY: the caller keeps the buffers referenced by `sqe` alive until this returns.
         unsafe {
             self.ring
@@ -135,13 +221,8 @@ impl UringWriteEngine {
                 .push(&sqe)
                 .map_err(|_| io::Error::other("submission queue full"))?;
         }
-        submit_wait(&self.ring, 1)?;
-        let cqe = self
-            .ring
-            .completion()
-            .next()
-            .ok_or_else(|| io::Error::other("no completion"))?;
-        cqe_result(cqe.result())
+        self.wait_until(|e| e.other.is_some())?;
+        cqe_result(self.other.take().unwrap_or(-libc::EIO))
     }
 
     fn write_sqe(fd: RawFd, ptr: *const u8, len: usize, offset: u64) -> squeue::Entry {
@@ -156,7 +237,7 @@ impl UringWriteEngine {
             .build()
     }
 
-    /// Completes a write that came back short, then syncs if asked.
+    /// Writes the rest of a write that came back short (`done` bytes landed).
     fn finish_short(&mut self, op: &WriteOp, mut done: usize) -> io::Result<()> {
         while done < op.len {
             if done % crate::format::BLOCK_SIZE != 0 {
@@ -180,10 +261,43 @@ impl UringWriteEngine {
             }
             done += n;
         }
-        if op.sync {
-            self.run_one(Self::sync_sqe(op.fd))?;
+        Ok(())
+    }
+
+    /// Waits for the write of chain `i` and, if it came back short, finishes it.
+    fn settle_write(&mut self, i: usize) -> io::Result<()> {
+        let seq = self.chains[i].seq;
+        let found = |e: &Self| {
+            e.chains
+                .iter()
+                .find(|c| c.seq == seq)
+                .is_none_or(|c| c.refused.is_some() || c.write.is_some())
+        };
+        self.wait_until(found)?;
+        let c = &self.chains[i];
+        if c.refused.is_some() || c.completed_short.is_some() {
+            return Ok(());
+        }
+        let w = c.write.unwrap_or(-libc::EIO);
+        if w >= 0 && (w as usize) < c.op.len {
+            // Take the op out while run_one borrows the ring; put it back after.
+            let op = std::mem::replace(&mut self.chains[i].op, placeholder_op());
+            let r = self.finish_short(&op, w as usize);
+            self.chains[i].op = op;
+            self.chains[i].completed_short = Some(r);
         }
         Ok(())
+    }
+}
+
+/// Stands in for an op while its chain lends it out (never submitted).
+fn placeholder_op() -> WriteOp {
+    WriteOp {
+        fd: -1,
+        offset: 0,
+        buf: AlignedBuf::new(BLOCK_SIZE),
+        len: BLOCK_SIZE,
+        sync: false,
     }
 }
 
@@ -192,58 +306,125 @@ impl WriteEngine for UringWriteEngine {
         "io_uring"
     }
 
+    fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn wait_written(&mut self) -> bool {
+        let Some(i) = self.chains.len().checked_sub(1) else {
+            return true;
+        };
+        match self.settle_write(i) {
+            Ok(()) => !self.chains[i].write_failed(),
+            Err(_) => false,
+        }
+    }
+
     fn start(&mut self, op: WriteOp) {
         op.assert_aligned();
-        assert!(self.op.is_none(), "one op in flight at a time");
-        let mut write =
-            Self::write_sqe(op.fd, op.buf.as_ptr(), op.len, op.offset).user_data(WRITE_TAG);
+        assert!(
+            self.chains.len() < self.depth,
+            "more chains than the engine's depth"
+        );
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        // Never two writes in flight: one of a block rewritten by the next could land last.
+        let earlier_ok = self.wait_written();
+        let mut chain = Chain {
+            seq,
+            op,
+            write: None,
+            sync: None,
+            refused: None,
+            completed_short: None,
+        };
+        if !earlier_ok {
+            chain.refused = Some(io::Error::other(
+                "not submitted: an earlier write in flight failed",
+            ));
+            self.chains.push_back(chain);
+            return;
+        }
+        let op = &chain.op;
+        let mut write = Self::write_sqe(op.fd, op.buf.as_ptr(), op.len, op.offset)
+            .user_data(seq << 2 | WRITE_TAG);
         if op.sync {
             // The fdatasync starts only after the write completed; a failed or short write cancels it.
             write = write.flags(squeue::Flags::IO_LINK);
         }
-        let sync = Self::sync_sqe(op.fd).user_data(SYNC_TAG);
-        // SAFETY: op.buf is kept in self.op until finish() has reaped every completion.
+        let sync = Self::sync_sqe(op.fd).user_data(seq << 2 | SYNC_TAG);
+        let needed = if op.sync { 2 } else { 1 };
+        // SAFETY: op.buf stays in self.chains until finish() has reaped every completion.
         let pushed = unsafe {
             let mut sq = self.ring.submission();
-            sq.push(&write).is_ok() && (!op.sync || sq.push(&sync).is_ok())
+            if sq.capacity() - sq.len() < needed {
+                false
+            } else {
+                sq.push(&write).is_ok() && (!op.sync || sq.push(&sync).is_ok())
+            }
         };
-        self.submit_error = if !pushed {
-            Some(io::Error::other("submission queue full"))
-        } else {
-            self.ring.submit().err()
-        };
-        self.op = Some(op);
+        if !pushed {
+            chain.refused = Some(io::Error::other("submission queue full"));
+        } else if let Err(e) = self.ring.submit() {
+            // EINTR/EBUSY leave the entries queued: the next wait submits them.
+            if !matches!(e.raw_os_error(), Some(libc::EINTR) | Some(libc::EBUSY)) {
+                chain.refused = Some(e);
+            }
+        }
+        self.chains.push_back(chain);
     }
 
     fn finish(&mut self) -> (AlignedBuf, io::Result<()>) {
-        let op = self.op.take().expect("finish without start");
-        let expected = if op.sync { 2 } else { 1 };
-        let (mut write_res, mut sync_res) = (None, None);
-        let mut got = 0;
-        while got < expected {
-            if let Err(e) = submit_wait(&self.ring, 1) {
-                // The kernel may still own the buffer: leak it rather than free memory in use.
-                let cap = op.buf.capacity();
-                std::mem::forget(op.buf);
-                let e = self.submit_error.take().unwrap_or(e);
-                return (AlignedBuf::new(cap), Err(e));
+        assert!(!self.chains.is_empty(), "finish without start");
+        let seq = self.chains[0].seq;
+        let waited = self.settle_write(0).and_then(|()| {
+            self.wait_until(|e| {
+                e.chains
+                    .front()
+                    .is_none_or(|c| c.seq != seq || c.complete())
+            })
+        });
+        let Some(chain) = self.chains.pop_front() else {
+            return (
+                AlignedBuf::new(BLOCK_SIZE),
+                Err(io::Error::other("no chain")),
+            );
+        };
+        if let Err(e) = waited {
+            // The kernel may still own the buffer: leak it rather than free memory in use.
+            let cap = chain.op.buf.capacity();
+            std::mem::forget(chain.op.buf);
+            return (AlignedBuf::new(cap), Err(chain.refused.unwrap_or(e)));
+        }
+        let Chain {
+            op,
+            write,
+            sync,
+            refused,
+            completed_short,
+            ..
+        } = chain;
+        if let Some(e) = refused {
+            if write.is_none() && self.ring.submission().is_empty() {
+                return (op.buf, Err(e));
             }
-            for cqe in self.ring.completion() {
-                match cqe.user_data() {
-                    WRITE_TAG => write_res = Some(cqe.result()),
-                    SYNC_TAG => sync_res = Some(cqe.result()),
-                    _ => {}
-                }
-                got += 1;
-            }
+            // Submission failed after the entries may have reached the kernel.
+            let cap = op.buf.capacity();
+            std::mem::forget(op.buf);
+            return (AlignedBuf::new(cap), Err(e));
         }
         let result = (|| {
-            let w = cqe_result(write_res.unwrap_or(-libc::EIO))?;
-            if w < op.len {
-                return self.finish_short(&op, w);
+            cqe_result(write.unwrap_or(-libc::EIO))?;
+            if let Some(r) = completed_short {
+                r?;
+                // The linked fdatasync was cancelled by the short write: sync now.
+                if op.sync {
+                    self.run_one(Self::sync_sqe(op.fd))?;
+                }
+                return Ok(());
             }
             if op.sync {
-                cqe_result(sync_res.unwrap_or(-libc::EIO))?;
+                cqe_result(sync.unwrap_or(-libc::EIO))?;
             }
             Ok(())
         })();

@@ -58,6 +58,8 @@ pub struct GcSetting {
     pub entries: Option<usize>,
     pub bytes: Option<usize>,
     pub delay: Option<Duration>,
+    /// `Config::commits_in_flight`.
+    pub inflight: Option<usize>,
 }
 
 fn parse_size(v: &str) -> Option<usize> {
@@ -90,12 +92,13 @@ impl GcSetting {
             entries: None,
             bytes: None,
             delay: None,
+            inflight: None,
         };
         if s == "default" {
             return Ok(g);
         }
         let bad = || {
-            format!("--group-commit {s}: use default, or entries=N, bytes=N[k|m], delay=N[us|ms] joined by +")
+            format!("--group-commit {s}: use default, or entries=N, bytes=N[k|m], delay=N[us|ms], inflight=N joined by +")
         };
         for part in s.split('+') {
             let (k, v) = part.split_once('=').ok_or_else(bad)?;
@@ -103,6 +106,7 @@ impl GcSetting {
                 "entries" => g.entries = Some(v.parse().map_err(|_| bad())?),
                 "bytes" => g.bytes = Some(parse_size(v).ok_or_else(bad)?),
                 "delay" => g.delay = Some(parse_duration(v).ok_or_else(bad)?),
+                "inflight" => g.inflight = Some(v.parse().map_err(|_| bad())?),
                 _ => return Err(bad()),
             }
         }
@@ -118,6 +122,9 @@ impl GcSetting {
         }
         if let Some(d) = self.delay {
             c = c.commit_delay(d);
+        }
+        if let Some(n) = self.inflight {
+            c = c.commits_in_flight(n);
         }
         c
     }
@@ -419,7 +426,12 @@ pub fn large(
     keep: bool,
 ) -> Result<(Row, Option<KeptLog>), String> {
     let dir = ctx.fresh_dir("d")?;
-    let gc = GcSetting::parse("default")?;
+    // The first group-commit setting runs the full matrix, d included.
+    let gc = s
+        .gcs
+        .first()
+        .cloned()
+        .unwrap_or(GcSetting::parse("default")?);
     let wal = open(ctx.config(&dir, policy, &gc))?;
     let budget = s.volume / s.large_entry_size as u64;
     let cap = Duration::from_secs_f64((s.seconds * 4.0).max(1.0));
@@ -449,7 +461,7 @@ pub fn large(
             s.large_window
         ),
         policy,
-        "default",
+        &gc.label,
         1,
         s.large_entry_size,
         &m,
