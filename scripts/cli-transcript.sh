@@ -33,8 +33,10 @@ run() {
     run "$xwal" import-go "$go_dir" "$work/wal"
     run "$xwal" inspect "$work/wal"
     run "$xwal" verify "$work/wal"
-    run "$xwal" dump "$work/wal" --from-lsn 1 --to-lsn 3 --format text
-    run "$xwal" dump "$work/wal" --segments 1 --backwards --format json --max-bytes 40
+    run "$xwal" dump "$work/wal" --from-lsn 1 --to-lsn 3 --format text --max-bytes 24
+    run "$xwal" dump "$work/wal" --from-lsn 1998 --to-lsn 2003 --backwards --format json --max-bytes 16
+    run "$xwal" dump "$work/wal" --from-lsn 2001 --to-lsn 2001 --format hex --max-bytes 32
+    run "$xwal" replay "$work/wal" --from-lsn 2598 --backwards
     run "$xwal" replay "$work/wal" --from-checkpoint 1 --to-lsn 2003
     run "$xwal" checkpoint "$work/wal"
     run "$xwal" inspect "$work/wal" --json
@@ -62,4 +64,5 @@ EOF
         --region "$XWAL_S3_REGION" --endpoint "$XWAL_S3_ENDPOINT" --path-style
     run "$xwal" verify "$work/restored"
     run "$xwal" replay "$work/restored" --from-lsn 2599
+    run "$xwal" inspect "$work/restored"
 } >"$out"
