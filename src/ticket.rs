@@ -52,14 +52,18 @@ impl AckSlot {
     fn wait(&self) -> Result<AckValue> {
         // Waking a parked thread costs tens of microseconds on a VM; a short
         // spin by one producer avoids it when the writer answers quickly.
-        if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
-            let start = Instant::now();
-            while !self.ready.load(Ordering::Acquire) && start.elapsed() < SPIN_FOR {
-                // Yield rather than burn: runnable producers and the writer keep their core.
-                std::thread::yield_now();
+        // An answered ticket (the usual case for the oldest of a pipelined
+        // window) skips the spin bookkeeping and its clock reads.
+        if !self.ready.load(Ordering::Acquire) {
+            if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
+                let start = Instant::now();
+                while !self.ready.load(Ordering::Acquire) && start.elapsed() < SPIN_FOR {
+                    // Yield rather than burn: runnable producers and the writer keep their core.
+                    std::thread::yield_now();
+                }
             }
+            SPINNERS.fetch_sub(1, Ordering::AcqRel);
         }
-        SPINNERS.fetch_sub(1, Ordering::AcqRel);
         let mut s = self.state.lock();
         loop {
             if let Some(r) = s.result.take() {
