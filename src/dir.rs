@@ -514,6 +514,21 @@ pub fn prepare_segment(
     capacity: u64,
     zero_fill: bool,
 ) -> Result<PathBuf> {
+    prepare_segment_with(dir, segment, capacity, zero_fill, None)
+}
+
+/// [`prepare_segment`], whose zero-fill stops early once `stop_zero_fill` is
+/// set: the writer caught up and waits for this segment. The rest of the
+/// segment stays fallocated only, exactly as with `zero_fill` off (it reads as
+/// zeros; a sync into it costs more, which a writer outrunning the zero-fill
+/// amortizes over large commits).
+pub(crate) fn prepare_segment_with(
+    dir: &Path,
+    segment: u64,
+    capacity: u64,
+    zero_fill: bool,
+    stop_zero_fill: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<PathBuf> {
     let final_path = segment_path(dir, segment, false);
     let tmp = dir.join(format!("{PREFIX}{segment:020}{PREPARING_SUFFIX}"));
     let _ = std::fs::remove_file(&tmp);
@@ -534,6 +549,14 @@ pub fn prepare_segment(
             let zeros = AlignedBuf::new((1 << 20).min(capacity as usize));
             let mut off = 0u64;
             while off < capacity {
+                if stop_zero_fill.is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire)) {
+                    tracing::debug!(
+                        segment,
+                        zeroed = off,
+                        "zero-fill cut short: the writer needs the segment"
+                    );
+                    break;
+                }
                 let n = (zeros.capacity() as u64).min(capacity - off) as usize;
                 pwrite_all(file.as_raw_fd(), &zeros.as_slice()[..n], off)
                     .map_err(|e| Error::io(ctx("zero-filling"), e))?;
@@ -747,5 +770,64 @@ mod tests {
         let (segs, _) = list(d.path()).unwrap();
         assert_eq!(segs.len(), 1);
         assert!(segs[0].checkpoint);
+    }
+
+    /// Bytes of `path` in unwritten (fallocated, never written) extents, via FIEMAP.
+    fn unwritten_bytes(path: &Path) -> u64 {
+        const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
+        const FIEMAP_FLAG_SYNC: u32 = 1;
+        const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
+        const N: usize = 256;
+        // struct fiemap (32 bytes) + N struct fiemap_extent (56 bytes each), as u64 words.
+        let mut buf = vec![0u64; (32 + 56 * N) / 8];
+        buf[1] = u64::MAX; // fm_length
+        buf[2] = u64::from(FIEMAP_FLAG_SYNC); // fm_flags (fm_mapped_extents is the upper half)
+        buf[3] = N as u64; // fm_extent_count
+        let f = File::open(path).unwrap();
+        // SAFETY: buf is a properly sized, 8-aligned fiemap buffer for N extents.
+        let r = unsafe { libc::ioctl(f.as_raw_fd(), FS_IOC_FIEMAP, buf.as_mut_ptr()) };
+        assert_eq!(r, 0, "FIEMAP: {}", std::io::Error::last_os_error());
+        let mapped = (buf[2] >> 32) as usize;
+        assert!(mapped < N, "too many extents to count");
+        (0..mapped)
+            .map(|i| {
+                let e = &buf[4 + i * 7..4 + (i + 1) * 7];
+                let flags = e[5] as u32;
+                if flags & FIEMAP_EXTENT_UNWRITTEN != 0 {
+                    e[2]
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+
+    #[test]
+    fn zero_fill_stops_when_the_writer_needs_the_segment() {
+        use std::sync::atomic::AtomicBool;
+        // The package root: a real filesystem (FIEMAP, O_DIRECT), not tmpfs.
+        let d = tempfile::tempdir_in(".").unwrap();
+        let cap = 8 << 20;
+        let full = prepare_segment_with(d.path(), 1, cap, true, None).unwrap();
+        assert_eq!(
+            unwritten_bytes(&full),
+            0,
+            "a full zero-fill leaves no unwritten extent"
+        );
+        let stop = AtomicBool::new(true);
+        let cut = prepare_segment_with(d.path(), 2, cap, true, Some(&stop)).unwrap();
+        assert_eq!(
+            unwritten_bytes(&cut),
+            cap,
+            "a stopped zero-fill writes nothing"
+        );
+        // Either way a whole, listed segment that reads as zeros.
+        for p in [&full, &cut] {
+            let bytes = std::fs::read(p).unwrap();
+            assert_eq!(bytes.len() as u64, cap);
+            assert!(bytes.iter().all(|&b| b == 0));
+        }
+        let (segs, leftovers) = list(d.path()).unwrap();
+        assert_eq!((segs.len(), leftovers.len()), (2, 0));
     }
 }

@@ -144,25 +144,36 @@ fn deliver(done: impl IntoIterator<Item = Finished>) {
 
 /// Prepares the next segment ahead of need, on its own thread.
 struct Preparer {
-    tx: Option<Sender<u64>>,
+    tx: Option<Sender<(u64, bool)>>,
     rx: Receiver<(u64, Result<PathBuf>)>,
     pending: Option<u64>,
     ready: Option<u64>,
+    /// Set when the writer waits for the pending segment: its zero-fill stops
+    /// there. A writer that outruns the zero-fill (large entries at disk
+    /// bandwidth) would otherwise wait for it, and the disk would write every
+    /// byte twice; small appends never catch up and keep zero-filled segments.
+    hurry: Arc<std::sync::atomic::AtomicBool>,
+    /// The writer had to hurry the last preparation: the next one skips the
+    /// zero-fill altogether (it would only compete with the writer for the
+    /// disk). Cleared when a preparation is ready in time.
+    outrun: bool,
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Preparer {
     fn spawn(shared: &Arc<Shared>, ready: Option<u64>) -> Result<Preparer> {
-        let (tx, req_rx) = crossbeam_channel::bounded::<u64>(1);
+        let (tx, req_rx) = crossbeam_channel::bounded::<(u64, bool)>(1);
         let (done_tx, rx) = crossbeam_channel::bounded(1);
         let dir = shared.dir.clone();
         let cap = shared.config.segment_size;
         let zero = shared.config.zero_fill;
+        let hurry = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = hurry.clone();
         let handle = std::thread::Builder::new()
             .name("xwal-prepare".into())
             .spawn(move || {
-                for n in req_rx {
-                    let r = dir::prepare_segment(&dir, n, cap, zero);
+                for (n, zero_now) in req_rx {
+                    let r = dir::prepare_segment_with(&dir, n, cap, zero && zero_now, Some(&stop));
                     if done_tx.send((n, r)).is_err() {
                         break;
                     }
@@ -174,6 +185,8 @@ impl Preparer {
             rx,
             pending: None,
             ready,
+            hurry,
+            outrun: false,
             handle: Some(handle),
         })
     }
@@ -181,7 +194,9 @@ impl Preparer {
     fn request(&mut self, n: u64) {
         if self.pending.is_none() && self.ready != Some(n) {
             if let Some(tx) = &self.tx {
-                if tx.send(n).is_ok() {
+                // Reset before the request is visible, so a hurry is never lost.
+                self.hurry.store(false, Ordering::Release);
+                if tx.send((n, !self.outrun)).is_ok() {
                     self.pending = Some(n);
                 }
             }
@@ -195,7 +210,18 @@ impl Preparer {
             return Ok(dir::segment_path(&shared.dir, n, false));
         }
         if let Some(p) = self.pending.take() {
-            match self.rx.recv() {
+            let done = match self.rx.try_recv() {
+                Ok(d) => {
+                    self.outrun = false;
+                    Ok(d)
+                }
+                Err(_) => {
+                    self.hurry.store(true, Ordering::Release);
+                    self.outrun = true;
+                    self.rx.recv()
+                }
+            };
+            match done {
                 Ok((m, Ok(path))) if m == n => return Ok(path),
                 Ok((m, Ok(path))) => {
                     tracing::warn!(
