@@ -31,6 +31,20 @@ pub fn anchor_index_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{PREFIX}{segment:020}.anchors"))
 }
 
+/// Writes a small file that is only a hint (no fsync), never following a
+/// symlink at `path` (`O_NOFOLLOW`), mode 0600.
+pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
 /// Reads segment `segment`'s anchor index, if there is a valid one for this
 /// incarnation (`salt`). Anything else (missing, too long, torn, stale) is `None`:
 /// the index is a hint.

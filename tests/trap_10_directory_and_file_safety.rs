@@ -35,7 +35,8 @@ fn missing_directories_are_created() {
 fn files_are_private() {
     for engine in ENGINES {
         let d = tempdir();
-        let cfg = small(d.path(), engine);
+        // Small replay chunks: sealed segments get anchor indexes, which must be private too.
+        let cfg = small(d.path(), engine).replay_chunk_size(16 << 10);
         let wal = open(&cfg);
         for i in 1..=2000u64 {
             wal.append(&payload(i, 200)).unwrap();
@@ -56,7 +57,9 @@ fn files_are_private() {
                 ondisk::mode(&s.path)
             );
         }
-        for name in ondisk::file_names(d.path()) {
+        let names = ondisk::file_names(d.path());
+        assert!(names.iter().any(|n| n.ends_with(".anchors")), "{names:?}");
+        for name in names {
             let p = d.path().join(&name);
             assert_eq!(
                 ondisk::mode(&p) & 0o077,
@@ -149,6 +152,33 @@ fn symlinked_lock_file_is_not_followed() {
             .unwrap()
             .file_type()
             .is_symlink());
+    }
+}
+
+/// The anchor index is a hint the writer overwrites: a symlink planted under its
+/// name is not followed (the write fails, is logged, and nothing else happens).
+#[test]
+fn symlinked_anchor_index_is_not_followed() {
+    for engine in ENGINES {
+        let d = tempdir();
+        let outside = tempdir();
+        let target = outside.path().join("target");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = xwal::dir::anchor_index_path(d.path(), 0);
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let wal = open(&small(d.path(), engine).replay_chunk_size(16 << 10));
+        for i in 1..=400u64 {
+            wal.append(&payload(i, 2000)).unwrap();
+        }
+        assert!(wal.segments().len() >= 3, "segment 0 was sealed");
+        wal.close().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // Segment 1 has its index, written normally.
+        assert!(xwal::dir::anchor_index_path(d.path(), 1).is_file());
     }
 }
 
