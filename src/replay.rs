@@ -746,11 +746,13 @@ impl SegmentRead<'_> {
     /// anchors (offset, LSN) about `window` bytes apart, and each window is
     /// read, decoded and sent in reverse, last window first.
     ///
-    /// The anchors come from the writer of this process (`known`), checked as
-    /// they are used: each window must start with the anchor's LSN and end
-    /// right before the next window's. For a segment this process did not
-    /// write, a verifying forward pass finds them first, so the segment is read
-    /// twice.
+    /// `known` anchors come from this process's writer or from the segment's
+    /// anchor index, and are checked as they are used: each window must start
+    /// with the anchor's LSN and end right before the next window's, else the
+    /// replay fails with `Corruption` (a wrong index that passed its CRC is a
+    /// bug, not damage to paper over). Past the last known anchor (from the
+    /// segment start if none is known) a verifying forward pass finds the end
+    /// and more anchors, so a segment without them is read twice.
     fn backward(
         &self,
         reader: &mut dyn ReadEngine,
@@ -765,7 +767,7 @@ impl SegmentRead<'_> {
             known
                 .iter()
                 .copied()
-                .filter(|a| a.1 <= stop && a.1 > self.meta.first_lsn),
+                .filter(|a| a.0 > BLOCK_SIZE as u64 && a.1 > self.meta.first_lsn && a.1 <= stop),
         );
         // A verifying forward pass from the last known anchor to `stop` finds the
         // end and the anchors past it: the whole segment when none are known,
