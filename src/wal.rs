@@ -38,6 +38,9 @@ pub type SegmentInfo = SegmentMeta;
 pub struct Wal {
     shared: Arc<Shared>,
     tx: Sender<Request>,
+    /// A second receiver of the writer's queue, to answer requests that reach
+    /// the queue after the writer's last drain (see `send`). `None` without a writer.
+    orphans: Option<crossbeam_channel::Receiver<Request>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     engine: &'static str,
     /// Released by `close`, after the writer has stopped and closed the files.
@@ -101,10 +104,26 @@ impl Wal {
             next_prepared: rec.next_prepared,
             last_lsn: rec.last_lsn,
         };
+        let orphans = Some(rx.clone());
+        let writer_shared = shared.clone();
         let writer = Writer::new(shared.clone(), rx, engine, start)?;
         let handle = std::thread::Builder::new()
             .name("xwal-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || {
+                // However the writer ends (even by a panic), later requests must
+                // see `closed`: the queue has a second receiver (`orphans`), so
+                // sending into it no longer fails by itself.
+                struct MarkClosed(Arc<Shared>);
+                impl Drop for MarkClosed {
+                    fn drop(&mut self) {
+                        self.0
+                            .closed
+                            .store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+                let _closed_on_exit = MarkClosed(writer_shared);
+                writer.run()
+            })
             .map_err(|e| Error::io("spawning the writer thread", e))?;
         // S3 archive tier: the archiver thread (off the commit path).
         #[cfg(feature = "s3")]
@@ -114,6 +133,7 @@ impl Wal {
             Wal {
                 shared,
                 tx,
+                orphans,
                 writer: Mutex::new(Some(handle)),
                 engine: engine_name,
                 lock: Mutex::new(Some(lock)),
@@ -204,6 +224,7 @@ impl Wal {
             Wal {
                 shared: Arc::new(shared),
                 tx,
+                orphans: None,
                 writer: Mutex::new(None),
                 engine: if uring { "io_uring" } else { "sync" },
                 lock: Mutex::new(None),
@@ -242,7 +263,22 @@ impl Wal {
         }
         // A full queue blocks here: that is the backpressure. If the writer is
         // gone, the request (and its ack) is dropped, which answers Closed.
-        self.tx.send(req).map_err(|_| Error::Closed)
+        self.tx.send(req).map_err(|_| Error::Closed)?;
+        // The writer sets `closed`, then drains the queue one last time and
+        // stops. A request that slipped in after that drain would never be
+        // answered: the queue keeps its ack alive as long as a sender exists.
+        // So a sender that sees `closed` after sending drains what is left,
+        // its own request included, answering Closed (SeqCst on both sides:
+        // at least one of the two drains sees the request).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Some(rx) = &self.orphans {
+                while let Ok(r) = rx.try_recv() {
+                    r.fail(Error::Closed);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
@@ -794,6 +830,7 @@ impl Wal {
         Ok(Wal {
             shared: Arc::new(shared),
             tx,
+            orphans: None,
             writer: Mutex::new(None),
             engine: if uring { "io_uring" } else { "sync" },
             lock: Mutex::new(None),

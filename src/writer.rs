@@ -65,7 +65,7 @@ impl Request {
         !matches!(self, Request::Append { .. } | Request::Skip { .. })
     }
 
-    fn fail(self, e: Error) {
+    pub(crate) fn fail(self, e: Error) {
         let ack = match self {
             Request::Append { ack, .. }
             | Request::Skip { ack }
@@ -1053,7 +1053,10 @@ impl Writer {
         if result.is_ok() {
             self.write_anchor_index();
         }
-        self.shared.closed.store(true, Ordering::Release);
+        // SeqCst, then the drain below: a sender that enqueued after this drain
+        // sees `closed` (see `Wal::send`) and fails its own request.
+        self.shared.closed.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
         // Whatever is still queued gets an answer, never silence.
         while let Some(r) = self.carry.pop_front() {
             r.fail(Error::Closed);
