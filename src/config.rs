@@ -202,6 +202,9 @@ pub struct Chaos {
     pub ack_before_sync: bool,
     /// Treat proven mid-log corruption in the tail as a torn tail and cut it.
     pub corruption_as_torn: bool,
+    /// Panic the writer thread when it takes the append with this LSN (a
+    /// stand-in for any bug that kills it: everything must still get an answer).
+    pub panic_writer_at_lsn: Option<u64>,
 }
 
 impl Config {

@@ -701,13 +701,21 @@ pub fn random_salt() -> u32 {
 /// # Ok(()) }
 /// ```
 pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
+    read_at(path, 0, BLOCK_SIZE)
+}
+
+/// Reads up to `len` bytes at `offset` through the page cache (for the last,
+/// partial block of a file shorter than a block multiple, which O_DIRECT
+/// cannot read). Returns fewer bytes at the end of the file.
+pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
+    debug_assert!(len <= BLOCK_SIZE, "only for a partial block");
     let f = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut buf = vec![0u8; BLOCK_SIZE];
-    let n = crate::io::sync::pread_full(f.as_raw_fd(), &mut buf, 0)
+    let mut buf = vec![0u8; len];
+    let n = crate::io::sync::pread_full(f.as_raw_fd(), &mut buf, offset)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     buf.truncate(n);
     Ok(buf)

@@ -106,6 +106,17 @@ pub enum Error {
         cause: String,
     },
 
+    /// The WAL has handed out its last LSN or segment number
+    /// ([`crate::format::MAX_LSN`], [`crate::format::MAX_SEGMENT`]). Nothing was
+    /// written; the WAL stays open for reading.
+    #[error("the WAL has no {what} left (the limit is {limit}); start a new WAL")]
+    Exhausted {
+        /// "LSNs" or "segment numbers".
+        what: &'static str,
+        /// The highest value xwal hands out.
+        limit: u64,
+    },
+
     /// The WAL was closed.
     #[error("WAL is closed")]
     Closed,
@@ -254,6 +265,10 @@ impl Error {
             Error::Fenced { op, cause } => Error::Fenced {
                 op,
                 cause: cause.clone(),
+            },
+            Error::Exhausted { what, limit } => Error::Exhausted {
+                what,
+                limit: *limit,
             },
             Error::Closed => Error::Closed,
             Error::ReadOnly => Error::ReadOnly,

@@ -6,8 +6,9 @@ use crate::cursor::RecordCursor;
 use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
-    align_down, align_up, decode_record, DecodeError, HeaderDecode, RecordDecode, SegmentHeader,
-    BLOCK_SIZE, RECORD_ALIGN, RECORD_HEADER_LEN,
+    align_down, align_up, decode_record, foreign_bytes, single_bit_flip, tear_possible,
+    DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
+    RECORD_HEADER_LEN,
 };
 use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine};
 use crate::shared::SegmentMeta;
@@ -50,6 +51,8 @@ pub struct RecoveryReport {
     pub scanned_bytes: u64,
     /// A torn or incomplete tail that was cut, if any.
     pub truncation: Option<Truncation>,
+    /// The tail segment's file is shorter than its header's capacity.
+    pub short_file: Option<ShortFile>,
     /// Files removed or set aside (leftover preparations, torn new segments).
     pub removed_files: Vec<PathBuf>,
     /// Time spent.
@@ -104,6 +107,55 @@ pub struct Truncation {
     pub zeroed_bytes: u64,
 }
 
+/// A tail segment file shorter than the capacity its header names. A crash
+/// cannot do this to a preallocated file: it is a restored or shrunk sealed
+/// segment, or a copy, restore or backup that was cut short.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Error, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config.clone())?;
+/// for _ in 0..10 {
+///     wal.append(&[7u8; 1000])?;
+/// }
+/// let segment = wal.segments()[0].segment;
+/// wal.close()?;
+///
+/// // A copy cut inside the tenth record: the nine before it are all there.
+/// let path = xwal::dir::segment_path(dir.path(), segment, false);
+/// std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(4096 + 9 * 1040 + 500).unwrap();
+/// let (view, report) = Wal::open_read_only(config.clone())?;
+/// let short = report.short_file.expect("reported");
+/// assert!(!short.clean);
+/// assert_eq!(view.last_index(), 9);
+/// // LSN 10 was handed out and later ones may have been: writing is refused.
+/// assert!(matches!(Wal::open(config), Err(Error::Corruption { .. })));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortFile {
+    /// Segment number.
+    pub segment: u64,
+    /// The file's length.
+    pub file_len: u64,
+    /// The capacity its header names.
+    pub capacity: u64,
+    /// Where its last complete record (group) ends.
+    pub data_end: u64,
+    /// True if the file holds the whole block after its last record and
+    /// nothing but zeros follows it: the log provably ended there (a restored
+    /// or shrunk sealed segment). False if it is cut inside a record or inside
+    /// the block where its last record ends, so later entries may be missing.
+    /// (A copy cut exactly at a block boundary that is also a record's end
+    /// cannot be told from a shrunk segment.)
+    pub clean: bool,
+}
+
 /// Where the writer resumes.
 pub(crate) struct Resume {
     pub meta: SegmentMeta,
@@ -143,7 +195,7 @@ pub(crate) fn recover(
         let block = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
             dir::read_header_block(p)
         })?;
-        let h = SegmentHeader::decode(&block);
+        let h = classify_header(&s, &block)?;
         headers.push((s, h));
     }
     let last_valid = headers
@@ -285,6 +337,7 @@ pub(crate) fn recover(
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
+    report.short_file = scan.short_file;
     let file_size = std::fs::metadata(tail.path(&cfg.dir))
         .map(|m| m.len())
         .unwrap_or(0);
@@ -315,6 +368,33 @@ pub(crate) fn recover(
     })
 }
 
+/// Decodes a segment's header block, refusing what no torn write can leave.
+/// A torn (or never completed) first write of a new segment leaves a header
+/// that fails its checksum, or zeros, in a full preallocated file. A header
+/// whose checksum holds but whose numbers are refused (no room left for the
+/// LSN or segment sequence, limits above the hard ones) was written that way
+/// or crafted; a non-zero file too short to hold a header was cut short.
+/// Either is `Corruption`, not a torn tail to set aside.
+fn classify_header(s: &ListedSegment, block: &[u8]) -> Result<HeaderDecode> {
+    let h = SegmentHeader::decode(block);
+    let corrupt = |reason: String| Error::Corruption {
+        segment: s.segment,
+        offset: 0,
+        reason,
+    };
+    match h {
+        HeaderDecode::Invalid(why) if SegmentHeader::checksum_ok(block) => {
+            Err(corrupt(format!("segment header refused: {why}")))
+        }
+        HeaderDecode::Invalid(_) if block.iter().all(|&b| b == 0) => Ok(HeaderDecode::Zero),
+        HeaderDecode::Invalid(_) if s.file_size < BLOCK_SIZE as u64 => Err(corrupt(format!(
+            "segment file is {} bytes, cut inside its header block: its records are lost and the LSNs they held are unknown",
+            s.file_size
+        ))),
+        h => Ok(h),
+    }
+}
+
 /// Runs `f` on a listed segment's path. A read-only view has no lock: a writer
 /// beside it may have renamed the segment to its checkpoint name since the
 /// listing (the only rename of a segment with a final name), so a vanished
@@ -336,6 +416,17 @@ fn follow_checkpoint_rename<T>(
     }
 }
 
+/// Opens a segment for O_DIRECT reads, with its size.
+fn open_with_size(path: &std::path::Path) -> Result<(std::fs::File, u64)> {
+    let file = dir::open_for_read(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
+        .len();
+    Ok((file, size))
+}
+
 /// Scans a segment whose header is unusable for two valid records of one salt
 /// where the later claims the earlier durable. Returns the earlier one's offset and LSN.
 fn synced_records_without_header(
@@ -343,12 +434,7 @@ fn synced_records_without_header(
     path: &std::path::Path,
     reader: &mut dyn ReadEngine,
 ) -> Result<Option<(u64, u64)>> {
-    let file = dir::open_for_read(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
-        .len();
+    let (file, size) = open_with_size(path)?;
     let end = align_down(size, BLOCK_SIZE as u64);
     let max_body = cfg.max_entry_size as u32;
     let max_record = cfg.max_record_len();
@@ -406,75 +492,117 @@ struct TailScan {
     tail_block: Vec<u8>,
     scanned_bytes: u64,
     truncation: Option<Truncation>,
+    short_file: Option<ShortFile>,
 }
 
 enum Phase {
     Records,
-    Evidence { bad_at: u64, reason: &'static str },
+    /// Past the first bad record: looking for proof that it had been durable.
+    /// `tear` says whether the bad record has the shape a torn write leaves.
+    Evidence {
+        bad_at: u64,
+        reason: &'static str,
+        tear: bool,
+    },
 }
 
-/// Scans the tail segment: keeps the longest prefix of complete groups, looks
-/// past the first bad byte for proof that it had been durable.
-fn scan_tail(
-    cfg: &Config,
+/// What the record scan of a tail segment found.
+struct Scanned {
+    phase: Phase,
+    evidence: Option<u64>,
+    /// LSN expected next (one past the last valid record in sequence).
+    expected: u64,
+    group_end_pos: u64,
+    group_end_lsn: u64,
+    /// End of the last valid record in sequence.
+    data_end: u64,
+    last_nonzero_end: u64,
+    scanned: u64,
+    /// Bytes after `data_end` that never formed a record (an incomplete one).
+    leftover: Vec<u8>,
+}
+
+/// Reads the tail segment record by record: keeps the longest prefix of
+/// complete groups, and past the first bad record looks for proof that it had
+/// been durable. Reads the whole file, the partial last block of a short file
+/// included.
+fn scan_records(
     meta: &SegmentMeta,
     path: &std::path::Path,
+    file: &std::fs::File,
+    size: u64,
     reader: &mut dyn ReadEngine,
-    read_only: bool,
-) -> Result<TailScan> {
-    let file = dir::open_for_read(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
-        .len();
-    let end_of_file = align_down(size.min(meta.capacity), BLOCK_SIZE as u64);
+) -> Result<Scanned> {
+    let end_of_data = size.min(meta.capacity);
+    let aligned_end = align_down(end_of_data, BLOCK_SIZE as u64);
     let max_body = meta.max_entry_size;
     let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(
         u64::MAX,
         max_body as usize,
     )) as u64;
     let salt = meta.salt;
-
     let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
-    let mut expected = meta.first_lsn;
-    let (mut group_end_pos, mut group_end_lsn) = (BLOCK_SIZE as u64, meta.first_lsn - 1);
-    let mut phase = Phase::Records;
-    let mut evidence: Option<u64> = None;
-    let mut last_nonzero_end = BLOCK_SIZE as u64;
-    let mut scanned = 0u64;
-
+    let mut out = Scanned {
+        phase: Phase::Records,
+        evidence: None,
+        expected: meta.first_lsn,
+        group_end_pos: BLOCK_SIZE as u64,
+        group_end_lsn: meta.first_lsn - 1,
+        data_end: BLOCK_SIZE as u64,
+        last_nonzero_end: BLOCK_SIZE as u64,
+        scanned: 0,
+        leftover: Vec::new(),
+    };
     let mut sink = |off: u64, chunk: &[u8]| -> bool {
-        scanned += chunk.len() as u64;
+        if out.evidence.is_some() {
+            return false;
+        }
+        out.scanned += chunk.len() as u64;
         if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            last_nonzero_end = off + i as u64 + 1;
+            out.last_nonzero_end = off + i as u64 + 1;
         }
         cursor.push(off, chunk);
         loop {
-            match phase {
+            match out.phase {
                 Phase::Records => match decode_record(cursor.available(), salt, max_body) {
-                    RecordDecode::Record(r) if r.header.lsn == expected => {
-                        expected += 1;
-                        let n = r.len;
+                    RecordDecode::Record(r) if r.header.lsn == out.expected => {
+                        out.expected += 1;
                         let ge = r.header.is_group_end();
-                        cursor.advance(n);
+                        cursor.advance(r.len);
+                        out.data_end = cursor.offset();
                         if ge {
-                            group_end_pos = cursor.offset();
-                            group_end_lsn = expected - 1;
+                            out.group_end_pos = cursor.offset();
+                            out.group_end_lsn = out.expected - 1;
                         }
                     }
                     RecordDecode::Record(_) => {
-                        phase = Phase::Evidence {
+                        // A tear leaves final or old (zero) bytes, never a
+                        // valid record with another LSN.
+                        out.phase = Phase::Evidence {
                             bad_at: cursor.offset(),
                             reason: "record LSN breaks the sequence",
+                            tear: false,
                         };
                         cursor.advance(RECORD_ALIGN);
                     }
                     RecordDecode::NeedMore(_) => return true,
                     RecordDecode::Invalid(e) => {
-                        phase = Phase::Evidence {
+                        // Bytes that are no record of ours (neither salt nor
+                        // LSN) end the log as a tear does; a damaged record of
+                        // ours is a tear only if it has the shape of one.
+                        let avail = cursor.available();
+                        let (tear, reason) = judge_bad_record(
+                            avail,
+                            cursor.offset(),
+                            salt,
+                            max_body,
+                            out.expected,
+                            e.describe(),
+                        );
+                        out.phase = Phase::Evidence {
                             bad_at: cursor.offset(),
-                            reason: e.describe(),
+                            reason,
+                            tear,
                         };
                         cursor.advance(RECORD_ALIGN.min(cursor.available().len()));
                     }
@@ -489,8 +617,8 @@ fn scan_tail(
                     }
                     if avail[28..32] == salt.to_le_bytes() {
                         match decode_record(avail, salt, max_body) {
-                            RecordDecode::Record(r) if r.header.durable_lsn >= expected => {
-                                evidence = Some(cursor.offset());
+                            RecordDecode::Record(r) if r.header.durable_lsn >= out.expected => {
+                                out.evidence = Some(cursor.offset());
                                 return false;
                             }
                             RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
@@ -503,22 +631,120 @@ fn scan_tail(
         }
     };
     reader
-        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end_of_file, &mut sink)
+        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, aligned_end, &mut sink)
         .map_err(|e| Error::io(format!("reading tail segment {}", path.display()), e))?;
-    let leftover = cursor.available().len();
-    let (bad_at, reason) = match phase {
-        Phase::Evidence { bad_at, reason } => (Some(bad_at), reason),
-        Phase::Records if leftover > 0 && cursor.available().iter().all(|&b| b == 0) => {
-            (Some(cursor.offset()), DecodeError::Zero.describe())
+    if end_of_data > aligned_end && aligned_end >= BLOCK_SIZE as u64 {
+        // Once evidence was found the sink ignores what it is given.
+        let rest = dir::read_at(path, aligned_end, (end_of_data - aligned_end) as usize)?;
+        sink(aligned_end, &rest);
+    }
+    out.leftover = cursor.available().to_vec();
+    Ok(out)
+}
+
+/// Scans the tail segment and decides: intact, a torn tail to cut, a short
+/// file, or corruption.
+fn scan_tail(
+    cfg: &Config,
+    meta: &SegmentMeta,
+    path: &std::path::Path,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+) -> Result<TailScan> {
+    let (file, size) = open_with_size(path)?;
+    let sc = scan_records(meta, path, &file, size, reader)?;
+    drop(file);
+    let leftover_zero = sc.leftover.iter().all(|&b| b == 0);
+    let (bad_at, reason, tear) = match sc.phase {
+        Phase::Evidence {
+            bad_at,
+            reason,
+            tear,
+        } => (Some(bad_at), reason, tear),
+        Phase::Records if !leftover_zero => {
+            // A record that runs past the end of the data: in a file of full
+            // size its length claims more than the segment holds.
+            let (tear, reason) = judge_bad_record(
+                &sc.leftover,
+                sc.data_end,
+                meta.salt,
+                meta.max_entry_size,
+                sc.expected,
+                "record cut off at the end of the file",
+            );
+            (Some(sc.data_end), reason, tear)
         }
-        Phase::Records if leftover > 0 => (
-            Some(cursor.offset()),
-            "record cut off at the end of the file",
-        ),
-        Phase::Records => (None, ""),
+        Phase::Records if !sc.leftover.is_empty() => {
+            (Some(sc.data_end), DecodeError::Zero.describe(), true)
+        }
+        Phase::Records => (None, "", true),
     };
-    let evidence = evidence.filter(|_| !cfg.chaos.corruption_as_torn);
-    if let (Some(bad), Some(ev)) = (bad_at, evidence) {
+    let short_file = (size < meta.capacity).then(|| ShortFile {
+        segment: meta.segment,
+        file_len: size,
+        capacity: meta.capacity,
+        data_end: sc.group_end_pos,
+        clean: sc.last_nonzero_end <= sc.data_end
+            && sc.group_end_pos == sc.data_end
+            && size >= align_up(sc.data_end, BLOCK_SIZE as u64),
+    });
+    check_not_corrupt(cfg, meta, &sc, bad_at, reason, tear, short_file.as_ref())?;
+    if let Some(sf) = short_file.as_ref().filter(|sf| !sf.clean) {
+        tracing::warn!(
+            segment = sf.segment,
+            file_len = sf.file_len,
+            capacity = sf.capacity,
+            "tail segment file is cut short"
+        );
+        if !read_only {
+            return Err(short_file_error(sf, sc.group_end_lsn));
+        }
+    }
+    finish_tail(path, meta, &sc, bad_at, reason, short_file, read_only)
+}
+
+/// Whether the first bad record of the tail can be a torn write, and why it
+/// is bad. Bytes that are no record of ours (neither salt nor LSN) end the
+/// log as a tear does. A record of ours one flipped bit away from valid is
+/// damage. Otherwise it is a tear only if it has the shape of one (zero
+/// sectors, or a zero end), see [`tear_possible`].
+fn judge_bad_record(
+    avail: &[u8],
+    offset: u64,
+    salt: u32,
+    max_body: u32,
+    expected: u64,
+    why: &'static str,
+) -> (bool, &'static str) {
+    if foreign_bytes(avail, salt, expected) {
+        return (true, why);
+    }
+    if single_bit_flip(avail, max_body).is_some() {
+        return (false, "one bit of the record is flipped");
+    }
+    (tear_possible(avail, offset, salt, max_body), why)
+}
+
+/// Refuses damage that cannot be a torn tail: proof later in the segment
+/// that the bad record had been durable, or a bad record without the shape a
+/// torn write leaves.
+fn check_not_corrupt(
+    cfg: &Config,
+    meta: &SegmentMeta,
+    sc: &Scanned,
+    bad_at: Option<u64>,
+    reason: &str,
+    tear: bool,
+    short_file: Option<&ShortFile>,
+) -> Result<()> {
+    let Some(bad) = bad_at else {
+        return Ok(());
+    };
+    if cfg.chaos.corruption_as_torn {
+        return Ok(());
+    }
+    let expected = sc.expected;
+    if let Some(ev) = sc.evidence {
         return Err(Error::Corruption {
             segment: meta.segment,
             offset: bad,
@@ -527,9 +753,50 @@ fn scan_tail(
             ),
         });
     }
-    let dropped_records = expected - 1 - group_end_lsn;
-    let zero_to = align_up(last_nonzero_end, BLOCK_SIZE as u64).max(group_end_pos);
-    let needs_zeroing = last_nonzero_end > group_end_pos;
+    // A file cut short ends inside its last record: that is reported as a
+    // short file, not judged by the shape of the cut.
+    let cut_by_file_end = short_file.is_some()
+        && bad >= sc.data_end
+        && sc.evidence.is_none()
+        && matches!(sc.phase, Phase::Records);
+    if !tear && !cut_by_file_end {
+        return Err(Error::Corruption {
+            segment: meta.segment,
+            offset: bad,
+            reason: format!(
+                "{reason} (LSN {expected}); a torn write leaves whole sectors of old, zero content and this record has none, so the written data was damaged"
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn short_file_error(sf: &ShortFile, last_lsn: u64) -> Error {
+    Error::Corruption {
+        segment: sf.segment,
+        offset: sf.file_len,
+        reason: format!(
+            "segment file is {} bytes, shorter than its capacity of {} bytes, and cut inside its data (complete records up to LSN {last_lsn} end at offset {}): later entries may be lost and their LSNs were handed out, so the WAL cannot continue; Wal::open_read_only reads what is left",
+            sf.file_len, sf.capacity, sf.data_end
+        ),
+    }
+}
+
+/// Cuts a torn tail (zeroing what follows, then syncing) and reads the block
+/// the writer resumes in.
+fn finish_tail(
+    path: &std::path::Path,
+    meta: &SegmentMeta,
+    sc: &Scanned,
+    bad_at: Option<u64>,
+    reason: &'static str,
+    short_file: Option<ShortFile>,
+    read_only: bool,
+) -> Result<TailScan> {
+    let (group_end_pos, group_end_lsn) = (sc.group_end_pos, sc.group_end_lsn);
+    let dropped_records = sc.expected - 1 - group_end_lsn;
+    let zero_to = align_up(sc.last_nonzero_end, BLOCK_SIZE as u64).max(group_end_pos);
+    let needs_zeroing = sc.last_nonzero_end > group_end_pos;
     let truncation = if bad_at.is_some() && (needs_zeroing || dropped_records > 0) {
         Some(Truncation {
             segment: meta.segment,
@@ -538,7 +805,7 @@ fn scan_tail(
             reason,
             dropped_records,
             zeroed_bytes: if needs_zeroing {
-                last_nonzero_end - group_end_pos
+                sc.last_nonzero_end - group_end_pos
             } else {
                 0
             },
@@ -555,8 +822,8 @@ fn scan_tail(
             "cut torn tail"
         );
     }
-    drop(file);
-    let tail_block = if read_only {
+    let resumable = short_file.is_none();
+    let tail_block = if read_only || !resumable {
         vec![0u8; BLOCK_SIZE]
     } else {
         let wfile = dir::open_for_write(path, false)?;
@@ -571,8 +838,9 @@ fn scan_tail(
         end: group_end_pos,
         last_lsn: group_end_lsn,
         tail_block,
-        scanned_bytes: scanned,
+        scanned_bytes: sc.scanned,
         truncation,
+        short_file,
     })
 }
 

@@ -105,6 +105,7 @@ impl Wal {
             last_lsn: rec.last_lsn,
         };
         let orphans = Some(rx.clone());
+        let writer_queue = rx.clone();
         let writer_shared = shared.clone();
         let writer = Writer::new(shared.clone(), rx, engine, start)?;
         let handle = std::thread::Builder::new()
@@ -113,16 +114,20 @@ impl Wal {
                 // However the writer ends (even by a panic), later requests must
                 // see `closed`: the queue has a second receiver (`orphans`), so
                 // sending into it no longer fails by itself.
-                struct MarkClosed(Arc<Shared>);
-                impl Drop for MarkClosed {
-                    fn drop(&mut self) {
-                        self.0
-                            .closed
-                            .store(true, std::sync::atomic::Ordering::SeqCst);
-                    }
+                let _closed_on_exit = WriterExit {
+                    shared: writer_shared.clone(),
+                    queue: writer_queue,
+                };
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run()));
+                if let Err(payload) = run {
+                    // The writer's acks in flight were answered (Closed) as it
+                    // unwound; the fence makes every later call fail and
+                    // nothing is acknowledged again.
+                    writer_shared.set_fence(Error::Fenced {
+                        op: "writer thread",
+                        cause: format!("panicked: {}", panic_message(payload.as_ref())),
+                    });
                 }
-                let _closed_on_exit = MarkClosed(writer_shared);
-                writer.run()
             })
             .map_err(|e| Error::io("spawning the writer thread", e))?;
         // S3 archive tier: the archiver thread (off the commit path).
@@ -264,21 +269,23 @@ impl Wal {
         // A full queue blocks here: that is the backpressure. If the writer is
         // gone, the request (and its ack) is dropped, which answers Closed.
         self.tx.send(req).map_err(|_| Error::Closed)?;
-        // The writer sets `closed`, then drains the queue one last time and
-        // stops. A request that slipped in after that drain would never be
-        // answered: the queue keeps its ack alive as long as a sender exists.
-        // So a sender that sees `closed` after sending drains what is left,
-        // its own request included, answering Closed (SeqCst on both sides:
-        // at least one of the two drains sees the request).
+        self.drain_if_closed();
+        Ok(())
+    }
+
+    /// The writer sets `closed`, then drains the queue one last time and
+    /// stops. A request that slipped in after that drain would never be
+    /// answered: the queue keeps its ack alive as long as a sender exists.
+    /// So a sender that sees `closed` after sending drains what is left,
+    /// its own request included (SeqCst on both sides: at least one of the
+    /// two drains sees the request).
+    fn drain_if_closed(&self) {
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
             if let Some(rx) = &self.orphans {
-                while let Ok(r) = rx.try_recv() {
-                    r.fail(Error::Closed);
-                }
+                drain_queue(&self.shared, rx);
             }
         }
-        Ok(())
     }
 
     fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
@@ -764,9 +771,23 @@ impl Wal {
             return Ok(());
         };
         let (ack, slot) = Ack::new();
-        let result = match self.tx.send(Request::Close { ack }) {
-            Ok(()) => ticket::wait(&slot).map(|_| ()),
-            Err(_) => Ok(()),
+        // A writer that already ended (a panic included) answers nothing more;
+        // its exit drained the queue, so this send cannot block for good, and
+        // a request that slips in after that drain is drained here.
+        let result = if self.shared.closed.load(Ordering::SeqCst) {
+            drop(ack);
+            self.shared.fence_error().map_or(Ok(()), Err)
+        } else {
+            match self.tx.send(Request::Close { ack }) {
+                Ok(()) => {
+                    self.drain_if_closed();
+                    match ticket::wait(&slot) {
+                        Err(Error::Closed) => Ok(()),
+                        r => r.map(|_| ()),
+                    }
+                }
+                Err(_) => Ok(()),
+            }
         };
         self.shared.closed.store(true, Ordering::Release);
         let _ = handle.join();
@@ -904,6 +925,40 @@ impl Wal {
                 "wait_archived needs the S3 archive tier: set Config::s3".into(),
             )),
         }
+    }
+}
+
+/// Answers every queued request: the fence error if fenced, else Closed.
+fn drain_queue(shared: &Shared, rx: &crossbeam_channel::Receiver<Request>) {
+    while let Ok(r) = rx.try_recv() {
+        let e = shared.fence_error().unwrap_or(Error::Closed);
+        r.fail(e);
+    }
+}
+
+/// Runs however the writer thread ends: marks the WAL closed and answers
+/// whatever is still queued, so no producer waits on a writer that is gone,
+/// and one blocked on a full queue gets room (and then sees `closed`).
+struct WriterExit {
+    shared: Arc<Shared>,
+    queue: crossbeam_channel::Receiver<Request>,
+}
+
+impl Drop for WriterExit {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+        drain_queue(&self.shared, &self.queue);
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::dir;
 use crate::error::{Error, Result};
 use crate::format::{
     align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len,
-    entry_body_len, SegmentHeader, BLOCK_SIZE, FLAG_GROUP_END,
+    entry_body_len, SegmentHeader, BLOCK_SIZE, FLAG_GROUP_END, MAX_LSN, MAX_SEGMENT,
 };
 use crate::io::{AlignedBuf, WriteEngine, WriteOp};
 use crate::shared::{SegmentMeta, Shared};
@@ -101,6 +101,10 @@ struct Batch {
     len: usize,
     acks: Vec<(Ack, u64, u64)>,
     last_lsn: u64,
+    /// Where the batch's first new record starts in `buf`.
+    first_record: usize,
+    /// The durable LSN its records were encoded with.
+    encoded_durable: u64,
 }
 
 struct InFlight {
@@ -119,6 +123,8 @@ enum Encoded {
     NeedRollover,
     /// The front of the queue is a barrier.
     Nothing,
+    /// The request at the front would need an LSN above `MAX_LSN`.
+    Exhausted,
 }
 
 /// The acks of one finished batch, with its outcome.
@@ -454,6 +460,15 @@ impl Writer {
                     }
                 }
                 Encoded::Nothing => deliver(done),
+                Encoded::Exhausted => {
+                    deliver(done);
+                    if let Some(r) = self.carry.pop_front() {
+                        r.fail(Error::Exhausted {
+                            what: "LSNs",
+                            limit: MAX_LSN,
+                        });
+                    }
+                }
             }
         }
     }
@@ -595,6 +610,12 @@ impl Writer {
                 } => items.len() as u64,
                 _ => 1,
             };
+            if lsn + n - 1 > MAX_LSN {
+                if take == 0 {
+                    return Encoded::Exhausted;
+                }
+                break;
+            }
             if base_pos + (bytes + len) as u64 > capacity {
                 if take == 0 {
                     return Encoded::NeedRollover;
@@ -642,6 +663,12 @@ impl Writer {
                 self.shared.config.replay_chunk_size as u64,
             );
             active.next_anchor_at = Some(base_pos + self.shared.config.replay_chunk_size as u64);
+        }
+        if let Some(at) = self.shared.config.chaos.panic_writer_at_lsn {
+            assert!(
+                !(self.next_lsn..lsn).contains(&at),
+                "chaos: writer panics at LSN {at}"
+            );
         }
         let mut pos = prefix;
         let mut acks = Vec::with_capacity(take);
@@ -713,10 +740,33 @@ impl Writer {
             len: end,
             acks,
             last_lsn: lsn - 1,
+            first_record: prefix,
+            encoded_durable: durable,
         })
     }
 
-    fn submit(&mut self, b: Batch) {
+    fn submit(&mut self, mut b: Batch) {
+        if self.active.is_none() {
+            return;
+        }
+        // The batch was encoded while earlier ones were in flight; those that
+        // completed since are durable now. Saying so in the first record lets
+        // recovery prove them durable (and refuse to cut them as a torn tail).
+        let durable_now = self.shared.durable_lsn.load(Ordering::Acquire);
+        if durable_now > b.encoded_durable {
+            let first_lsn = b.acks.first().map_or(b.last_lsn, |a| a.1);
+            debug_assert!(
+                durable_now < first_lsn,
+                "only earlier batches can be durable"
+            );
+            if durable_now < first_lsn {
+                crate::format::patch_durable_lsn(
+                    &mut b.buf.as_mut_slice()[b.first_record..b.len],
+                    durable_now,
+                );
+                self.refresh_tail_block(&b);
+            }
+        }
         let Some(active) = self.active.as_ref() else {
             return;
         };
@@ -753,6 +803,20 @@ impl Writer {
             bytes: len,
             started: Instant::now(),
         });
+    }
+
+    /// After a patch of the batch's first record: the next batch rewrites the
+    /// last block with this prefix, which must be byte for byte what is written.
+    fn refresh_tail_block(&mut self, b: &Batch) {
+        let Some(active) = self.active.as_mut() else {
+            return;
+        };
+        let tail_start = align_down(active.write_pos - b.offset, BLOCK_SIZE as u64) as usize;
+        if tail_start < b.len && tail_start + BLOCK_SIZE <= b.len {
+            active
+                .tail_block
+                .copy_from_slice(&b.buf.as_slice()[tail_start..tail_start + BLOCK_SIZE]);
+        }
     }
 
     /// Finishes every batch in flight and completes their acks.
@@ -918,6 +982,19 @@ impl Writer {
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
         self.write_anchor_index();
+        // The next header must pass recovery's checks: room left in both sequences.
+        if self.next_segment > MAX_SEGMENT {
+            return Err(Error::Exhausted {
+                what: "segment numbers",
+                limit: MAX_SEGMENT,
+            });
+        }
+        if self.next_lsn > MAX_LSN {
+            return Err(Error::Exhausted {
+                what: "LSNs",
+                limit: MAX_LSN,
+            });
+        }
         let seg_size = self.shared.config.segment_size;
         let used = self.shared.segment_bytes();
         if let Some(limit) = self.shared.config.max_dir_bytes {

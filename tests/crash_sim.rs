@@ -102,6 +102,7 @@ fn cfg(dir: &Path, seed: u64, sim: &SimDisk, mode: Mode) -> Config {
         .chaos(Chaos {
             ack_before_sync: mode == Mode::AckBeforeSync,
             corruption_as_torn: mode == Mode::CorruptionAsTorn,
+            ..Chaos::default()
         })
 }
 
@@ -168,9 +169,15 @@ fn records(path: &Path) -> Vec<(u64, usize, u64, u64)> {
     out
 }
 
-/// Flips a bit in a record that is provably below the durable point: any record
-/// of a sealed segment, or a tail record that a later record claims durable.
-fn flip_durable_bit(dir: &Path, rng: &mut Rng, tail_only: bool) -> Option<(String, u64)> {
+/// Flips a bit in a record that is durable: any record of a sealed segment, a
+/// tail record that a later record claims durable, or any acknowledged one
+/// (`durable_max`: the highest LSN owed after the crash), the last batch included.
+fn flip_durable_bit(
+    dir: &Path,
+    rng: &mut Rng,
+    tail_only: bool,
+    durable_max: u64,
+) -> Option<(String, u64)> {
     let mut segs: Vec<_> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -184,7 +191,8 @@ fn flip_durable_bit(dir: &Path, rng: &mut Rng, tail_only: bool) -> Option<(Strin
         let recs = records(p);
         let claimed = recs.iter().map(|r| r.3).max().unwrap_or(0);
         for r in recs {
-            if (*p == tail && r.2 <= claimed) || (*p != tail && !tail_only) {
+            if (*p == tail && (r.2 <= claimed || r.2 <= durable_max)) || (*p != tail && !tail_only)
+            {
                 cands.push((p.clone(), r));
             }
         }
@@ -362,9 +370,12 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
         stats.kept += cs.kept;
         stats.reverted += cs.reverted;
         stats.intermediate += cs.intermediate;
+        let owed_max = acked.keys().next_back().copied().unwrap_or(0);
         let flip = match mode {
-            Mode::BitFlips if rng.below(3) == 0 => flip_durable_bit(d.path(), &mut rng, false),
-            Mode::CorruptionAsTorn => flip_durable_bit(d.path(), &mut rng, true),
+            Mode::BitFlips if rng.below(3) == 0 => {
+                flip_durable_bit(d.path(), &mut rng, false, owed_max)
+            }
+            Mode::CorruptionAsTorn => flip_durable_bit(d.path(), &mut rng, true, owed_max),
             _ => None,
         };
         if let Some((file, at)) = flip {
@@ -376,6 +387,7 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                 .chaos(Chaos {
                     ack_before_sync: false,
                     corruption_as_torn: mode == Mode::CorruptionAsTorn,
+                    ..Chaos::default()
                 });
             let outcome = match Wal::open(plain) {
                 Err(Error::Corruption {

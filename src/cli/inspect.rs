@@ -238,6 +238,13 @@ fn json_text(l: &Listing) -> String {
             "last_lsn": r.last_lsn,
             "scanned_bytes": r.scanned_bytes,
             "torn_tail": truncation,
+            "short_file": r.short_file.as_ref().map(|f| json!({
+                "segment": f.segment,
+                "file_len": f.file_len,
+                "capacity": f.capacity,
+                "data_end": f.data_end,
+                "clean": f.clean,
+            })),
             "files_to_set_aside": r.removed_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "elapsed_ms": r.elapsed.as_secs_f64() * 1000.0,
         },
@@ -333,6 +340,23 @@ fn table_text(l: &Listing) -> String {
                 s,
                 "torn tail:    segment {} from offset {} ({}; first bad byte at {}, {} records in an incomplete group); the next read-write open cuts it",
                 t.segment, t.offset, t.reason, t.first_bad_offset, t.dropped_records
+            );
+        }
+    }
+    match &r.short_file {
+        None => {}
+        Some(f) if f.clean => {
+            let _ = writeln!(
+                s,
+                "short file:   segment {} is {} bytes of its {}-byte capacity and ends cleanly after its last record (a restored or shrunk sealed segment)",
+                f.segment, f.file_len, f.capacity
+            );
+        }
+        Some(f) => {
+            let _ = writeln!(
+                s,
+                "short file:   segment {} is {} bytes of its {}-byte capacity, cut inside its data (complete records end at offset {}); entries may be lost, a read-write open refuses it",
+                f.segment, f.file_len, f.capacity, f.data_end
             );
         }
     }

@@ -141,6 +141,13 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
             p.display()
         );
     }
+    if let Some(f) = report.short_file.as_ref().filter(|f| !f.clean) {
+        findings += 1;
+        println!(
+            "SHORT segment {} offset {}: the file is {} bytes of its {}-byte capacity, cut inside its data (complete records end at offset {}); later entries may be lost",
+            f.segment, f.file_len, f.file_len, f.capacity, f.data_end
+        );
+    }
     if findings > 0 {
         return Err(format!(
             "verify: {findings} corrupt location(s) in {}",

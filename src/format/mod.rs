@@ -16,8 +16,9 @@ pub use anchor_index::{
 pub use entry::WalEntry;
 pub use record::{
     decode_record, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
-    scan_for_evidence, DecodeError, DecodedRecord, RecordDecode, RecordHeader, RecordKind,
-    FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN,
+    foreign_bytes, patch_durable_lsn, scan_for_evidence, single_bit_flip, tear_possible,
+    DecodeError, DecodedRecord, RecordDecode, RecordHeader, RecordKind, BIT_FLIP_SEARCH_LIMIT,
+    FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN, TEAR_SECTOR,
 };
 pub use segment_header::{HeaderDecode, SegmentHeader, FORMAT_VERSION, SEGMENT_MAGIC};
 
@@ -27,6 +28,35 @@ pub const BLOCK_SIZE: usize = 4096;
 /// Hard ceiling on one entry's payload, whatever the config says: 1 GiB.
 /// The decoder refuses any length field above the segment's own limit before allocating.
 pub const MAX_ENTRY_SIZE_LIMIT: u64 = 1 << 30;
+
+/// The highest LSN xwal hands out (2^63 - 1). A header whose first LSN is
+/// above it is refused: the sequence must have room to continue, and every
+/// `lsn + n` the engine computes stays far from overflow.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(xwal::format::MAX_LSN, i64::MAX as u64);
+/// ```
+pub const MAX_LSN: u64 = u64::MAX >> 1;
+
+/// The highest segment number xwal creates (2^63 - 1); a header above it is refused.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(xwal::format::MAX_SEGMENT, i64::MAX as u64);
+/// ```
+pub const MAX_SEGMENT: u64 = u64::MAX >> 1;
+
+/// The largest segment capacity (64 GiB); a header above it is refused.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(xwal::format::MAX_SEGMENT_CAPACITY, 64 << 30);
+/// ```
+pub const MAX_SEGMENT_CAPACITY: u64 = 64 << 30;
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
 ///

@@ -184,7 +184,56 @@ impl SegmentHeader {
         if h.capacity < super::BLOCK_SIZE as u64 * 2 || h.capacity % super::BLOCK_SIZE as u64 != 0 {
             return HeaderDecode::Invalid("capacity is not a multiple of the block size");
         }
+        // Every number below bounds later work (buffer sizes, LSN arithmetic,
+        // the next segment's name): refuse those that leave no room.
+        if h.capacity > super::MAX_SEGMENT_CAPACITY {
+            return HeaderDecode::Invalid("capacity is above the 64 GiB limit");
+        }
+        if h.max_entry_size == 0 || h.max_entry_size as u64 > super::MAX_ENTRY_SIZE_LIMIT {
+            return HeaderDecode::Invalid("max entry size is 0 or above the 1 GiB limit");
+        }
+        if h.max_entry_size as u64 > h.capacity {
+            return HeaderDecode::Invalid("max entry size is larger than the segment");
+        }
+        if h.first_lsn > super::MAX_LSN {
+            return HeaderDecode::Invalid("first LSN leaves no room to continue (above 2^63 - 1)");
+        }
+        if h.segment > super::MAX_SEGMENT {
+            return HeaderDecode::Invalid(
+                "segment number leaves no room to continue (above 2^63 - 1)",
+            );
+        }
         HeaderDecode::Valid(h)
+    }
+
+    /// True if `buf` starts with a header block as xwal wrote it: magic and
+    /// checksum intact. A torn or never-written header fails this; a header
+    /// that passes it but not [`SegmentHeader::decode`] was written with values
+    /// this version refuses (or crafted), which is not a torn write.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::format::{HeaderDecode, SegmentHeader};
+    ///
+    /// let header = SegmentHeader {
+    ///     segment: 3,
+    ///     first_lsn: u64::MAX,
+    ///     salt: 0x5A17,
+    ///     max_entry_size: 4096,
+    ///     capacity: 1 << 20,
+    /// };
+    /// let mut block = [0u8; 64];
+    /// header.encode(&mut block);
+    /// assert!(SegmentHeader::checksum_ok(&block));
+    /// assert!(matches!(SegmentHeader::decode(&block), HeaderDecode::Invalid(_)));
+    /// block[20] ^= 1;
+    /// assert!(!SegmentHeader::checksum_ok(&block));
+    /// ```
+    pub fn checksum_ok(buf: &[u8]) -> bool {
+        buf.len() >= HEADER_LEN
+            && buf[0..8] == SEGMENT_MAGIC
+            && crc32c::crc32c(&buf[0..60]) == le_u32(buf, 60)
     }
 }
 
