@@ -139,6 +139,12 @@ pub enum Problem {
         /// The CRC of the LSN and data read.
         computed: u32,
     },
+    /// A length prefix above the 1 GiB entry limit: nothing is read into memory
+    /// on its word, and the framing after it is lost.
+    TooLong {
+        /// The length the prefix claims.
+        len: u64,
+    },
     /// An entry with LSN 0, which Go xwal never assigns.
     ZeroLsn,
     /// An LSN not above the one before it (Go xwal restarted its LSNs, or
@@ -174,6 +180,7 @@ impl Problem {
                 | Problem::Truncated { .. }
                 | Problem::ZeroFill { .. }
                 | Problem::ZeroLength
+                | Problem::TooLong { .. }
         )
     }
 
@@ -215,6 +222,10 @@ impl fmt::Display for Problem {
             Problem::CrcMismatch { stored, computed } => {
                 write!(f, "CRC mismatch: stored {stored}, computed {computed}")
             }
+            Problem::TooLong { len } => write!(
+                f,
+                "length prefix of {len} bytes is above the 1 GiB entry limit: record framing lost"
+            ),
             Problem::ZeroLsn => f.write_str("entry has LSN 0"),
             Problem::LsnNotIncreasing { previous } => write!(
                 f,
@@ -274,10 +285,13 @@ impl fmt::Display for BadRecord {
 /// assert!(matches!(bad.problem, Problem::Truncated { needed: 6, available: 2 }));
 /// assert!(it.next().is_none()); // the framing is lost: nothing more
 /// ```
-pub struct Records<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub struct Records<R> {
+    src: R,
+    /// Bytes of the source not yet consumed.
+    left: u64,
+    pos: u64,
     done: bool,
+    io_error: Option<std::io::Error>,
 }
 
 /// Reads the records of a Go segment file in order. Each item is an entry
@@ -293,11 +307,95 @@ pub struct Records<'a> {
 /// assert_eq!(got.len(), 1);
 /// assert_eq!(got[0].as_ref().unwrap().data, b"test data");
 /// ```
-pub fn records(bytes: &[u8]) -> Records<'_> {
-    Records {
-        bytes,
-        pos: 0,
-        done: false,
+pub fn records(bytes: &[u8]) -> Records<&[u8]> {
+    Records::new(bytes, bytes.len() as u64)
+}
+
+impl<R: std::io::Read> Records<R> {
+    /// Reads the records of `len` bytes from `src`, streaming: memory is one
+    /// record, and a length prefix is checked against the bytes left and the
+    /// 1 GiB entry limit before anything is allocated for it.
+    ///
+    /// ```
+    /// use xwal::import_go::Records;
+    ///
+    /// let huge = [0xF0, 0xFF, 0xFF, 0xFF, 0x0F, 0x08]; // claims a 4 GiB entry
+    /// let mut it = Records::new(&huge[..], huge.len() as u64);
+    /// assert!(it.next().unwrap().is_err());
+    /// assert!(it.next().is_none() && it.io_error().is_none());
+    /// ```
+    pub fn new(src: R, len: u64) -> Self {
+        Records {
+            src,
+            left: len,
+            pos: 0,
+            done: false,
+            io_error: None,
+        }
+    }
+
+    /// The read error that ended the iteration early, if one did.
+    ///
+    /// ```
+    /// let it = xwal::import_go::records(b"");
+    /// assert!(it.io_error().is_none());
+    /// ```
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        self.io_error.as_ref()
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::result::Result<(), ()> {
+        match self.src.read_exact(buf) {
+            Ok(()) => {
+                self.left -= buf.len() as u64;
+                self.pos += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                self.io_error = Some(e);
+                self.done = true;
+                Err(())
+            }
+        }
+    }
+
+    /// True if every byte left is zero (read in bounded chunks).
+    fn rest_is_zero(&mut self) -> std::result::Result<bool, ()> {
+        let mut chunk = [0u8; 8192];
+        let mut zero = true;
+        while self.left > 0 {
+            let n = self.left.min(chunk.len() as u64) as usize;
+            self.read_exact(&mut chunk[..n])?;
+            zero &= chunk[..n].iter().all(|&b| b == 0);
+        }
+        Ok(zero)
+    }
+
+    /// Reads the length prefix: `Err(problem)` if it is cut off or overflows.
+    fn length_prefix(
+        &mut self,
+    ) -> std::result::Result<std::result::Result<(u64, usize), Problem>, ()> {
+        let available = self.left;
+        let mut prefix = [0u8; 10];
+        let mut n = 0;
+        loop {
+            if n == prefix.len() {
+                return Ok(Err(Problem::BadVarint));
+            }
+            if self.left == 0 {
+                return Ok(Err(Problem::Truncated {
+                    needed: available + 1,
+                    available,
+                }));
+            }
+            self.read_exact(&mut prefix[n..n + 1])?;
+            n += 1;
+            match uvarint(&prefix[..n]) {
+                Ok(Some(v)) => return Ok(Ok(v)),
+                Ok(None) => {}
+                Err(()) => return Ok(Err(Problem::BadVarint)),
+            }
+        }
     }
 }
 
@@ -325,70 +423,61 @@ fn uvarint(bytes: &[u8]) -> std::result::Result<Option<(u64, usize)>, ()> {
     Ok(None)
 }
 
-impl Iterator for Records<'_> {
+impl<R: std::io::Read> Iterator for Records<R> {
     type Item = std::result::Result<GoEntry, BadRecord>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.pos >= self.bytes.len() {
+        if self.done || self.left == 0 {
             return None;
         }
-        let offset = self.pos as u64;
-        let rest = &self.bytes[self.pos..];
-        let available = rest.len() as u64;
-        let bad = |problem: Problem, lsn: Option<Lsn>| BadRecord {
-            offset,
-            lsn,
-            problem,
+        let offset = self.pos;
+        let available = self.left;
+        let bad = |problem: Problem, lsn: Option<Lsn>| {
+            Some(Err(BadRecord {
+                offset,
+                lsn,
+                problem,
+            }))
         };
-        let (len, prefix) = match uvarint(rest) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
+        let (len, prefix) = match self.length_prefix().ok()? {
+            Ok(v) => v,
+            Err(problem) => {
                 self.done = true;
-                return Some(Err(bad(
-                    Problem::Truncated {
-                        needed: available + 1,
-                        available,
-                    },
-                    None,
-                )));
-            }
-            Err(()) => {
-                self.done = true;
-                return Some(Err(bad(Problem::BadVarint, None)));
+                return bad(problem, None);
             }
         };
         if len == 0 {
             self.done = true;
-            let problem = if rest.iter().all(|&b| b == 0) {
+            let problem = if self.rest_is_zero().ok()? {
                 Problem::ZeroFill { len: available }
             } else {
                 Problem::ZeroLength
             };
-            return Some(Err(bad(problem, None)));
+            return bad(problem, None);
         }
         let needed = (prefix as u64).saturating_add(len);
+        if len > crate::format::MAX_ENTRY_SIZE_LIMIT + 32 {
+            self.done = true;
+            return bad(Problem::TooLong { len }, None);
+        }
         if needed > available {
             self.done = true;
-            return Some(Err(bad(Problem::Truncated { needed, available }, None)));
+            return bad(Problem::Truncated { needed, available }, None);
         }
-        let body = &rest[prefix..needed as usize];
-        self.pos += needed as usize;
-        let entry = match WalEntry::decode(body) {
+        // Checked against the bytes left and the entry limit: safe to size.
+        let mut body = vec![0u8; len as usize];
+        self.read_exact(&mut body).ok()?;
+        let entry = match WalEntry::decode(body.as_slice()) {
             Ok(e) => e,
-            Err(e) => return Some(Err(bad(Problem::Undecodable(e.to_string()), None))),
+            Err(e) => return bad(Problem::Undecodable(e.to_string()), None),
         };
         let computed = go_crc(entry.lsn, &entry.data);
         if computed != entry.crc {
-            return Some(Err(bad(
-                Problem::CrcMismatch {
-                    stored: entry.crc,
-                    computed,
-                },
-                Some(entry.lsn),
-            )));
+            let stored = entry.crc;
+            return bad(Problem::CrcMismatch { stored, computed }, Some(entry.lsn));
         }
         if entry.lsn == 0 {
-            return Some(Err(bad(Problem::ZeroLsn, Some(0))));
+            return bad(Problem::ZeroLsn, Some(0));
         }
         Some(Ok(GoEntry {
             lsn: entry.lsn,
@@ -570,11 +659,64 @@ impl GoFile {
     /// # Ok(()) }
     /// ```
     pub fn read(&self) -> Result<ParsedSegment> {
-        let bytes = std::fs::read(&self.path)
-            .map_err(|e| Error::io(format!("reading {}", self.path.display()), e))?;
-        Ok(parse_segment(&bytes))
+        let mut out = ParsedSegment::default();
+        self.for_each_record(|r| {
+            match r {
+                Ok(e) => out.entries.push(e),
+                Err(b) => out.bad.push(b),
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the file's records to `f`, in order, one record in memory at a
+    /// time (what [`plan`] and [`import`] use, so a file of any size costs one
+    /// entry of memory). Reading stops after [`MAX_BAD_RECORDS_PER_FILE`] bad records.
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::format::WalEntry;
+    /// use xwal::import_go::{encode_record, go_crc, list_dir};
+    ///
+    /// let go = tempfile::tempdir().unwrap();
+    /// let rec = encode_record(&WalEntry { lsn: 1, data: vec![1], crc: go_crc(1, &[1]) });
+    /// std::fs::write(go.path().join("wal_0"), rec).unwrap();
+    /// let mut lsns = vec![];
+    /// list_dir(go.path())?.files[0].for_each_record(|r| {
+    ///     lsns.push(r.unwrap().lsn);
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(lsns, [1]);
+    /// # Ok(()) }
+    /// ```
+    pub fn for_each_record(
+        &self,
+        mut f: impl FnMut(std::result::Result<GoEntry, BadRecord>) -> Result<()>,
+    ) -> Result<()> {
+        let ctx = || format!("reading {}", self.path.display());
+        let file = std::fs::File::open(&self.path).map_err(|e| Error::io(ctx(), e))?;
+        let len = file.metadata().map_err(|e| Error::io(ctx(), e))?.len();
+        let mut it = Records::new(std::io::BufReader::with_capacity(1 << 16, file), len);
+        let mut bad = 0;
+        for r in it.by_ref() {
+            bad += usize::from(r.is_err());
+            f(r)?;
+            if bad >= MAX_BAD_RECORDS_PER_FILE {
+                break;
+            }
+        }
+        match it.io_error {
+            Some(e) => Err(Error::io(ctx(), e)),
+            None => Ok(()),
+        }
     }
 }
+
+/// Bad records listed per Go file; reading a file stops at the last of them
+/// (the import is refused anyway, and a file of garbage must not grow the list
+/// without bound).
+pub const MAX_BAD_RECORDS_PER_FILE: usize = 1024;
 
 /// The files of a Go xwal directory.
 ///
@@ -873,30 +1015,25 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
     let mut prev: Lsn = 0;
     for (i, file) in listed.files.into_iter().enumerate() {
         let _span = tracing::debug_span!("plan_go_file", file = %file.path.display()).entered();
-        let parsed = file.read()?;
-        let mut bad = parsed.bad;
-        if opts.drop_torn_tail
-            && i + 1 == nfiles
-            && bad.last().is_some_and(|b| b.problem.is_torn_tail())
-        {
-            if let Some(record) = bad.pop() {
-                out.dropped_tail = Some(FileProblem {
-                    path: file.path.clone(),
-                    record,
-                });
-            }
-        }
+        let mut bad = Vec::new();
         let mut xwal_bytes = crate::format::BLOCK_SIZE as u64;
         let mut lsns: Option<(Lsn, Lsn)> = None;
         let mut count = 0;
-        for e in &parsed.entries {
+        file.for_each_record(|r| {
+            let e = match r {
+                Ok(e) => e,
+                Err(b) => {
+                    bad.push(b);
+                    return Ok(());
+                }
+            };
             if e.lsn <= prev {
                 bad.push(BadRecord {
                     offset: e.offset,
                     lsn: Some(e.lsn),
                     problem: Problem::LsnNotIncreasing { previous: prev },
                 });
-                continue;
+                return Ok(());
             }
             let gap = e.lsn - prev - 1;
             out.skipped_lsns += gap;
@@ -910,8 +1047,23 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
             lsns = Some((lsns.map_or(e.lsn, |l| l.0), e.lsn));
             prev = e.lsn;
             count += 1;
-        }
+            Ok(())
+        })?;
         bad.sort_by_key(|b| b.offset);
+        // A torn tail ends a file that holds records: bytes with no valid
+        // record at all are not a write cut short, whatever their shape.
+        if opts.drop_torn_tail
+            && i + 1 == nfiles
+            && count > 0
+            && bad.last().is_some_and(|b| b.problem.is_torn_tail())
+        {
+            if let Some(record) = bad.pop() {
+                out.dropped_tail = Some(FileProblem {
+                    path: file.path.clone(),
+                    record,
+                });
+            }
+        }
         out.bad.extend(bad.into_iter().map(|record| FileProblem {
             path: file.path.clone(),
             record,
@@ -1098,23 +1250,31 @@ fn import_into(
     for (i, planned) in plan.files.iter().enumerate() {
         let file = &planned.file;
         let _span = tracing::debug_span!("import_go_file", file = %file.path.display()).entered();
-        let parsed = file.read()?;
         let allowed_bad = usize::from(
             i + 1 == plan.files.len() && opts.drop_torn_tail && plan.dropped_tail.is_some(),
         );
-        if parsed.bad.len() > allowed_bad || parsed.entries.len() as u64 != planned.entries {
-            let at = parsed.bad.first().map_or(0, |b| b.offset);
-            return Err(Error::Corruption {
-                segment: file.number,
-                offset: at,
-                reason: format!(
-                    "Go file {} changed since it was checked; nothing after LSN {} was imported",
-                    file.path.display(),
-                    wal.last_index()
-                ),
-            });
-        }
-        for e in parsed.entries {
+        // The file was checked by `plan`; read again (streaming), it must say the same.
+        let changed = |at: u64, last: u64| Error::Corruption {
+            segment: file.number,
+            offset: at,
+            reason: format!(
+                "Go file {} changed since it was checked; nothing after LSN {last} was imported",
+                file.path.display()
+            ),
+        };
+        let (mut bad, mut entries) = (0usize, 0u64);
+        file.for_each_record(|r| {
+            let e = match r {
+                Ok(e) => e,
+                Err(b) => {
+                    bad += 1;
+                    if bad > allowed_bad {
+                        return Err(changed(b.offset, wal.last_index()));
+                    }
+                    return Ok(());
+                }
+            };
+            entries += 1;
             while next < e.lsn {
                 drain(&mut pending, 0, file)?;
                 let got = wal.inc_last_index()?;
@@ -1128,7 +1288,10 @@ fn import_into(
             report.bytes += e.data.len() as u64;
             pending.push_back((e.lsn, wal.submit(e.data)?));
             next = e.lsn + 1;
-            drain(&mut pending, WINDOW, file)?;
+            drain(&mut pending, WINDOW, file)
+        })?;
+        if entries != planned.entries {
+            return Err(changed(0, wal.last_index()));
         }
         drain(&mut pending, 0, file)?;
         if file.checkpoint {
@@ -1234,7 +1397,14 @@ mod tests {
         let mut f = vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
         f.extend([1, 2, 3]);
         let p = parse_segment(&f);
-        assert!(matches!(p.bad[0].problem, Problem::Truncated { .. }));
+        assert!(matches!(p.bad[0].problem, Problem::TooLong { .. }));
+        // Within the limit but beyond the file: refused before sizing too.
+        let mut g = vec![0x80, 0x80, 0x80, 0x01]; // 2 MiB
+        g.extend([1, 2, 3]);
+        assert!(matches!(
+            parse_segment(&g).bad[0].problem,
+            Problem::Truncated { .. }
+        ));
     }
 
     #[test]

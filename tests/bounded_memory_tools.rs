@@ -1,0 +1,113 @@
+//! The tools' memory is bounded whatever the files claim or weigh: a crafted
+//! header with a `u32::MAX` entry limit and a record length of 0xFFFFFFF0 gets
+//! a one-line error from `inspect`, `verify` and `dump` under a 256 MiB
+//! address-space limit (it used to reach 4.1 GB and abort), and `import-go`
+//! streams a Go file of 512 MiB under the same limit (it used to read it whole).
+mod common;
+mod ondisk;
+use common::*;
+use std::process::{Command, Output};
+use xwal::format::{HeaderDecode, SegmentHeader};
+
+const LIMIT_BYTES: u64 = 256 << 20;
+
+fn xwal_limited(args: &[&str]) -> Output {
+    Command::new("prlimit")
+        .arg(format!("--as={LIMIT_BYTES}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_xwal"))
+        .args(args)
+        .env("MALLOC_ARENA_MAX", "2")
+        .output()
+        .expect("prlimit runs (util-linux)")
+}
+
+#[test]
+fn a_crafted_entry_limit_is_refused_in_bounded_memory() {
+    let d = tempdir();
+    let cfg = small(d.path(), xwal::IoEngine::Uring);
+    let wal = open(&cfg);
+    wal.append(b"one").unwrap();
+    wal.close().unwrap();
+    let (seg, h) = ondisk::tail_segment(d.path());
+    let crafted = SegmentHeader {
+        max_entry_size: u32::MAX,
+        ..h
+    };
+    let mut block = vec![0u8; 4096];
+    crafted.encode(&mut block);
+    assert!(matches!(
+        SegmentHeader::decode(&block),
+        HeaderDecode::Invalid(_)
+    ));
+    ondisk::write_at(&seg.path, 0, &block);
+    // A record header claiming a body of 0xFFFFFFF0 bytes, with the right salt.
+    let mut rec = [0u8; 32];
+    rec[4..8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    rec[8..16].copy_from_slice(&1u64.to_le_bytes());
+    rec[24] = 1;
+    rec[28..32].copy_from_slice(&h.salt.to_le_bytes());
+    ondisk::write_at(&seg.path, 4096, &rec);
+    let dir = d.path().to_str().unwrap();
+    for cmd in [vec!["inspect", dir], vec!["verify", dir], vec!["dump", dir]] {
+        let out = xwal_limited(&cmd);
+        let err = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {out:?}");
+        assert!(err.contains("refused"), "{cmd:?}: {err}");
+        assert!(!err.contains("memory allocation"), "{cmd:?}: {err}");
+    }
+}
+
+fn go_record(lsn: u64, data: &[u8]) -> Vec<u8> {
+    xwal::import_go::encode_record(&xwal::format::WalEntry {
+        lsn,
+        data: data.to_vec(),
+        crc: xwal::import_go::go_crc(lsn, data),
+    })
+}
+
+#[test]
+fn import_go_streams_a_file_larger_than_its_memory() {
+    let d = tempdir();
+    let go = d.path().join("go");
+    std::fs::create_dir(&go).unwrap();
+    let path = go.join("wal_0");
+    std::fs::write(&path, go_record(1, b"the only entry")).unwrap();
+    // A zero-filled tail of 512 MiB (sparse: costs no disk), what Go's
+    // preallocation leaves after a crash.
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(512 << 20).unwrap();
+    let dst = d.path().join("xwal");
+    let out = xwal_limited(&[
+        "import-go",
+        "--drop-torn-tail",
+        go.to_str().unwrap(),
+        dst.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 1 entries"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn random_bytes_are_not_a_torn_tail() {
+    let d = tempdir();
+    let go = d.path().join("go");
+    std::fs::create_dir(&go).unwrap();
+    std::fs::write(go.join("wal_0"), ondisk::garbage(5000, 9)).unwrap();
+    let dst = d.path().join("xwal");
+    let out = xwal_limited(&[
+        "import-go",
+        "--drop-torn-tail",
+        go.to_str().unwrap(),
+        dst.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(!dst.join("LOCK").exists(), "nothing may be written");
+}
