@@ -70,6 +70,21 @@ fn go_record(lsn: u64, data: &[u8]) -> Vec<u8> {
     })
 }
 
+/// `xwal import-go --drop-torn-tail GO DIR/xwal` under the limit.
+fn import_dropping_torn_tail(
+    go: &std::path::Path,
+    dir: &std::path::Path,
+) -> (Output, std::path::PathBuf) {
+    let dst = dir.join("xwal");
+    let out = xwal_limited(&[
+        "import-go",
+        "--drop-torn-tail",
+        go.to_str().unwrap(),
+        dst.to_str().unwrap(),
+    ]);
+    (out, dst)
+}
+
 #[test]
 fn import_go_streams_a_file_larger_than_its_memory() {
     let d = tempdir();
@@ -81,13 +96,7 @@ fn import_go_streams_a_file_larger_than_its_memory() {
     // preallocation leaves after a crash.
     let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     f.set_len(512 << 20).unwrap();
-    let dst = d.path().join("xwal");
-    let out = xwal_limited(&[
-        "import-go",
-        "--drop-torn-tail",
-        go.to_str().unwrap(),
-        dst.to_str().unwrap(),
-    ]);
+    let (out, _) = import_dropping_torn_tail(&go, d.path());
     assert!(out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("imported 1 entries"),
@@ -101,13 +110,7 @@ fn random_bytes_are_not_a_torn_tail() {
     let go = d.path().join("go");
     std::fs::create_dir(&go).unwrap();
     std::fs::write(go.join("wal_0"), ondisk::garbage(5000, 9)).unwrap();
-    let dst = d.path().join("xwal");
-    let out = xwal_limited(&[
-        "import-go",
-        "--drop-torn-tail",
-        go.to_str().unwrap(),
-        dst.to_str().unwrap(),
-    ]);
+    let (out, dst) = import_dropping_torn_tail(&go, d.path());
     assert!(!out.status.success(), "{out:?}");
     assert!(!dst.join("LOCK").exists(), "nothing may be written");
 }
