@@ -207,6 +207,20 @@ pub struct Chaos {
     pub panic_writer_at_lsn: Option<u64>,
 }
 
+/// The default [`Config::max_entry_size`], 64 MiB.
+const DEFAULT_MAX_ENTRY_SIZE: u64 = 64 << 20;
+
+/// The largest payload a segment of `segment_size` bytes holds next to its header.
+fn largest_entry_in(segment_size: u64) -> u64 {
+    let room = segment_size.saturating_sub(BLOCK_SIZE as u64);
+    let fits = |m: u64| encoded_record_len(entry_body_len(u64::MAX, m as usize)) as u64 <= room;
+    let mut m = room.saturating_sub(64);
+    while m > 0 && !fits(m) {
+        m -= 1;
+    }
+    m.max(1)
+}
+
 impl Config {
     /// A config for `dir` with the defaults.
     ///
@@ -226,7 +240,7 @@ impl Config {
         Config {
             dir: dir.into(),
             segment_size: 128 << 20,
-            max_entry_size: 64 << 20,
+            max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             max_batch_bytes: 4 << 20,
             max_batch_entries: 65_536,
             commit_delay: Duration::ZERO,
@@ -261,8 +275,25 @@ impl Config {
     /// let odd = Config::new("/var/lib/app/wal").segment_size(5000);
     /// assert!(matches!(odd.validate(), Err(Error::Config(m)) if m.contains("multiple of 4096")));
     /// ```
+    ///
+    /// Unless [`Config::max_entry_size`] was changed from its default, it
+    /// follows: the default 64 MiB, or the largest entry one segment of this
+    /// size holds if that is less (so a Go user's 1 MB segments need one
+    /// setting, as in Go). Set `max_entry_size` after this to choose it.
+    ///
+    /// ```
+    /// use xwal::Config;
+    ///
+    /// let small = Config::new("/var/lib/app/wal").segment_size(1 << 20);
+    /// assert!(small.validate().is_ok());
+    /// assert!(small.max_entry_size < 1 << 20 && small.max_entry_size > 1000 << 10);
+    /// assert_eq!(Config::new("/w").segment_size(1 << 30).max_entry_size, 64 << 20);
+    /// ```
     pub fn segment_size(mut self, bytes: u64) -> Self {
         self.segment_size = bytes;
+        if self.max_entry_size == DEFAULT_MAX_ENTRY_SIZE {
+            self.max_entry_size = DEFAULT_MAX_ENTRY_SIZE.min(largest_entry_in(bytes));
+        }
         self
     }
     /// Sets [`Config::max_entry_size`].
@@ -575,8 +606,12 @@ impl Config {
     /// use xwal::{Config, Error};
     ///
     /// assert!(Config::new("/var/lib/app/wal").validate().is_ok());
-    /// let err = Config::new("/var/lib/app/wal").segment_size(1 << 20).validate().unwrap_err();
-    /// // The default max_entry_size (64 MiB) does not fit a 1 MiB segment; the message says so.
+    /// let err = Config::new("/var/lib/app/wal")
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 20)
+    ///     .validate()
+    ///     .unwrap_err();
+    /// // A 64 MiB entry limit does not fit a 1 MiB segment; the message says so.
     /// assert!(matches!(&err, Error::Config(m) if m.contains("raise segment_size")));
     /// ```
     pub fn validate(&self) -> Result<()> {

@@ -340,7 +340,8 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
         cfg.dir = PathBuf::from(s);
     }
     if let Some(v) = get("segment_size") {
-        cfg.segment_size = size("segment_size", v)?;
+        // The setter: an unset max_entry_size follows the segment size.
+        cfg = cfg.segment_size(size("segment_size", v)?);
     }
     if let Some(v) = get("max_entry_size") {
         cfg.max_entry_size = size("max_entry_size", v)?;

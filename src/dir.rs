@@ -374,6 +374,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 #[derive(Debug)]
 pub struct DirLock {
     _file: File,
+    _dir: File,
 }
 
 impl DirLock {
@@ -399,6 +400,15 @@ impl DirLock {
     /// ```
     pub fn acquire(dir: &Path) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
+        // The directory itself is locked first: `LOCK` can be unlinked or
+        // replaced while a writer holds it (a second opener would then lock a
+        // new inode and get in), the directory a writer works in cannot.
+        let dir_file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|e| Error::io(format!("opening WAL directory {}", dir.display()), e))?;
+        flock_exclusive(&dir_file, dir, &path)?;
         let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
@@ -409,22 +419,32 @@ impl DirLock {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
-        // SAFETY: plain syscall on an open descriptor.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::Locked {
-                    dir: dir.to_path_buf(),
-                    lock_file: path,
-                });
-            }
-            return Err(Error::io(format!("locking {}", path.display()), e));
-        }
+        // Still taken, for tools that look at `LOCK` (and earlier versions).
+        flock_exclusive(&file, dir, &path)?;
         if !existed {
             sync_dir(dir)?;
         }
-        Ok(DirLock { _file: file })
+        Ok(DirLock {
+            _file: file,
+            _dir: dir_file,
+        })
     }
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`, or `Error::Locked` naming the WAL's lock file.
+fn flock_exclusive(file: &File, dir: &Path, lock_file: &Path) -> Result<()> {
+    // SAFETY: plain syscall on an open descriptor.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                lock_file: lock_file.to_path_buf(),
+            });
+        }
+        return Err(Error::io(format!("locking {}", lock_file.display()), e));
+    }
+    Ok(())
 }
 
 /// Opens a segment for the writer: O_DIRECT, never following links, optionally O_DSYNC.

@@ -45,6 +45,7 @@ mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod go;
 pub mod import_go;
 pub mod io;
 pub mod metrics;
@@ -58,7 +59,7 @@ mod writer;
 pub use backend::WalBackend;
 pub use config::{BackendType, Chaos, Config, IoEngine, SyncPolicy};
 pub use error::{ArchiveErrorKind, Error, Result};
-pub use recovery::{RecoveryReport, Truncation};
+pub use recovery::{RecoveryReport, ShortFile, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
 pub use ticket::CommitTicket;
 pub use wal::{SegmentInfo, Wal};

@@ -417,11 +417,14 @@ impl Drop for Replay {
 }
 
 pub(crate) fn spawn(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Replay> {
+    // A range that names nothing (a missing checkpoint or segment, an empty
+    // range) fails here, before any thread or channel, as `replay_into` does.
+    let plan = plan(&shared, opts)?;
     let (tx, rx) = crossbeam_channel::bounded(shared.config.replay_channel_capacity);
     let s2 = shared.clone();
     let handle = std::thread::Builder::new()
         .name("xwal-replay".into())
-        .spawn(move || run(&s2, opts, &tx))
+        .spawn(move || run_plan(&s2, opts, plan, &tx))
         .map_err(|e| Error::io("spawning the replay thread", e))?;
     Ok(Replay {
         rx,
@@ -514,12 +517,43 @@ pub(crate) fn run(
     opts: ReplayOptions,
     tx: &Sender<Entry>,
 ) -> Result<(ReplaySummary, Vec<u64>)> {
-    let _span = tracing::debug_span!("replay", ?opts).entered();
+    let plan = plan(shared, opts)?;
+    run_plan(shared, opts, plan, tx)
+}
+
+/// What a replay reads: the snapshot of segments, its readable bound, and the
+/// segments the range selects.
+pub(crate) struct Plan {
+    all: Vec<SegmentMeta>,
+    bound: Lsn,
+    selected: Vec<SegmentMeta>,
+}
+
+fn plan(shared: &Shared, opts: ReplayOptions) -> Result<Plan> {
     let (all, bound) = shared.snapshot();
     // S3 archive tier: archived segments no longer on local disk come first.
     #[cfg(feature = "s3")]
     let all = crate::archive::extend_snapshot(shared, all)?;
     let selected = select(&all, bound, opts.range)?;
+    Ok(Plan {
+        all,
+        bound,
+        selected,
+    })
+}
+
+fn run_plan(
+    shared: &Shared,
+    opts: ReplayOptions,
+    plan: Plan,
+    tx: &Sender<Entry>,
+) -> Result<(ReplaySummary, Vec<u64>)> {
+    let _span = tracing::debug_span!("replay", ?opts).entered();
+    let Plan {
+        all,
+        bound,
+        selected,
+    } = plan;
     let (lo, hi) = lsn_filter(opts.range);
     let mut reader = crate::io::read_engine(
         shared.uring,

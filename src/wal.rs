@@ -621,6 +621,94 @@ impl Wal {
         local
     }
 
+    /// The lowest segment number replay covers (`segments().first()`), or
+    /// `None` for an empty WAL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let (wal, _) = Wal::open(Config::new(dir.path()).segment_size(1 << 20))?;
+    /// wal.append(b"a")?;
+    /// let sealed = wal.rotate()?.expect("the active segment held an entry");
+    /// assert_eq!(wal.first_segment(), Some(sealed));
+    /// assert_eq!(wal.last_segment(), Some(sealed + 1));
+    /// assert_eq!(wal.active_segment(), Some(sealed + 1));
+    /// # Ok(()) }
+    /// ```
+    pub fn first_segment(&self) -> Option<u64> {
+        self.segments().first().map(|s| s.segment)
+    }
+
+    /// The highest segment number present, or `None` for an empty WAL.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let (wal, _) = xwal::Wal::open(xwal::Config::new(dir.path()).segment_size(1 << 20))?;
+    /// assert_eq!(wal.last_segment(), Some(0)); // a new WAL starts segment 0 at open
+    /// # Ok(()) }
+    /// ```
+    pub fn last_segment(&self) -> Option<u64> {
+        self.shared.table.lock().keys().next_back().copied()
+    }
+
+    /// The segment appends go to (the last one), or `None` for a read-only view.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20);
+    /// let (wal, _) = Wal::open(config.clone())?;
+    /// assert_eq!(wal.active_segment(), Some(0));
+    /// let (view, _) = Wal::open_read_only(config)?;
+    /// assert_eq!(view.active_segment(), None);
+    /// # Ok(()) }
+    /// ```
+    pub fn active_segment(&self) -> Option<u64> {
+        if self.shared.read_only {
+            return None;
+        }
+        self.last_segment()
+    }
+
+    /// Seals the active segment without making it a checkpoint (Go xwal's
+    /// rotation), if it holds anything; appends continue in the next one.
+    /// Returns the sealed segment, or `None` if the active segment was empty.
+    /// Counts against `max_dir_bytes` like any new segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let (wal, _) = Wal::open(Config::new(dir.path()).segment_size(1 << 20))?;
+    /// assert_eq!(wal.rotate()?, None); // nothing to seal yet
+    /// wal.append(b"a")?;
+    /// assert_eq!(wal.rotate()?, Some(0));
+    /// assert!(wal.checkpoints().is_empty());
+    /// assert_eq!(wal.append(b"b")?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn rotate(&self) -> Result<Option<u64>> {
+        let (segment, sealed) = self.request(|ack| Request::Rotate {
+            ack,
+            over_limit: false,
+        })?;
+        Ok((sealed == 1).then_some(segment))
+    }
+
     /// The WAL directory.
     ///
     /// # Examples
@@ -666,7 +754,10 @@ impl Wal {
         self.shared.check_open()?;
         if opts.consume {
             self.shared.check_writable()?;
-            self.request(|ack| Request::Rotate { ack })?;
+            self.request(|ack| Request::Rotate {
+                ack,
+                over_limit: true,
+            })?;
         }
         replay::spawn(self.shared.clone(), opts)
     }
@@ -699,7 +790,10 @@ impl Wal {
         self.shared.check_open()?;
         if opts.consume {
             self.shared.check_writable()?;
-            self.request(|ack| Request::Rotate { ack })?;
+            self.request(|ack| Request::Rotate {
+                ack,
+                over_limit: true,
+            })?;
         }
         let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
         summary.consumed = replay::consume_segments(&self.shared, &consumable)?;

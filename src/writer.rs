@@ -54,6 +54,10 @@ pub(crate) enum Request {
     /// Seal the active segment if it holds anything; answers the last sealed segment.
     Rotate {
         ack: Ack,
+        /// A consume seals before it frees what it replayed: its new segment
+        /// may pass `max_dir_bytes` by one segment for that moment, or a full
+        /// directory could never be consumed.
+        over_limit: bool,
     },
     Close {
         ack: Ack,
@@ -71,7 +75,7 @@ impl Request {
             | Request::Skip { ack }
             | Request::Flush { ack }
             | Request::Checkpoint { ack }
-            | Request::Rotate { ack }
+            | Request::Rotate { ack, .. }
             | Request::Close { ack } => ack,
         };
         ack.complete(Err(e));
@@ -978,6 +982,10 @@ impl Writer {
     /// Seals the active segment (its data synced) and activates the next one.
     /// `eager` writes the new header now; otherwise the first batch carries it.
     fn rollover(&mut self, eager: bool) -> Result<()> {
+        self.rollover_with(eager, false)
+    }
+
+    fn rollover_with(&mut self, eager: bool, over_limit: bool) -> Result<()> {
         debug_assert!(self.inflight.is_empty());
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
@@ -997,7 +1005,7 @@ impl Writer {
         }
         let seg_size = self.shared.config.segment_size;
         let used = self.shared.segment_bytes();
-        if let Some(limit) = self.shared.config.max_dir_bytes {
+        if let Some(limit) = self.shared.config.max_dir_bytes.filter(|_| !over_limit) {
             let size = used + seg_size;
             if size > limit {
                 return Err(Error::DirectoryFull { size, limit });
@@ -1065,17 +1073,13 @@ impl Writer {
                 let r = self.checkpoint();
                 ack.complete(r.map(|n| (n, n)));
             }
-            Request::Rotate { ack } => {
+            Request::Rotate { ack, over_limit } => {
                 let r = if self.active_has_records() {
                     let sealed = self.active.as_ref().map(|a| a.meta.segment).unwrap_or(0);
-                    self.rollover(true).map(|_| (sealed, sealed))
+                    // (segment, 1): sealed now; (0, 0): nothing to seal.
+                    self.rollover_with(true, over_limit).map(|_| (sealed, 1))
                 } else {
-                    let prev = self
-                        .active
-                        .as_ref()
-                        .map(|a| a.meta.segment)
-                        .unwrap_or(self.next_segment);
-                    Ok((prev.wrapping_sub(1), prev.wrapping_sub(1)))
+                    Ok((0, 0))
                 };
                 ack.complete(r);
             }
