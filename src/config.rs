@@ -781,6 +781,7 @@ mod tests {
     fn messages_say_what_to_change() {
         let e = Config::new("/x")
             .segment_size(1 << 20)
+            .max_entry_size(64 << 20)
             .validate()
             .unwrap_err()
             .to_string();

@@ -15,7 +15,7 @@ fn checkpoint(dir: &std::path::Path, log: Option<&str>) -> std::process::Output 
     c.output().unwrap()
 }
 
-/// A WAL of 20 entries whose last record is torn (one byte flipped).
+/// A WAL of 20 entries whose last record is torn (its end zero, as a cut write leaves it).
 fn torn_wal() -> tempfile::TempDir {
     let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let cfg = Config::new(d.path())
@@ -31,7 +31,14 @@ fn torn_wal() -> tempfile::TempDir {
     let (seg, _) = ondisk::tail_segment(d.path());
     let (_, recs, _) = ondisk::records(&seg.path);
     let last = recs.last().unwrap();
-    ondisk::flip_byte(&seg.path, last.offset + last.len as u64 - 8);
+    // The last write torn: the record's last sector never reached the disk.
+    let sector = (last.offset + last.len as u64 - 1) / 512 * 512;
+    let keep = sector.max(last.offset + 40);
+    ondisk::write_at(
+        &seg.path,
+        keep,
+        &vec![0u8; (last.offset + last.len as u64 - keep) as usize],
+    );
     d
 }
 

@@ -16,12 +16,12 @@ fn cases() -> Vec<(&'static str, &'static str, Config)> {
         (
             "segment too small for max entry",
             "segment_size",
-            base().segment_size(1 << 20),
+            base().segment_size(1 << 20).max_entry_size(64 << 20),
         ),
         (
             "segment too small for max entry (names both)",
             "max_entry_size",
-            base().segment_size(1 << 20),
+            base().segment_size(1 << 20).max_entry_size(64 << 20),
         ),
         (
             "segment not a block multiple",

@@ -123,7 +123,10 @@ fn messages_say_what_to_change() {
         ("queue_depth = \"8\"", &["queue_depth", "integer"]),
         ("queue_depth = 0", &["queue_depth", "between 1"]),
         ("segment_size = 5000", &["multiple of 4096"]),
-        ("segment_size = \"1MiB\"", &["raise segment_size"]),
+        (
+            "segment_size = \"1MiB\"\nmax_entry_size = \"64MiB\"",
+            &["raise segment_size"],
+        ),
         (
             "max_dir_bytes = \"1MiB\"",
             &["max_dir_bytes", "at least two segments"],
