@@ -77,11 +77,11 @@ pub struct RecoveryReport {
 /// let segment = wal.segments()[0].segment;
 /// wal.close()?;
 ///
-/// // Damage the last record, as a write torn by a power cut would.
+/// // Tear the last record, as a power cut would: its end never reached the disk.
 /// let second = (BLOCK_SIZE + encoded_record_len(entry_body_len(1, 1))) as u64;
 /// let path = xwal::dir::segment_path(dir.path(), segment, false);
 /// let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-/// file.write_all_at(b"torn", second + 32).unwrap();
+/// file.write_all_at(&[0; 16], second + 24).unwrap();
 ///
 /// let (wal, report) = Wal::open(config)?;
 /// let cut = report.truncation.expect("the torn tail is cut");

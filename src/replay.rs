@@ -90,9 +90,9 @@ pub enum Direction {
 /// assert_eq!(lsns(ReplayRange::ToCheckpoint(cp))?, [1, 2, 3, 4]);
 /// assert_eq!(lsns(ReplayRange::FromCheckpoint(cp))?, [1, 2, 3, 4, 5]);
 /// assert_eq!(lsns(ReplayRange::Segments { start: cp + 1, end: cp + 1 })?, [5]);
-/// // A checkpoint that does not exist is an error, not an empty replay.
-/// let missing = wal.replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp + 9)))?;
-/// assert!(matches!(missing.finish(), Err(Error::NotFound { what: "checkpoint", .. })));
+/// // A checkpoint that does not exist is an error at once, not an empty replay.
+/// let missing = wal.replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp + 9)));
+/// assert!(matches!(missing, Err(Error::NotFound { what: "checkpoint", .. })));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
