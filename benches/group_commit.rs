@@ -44,5 +44,25 @@ fn group_commit(c: &mut Criterion) {
     wal.close().expect("close");
 }
 
-criterion_group!(benches, group_commit);
+/// The cost of a checkpoint on a nearly empty log (issue 15): one small
+/// durable append, then `create_checkpoint`, with the default config (128 MiB
+/// segments). The sealed segment's space is given back in the background.
+fn checkpoint(c: &mut Criterion) {
+    let dir = temp_dir();
+    let (wal, _) = Wal::open(Config::new(dir.path().join("wal"))).expect("open");
+    let mut g = c.benchmark_group("checkpoint/default_config");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    g.bench_function("append_then_checkpoint", |b| {
+        b.iter(|| {
+            wal.append(b"domain marker").expect("append");
+            wal.create_checkpoint().expect("checkpoint")
+        })
+    });
+    g.finish();
+    wal.close().expect("close");
+}
+
+criterion_group!(benches, group_commit, checkpoint);
 criterion_main!(benches);

@@ -724,6 +724,32 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
     read_at(path, 0, BLOCK_SIZE)
 }
 
+/// Gives back the space of a sealed segment past its data: truncates it to
+/// `len` (the block-aligned end of its last record) and syncs. Crash-safe at
+/// every step: the file is either whole or shrunk, and recovery takes both
+/// (a short file that ends cleanly after its last record is sealed). A file
+/// already deleted (consumed, released) or already short is left alone.
+pub(crate) fn shrink_segment(path: &Path, len: u64) -> Result<()> {
+    debug_assert!(len % BLOCK_SIZE as u64 == 0 && len >= BLOCK_SIZE as u64);
+    let f = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+    };
+    let ctx = || format!("shrinking sealed segment {}", path.display());
+    let size = f.metadata().map_err(|e| Error::io(ctx(), e))?.len();
+    if size <= len {
+        return Ok(());
+    }
+    f.set_len(len).map_err(|e| Error::io(ctx(), e))?;
+    // The size is metadata: fsync, not fdatasync. The directory entry is unchanged.
+    f.sync_all().map_err(|e| Error::io(ctx(), e))
+}
+
 /// Reads up to `len` bytes at `offset` through the page cache (for the last,
 /// partial block of a file shorter than a block multiple, which O_DIRECT
 /// cannot read). Returns fewer bytes at the end of the file.

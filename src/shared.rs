@@ -73,6 +73,9 @@ pub(crate) struct Shared {
     /// At most `capacity / replay_chunk_size` per segment; dropped with the
     /// segment. Hints only: a replay checks the LSN it finds at each one.
     anchors: Mutex<BTreeMap<u64, Vec<(u64, u64)>>>,
+    /// Bytes a sealed segment's file keeps once shrunk to its data (absent:
+    /// its capacity). What `max_dir_bytes` counts.
+    sealed_len: Mutex<BTreeMap<u64, u64>>,
     /// S3 archive tier (feature `s3`): set by `Wal::open` when `Config::s3` is set.
     /// Replay asks it for segments no longer on local disk.
     #[cfg(feature = "s3")]
@@ -100,9 +103,15 @@ impl Shared {
             uring,
             read_only: false,
             anchors: Mutex::new(BTreeMap::new()),
+            sealed_len: Mutex::new(BTreeMap::new()),
             #[cfg(feature = "s3")]
             archive: None,
         }
+    }
+
+    /// Notes the length a sealed segment keeps (its shrink may still be queued).
+    pub fn set_sealed_len(&self, segment: u64, len: u64) {
+        self.sealed_len.lock().insert(segment, len);
     }
 
     /// Records a replay anchor of `segment` (see the field).
@@ -169,9 +178,21 @@ impl Shared {
         Ok(())
     }
 
-    /// Bytes the segment files in the table occupy (counted against `max_dir_bytes`).
+    /// Bytes the segment files in the table occupy (counted against
+    /// `max_dir_bytes`): a sealed segment its data, others their capacity.
     pub fn segment_bytes(&self) -> u64 {
-        self.table.lock().values().map(|m| m.capacity).sum()
+        let sealed = self.sealed_len.lock();
+        self.table
+            .lock()
+            .values()
+            .map(|m| {
+                sealed
+                    .get(&m.segment)
+                    .copied()
+                    .unwrap_or(m.capacity)
+                    .min(m.capacity)
+            })
+            .sum()
     }
 
     /// Snapshot for a replay: the segments and the readable bound, taken together.

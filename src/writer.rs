@@ -153,8 +153,16 @@ fn deliver(done: impl IntoIterator<Item = Finished>) {
 }
 
 /// Prepares the next segment ahead of need, on its own thread.
+/// Work for the preparer thread, done in order.
+enum PrepJob {
+    /// Create segment `n` (zero-filled if the flag says so).
+    Prepare(u64, bool),
+    /// Shrink a sealed segment to its data ([`dir::shrink_segment`]).
+    Shrink(PathBuf, u64),
+}
+
 struct Preparer {
-    tx: Option<Sender<(u64, bool)>>,
+    tx: Option<Sender<PrepJob>>,
     rx: Receiver<(u64, Result<PathBuf>)>,
     pending: Option<u64>,
     ready: Option<u64>,
@@ -172,7 +180,9 @@ struct Preparer {
 
 impl Preparer {
     fn spawn(shared: &Arc<Shared>, ready: Option<u64>) -> Result<Preparer> {
-        let (tx, req_rx) = crossbeam_channel::bounded::<(u64, bool)>(1);
+        // Unbounded: at most one preparation is outstanding (`pending`), and
+        // shrink jobs are one per sealed segment; the writer never blocks here.
+        let (tx, req_rx) = crossbeam_channel::unbounded::<PrepJob>();
         let (done_tx, rx) = crossbeam_channel::bounded(1);
         let dir = shared.dir.clone();
         let cap = shared.config.segment_size;
@@ -182,10 +192,26 @@ impl Preparer {
         let handle = std::thread::Builder::new()
             .name("xwal-prepare".into())
             .spawn(move || {
-                for (n, zero_now) in req_rx {
-                    let r = dir::prepare_segment_with(&dir, n, cap, zero && zero_now, Some(&stop));
-                    if done_tx.send((n, r)).is_err() {
-                        break;
+                for job in req_rx {
+                    match job {
+                        PrepJob::Prepare(n, zero_now) => {
+                            let r = dir::prepare_segment_with(
+                                &dir,
+                                n,
+                                cap,
+                                zero && zero_now,
+                                Some(&stop),
+                            );
+                            if done_tx.send((n, r)).is_err() {
+                                break;
+                            }
+                        }
+                        PrepJob::Shrink(path, len) => {
+                            // A shrink that fails only leaves the space in use.
+                            if let Err(e) = dir::shrink_segment(&path, len) {
+                                tracing::warn!(error = %e, "could not shrink a sealed segment");
+                            }
+                        }
                     }
                 }
             })
@@ -206,7 +232,7 @@ impl Preparer {
             if let Some(tx) = &self.tx {
                 // Reset before the request is visible, so a hurry is never lost.
                 self.hurry.store(false, Ordering::Release);
-                if tx.send((n, !self.outrun)).is_ok() {
+                if tx.send(PrepJob::Prepare(n, !self.outrun)).is_ok() {
                     self.pending = Some(n);
                 }
             }
@@ -253,6 +279,15 @@ impl Preparer {
             shared.config.segment_size,
             shared.config.zero_fill,
         )
+    }
+}
+
+impl Preparer {
+    /// Queues the shrink of a sealed segment, off the commit path.
+    fn shrink(&self, path: PathBuf, len: u64) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(PrepJob::Shrink(path, len));
+        }
     }
 }
 
@@ -1029,6 +1064,10 @@ impl Writer {
             t.len()
         };
         crate::metrics::set_segments(segments);
+        if let Some(old) = self.active.take() {
+            let path = old.meta.path(&self.shared.dir);
+            self.seal(old, path);
+        }
         self.active = Some(Active {
             meta,
             file,
@@ -1052,6 +1091,23 @@ impl Writer {
             self.write_header_now()?;
         }
         Ok(())
+    }
+
+    /// The active segment is sealed for good (rollover, checkpoint): never
+    /// appended to again, so the space past its data goes back, in the
+    /// background. `path` is its name now.
+    fn seal(&mut self, a: Active, path: PathBuf) {
+        let segment = a.meta.segment;
+        let written = a.header_written;
+        let end = align_up(a.write_pos, BLOCK_SIZE as u64);
+        drop(a);
+        // A segment without its header holds nothing and keeps no LSN floor;
+        // it is left whole for recovery to judge.
+        if written {
+            debug_assert!(end >= BLOCK_SIZE as u64);
+            self.shared.set_sealed_len(segment, end);
+            self.preparer.shrink(path, end);
+        }
     }
 
     fn active_has_records(&self) -> bool {
@@ -1113,7 +1169,7 @@ impl Writer {
                 m.checkpoint = true;
             }
         }
-        drop(a);
+        self.seal(a, to);
         tracing::info!(segment = n, "checkpoint");
         if let Err(e) = self.rollover(true) {
             // The checkpoint stands; appends retry the rollover.

@@ -7,7 +7,7 @@ mod common;
 mod ondisk;
 use common::*;
 use std::process::{Command, Output};
-use xwal::format::{HeaderDecode, SegmentHeader};
+use xwal::format::SegmentHeader;
 
 const LIMIT_BYTES: u64 = 256 << 20;
 
@@ -36,10 +36,6 @@ fn a_crafted_entry_limit_is_refused_in_bounded_memory() {
     };
     let mut block = vec![0u8; 4096];
     crafted.encode(&mut block);
-    assert!(matches!(
-        SegmentHeader::decode(&block),
-        HeaderDecode::Invalid(_)
-    ));
     ondisk::write_at(&seg.path, 0, &block);
     // A record header claiming a body of 0xFFFFFFF0 bytes, with the right salt.
     let mut rec = [0u8; 32];
@@ -109,7 +105,11 @@ fn random_bytes_are_not_a_torn_tail() {
     let d = tempdir();
     let go = d.path().join("go");
     std::fs::create_dir(&go).unwrap();
-    std::fs::write(go.join("wal_0"), ondisk::garbage(5000, 9)).unwrap();
+    // Random bytes whose first "length prefix" (1000) runs past the end: the
+    // shape of a cut write, but not one valid record before it.
+    let mut bytes = vec![0xE8, 0x07];
+    bytes.extend(ondisk::garbage(500, 9));
+    std::fs::write(go.join("wal_0"), bytes).unwrap();
     let (out, dst) = import_dropping_torn_tail(&go, d.path());
     assert!(!out.status.success(), "{out:?}");
     assert!(!dst.join("LOCK").exists(), "nothing may be written");

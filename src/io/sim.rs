@@ -335,8 +335,35 @@ impl SimDisk {
             }
             f.sync_all()?;
         }
+        undo_some_shrinks(dir, rng)?;
         Ok(stats)
     }
+}
+
+/// A sealed segment is shrunk to its data in the background; a power cut
+/// may come before or after the truncation reached the disk. Half of the
+/// shrunk segments get their full size back (the lost blocks read as zeros,
+/// as fallocated ones do), so recovery sees both states.
+fn undo_some_shrinks(dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<()> {
+    use crate::format::{HeaderDecode, SegmentHeader};
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.extension().is_none_or(|x| x != "seg") {
+            continue;
+        }
+        let Ok(block) = crate::dir::read_header_block(&p) else {
+            continue;
+        };
+        let HeaderDecode::Valid(h) = SegmentHeader::decode(&block) else {
+            continue;
+        };
+        let f = std::fs::OpenOptions::new().write(true).open(&p)?;
+        if f.metadata()?.len() < h.capacity && rng() % 2 == 0 {
+            f.set_len(h.capacity)?;
+            f.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 struct SimEngine {
