@@ -107,12 +107,16 @@ impl Wal {
         }
         let shared = Arc::new(shared);
         let (tx, rx) = crossbeam_channel::bounded(queue_depth);
-        let start = WriterStart {
+        #[allow(unused_mut)]
+        let mut start = WriterStart {
             resume: rec.resume,
             next_segment: rec.next_segment,
             next_prepared: rec.next_prepared,
             last_lsn: rec.last_lsn,
         };
+        // S3 archive tier: what was handed to the archive is sealed for good.
+        #[cfg(feature = "s3")]
+        apply_sealed_floor(&mut start, crate::archive::sealed_floor(&shared), &shared)?;
         let orphans = Some(rx.clone());
         let writer_queue = rx.clone();
         let writer_shared = shared.clone();
@@ -1029,6 +1033,66 @@ impl Wal {
             )),
         }
     }
+}
+
+/// Raises the writer's start to `(segment, last LSN)`, the newest segment known
+/// sealed and handed to the archive: that segment (or an older one) is never
+/// appended to again, and no LSN or segment number at or below it is handed
+/// out again, even if a power cut took the unsynced tail that followed it.
+#[cfg(feature = "s3")]
+fn apply_sealed_floor(
+    start: &mut WriterStart,
+    floor: Option<(u64, u64)>,
+    shared: &Shared,
+) -> Result<()> {
+    let Some((segment, last_lsn)) = floor else {
+        return Ok(());
+    };
+    let local_first = shared.table.lock().values().next().copied();
+    if let Some(first) = local_first.filter(|m| m.segment > segment + 1) {
+        return Err(Error::Corruption {
+            segment: first.segment,
+            offset: 0,
+            reason: format!(
+                "archive.state records segment {segment} as the newest handed to the archive, but the local segments start at {}: segment {} is missing",
+                first.segment,
+                segment + 1
+            ),
+        });
+    }
+    if local_first.is_none() {
+        // Nothing valid is left locally (the files after the floor held no
+        // header): the log continues right after the archive, without a gap.
+        start.next_segment = segment + 1;
+        start.next_prepared = false;
+    }
+    if start
+        .resume
+        .as_ref()
+        .is_some_and(|r| r.meta.segment <= segment)
+    {
+        tracing::warn!(
+            segment,
+            "the tail segment was already handed to the archive: starting a new one"
+        );
+        start.resume = None;
+    }
+    if start.next_segment <= segment {
+        start.next_segment = segment + 1;
+        start.next_prepared = false;
+    }
+    if start.last_lsn < last_lsn {
+        tracing::warn!(
+            local = start.last_lsn,
+            archived = last_lsn,
+            "the local log ends before what was archived: continuing after the archive"
+        );
+        start.last_lsn = last_lsn;
+        for w in [&shared.readable_lsn, &shared.durable_lsn, &shared.last_lsn] {
+            w.fetch_max(last_lsn, Ordering::SeqCst);
+        }
+    }
+    Ok(())
 }
 
 /// Answers every queued request: the fence error if fenced, else Closed.

@@ -16,7 +16,7 @@ fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-/// Segment 0: LSN 1..=100, checkpoint. Segment 1: LSN 101..=150, active.
+/// Segment 0: LSN 1..=100, checkpoint (shrunk to its data). Segment 1: LSN 101..=150, active.
 fn build(dir: &Path) {
     let cfg = Config::new(dir)
         .segment_size(256 << 10)
@@ -51,7 +51,8 @@ fn table_lists_segments_lsns_checkpoints_and_sizes() {
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    assert_eq!(row("0")[..5], ["0", "1", "100", "yes", "262144"]);
+    // The checkpoint is shrunk to its data (4096 + 100 records of 136 bytes, block-aligned).
+    assert_eq!(row("0")[..5], ["0", "1", "100", "yes", "20480"]);
     assert_eq!(row("1")[..5], ["1", "101", "150", "no", "262144"]);
     assert!(stdout.contains("last LSN:     150"), "{stdout}");
     assert!(stdout.contains("checkpoints:  0\n"), "{stdout}");
@@ -77,7 +78,7 @@ fn json_has_the_same_facts() {
     assert_eq!(segs[0]["first_lsn"], 1);
     assert_eq!(segs[0]["last_lsn"], 100);
     assert_eq!(segs[0]["checkpoint"], true);
-    assert_eq!(segs[0]["file_size"], 262144);
+    assert_eq!(segs[0]["file_size"], 20480);
     assert_eq!(segs[1]["first_lsn"], 101);
     assert_eq!(segs[1]["last_lsn"], 150);
     assert_eq!(segs[1]["checkpoint"], false);

@@ -165,6 +165,12 @@ impl Archive {
         }
         self.set_pending(pending.len() + unconfirmed.len());
         if let Some((meta, last_lsn)) = pending.first().copied() {
+            // Durably first: this segment is sealed for good and its LSNs were
+            // handed out, whatever the local files lose later.
+            let known = self.local.lock().sealed_through;
+            if known.is_none_or(|(s, _)| s < meta.segment) {
+                self.update_local(|st| st.sealed_through = Some((meta.segment, last_lsn)))?;
+            }
             let entry = self.upload(shared, &meta, last_lsn)?;
             unconfirmed.push(entry);
             if unconfirmed.len() >= MANIFEST_BATCH || pending.len() == 1 {

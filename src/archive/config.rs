@@ -164,6 +164,10 @@ impl S3Credentials {
 /// What happens when more sealed segments wait for upload than
 /// [`S3Config::max_backlog`] (S3 down or slower than the appends).
 ///
+/// `max_backlog` is a threshold, not a bound: appends never fail because of
+/// S3, so neither mode stops the backlog from growing; the local disk
+/// (`Config::max_dir_bytes`) bounds it.
+///
 /// # Examples
 ///
 /// ```

@@ -177,6 +177,11 @@ struct LocalState {
     /// Segments `lo..=hi` were deleted locally by retention after their upload
     /// was confirmed: replay must fetch them from S3.
     remote_only: Option<(u64, u64)>,
+    /// `(segment, last LSN)`: every segment up to this one was sealed and
+    /// handed to the archive (recorded before its upload starts). Recovery
+    /// never appends to such a segment again, and never hands out an LSN or
+    /// a segment number at or below these, whatever the local files lost.
+    sealed_through: Option<(u64, u64)>,
 }
 
 impl LocalState {
@@ -219,14 +224,19 @@ impl LocalState {
             match k {
                 "location" => st.location = v.to_string(),
                 "released_through" => st.released_through = num(v)?,
-                "remote_only" => {
-                    st.remote_only = match v.split_once(' ') {
+                "remote_only" | "sealed_through" => {
+                    let pair = match v.split_once(' ') {
                         Some((lo, hi)) => match (num(lo)?, num(hi)?) {
                             (Some(lo), Some(hi)) => Some((lo, hi)),
                             _ => None,
                         },
                         None if v == "-" => None,
                         None => return Err(bad()),
+                    };
+                    if k == "remote_only" {
+                        st.remote_only = pair;
+                    } else {
+                        st.sealed_through = pair;
                     }
                 }
                 _ => return Err(bad()),
@@ -246,14 +256,13 @@ impl LocalState {
 
     fn store(&self, dir: &Path) -> Result<()> {
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
+        let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(a, b)| format!("{a} {b}"));
         let text = format!(
-            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\n",
+            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\nsealed_through {}\n",
             self.location,
             opt(self.released_through),
-            match self.remote_only {
-                Some((lo, hi)) => format!("{lo} {hi}"),
-                None => "-".into(),
-            }
+            pair(self.remote_only),
+            pair(self.sealed_through),
         );
         let path = Self::path(dir);
         let tmp = dir.join(format!("{STATE_FILE}.tmp"));
@@ -752,6 +761,16 @@ pub(crate) fn attach(shared: &mut Shared) -> Result<()> {
     Ok(())
 }
 
+/// `Wal::open`, before the writer starts: the segment and LSN floor that
+/// `archive.state` records, `(segment, last LSN)` of the newest segment handed
+/// to the archive. The local tail may have lost what a power cut took from
+/// its unsynced writes; the archive may already hold more.
+pub(crate) fn sealed_floor(shared: &Shared) -> Option<(u64, u64)> {
+    let a = shared.archive.as_ref()?;
+    let st = a.local.lock();
+    st.sealed_through
+}
+
 /// `Wal::open`: starts the archiver thread.
 pub(crate) fn start(shared: &Arc<Shared>) -> Result<()> {
     let Some(a) = shared.archive.clone() else {
@@ -849,6 +868,7 @@ mod tests {
             location: "s3://b/p/".into(),
             released_through: Some(4),
             remote_only: Some((2, 9)),
+            sealed_through: Some((9, 12345)),
         };
         st.store(dir.path()).unwrap();
         assert_eq!(LocalState::load(dir.path(), "s3://b/p/").unwrap(), st);

@@ -234,7 +234,9 @@ impl Remote {
     /// Maps an object_store error to [`Error::Archive`], with what to change.
     pub fn error(&self, what: &str, e: object_store::Error) -> Error {
         use object_store::Error as E;
-        let text = compact(&e.to_string());
+        // Redact before cutting: a cut through a secret would leave its
+        // prefix, which no longer matches the secret.
+        let text = compact(&redact(&self.secrets, &e.to_string()));
         let (kind, hint) = match &e {
             E::NotFound { .. } if text.contains("NoSuchBucket") => (
                 ArchiveErrorKind::NoSuchBucket,
@@ -439,7 +441,8 @@ fn compact(text: &str) -> String {
     out
 }
 
-/// Cuts every secret out of `text`.
+/// Cuts every secret out of `text`, and whatever a server echoes as an access
+/// key id (`<AWSAccessKeyId>…</AWSAccessKeyId>`, `Credential=…/`), known or not.
 pub(crate) fn redact(secrets: &[String], text: &str) -> String {
     let mut out = text.to_string();
     for s in secrets {
@@ -447,6 +450,31 @@ pub(crate) fn redact(secrets: &[String], text: &str) -> String {
             out = out.replace(s.as_str(), "<redacted>");
         }
     }
+    for (open, close) in [
+        ("<AWSAccessKeyId>", "</AWSAccessKeyId>"),
+        ("Credential=", "/"),
+    ] {
+        out = redact_between(&out, open, close);
+    }
+    out
+}
+
+/// Replaces what stands between each `open` and the next `close` (or the end).
+fn redact_between(text: &str, open: &str, close: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(open) {
+        out.push_str(&rest[..i + open.len()]);
+        let after = &rest[i + open.len()..];
+        let end = after.find(close).unwrap_or(after.len());
+        if end > 0 && &after[..end] != "<redacted>" {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(&after[..end]);
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -470,6 +498,34 @@ mod tests {
         );
         let long = "x".repeat(2000);
         assert!(compact(&long).len() < 520);
+    }
+
+    #[test]
+    fn no_prefix_of_a_key_survives_the_cut() {
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        let secrets = vec![
+            key.to_string(),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string(),
+        ];
+        for pad in 0..600 {
+            let body = format!(
+                "403 Forbidden: {}<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>{key}</AWSAccessKeyId></Error>",
+                "p".repeat(pad)
+            );
+            let out = compact(&redact(&secrets, &body));
+            for n in 4..=key.len() {
+                assert!(!out.contains(&key[..n]), "pad {pad}: {out}");
+            }
+        }
+        // A key id the server echoes that is not ours is cut too.
+        let other = redact(
+            &secrets,
+            "<AWSAccessKeyId>AKIAOTHERKEY</AWSAccessKeyId> Credential=AKIAX/2026",
+        );
+        assert!(
+            !other.contains("AKIAOTHERKEY") && !other.contains("AKIAX"),
+            "{other}"
+        );
     }
 
     #[test]
