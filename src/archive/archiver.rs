@@ -296,6 +296,12 @@ impl Archive {
                     e_tag: tag,
                 });
                 tracing::debug!(listed = unconfirmed.len(), "manifest written");
+                let newest = unconfirmed.iter().map(|e| e.segment).max();
+                if let Some(n) = newest {
+                    self.update_local(|st| {
+                        st.listed_through = st.listed_through.max(Some(n));
+                    })?;
+                }
                 {
                     let mut st = self.status.lock();
                     st.pending = st.pending.saturating_sub(unconfirmed.len());

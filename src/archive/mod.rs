@@ -182,6 +182,11 @@ struct LocalState {
     /// never appends to such a segment again, and never hands out an LSN or
     /// a segment number at or below these, whatever the local files lost.
     sealed_through: Option<(u64, u64)>,
+    /// The newest segment this directory saw listed in the manifest (after its
+    /// own manifest writes). A manifest read later that lists less was deleted
+    /// or replaced by an older one: it is refused, never rewritten from the
+    /// local segments (that would forget the archive).
+    listed_through: Option<u64>,
 }
 
 impl LocalState {
@@ -224,6 +229,7 @@ impl LocalState {
             match k {
                 "location" => st.location = v.to_string(),
                 "released_through" => st.released_through = num(v)?,
+                "listed_through" => st.listed_through = num(v)?,
                 "remote_only" | "sealed_through" => {
                     let pair = match v.split_once(' ') {
                         Some((lo, hi)) => match (num(lo)?, num(hi)?) {
@@ -258,11 +264,12 @@ impl LocalState {
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
         let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(a, b)| format!("{a} {b}"));
         let text = format!(
-            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\nsealed_through {}\n",
+            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\nsealed_through {}\nlisted_through {}\n",
             self.location,
             opt(self.released_through),
             pair(self.remote_only),
             pair(self.sealed_through),
+            opt(self.listed_through),
         );
         let path = Self::path(dir);
         let tmp = dir.join(format!("{STATE_FILE}.tmp"));
@@ -373,22 +380,48 @@ impl Archive {
                 (Manifest::default(), None)
             }
         };
+        self.check_continuity(&manifest, &key)?;
         let manifest = Arc::new(manifest);
-        let mut v = self.view.lock();
-        match v.as_ref() {
-            Some(cur) if cur.manifest.entries.len() > manifest.entries.len() => {
-                Ok(cur.manifest.clone())
-            }
-            _ => {
-                *v = Some(View {
-                    manifest: manifest.clone(),
-                    e_tag,
+        *self.view.lock() = Some(View {
+            manifest: manifest.clone(),
+            e_tag,
+        });
+        self.changed.notify_all();
+        Ok(manifest)
+    }
+
+    /// The manifest must still list what this directory saw it list; and, for
+    /// a remote-only view, every segment object under the prefix. Otherwise it
+    /// was deleted or an older one was put back (or the server lost its data):
+    /// an error, so the archiver never rewrites it from the local segments and
+    /// a replay never returns less without saying so.
+    fn check_continuity(&self, manifest: &Manifest, key: &str) -> Result<()> {
+        let newest = manifest.entries.keys().next_back().copied();
+        let listed = self.local.lock().listed_through;
+        if let Some(l) = listed.filter(|l| newest.is_none_or(|n| n < *l)) {
+            return Err(Error::Archive {
+                kind: ArchiveErrorKind::BadManifest,
+                message: format!(
+                    "the manifest {} lists segments through {}, but it listed segment {l} before: it was deleted or replaced by an older one, or the server lost objects. Nothing is written to it; put the newer manifest back, or point S3Config at a new prefix",
+                    self.remote.url(key),
+                    newest.map_or("none".to_string(), |n| n.to_string())
+                ),
+            });
+        }
+        if self.dir.is_none() {
+            let objects = self.remote.list_segments(None)?;
+            if let Some(&o) = objects.iter().find(|&&o| newest.is_none_or(|n| o > n)) {
+                return Err(Error::Archive {
+                    kind: ArchiveErrorKind::BadManifest,
+                    message: format!(
+                        "the archive at {} holds segment {o}, which its manifest does not list (it lists through {}): the manifest was replaced by an older one, or a writer has not listed its uploads yet",
+                        self.location(),
+                        newest.map_or("none".to_string(), |n| n.to_string())
+                    ),
                 });
-                drop(v);
-                self.changed.notify_all();
-                Ok(manifest)
             }
         }
+        Ok(())
     }
 
     /// The segments a replay sees: the local ones without the user-released
@@ -869,6 +902,7 @@ mod tests {
             released_through: Some(4),
             remote_only: Some((2, 9)),
             sealed_through: Some((9, 12345)),
+            listed_through: Some(8),
         };
         st.store(dir.path()).unwrap();
         assert_eq!(LocalState::load(dir.path(), "s3://b/p/").unwrap(), st);

@@ -323,6 +323,26 @@ impl Remote {
         }
     }
 
+    /// The segment numbers of the objects under `prefix/segments/`, sorted.
+    pub fn list_segments(&self, cancel: Cancel<'_>) -> Result<Vec<u64>> {
+        let store = self.store.clone();
+        let dir = Path::from(join(&self.prefix, "segments"));
+        let what = format!("listing s3://{}/{}", self.bucket, dir);
+        let listed = match self.call(&what, cancel, async move {
+            store.list_with_delimiter(Some(&dir)).await
+        })? {
+            Ok(l) => l,
+            Err(e) => return Err(self.error(&what, e)),
+        };
+        let mut out: Vec<u64> = listed
+            .objects
+            .iter()
+            .filter_map(|o| o.location.filename()?.strip_suffix(".seg")?.parse().ok())
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
     /// Create-only PUT (`If-None-Match: *`): never replaces an object.
     pub fn put_create(
         &self,

@@ -126,6 +126,10 @@ pub fn put(store: &AmazonS3, key: &str, data: Vec<u8>) {
     });
 }
 
+pub fn delete(store: &AmazonS3, key: &str) {
+    block_on(async { store.delete(&Path::from(key)).await.unwrap() });
+}
+
 /// Keys under `prefix`.
 pub fn list(store: &AmazonS3, prefix: &str) -> Vec<String> {
     block_on(async {
