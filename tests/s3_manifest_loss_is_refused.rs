@@ -91,3 +91,50 @@ fn a_lost_or_older_manifest_is_refused_not_rewritten() {
         other => panic!("{:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn a_gap_in_the_manifest_is_an_error_not_a_shorter_archive() {
+    let Some(env) = s3_support::env() else { return };
+    let s3 = env.config("manifest-gap");
+    let store = env.store();
+    let key = s3_support::manifest_key(&s3);
+    let dir = common::tempdir();
+    let cfg = small(dir.path(), IoEngine::Uring).s3(s3.clone());
+    let (wal, _) = Wal::open(cfg).unwrap();
+    for i in 1..=600u64 {
+        wal.append(&payload(i, 1000)).unwrap();
+    }
+    wal.create_checkpoint().unwrap();
+    wal.wait_archived(Duration::from_secs(60)).unwrap();
+    wal.close().unwrap();
+    // An entry far ahead of the others, for a segment that does not exist.
+    let text = String::from_utf8(s3_support::get(&store, &key).unwrap()).unwrap();
+    let mut m = xwal::archive::Manifest::decode(text.as_bytes()).unwrap();
+    let mut far = *m.entries.values().next_back().unwrap();
+    far.segment += 20;
+    far.first_lsn = far.last_lsn + 1000;
+    far.last_lsn = far.first_lsn + 5;
+    m.entries.insert(far.segment, far);
+    s3_support::put(&store, &key, m.encode());
+    match Wal::open_archive(s3.clone()) {
+        Err(Error::Archive {
+            kind: ArchiveErrorKind::BadManifest,
+            message,
+        }) => {
+            assert!(message.contains("gap"), "{message}")
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    let target = common::tempdir();
+    let r = xwal::archive::restore(&s3, &target.path().join("restored"));
+    assert!(
+        matches!(
+            r,
+            Err(Error::Archive {
+                kind: ArchiveErrorKind::BadManifest,
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+}

@@ -298,6 +298,43 @@ impl Manifest {
     /// assert_eq!(run, [3, 4]);
     /// ```
     pub fn newest_run(&self) -> Vec<ManifestEntry> {
+        self.runs_from_newest()
+    }
+
+    /// The first gap, if the listed segments are not one run of consecutive
+    /// numbers whose LSNs continue: `(last segment before it, first after it)`.
+    /// An archive never deletes objects, so a gap means a lost object or a
+    /// tampered manifest (or a foreign entry), never a normal state.
+    ///
+    /// ```
+    /// use xwal::archive::{Manifest, ManifestEntry};
+    ///
+    /// let entry = |segment: u64, first_lsn: u64, last_lsn: u64| ManifestEntry {
+    ///     segment, first_lsn, last_lsn, checkpoint: false, size: 8192, crc32c: 0,
+    ///     capacity: 1 << 20, salt: 7, max_entry_size: 4096,
+    /// };
+    /// let mut m = Manifest::default();
+    /// for e in [entry(0, 1, 9), entry(1, 10, 19)] {
+    ///     m.entries.insert(e.segment, e);
+    /// }
+    /// assert_eq!(m.first_gap(), None);
+    /// m.entries.insert(25, entry(25, 250, 259));
+    /// assert_eq!(m.first_gap(), Some((1, 25)));
+    /// ```
+    pub fn first_gap(&self) -> Option<(u64, u64)> {
+        let mut prev: Option<&ManifestEntry> = None;
+        for e in self.entries.values() {
+            if let Some(p) = prev {
+                if p.segment + 1 != e.segment || p.last_lsn + 1 != e.first_lsn {
+                    return Some((p.segment, e.segment));
+                }
+            }
+            prev = Some(e);
+        }
+        None
+    }
+
+    fn runs_from_newest(&self) -> Vec<ManifestEntry> {
         let mut run: Vec<ManifestEntry> = Vec::new();
         for e in self.entries.values().rev() {
             if let Some(prev) = run.last() {

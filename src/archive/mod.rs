@@ -408,6 +408,15 @@ impl Archive {
                 ),
             });
         }
+        if let Some((before, after)) = manifest.first_gap().filter(|_| self.dir.is_none()) {
+            return Err(Error::Archive {
+                kind: ArchiveErrorKind::BadManifest,
+                message: format!(
+                    "the manifest {} has a gap: segment {before} is followed by {after} (numbers or LSNs do not continue). An archive never deletes objects, so an object was lost or the manifest was altered; nothing is replayed",
+                    self.remote.url(key)
+                ),
+            });
+        }
         if self.dir.is_none() {
             let objects = self.remote.list_segments(None)?;
             if let Some(&o) = objects.iter().find(|&&o| newest.is_none_or(|n| o > n)) {

@@ -97,6 +97,28 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
             });
         }
     };
+    if let Some((before, after)) = manifest.first_gap() {
+        return Err(Error::Archive {
+            kind: ArchiveErrorKind::BadManifest,
+            message: format!(
+                "the manifest {} has a gap: segment {before} is followed by {after}; an archive never deletes objects, so an object was lost or the manifest was altered. Nothing was restored",
+                remote.url(&key)
+            ),
+        });
+    }
+    let newest = manifest.entries.keys().next_back().copied();
+    if let Some(o) = remote
+        .list_segments(None)?
+        .into_iter()
+        .find(|&o| newest.is_none_or(|n| o > n))
+    {
+        return Err(Error::Archive {
+            kind: ArchiveErrorKind::BadManifest,
+            message: format!(
+                "the archive at {location} holds segment {o}, which its manifest does not list: the manifest was replaced by an older one, or a writer has not listed its uploads yet. Nothing was restored"
+            ),
+        });
+    }
     let run = manifest.newest_run();
     let Some(last) = run.last().copied() else {
         return Err(Error::Archive {
