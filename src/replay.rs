@@ -654,6 +654,14 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
             }
         }
     }
+    // Gone under a read-only view (another process's retention or consume):
+    // with an archive, the archived copy is the same segment.
+    #[cfg(feature = "s3")]
+    if shared.read_only {
+        if let Some(f) = crate::archive::fetch(shared, meta.segment) {
+            return f;
+        }
+    }
     Err(Error::NotFound {
         what: "segment",
         number: meta.segment,
