@@ -724,6 +724,23 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
     read_at(path, 0, BLOCK_SIZE)
 }
 
+/// Present while a restore from the archive fills the directory; removed
+/// (durably) when it completes. `open` and `open_read_only` refuse a directory
+/// that has it.
+pub const RESTORE_MARKER: &str = "restore.incomplete";
+
+/// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
+pub(crate) fn check_no_restore_marker(dir: &Path) -> Result<()> {
+    let marker = dir.join(RESTORE_MARKER);
+    match std::fs::symlink_metadata(&marker) {
+        Ok(_) => Err(Error::RestoreIncomplete {
+            dir: dir.to_path_buf(),
+            marker,
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Gives back the space of a sealed segment past its data: truncates it to
 /// `len` (the block-aligned end of its last record) and syncs. Crash-safe at
 /// every step: the file is either whole or shrunk, and recovery takes both

@@ -117,6 +117,17 @@ pub enum Error {
         limit: u64,
     },
 
+    /// The directory holds a restore from the archive that did not finish
+    /// (its marker file is still there): it may lack segments. Rerun the
+    /// restore into it; it picks up what is already there.
+    #[error("{} holds an interrupted restore ({} is present): rerun the restore to complete it", dir.display(), marker.display())]
+    RestoreIncomplete {
+        /// The WAL directory.
+        dir: std::path::PathBuf,
+        /// The marker file.
+        marker: std::path::PathBuf,
+    },
+
     /// The WAL was closed.
     #[error("WAL is closed")]
     Closed,
@@ -269,6 +280,10 @@ impl Error {
             Error::Exhausted { what, limit } => Error::Exhausted {
                 what,
                 limit: *limit,
+            },
+            Error::RestoreIncomplete { dir, marker } => Error::RestoreIncomplete {
+                dir: dir.clone(),
+                marker: marker.clone(),
             },
             Error::Closed => Error::Closed,
             Error::ReadOnly => Error::ReadOnly,

@@ -181,6 +181,7 @@ pub(crate) fn recover(
     read_only: bool,
 ) -> Result<Recovered> {
     let started = Instant::now();
+    dir::check_no_restore_marker(&cfg.dir)?;
     let mut report = RecoveryReport::default();
     let (listed, leftovers) = dir::list(&cfg.dir)?;
     for p in leftovers {

@@ -144,6 +144,12 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
             "older archived segments are separated from the newest run by a gap and are not restored"
         );
     }
+    // Marked until complete: an interrupted restore is refused by every open,
+    // never taken for a shorter WAL.
+    let marker = dir.join(dir::RESTORE_MARKER);
+    std::fs::write(&marker, b"")
+        .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
+    dir::sync_dir(dir)?;
     let (listed, leftovers) = dir::list(dir)?;
     for p in leftovers {
         dir::remove_file(&p)?;
@@ -184,6 +190,17 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
         report.restored.push(e.segment);
         tracing::debug!(segment = e.segment, bytes = obj.bytes.len(), "restored");
     }
+    dir::sync_dir(dir)?;
+    // The restored segments are archived: the directory's floor (never append
+    // to them, never hand out their LSNs again) and what the manifest lists.
+    let state = super::LocalState {
+        location: report.location.clone(),
+        sealed_through: Some((last.segment, last.last_lsn)),
+        listed_through: Some(last.segment),
+        ..Default::default()
+    };
+    state.store(dir)?;
+    dir::remove_file(&marker)?;
     dir::sync_dir(dir)?;
     tracing::info!(
         restored = report.restored.len(),

@@ -1,0 +1,51 @@
+//! S3 archive tier: a restore marks the directory until it completes, so an
+//! interrupted restore is refused by `open` and `open_read_only` (never taken
+//! for a shorter WAL); rerunning the restore completes it. A completed restore
+//! records its floor: the restored WAL continues after the archive.
+#![cfg(feature = "s3")]
+
+mod common;
+mod s3_support;
+
+use common::{lsns, payload, replay_all, small};
+use std::time::Duration;
+use xwal::{archive, Error, IoEngine, ReplayOptions, Wal};
+
+#[test]
+fn an_interrupted_restore_is_refused_until_rerun() {
+    let Some(env) = s3_support::env() else { return };
+    let s3 = env.config("restore-marker");
+    let dir = common::tempdir();
+    let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
+    for i in 1..=900u64 {
+        wal.append(&payload(i, 1000)).unwrap();
+    }
+    wal.create_checkpoint().unwrap();
+    wal.wait_archived(Duration::from_secs(60)).unwrap();
+    wal.close().unwrap();
+
+    let target = common::tempdir();
+    let into = target.path().join("restored");
+    let report = archive::restore(&s3, &into).unwrap();
+    assert!(report.restored.len() >= 3, "{report:?}");
+    // The state an interruption leaves: the marker, and a segment not yet written.
+    std::fs::write(into.join(xwal::dir::RESTORE_MARKER), b"").unwrap();
+    let last = *report.restored.last().unwrap();
+    let missing = xwal::dir::segment_path(&into, last, true);
+    let missing = if missing.exists() {
+        missing
+    } else {
+        xwal::dir::segment_path(&into, last, false)
+    };
+    std::fs::remove_file(&missing).unwrap();
+    let cfg = small(&into, IoEngine::Uring);
+    assert!(matches!(Wal::open_read_only(cfg.clone()), Err(Error::RestoreIncomplete { .. })));
+    assert!(matches!(Wal::open(cfg.clone()), Err(Error::RestoreIncomplete { .. })));
+    let again = archive::restore(&s3, &into).unwrap();
+    assert_eq!(again.restored, [last]);
+    assert!(!into.join(xwal::dir::RESTORE_MARKER).exists());
+    let (wal, _) = Wal::open(cfg.s3(s3)).unwrap();
+    let got = replay_all(&wal, ReplayOptions::all());
+    assert_eq!(lsns(&got), (1..=900).collect::<Vec<_>>());
+    assert_eq!(wal.append(b"after the restore").unwrap(), 901);
+}
