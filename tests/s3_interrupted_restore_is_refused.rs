@@ -39,8 +39,14 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     };
     std::fs::remove_file(&missing).unwrap();
     let cfg = small(&into, IoEngine::Uring);
-    assert!(matches!(Wal::open_read_only(cfg.clone()), Err(Error::RestoreIncomplete { .. })));
-    assert!(matches!(Wal::open(cfg.clone()), Err(Error::RestoreIncomplete { .. })));
+    assert!(matches!(
+        Wal::open_read_only(cfg.clone()),
+        Err(Error::RestoreIncomplete { .. })
+    ));
+    assert!(matches!(
+        Wal::open(cfg.clone()),
+        Err(Error::RestoreIncomplete { .. })
+    ));
     let again = archive::restore(&s3, &into).unwrap();
     assert_eq!(again.restored, [last]);
     assert!(!into.join(xwal::dir::RESTORE_MARKER).exists());

@@ -14,7 +14,9 @@ use xwal::{IoEngine, ReplayOptions, Wal};
 #[test]
 fn a_view_reads_from_s3_what_retention_deleted_under_it() {
     let Some(env) = s3_support::env() else { return };
-    let s3 = env.config("view-retention").retention(LocalRetention::KeepNewest(2));
+    let s3 = env
+        .config("view-retention")
+        .retention(LocalRetention::KeepNewest(2));
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3);
     let (wal, _) = Wal::open(cfg.clone()).unwrap();

@@ -457,6 +457,14 @@ impl Archive {
                 (lo <= hi).then_some(lo)
             })
         };
+        // Without archive.state (removed, or lost with a disk), local history
+        // that starts after LSN 1 may live in S3: the manifest says how far
+        // back it goes. A replay then reads it rather than return less.
+        let state_lost = lowest_remote.is_none()
+            && released.is_none()
+            && self.dir.is_some()
+            && local.first().is_some_and(|m| m.first_lsn > 1);
+        let lowest_remote = if state_lost { Some(0) } else { lowest_remote };
         let Some(lowest_remote) = lowest_remote else {
             return Ok(local);
         };
@@ -483,8 +491,10 @@ impl Archive {
                     prefix.push(e.meta());
                     next_first = Some(e.first_lsn);
                 }
-                // A remote-only view ends at a gap: older segments cannot be chained.
-                None if self.dir.is_none() => break,
+                // A remote-only view ends at a gap: older segments cannot be
+                // chained; so does a directory whose archive.state was lost
+                // (the manifest is all it knows).
+                None if self.dir.is_none() || state_lost => break,
                 None => {
                     return Err(Error::Archive {
                         kind: ArchiveErrorKind::NotFound,
