@@ -138,6 +138,7 @@ impl Archive {
             },
         };
         let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
+        self.check_writer(&manifest, &table)?;
         let sealed = table.len().saturating_sub(1);
         let mut pending: Vec<(SegmentMeta, u64)> = Vec::new();
         for (i, m) in table[..sealed].iter().enumerate() {
@@ -187,6 +188,46 @@ impl Archive {
             return Ok(true);
         }
         Ok(self.apply_retention(shared)? > 0)
+    }
+
+    /// The archive belongs to one WAL: the manifest's writer id must be this
+    /// directory's. A directory without one (new, or its archive.state lost)
+    /// takes the manifest's only if one of its segments is listed there with
+    /// the same salt (the same WAL, proven by its data); an archive with
+    /// segments and another id is another WAL's: `Conflict`, nothing uploaded.
+    fn check_writer(&self, manifest: &Manifest, table: &[SegmentMeta]) -> Result<()> {
+        let mine = self.local.lock().writer;
+        let conflict = |why: String| {
+            Error::Archive {
+            kind: ArchiveErrorKind::Conflict,
+            message: format!(
+                "the archive at {} {why}: another WAL archives to this prefix; use another prefix. Nothing is uploaded or deleted",
+                self.location()
+            ),
+        }
+        };
+        match (manifest.writer, mine) {
+            (Some(w), Some(m)) if w == m => Ok(()),
+            (Some(w), Some(m)) => Err(conflict(format!(
+                "is written by WAL {w:016x}, this directory is WAL {m:016x}"
+            ))),
+            (None, Some(m)) if !manifest.entries.is_empty() => Err(conflict(format!(
+                "has a manifest without a writer id, but this directory (WAL {m:016x}) wrote it with one"
+            ))),
+            (None, _) => Ok(()),
+            (Some(w), None) => {
+                let proven = manifest.entries.is_empty()
+                    || table.iter().any(|m| {
+                        manifest.entries.get(&m.segment).is_some_and(|e| e.same_segment(m))
+                    });
+                if !proven {
+                    return Err(conflict(format!(
+                        "is written by WAL {w:016x}, and none of this directory's segments is in it"
+                    )));
+                }
+                self.update_local(|st| st.writer = Some(w))
+            }
+        }
     }
 
     /// Uploads one sealed segment; returns its manifest entry once the object
@@ -288,6 +329,18 @@ impl Archive {
         let mut next = (*current).clone();
         for e in unconfirmed.iter() {
             next.entries.insert(e.segment, *e);
+        }
+        // The first write of a new archive names its writer.
+        if next.writer.is_none() {
+            let id = match self.local.lock().writer {
+                Some(id) => id,
+                None => {
+                    (u64::from(crate::dir::random_salt()) << 32)
+                        | u64::from(crate::dir::random_salt())
+                }
+            };
+            self.update_local(|st| st.writer = Some(id))?;
+            next.writer = Some(id);
         }
         match self.remote.put_manifest(next.encode(), e_tag, cancel) {
             Ok(tag) => {

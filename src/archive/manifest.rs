@@ -118,6 +118,11 @@ impl ManifestEntry {
 pub struct Manifest {
     /// The entries.
     pub entries: BTreeMap<u64, ManifestEntry>,
+    /// The identity of the WAL that writes this archive (random, chosen at
+    /// its first manifest write, kept in its `archive.state`): a second
+    /// writer on the same prefix fails with `Conflict`, whatever its
+    /// segment numbers. `None` in a manifest not written yet.
+    pub writer: Option<u64>,
 }
 
 fn bad(reason: String) -> Error {
@@ -160,6 +165,9 @@ impl Manifest {
         s.push('\n');
         s.push_str(COLUMNS);
         s.push('\n');
+        if let Some(w) = self.writer {
+            s.push_str(&format!("writer {w:016x}\n"));
+        }
         for e in self.entries.values() {
             s.push_str(&format!(
                 "{} {} {} {} {} {:08x} {} {:08x} {}\n",
@@ -224,9 +232,16 @@ impl Manifest {
             return Err(bad("unknown columns".into()));
         }
         let mut entries = BTreeMap::new();
+        let mut writer = None;
+        let mut lines = lines.peekable();
+        if let Some(w) = lines.peek().and_then(|l| l.strip_prefix("writer ")) {
+            writer = Some(u64::from_str_radix(w, 16).map_err(|_| bad("bad writer id".into()))?);
+            lines.next();
+        }
+        let first_entry_line = if writer.is_some() { 4 } else { 3 };
         for (i, line) in lines.enumerate() {
             let f: Vec<&str> = line.split(' ').collect();
-            let line_no = i + 3;
+            let line_no = i + first_entry_line;
             if f.len() != 9 {
                 return Err(bad(format!("line {line_no} has {} fields, not 9", f.len())));
             }
@@ -267,7 +282,7 @@ impl Manifest {
                 entries.len()
             )));
         }
-        Ok(Manifest { entries })
+        Ok(Manifest { entries, writer })
     }
 
     /// The newest run of consecutive segments (what a replay or restore can use

@@ -187,6 +187,8 @@ struct LocalState {
     /// or replaced by an older one: it is refused, never rewritten from the
     /// local segments (that would forget the archive).
     listed_through: Option<u64>,
+    /// This WAL's writer identity in the manifest (see `Manifest::writer`).
+    writer: Option<u64>,
 }
 
 impl LocalState {
@@ -230,6 +232,12 @@ impl LocalState {
                 "location" => st.location = v.to_string(),
                 "released_through" => st.released_through = num(v)?,
                 "listed_through" => st.listed_through = num(v)?,
+                "writer" => {
+                    st.writer = match v {
+                        "-" => None,
+                        w => Some(u64::from_str_radix(w, 16).map_err(|_| bad())?),
+                    }
+                }
                 "remote_only" | "sealed_through" => {
                     let pair = match v.split_once(' ') {
                         Some((lo, hi)) => match (num(lo)?, num(hi)?) {
@@ -264,12 +272,13 @@ impl LocalState {
         let opt = |v: Option<u64>| v.map_or("-".to_string(), |n| n.to_string());
         let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(a, b)| format!("{a} {b}"));
         let text = format!(
-            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\nsealed_through {}\nlisted_through {}\n",
+            "xwal-archive-state 1\nlocation {}\nreleased_through {}\nremote_only {}\nsealed_through {}\nlisted_through {}\nwriter {}\n",
             self.location,
             opt(self.released_through),
             pair(self.remote_only),
             pair(self.sealed_through),
             opt(self.listed_through),
+            self.writer.map_or("-".to_string(), |w| format!("{w:016x}")),
         );
         let path = Self::path(dir);
         let tmp = dir.join(format!("{STATE_FILE}.tmp"));
@@ -922,6 +931,7 @@ mod tests {
             remote_only: Some((2, 9)),
             sealed_through: Some((9, 12345)),
             listed_through: Some(8),
+            writer: Some(0xfeed),
         };
         st.store(dir.path()).unwrap();
         assert_eq!(LocalState::load(dir.path(), "s3://b/p/").unwrap(), st);

@@ -197,6 +197,7 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
         location: report.location.clone(),
         sealed_through: Some((last.segment, last.last_lsn)),
         listed_through: Some(last.segment),
+        writer: manifest.writer,
         ..Default::default()
     };
     state.store(dir)?;
