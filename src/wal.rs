@@ -981,7 +981,10 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn archive_status(&self) -> Option<crate::archive::ArchiveStatus> {
-        self.shared.archive.as_ref().map(|a| a.status())
+        self.shared
+            .archive
+            .as_ref()
+            .map(|a| a.status_of(&self.shared))
     }
 
     /// Like [`Wal::archive_status`], but reads the manifest from S3 first, so

@@ -124,7 +124,11 @@ impl Archive {
         let cancel = Some(&self.stop_rx);
         let manifest = match self.manifest() {
             Some(m) => m,
-            None => match self.load_view(cancel) {
+            None => match {
+                // Until the manifest is read, every sealed segment counts as pending.
+                self.set_pending(shared.table.lock().len().saturating_sub(1));
+                self.load_view(cancel)
+            } {
                 Ok(m) => {
                     self.clear_error();
                     m

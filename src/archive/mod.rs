@@ -638,6 +638,22 @@ impl Archive {
     }
 
     /// Status snapshot.
+    /// The status, with the backlog counted from the segment table now: the
+    /// sealed segments the manifest does not list (all of them while it has
+    /// not been read), so a segment sealed while the archiver waits on a hung
+    /// server shows at once.
+    pub(crate) fn status_of(&self, shared: &Shared) -> ArchiveStatus {
+        let mut st = self.status();
+        let table: Vec<u64> = shared.table.lock().keys().copied().collect();
+        let sealed = &table[..table.len().saturating_sub(1)];
+        let unlisted = match self.manifest() {
+            Some(m) => sealed.iter().filter(|s| !m.entries.contains_key(s)).count(),
+            None => sealed.len(),
+        };
+        st.pending = st.pending.max(unlisted);
+        st
+    }
+
     pub(crate) fn status(&self) -> ArchiveStatus {
         let m = self.manifest();
         let st = self.status.lock();
@@ -655,7 +671,17 @@ impl Archive {
             backlog_full: st.backlog_full,
             local_deleted: st.local_deleted,
             errors: st.errors,
-            last_error: st.last_error.as_ref().map(Error::duplicate),
+            last_error: st.last_error.as_ref().map(Error::duplicate).or_else(|| {
+                let (age, what) = self.remote.stalled(store::HEALTH_BOUND)?;
+                Some(Error::Archive {
+                    kind: ArchiveErrorKind::Unreachable,
+                    message: format!(
+                        "{what}: no answer for {:.1} s (more than {} s): the server may be hung; the request ends after request_timeout",
+                        age.as_secs_f64(),
+                        store::HEALTH_BOUND.as_secs()
+                    ),
+                })
+            }),
             archived_runs: m
                 .as_ref()
                 .map_or_else(Vec::new, |m| runs(m.entries.keys().copied())),

@@ -68,7 +68,15 @@ pub(crate) struct Remote {
     where_: String,
     /// Upper bound of one call, retries included.
     call_timeout: Duration,
+    /// Calls waiting for an answer: id -> (started, what), so that a hung
+    /// server shows in the status before the first call times out.
+    in_flight: parking_lot::Mutex<std::collections::BTreeMap<u64, (std::time::Instant, String)>>,
+    next_call: std::sync::atomic::AtomicU64,
 }
+
+/// A request outstanding longer than this is reported in the archive status
+/// as a server that may be hung, long before `request_timeout` ends it.
+pub(crate) const HEALTH_BOUND: Duration = Duration::from_secs(5);
 
 impl Remote {
     /// Builds the client and starts its I/O thread. Does not contact the server.
@@ -189,7 +197,17 @@ impl Remote {
             prefix: cfg.clean_prefix(),
             where_,
             call_timeout,
+            in_flight: parking_lot::Mutex::new(std::collections::BTreeMap::new()),
+            next_call: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// The oldest call outstanding for longer than `bound`: its age and what it does.
+    pub fn stalled(&self, bound: Duration) -> Option<(Duration, String)> {
+        let calls = self.in_flight.lock();
+        let (started, what) = calls.values().min_by_key(|c| c.0)?;
+        let age = started.elapsed();
+        (age > bound).then(|| (age, what.clone()))
     }
 
     /// `s3://bucket/key`, for messages.
@@ -212,6 +230,19 @@ impl Remote {
         });
         let never = crossbeam_channel::never();
         let cancel = cancel.unwrap_or(&never);
+        let id = self
+            .next_call
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.in_flight
+            .lock()
+            .insert(id, (std::time::Instant::now(), what.to_string()));
+        struct Done<'a>(&'a Remote, u64);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.in_flight.lock().remove(&self.1);
+            }
+        }
+        let _done = Done(self, id);
         crossbeam_channel::select! {
             recv(rx) -> r => match r {
                 Ok(Ok(r)) => Ok(r),
