@@ -346,6 +346,12 @@ impl Archive {
             self.update_local(|st| st.writer = Some(id))?;
             next.writer = Some(id);
         }
+        // A full head moves its oldest entries into an immutable chunk, stored
+        // (create-only) before the head that names it: every head write stays
+        // small however large the archive grows.
+        while let Some((chunk, bytes)) = next.seal_chunk(self.cfg.manifest_chunk_entries) {
+            self.store_chunk(&chunk, bytes)?;
+        }
         match self.remote.put_manifest(next.encode(), e_tag, cancel) {
             Ok(tag) => {
                 *self.view.lock() = Some(super::View {
@@ -393,6 +399,26 @@ impl Archive {
                 })
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Stores a manifest chunk create-only; one already there (an earlier try
+    /// whose head write failed) must hold exactly these bytes.
+    fn store_chunk(&self, chunk: &super::ChunkRef, bytes: Vec<u8>) -> Result<()> {
+        let cancel = Some(&self.stop_rx);
+        let key = store::manifest_chunk_key(&self.remote.prefix, chunk.first);
+        match self.remote.put_create(&key, bytes.clone(), vec![], cancel)? {
+            Created::New(_) => Ok(()),
+            Created::AlreadyExists => match self.remote.get(&key, cancel)? {
+                Some(f) if f.bytes == bytes => Ok(()),
+                _ => Err(Error::Archive {
+                    kind: ArchiveErrorKind::Conflict,
+                    message: format!(
+                        "manifest chunk {} already exists with other contents: another WAL archives to this prefix",
+                        self.remote.url(&key)
+                    ),
+                }),
+            },
         }
     }
 

@@ -272,6 +272,10 @@ pub struct S3Config {
     /// process died in between. Never set in production.
     #[doc(hidden)]
     pub crash_before_manifest: bool,
+    /// Entries the manifest head holds before they move to an immutable chunk
+    /// object (default 1024; smaller in tests, to make chunks with few segments).
+    #[doc(hidden)]
+    pub manifest_chunk_entries: usize,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -327,6 +331,7 @@ impl S3Config {
             retention: LocalRetention::KeepAll,
             fetch_dir: None,
             crash_before_manifest: false,
+            manifest_chunk_entries: 1024,
         }
     }
     /// Sets [`S3Config::prefix`].

@@ -123,6 +123,45 @@ pub struct Manifest {
     /// writer on the same prefix fails with `Conflict`, whatever its
     /// segment numbers. `None` in a manifest not written yet.
     pub writer: Option<u64>,
+    /// Entries moved out of the head into immutable chunk objects, oldest
+    /// first (their entries are in `entries` once loaded). The head is what
+    /// is rewritten; so a write costs at most one chunk's entries plus one
+    /// line per chunk, however large the archive grows.
+    pub chunks: Vec<ChunkRef>,
+}
+
+/// One immutable chunk object of the manifest: segments `first..=last`.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::archive::{ChunkRef, Manifest, ManifestEntry};
+///
+/// let entry = |segment: u64| ManifestEntry {
+///     segment, first_lsn: segment * 10 + 1, last_lsn: segment * 10 + 10, checkpoint: false,
+///     size: 8192, crc32c: 0, capacity: 1 << 20, salt: 7, max_entry_size: 4096,
+/// };
+/// let mut m = Manifest::default();
+/// for s in 0..5 {
+///     m.entries.insert(s, entry(s));
+/// }
+/// let (chunk, bytes): (ChunkRef, Vec<u8>) = m.seal_chunk(4).expect("4 entries make a chunk");
+/// assert_eq!((chunk.first, chunk.last, chunk.count), (0, 3, 4));
+/// let mut head = Manifest::decode(&m.encode()).unwrap();
+/// assert_eq!(head.entries.len(), 1); // only segment 4 is in the head
+/// head.merge_chunk(&head.chunks[0].clone(), &bytes).unwrap();
+/// assert_eq!(head.entries, m.entries);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkRef {
+    /// First segment in it.
+    pub first: u64,
+    /// Last segment in it.
+    pub last: u64,
+    /// Entries in it.
+    pub count: u64,
+    /// CRC32C of the chunk object.
+    pub crc32c: u32,
 }
 
 fn bad(reason: String) -> Error {
@@ -168,7 +207,16 @@ impl Manifest {
         if let Some(w) = self.writer {
             s.push_str(&format!("writer {w:016x}\n"));
         }
-        for e in self.entries.values() {
+        for c in &self.chunks {
+            s.push_str(&format!(
+                "chunk {} {} {} {:08x}\n",
+                c.first, c.last, c.count, c.crc32c
+            ));
+        }
+        let inline_from = self.chunks.last().map_or(0, |c| c.last + 1);
+        let mut inline = 0usize;
+        for e in self.entries.range(inline_from..).map(|(_, e)| e) {
+            inline += 1;
             s.push_str(&format!(
                 "{} {} {} {} {} {:08x} {} {:08x} {}\n",
                 e.segment,
@@ -183,8 +231,61 @@ impl Manifest {
             ));
         }
         let crc = crc32c::crc32c(s.as_bytes());
-        s.push_str(&format!("end {} {:08x}\n", self.entries.len(), crc));
+        s.push_str(&format!("end {inline} {crc:08x}\n"));
         s.into_bytes()
+    }
+
+    /// Moves the oldest `max_inline` head entries into a new chunk, if the
+    /// head holds that many; returns it and the chunk object's bytes, which
+    /// must be stored (create-only) before the head that names it.
+    pub fn seal_chunk(&mut self, max_inline: usize) -> Option<(ChunkRef, Vec<u8>)> {
+        let inline_from = self.chunks.last().map_or(0, |c| c.last + 1);
+        let inline: Vec<ManifestEntry> =
+            self.entries.range(inline_from..).map(|(_, e)| *e).collect();
+        if max_inline == 0 || inline.len() < max_inline {
+            return None;
+        }
+        let part = Manifest {
+            entries: inline[..max_inline]
+                .iter()
+                .map(|e| (e.segment, *e))
+                .collect(),
+            ..Default::default()
+        };
+        let bytes = part.encode();
+        let c = ChunkRef {
+            first: inline[0].segment,
+            last: inline[max_inline - 1].segment,
+            count: max_inline as u64,
+            crc32c: crc32c::crc32c(&bytes),
+        };
+        self.chunks.push(c);
+        Some((c, bytes))
+    }
+
+    /// Adds the entries of a chunk object named by the head, after checking it
+    /// is exactly what the head says (CRC, count, range).
+    pub fn merge_chunk(&mut self, chunk: &ChunkRef, bytes: &[u8]) -> Result<()> {
+        if crc32c::crc32c(bytes) != chunk.crc32c {
+            return Err(bad(format!(
+                "chunk {}..={} does not match its CRC32C in the head",
+                chunk.first, chunk.last
+            )));
+        }
+        let part = Manifest::decode(bytes)?;
+        let fits = part.entries.len() as u64 == chunk.count
+            && part.writer.is_none()
+            && part.chunks.is_empty()
+            && part.entries.keys().next() == Some(&chunk.first)
+            && part.entries.keys().next_back() == Some(&chunk.last);
+        if !fits {
+            return Err(bad(format!(
+                "chunk {}..={} does not hold what the head says",
+                chunk.first, chunk.last
+            )));
+        }
+        self.entries.extend(part.entries);
+        Ok(())
     }
 
     /// Decodes a manifest, checking its CRC and every field.
@@ -238,7 +339,29 @@ impl Manifest {
             writer = Some(u64::from_str_radix(w, 16).map_err(|_| bad("bad writer id".into()))?);
             lines.next();
         }
-        let first_entry_line = if writer.is_some() { 4 } else { 3 };
+        let mut chunks: Vec<ChunkRef> = Vec::new();
+        while let Some(c) = lines.peek().and_then(|l| l.strip_prefix("chunk ")) {
+            let f: Vec<&str> = c.split(' ').collect();
+            let parsed = (f.len() == 4)
+                .then(|| {
+                    Some(ChunkRef {
+                        first: f[0].parse().ok()?,
+                        last: f[1].parse().ok()?,
+                        count: f[2].parse().ok()?,
+                        crc32c: u32::from_str_radix(f[3], 16).ok()?,
+                    })
+                })
+                .flatten()
+                .ok_or_else(|| bad("bad chunk line".into()))?;
+            let after_prev = chunks.last().is_none_or(|p| parsed.first > p.last);
+            if parsed.last < parsed.first || parsed.count == 0 || !after_prev {
+                return Err(bad("chunk lines out of order".into()));
+            }
+            chunks.push(parsed);
+            lines.next();
+        }
+        let first_entry_line = 3 + usize::from(writer.is_some()) + chunks.len();
+        let inline_from = chunks.last().map_or(0, |c| c.last + 1);
         for (i, line) in lines.enumerate() {
             let f: Vec<&str> = line.split(' ').collect();
             let line_no = i + first_entry_line;
@@ -272,6 +395,12 @@ impl Manifest {
             if e.last_lsn + 1 < e.first_lsn || e.size > e.capacity || e.size == 0 {
                 return Err(bad(format!("line {line_no}: inconsistent fields")));
             }
+            if e.segment < inline_from {
+                return Err(bad(format!(
+                    "line {line_no}: segment {} belongs to a chunk",
+                    e.segment
+                )));
+            }
             if entries.insert(e.segment, e).is_some() {
                 return Err(bad(format!("segment {} listed twice", e.segment)));
             }
@@ -282,7 +411,11 @@ impl Manifest {
                 entries.len()
             )));
         }
-        Ok(Manifest { entries, writer })
+        Ok(Manifest {
+            entries,
+            writer,
+            chunks,
+        })
     }
 
     /// The newest run of consecutive segments (what a replay or restore can use

@@ -18,7 +18,7 @@ mod restore;
 mod store;
 
 pub use config::{BacklogFull, LocalRetention, S3Config, S3Credentials, Secret, MAX_SEGMENT_SIZE};
-pub use manifest::{Manifest, ManifestEntry};
+pub use manifest::{ChunkRef, Manifest, ManifestEntry};
 pub use restore::{restore, RestoreReport};
 
 use crate::error::{ArchiveErrorKind, Error, Result};
@@ -373,17 +373,8 @@ impl Archive {
     /// read concurrently with a write never replaces a newer view.
     fn load_view(&self, cancel: store::Cancel<'_>) -> Result<Arc<Manifest>> {
         let key = store::manifest_key(&self.remote.prefix);
-        let (manifest, e_tag) = match self.remote.get(&key, cancel)? {
-            Some(f) => {
-                let m = Manifest::decode(&f.bytes).map_err(|e| match e {
-                    Error::Archive { kind, message } => Error::Archive {
-                        kind,
-                        message: format!("{}: {message}", self.remote.url(&key)),
-                    },
-                    other => other,
-                })?;
-                (m, f.e_tag)
-            }
+        let (manifest, e_tag) = match read_manifest(&self.remote, cancel)? {
+            Some(found) => found,
             None => {
                 self.remote.check_bucket(cancel)?;
                 (Manifest::default(), None)
@@ -778,6 +769,43 @@ impl Archive {
     fn stopping(&self) -> bool {
         self.stop_tx.lock().is_none()
     }
+}
+
+/// Reads the manifest head and every chunk it names; `None` if there is no
+/// manifest. Each chunk must be exactly what the head says.
+pub(crate) fn read_manifest(
+    remote: &Remote,
+    cancel: store::Cancel<'_>,
+) -> Result<Option<(Manifest, Option<String>)>> {
+    let key = store::manifest_key(&remote.prefix);
+    let named = |key: &str, e: Error| match e {
+        Error::Archive { kind, message } => Error::Archive {
+            kind,
+            message: format!("{}: {message}", remote.url(key)),
+        },
+        other => other,
+    };
+    let Some(head) = remote.get(&key, cancel)? else {
+        return Ok(None);
+    };
+    let mut m = Manifest::decode(&head.bytes).map_err(|e| named(&key, e))?;
+    for c in m.chunks.clone() {
+        let ck = store::manifest_chunk_key(&remote.prefix, c.first);
+        let Some(obj) = remote.get(&ck, cancel)? else {
+            return Err(Error::Archive {
+                kind: ArchiveErrorKind::BadManifest,
+                message: format!(
+                    "the manifest {} names chunk {} (segments {}..={}), which is missing",
+                    remote.url(&key),
+                    remote.url(&ck),
+                    c.first,
+                    c.last
+                ),
+            });
+        };
+        m.merge_chunk(&c, &obj.bytes).map_err(|e| named(&ck, e))?;
+    }
+    Ok(Some((m, head.e_tag)))
 }
 
 fn location_of(cfg: &S3Config) -> String {

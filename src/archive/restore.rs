@@ -2,7 +2,7 @@
 //! against the manifest (size, CRC32C, header) before it gets a segment name.
 
 use super::config::S3Config;
-use super::manifest::{Manifest, ManifestEntry};
+use super::manifest::ManifestEntry;
 use super::store::{self, Remote};
 use super::verify_object;
 use crate::dir::{self, DirLock};
@@ -84,8 +84,8 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
     let remote = Remote::new(s3)?;
     let location = super::location_of(s3);
     let key = store::manifest_key(&remote.prefix);
-    let manifest = match remote.get(&key, None)? {
-        Some(f) => Manifest::decode(&f.bytes)?,
+    let manifest = match super::read_manifest(&remote, None)? {
+        Some((m, _)) => m,
         None => {
             remote.check_bucket(None)?;
             return Err(Error::Archive {

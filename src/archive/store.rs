@@ -30,6 +30,11 @@ pub(crate) fn manifest_key(prefix: &str) -> String {
     join(prefix, "manifest")
 }
 
+/// Object key of the manifest chunk whose first segment is `first`.
+pub(crate) fn manifest_chunk_key(prefix: &str, first: u64) -> String {
+    join(prefix, &format!("manifest.d/{first:020}"))
+}
+
 fn join(prefix: &str, rest: &str) -> String {
     if prefix.is_empty() {
         rest.to_string()
