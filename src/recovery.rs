@@ -172,6 +172,9 @@ pub(crate) struct Recovered {
     pub next_segment: u64,
     /// `next_segment` already exists, prepared and zero.
     pub next_prepared: bool,
+    /// `(segment, file length)` of the segments shorter than their capacity
+    /// (sealed and shrunk, or restored): what they count against `max_dir_bytes`.
+    pub short_lens: Vec<(u64, u64)>,
 }
 
 /// Runs recovery on `cfg.dir`, which must already be locked.
@@ -204,6 +207,7 @@ pub(crate) fn recover(
         .rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
 
     let mut table = BTreeMap::new();
+    let mut short_lens = Vec::new();
     let mut next_prepared = false;
     let mut prev: Option<SegmentMeta> = None;
     let mut next_segment = 0;
@@ -253,6 +257,9 @@ pub(crate) fn recover(
                     capacity: h.capacity,
                     checkpoint: s.checkpoint,
                 };
+                if s.file_size < h.capacity {
+                    short_lens.push((s.segment, s.file_size));
+                }
                 table.insert(s.segment, meta);
                 prev = Some(meta);
                 next_segment = s.segment + 1;
@@ -329,6 +336,7 @@ pub(crate) fn recover(
             resume: None,
             next_segment,
             next_prepared,
+            short_lens,
         });
     };
     report.tail_segment = Some(tail.segment);
@@ -339,14 +347,11 @@ pub(crate) fn recover(
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
     report.short_file = scan.short_file;
-    let file_size = std::fs::metadata(tail.path(&cfg.dir))
-        .map(|m| m.len())
-        .unwrap_or(0);
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     // A segment written under a smaller entry limit must not receive larger
     // records: its header bounds every length on read. Start a new segment.
     let resume = if tail.checkpoint
-        || file_size < tail.capacity
+        || report.short_file.is_some()
         || read_only
         || (tail.max_entry_size as u64) < cfg.max_entry_size
     {
@@ -366,6 +371,7 @@ pub(crate) fn recover(
         resume,
         next_segment,
         next_prepared,
+        short_lens,
     })
 }
 
@@ -756,10 +762,7 @@ fn check_not_corrupt(
     }
     // A file cut short ends inside its last record: that is reported as a
     // short file, not judged by the shape of the cut.
-    let cut_by_file_end = short_file.is_some()
-        && bad >= sc.data_end
-        && sc.evidence.is_none()
-        && matches!(sc.phase, Phase::Records);
+    let cut_by_file_end = short_file.is_some() && matches!(sc.phase, Phase::Records);
     if !tear && !cut_by_file_end {
         return Err(Error::Corruption {
             segment: meta.segment,

@@ -91,19 +91,14 @@ impl Wal {
         let rec = recovery::recover(&config, reader.as_mut(), false)?;
         drop(reader);
         let queue_depth = config.queue_depth;
-        let table_snapshot: Vec<_> = rec.table.values().copied().collect();
         #[allow(unused_mut)]
         let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
         // S3 archive tier (feature `s3`): replay's view of archived segments.
         #[cfg(feature = "s3")]
         crate::archive::attach(&mut shared)?;
         // Sealed segments shrunk to their data count as such against max_dir_bytes.
-        for m in table_snapshot.iter() {
-            if let Ok(md) = std::fs::metadata(m.path(&shared.dir)) {
-                if md.len() < m.capacity {
-                    shared.set_sealed_len(m.segment, md.len());
-                }
-            }
+        for &(segment, len) in &rec.short_lens {
+            shared.set_sealed_len(segment, len);
         }
         let shared = Arc::new(shared);
         let (tx, rx) = crossbeam_channel::bounded(queue_depth);
