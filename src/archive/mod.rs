@@ -635,12 +635,7 @@ impl Archive {
     /// server shows at once.
     pub(crate) fn status_of(&self, shared: &Shared) -> ArchiveStatus {
         let mut st = self.status();
-        let table: Vec<u64> = shared.table.lock().keys().copied().collect();
-        let sealed = &table[..table.len().saturating_sub(1)];
-        let unlisted = match self.manifest() {
-            Some(m) => sealed.iter().filter(|s| !m.entries.contains_key(s)).count(),
-            None => sealed.len(),
-        };
+        let unlisted = unlisted_sealed(shared, self.manifest().as_deref());
         st.pending = st.pending.max(unlisted);
         st
     }
@@ -686,12 +681,7 @@ impl Archive {
         let m = self.load_view(None)?;
         let mut st = self.status();
         if shared.read_only {
-            let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
-            let sealed = table.len().saturating_sub(1);
-            st.pending = table[..sealed]
-                .iter()
-                .filter(|s| !m.entries.get(&s.segment).is_some_and(|e| e.same_segment(s)))
-                .count();
+            st.pending = unlisted_sealed(shared, Some(&m));
             st.backlog_full = st.pending > self.cfg.max_backlog;
         }
         Ok(st)
@@ -769,6 +759,20 @@ impl Archive {
     fn stopping(&self) -> bool {
         self.stop_tx.lock().is_none()
     }
+}
+
+/// The sealed local segments (all but the last) that `manifest` does not list
+/// as themselves; all of them while no manifest has been read.
+fn unlisted_sealed(shared: &Shared, manifest: Option<&Manifest>) -> usize {
+    let table = shared.table.lock();
+    let sealed = table.len().saturating_sub(1);
+    table
+        .values()
+        .take(sealed)
+        .filter(|s| {
+            !manifest.is_some_and(|m| m.entries.get(&s.segment).is_some_and(|e| e.same_segment(s)))
+        })
+        .count()
 }
 
 /// Reads the manifest head and every chunk it names; `None` if there is no
