@@ -152,7 +152,6 @@ fn deliver(done: impl IntoIterator<Item = Finished>) {
     }
 }
 
-/// Prepares the next segment ahead of need, on its own thread.
 /// Work for the preparer thread, done in order.
 enum PrepJob {
     /// Create segment `n` (zero-filled if the flag says so).
@@ -161,6 +160,7 @@ enum PrepJob {
     Shrink(PathBuf, u64),
 }
 
+/// Prepares the next segment ahead of need, and shrinks sealed ones, on its own thread.
 struct Preparer {
     tx: Option<Sender<PrepJob>>,
     rx: Receiver<(u64, Result<PathBuf>)>,
@@ -280,9 +280,7 @@ impl Preparer {
             shared.config.zero_fill,
         )
     }
-}
 
-impl Preparer {
     /// Queues the shrink of a sealed segment, off the commit path.
     fn shrink(&self, path: PathBuf, len: u64) {
         if let Some(tx) = &self.tx {
@@ -759,15 +757,8 @@ impl Writer {
         }
         debug_assert_eq!(pos, prefix + bytes);
         out[pos..end].fill(0);
-        let tail_start = align_down(pos as u64, BLOCK_SIZE as u64) as usize;
-        active.tail_block.clear();
-        if tail_start < end {
-            active
-                .tail_block
-                .extend_from_slice(&out[tail_start..tail_start + BLOCK_SIZE]);
-        } else {
-            active.tail_block.resize(BLOCK_SIZE, 0);
-        }
+        // `tail_block` is taken at submission (`capture_tail_block`), after the
+        // first record's durable LSN may have been patched.
         active.write_pos = start + pos as u64;
         active.header_written = true;
         assert!(active.write_pos <= capacity, "batch overran the segment");
@@ -803,9 +794,9 @@ impl Writer {
                     &mut b.buf.as_mut_slice()[b.first_record..b.len],
                     durable_now,
                 );
-                self.refresh_tail_block(&b);
             }
         }
+        self.capture_tail_block(&b);
         let Some(active) = self.active.as_ref() else {
             return;
         };
@@ -844,17 +835,20 @@ impl Writer {
         });
     }
 
-    /// After a patch of the batch's first record: the next batch rewrites the
-    /// last block with this prefix, which must be byte for byte what is written.
-    fn refresh_tail_block(&mut self, b: &Batch) {
+    /// Keeps the block holding `write_pos` exactly as this batch writes it:
+    /// the next batch rewrites that block with this prefix, byte for byte.
+    fn capture_tail_block(&mut self, b: &Batch) {
         let Some(active) = self.active.as_mut() else {
             return;
         };
         let tail_start = align_down(active.write_pos - b.offset, BLOCK_SIZE as u64) as usize;
-        if tail_start < b.len && tail_start + BLOCK_SIZE <= b.len {
+        active.tail_block.clear();
+        if tail_start < b.len {
             active
                 .tail_block
-                .copy_from_slice(&b.buf.as_slice()[tail_start..tail_start + BLOCK_SIZE]);
+                .extend_from_slice(&b.buf.as_slice()[tail_start..tail_start + BLOCK_SIZE]);
+        } else {
+            active.tail_block.resize(BLOCK_SIZE, 0);
         }
     }
 
