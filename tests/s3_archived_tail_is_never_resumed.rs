@@ -11,7 +11,7 @@
 mod common;
 mod s3_support;
 
-use common::{lsns, payload, replay_all, small};
+use common::{lsns, replay_all, small};
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{IoEngine, ReplayOptions, SyncPolicy, Wal};
@@ -40,9 +40,7 @@ fn an_archived_segment_is_not_appended_to_after_its_successor_is_lost() {
         .sync(SyncPolicy::Never)
         .s3(s3.clone());
     let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=300, 1000);
     let segs = wal.segments();
     assert!(segs.len() >= 2, "{segs:?}");
     let sealed_last = segs.last().unwrap().first_lsn - 1;
@@ -80,9 +78,7 @@ fn lsns_are_not_reused_when_every_sealed_segment_is_only_in_s3() {
         .sync(SyncPolicy::Never)
         .s3(s3.clone());
     let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     let sealed: Vec<u64> = {
         let s = wal.segments();
         s[..s.len() - 1].iter().map(|m| m.segment).collect()

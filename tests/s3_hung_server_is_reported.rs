@@ -7,7 +7,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::{Duration, Instant};
 use xwal::{ArchiveErrorKind, Error, IoEngine, Wal};
 
@@ -25,9 +25,7 @@ fn a_hung_server_is_reported_before_the_request_times_out() {
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3)).unwrap();
     server.pause();
     let started = Instant::now();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     wal.create_checkpoint().unwrap();
     s3_support::wait_until(20, "the hung server to be reported", || {
         let st = wal.archive_status().unwrap();

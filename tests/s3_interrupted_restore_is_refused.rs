@@ -7,7 +7,7 @@
 mod common;
 mod s3_support;
 
-use common::{lsns, payload, replay_all, small};
+use common::{lsns, replay_all, small};
 use std::time::Duration;
 use xwal::{archive, Error, IoEngine, ReplayOptions, Wal};
 
@@ -17,9 +17,7 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     let s3 = env.config("restore-marker");
     let dir = common::tempdir();
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
-    for i in 1..=900u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=900, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     wal.close().unwrap();

@@ -6,7 +6,7 @@
 mod common;
 mod s3_support;
 
-use common::{lsns, payload, replay_all, small};
+use common::{lsns, replay_all, small};
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{IoEngine, ReplayOptions, Wal};
@@ -20,9 +20,7 @@ fn replay_reads_the_archive_when_archive_state_is_gone() {
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3);
     let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for i in 1..=1200u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=1200, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     s3_support::wait_until(30, "retention to delete the oldest segment", || {

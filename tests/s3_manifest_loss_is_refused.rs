@@ -9,7 +9,7 @@
 mod common;
 mod s3_support;
 
-use common::{lsns, payload, replay_all, small};
+use common::{lsns, replay_all, small};
 use std::time::Duration;
 use xwal::{ArchiveErrorKind, Error, IoEngine, ReplayOptions, Wal};
 
@@ -32,15 +32,11 @@ fn a_lost_or_older_manifest_is_refused_not_rewritten() {
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3.clone());
     let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=300, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let older = s3_support::get(&store, &key).expect("manifest");
-    for i in 301..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 301..=600, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let mut newer = s3_support::get(&store, &key).expect("manifest");
@@ -101,9 +97,7 @@ fn a_gap_in_the_manifest_is_an_error_not_a_shorter_archive() {
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3.clone());
     let (wal, _) = Wal::open(cfg).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     wal.close().unwrap();

@@ -20,15 +20,11 @@ fn a_view_reads_from_s3_what_retention_deleted_under_it() {
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3);
     let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     let (view, _) = Wal::open_read_only(cfg.clone()).unwrap();
     let seen = view.last_index();
     let first_local = view.segments()[0].segment;
-    for i in 601..=1500u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 601..=1500, 1000);
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     s3_support::wait_until(30, "retention to delete the view's first segment", || {
         !s3_support::local_segments(dir.path()).contains(&first_local)

@@ -6,7 +6,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::Duration;
 use xwal::{ArchiveErrorKind, Error, IoEngine, Wal};
 
@@ -19,9 +19,7 @@ fn a_second_writer_is_refused_whatever_its_numbers() {
     // WAL A archives segments from 0.
     let a = common::tempdir();
     let (wal, _) = Wal::open(small(a.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let listed = s3_support::get(&store, &key).unwrap();
@@ -31,9 +29,7 @@ fn a_second_writer_is_refused_whatever_its_numbers() {
     let cfg_b = small(b.path(), IoEngine::Uring);
     {
         let (w, _) = Wal::open(cfg_b.clone()).unwrap();
-        for i in 1..=4000u64 {
-            w.append(&payload(i, 1000)).unwrap();
-        }
+        common::append_n(&w, 1..=4000, 1000);
         let segs = w.segments();
         w.purge_through(segs[segs.len() - 3].segment).unwrap();
         w.close().unwrap();

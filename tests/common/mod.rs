@@ -39,6 +39,13 @@ pub fn lsns(v: &[Entry]) -> Vec<u64> {
     v.iter().map(|e| e.lsn).collect()
 }
 
+/// Appends `payload(i, len)` for each `i` of `lsns`, each durable before the next.
+pub fn append_n(wal: &Wal, lsns: std::ops::RangeInclusive<u64>, len: usize) {
+    for i in lsns {
+        wal.append(&payload(i, len)).unwrap();
+    }
+}
+
 pub fn payload(lsn: u64, len: usize) -> Vec<u8> {
     (0..len).map(|i| (lsn as usize * 31 + i) as u8).collect()
 }
