@@ -6,7 +6,7 @@ use std::hint::black_box;
 use xwal::format::{
     align_up, encode_entry_record, encoded_record_len, entry_body_len, BLOCK_SIZE, FLAG_GROUP_END,
 };
-use xwal::io::AlignedBuf;
+use xwal::internals::io::AlignedBuf;
 
 const SALT: u32 = 0x5eed_5a17;
 

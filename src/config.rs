@@ -1,12 +1,15 @@
 //! Configuration, with validation whose messages say what to change.
 
 use crate::error::{Error, Result};
+pub use crate::io::{IoEngine, MAX_COMMITS_IN_FLIGHT};
+
+/// Settings of the S3 archive tier (re-exported as `xwal::archive`).
+#[cfg(feature = "s3")]
+pub(crate) mod s3;
 use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE, MAX_ENTRY_SIZE_LIMIT};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Upper bound of [`Config::commits_in_flight`]: the writer ring holds this many chains.
-pub const MAX_COMMITS_IN_FLIGHT: usize = 4;
 
 /// When an acknowledged append is durable. See the README's durability table.
 ///
@@ -54,36 +57,6 @@ impl SyncPolicy {
     pub fn acks_are_durable(&self) -> bool {
         matches!(self, SyncPolicy::Always | SyncPolicy::Dsync)
     }
-}
-
-/// Which I/O engine the writer thread and replay use.
-///
-/// # Examples
-///
-/// ```
-/// # fn main() -> xwal::Result<()> {
-/// use xwal::{Config, IoEngine, Wal};
-///
-/// assert_eq!(IoEngine::default(), IoEngine::Uring);
-/// let dir = tempfile::tempdir_in(".").unwrap();
-/// let config = Config::new(dir.path())
-///     .segment_size(1 << 20)
-///     .max_entry_size(64 << 10)
-///     .io_engine(IoEngine::Sync);
-/// let (wal, _report) = Wal::open(config)?;
-/// assert_eq!(wal.io_engine_name(), "sync");
-/// wal.close()?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IoEngine {
-    /// io_uring; `open` fails with [`Error::IoUringUnavailable`] if the kernel refuses it.
-    #[default]
-    Uring,
-    /// Plain `pwrite`/`fdatasync`/`pread` from the same dedicated threads.
-    Sync,
-    /// io_uring if the kernel allows it, else `Sync` with a logged warning.
-    Auto,
 }
 
 /// Where the WAL lives. `AwsS3` adds the S3 archive tier to the local engine.
@@ -182,29 +155,7 @@ pub struct Config {
     /// background, and replay covers those no longer on local disk. Set with
     /// [`Config::s3`], which also sets `backend` to [`BackendType::AwsS3`].
     #[cfg(feature = "s3")]
-    pub s3: Option<crate::archive::S3Config>,
-    /// Test seam: rewrites I/O results to inject faults. Never set in production.
-    #[doc(hidden)]
-    pub faults: Option<crate::io::fault::FaultInjector>,
-    /// Test seam: a simulated disk that can lose power. Never set in production.
-    #[doc(hidden)]
-    pub sim_disk: Option<crate::io::sim::SimDisk>,
-    /// Deliberately broken behaviours, for the crash harness's negative controls.
-    #[doc(hidden)]
-    pub chaos: Chaos,
-}
-
-/// Deliberate bugs that the crash harness must catch (negative controls).
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Chaos {
-    /// Acknowledge `Always` appends when written, without the fdatasync.
-    pub ack_before_sync: bool,
-    /// Treat proven mid-log corruption in the tail as a torn tail and cut it.
-    pub corruption_as_torn: bool,
-    /// Panic the writer thread when it takes the append with this LSN (a
-    /// stand-in for any bug that kills it: everything must still get an answer).
-    pub panic_writer_at_lsn: Option<u64>,
+    pub s3: Option<s3::S3Config>,
 }
 
 /// The default [`Config::max_entry_size`], 64 MiB.
@@ -256,9 +207,6 @@ impl Config {
             backend: BackendType::LocalFilesystem,
             #[cfg(feature = "s3")]
             s3: None,
-            faults: None,
-            sim_disk: None,
-            chaos: Chaos::default(),
         }
     }
 
@@ -550,48 +498,6 @@ impl Config {
         self
     }
 
-    /// Adds the S3 archive tier (feature `s3`) and sets `backend` to
-    /// [`BackendType::AwsS3`]. See the README's "S3 archive tier".
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use xwal::archive::S3Config;
-    /// use xwal::{BackendType, Config};
-    ///
-    /// let s3 = S3Config::new("my-bucket").prefix("orders");
-    /// let config = Config::new("/var/lib/app/wal").s3(s3);
-    /// assert_eq!(config.backend, BackendType::AwsS3);
-    /// assert_eq!(config.s3.as_ref().map(|s3| s3.bucket.as_str()), Some("my-bucket"));
-    /// assert!(config.validate().is_ok());
-    /// ```
-    #[cfg(feature = "s3")]
-    pub fn s3(mut self, s3: crate::archive::S3Config) -> Self {
-        self.s3 = Some(s3);
-        self.backend = BackendType::AwsS3;
-        self
-    }
-
-    /// Installs a fault injector (tests only).
-    #[doc(hidden)]
-    pub fn fault_injector(mut self, f: crate::io::fault::FaultInjector) -> Self {
-        self.faults = Some(f);
-        self
-    }
-
-    /// Runs on a simulated disk (tests only).
-    #[doc(hidden)]
-    pub fn sim_disk(mut self, d: crate::io::sim::SimDisk) -> Self {
-        self.sim_disk = Some(d);
-        self
-    }
-
-    /// Enables deliberate bugs (negative controls of the crash harness only).
-    #[doc(hidden)]
-    pub fn chaos(mut self, c: Chaos) -> Self {
-        self.chaos = c;
-        self
-    }
 
     /// Largest encoded record this config allows, header and padding included.
     pub(crate) fn max_record_len(&self) -> u64 {
@@ -710,11 +616,11 @@ impl Config {
         #[cfg(feature = "s3")]
         if let Some(s3) = &self.s3 {
             s3.validate()?;
-            if self.segment_size > crate::archive::MAX_SEGMENT_SIZE {
+            if self.segment_size > s3::MAX_SEGMENT_SIZE {
                 return bad(format!(
                     "segment_size {} exceeds {} (5 GiB), the largest object one S3 PUT can archive; use a smaller segment",
                     self.segment_size,
-                    crate::archive::MAX_SEGMENT_SIZE
+                    s3::MAX_SEGMENT_SIZE
                 ));
             }
         }

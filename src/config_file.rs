@@ -476,7 +476,7 @@ fn apply_s3(_cfg: Config, _t: &toml::Table) -> Result<Config> {
 /// The `[s3]` table onto [`Config::s3`] (and `backend = aws_s3`).
 #[cfg(feature = "s3")]
 fn apply_s3(cfg: Config, t: &toml::Table) -> Result<Config> {
-    use crate::archive::{BacklogFull, LocalRetention, S3Config, S3Credentials};
+    use crate::config::s3::{BacklogFull, LocalRetention, S3Config, S3Credentials};
     for key in t.keys() {
         if !S3_KEYS.contains(&key.as_str()) {
             let msg = match go_hint(key) {

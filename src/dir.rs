@@ -1,35 +1,16 @@
 //! The WAL directory: file names, the exclusive lock, listing, segment preparation.
 
 use crate::error::{Error, Result};
+use crate::format::names::{PREFIX, PREPARING_SUFFIX};
+pub(crate) use crate::format::names::{
+    anchor_index_path, classify, segment_path, FileKind, LOCK_FILE, RESTORE_MARKER,
+};
 use crate::format::BLOCK_SIZE;
 use crate::io::{sync::fdatasync, sync::pwrite_all, AlignedBuf};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-/// Name of the lock file inside the WAL directory.
-pub const LOCK_FILE: &str = "LOCK";
-const PREFIX: &str = "wal-";
-const SEGMENT_SUFFIX: &str = ".seg";
-const CHECKPOINT_SUFFIX: &str = ".checkpoint.seg";
-const PREPARING_SUFFIX: &str = ".seg.preparing";
-
-/// Path of segment `segment`'s anchor index (`wal-N.anchors`, see
-/// [`crate::format::decode_anchor_index`]): a replay hint beside a sealed segment.
-///
-/// # Examples
-///
-/// ```
-/// use std::path::Path;
-/// use xwal::dir::anchor_index_path;
-///
-/// let p = anchor_index_path(Path::new("/w"), 7);
-/// assert_eq!(p, Path::new("/w/wal-00000000000000000007.anchors"));
-/// ```
-pub fn anchor_index_path(dir: &Path, segment: u64) -> PathBuf {
-    dir.join(format!("{PREFIX}{segment:020}.anchors"))
-}
 
 /// Writes a small file that is only a hint (no fsync), never following a
 /// symlink at `path` (`O_NOFOLLOW`), mode 0600.
@@ -52,7 +33,7 @@ pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
 /// # Examples
 ///
 /// ```
-/// use xwal::dir::{anchor_index_path, read_anchor_index};
+/// use xwal::internals::dir::{anchor_index_path, read_anchor_index};
 /// use xwal::format::encode_anchor_index;
 ///
 /// let dir = tempfile::tempdir().unwrap();
@@ -79,120 +60,13 @@ pub fn read_anchor_index(
     crate::format::decode_anchor_index(&bytes, segment, salt, capacity)
 }
 
-/// File name of a segment.
-///
-/// # Examples
-///
-/// ```
-/// use xwal::dir::segment_file_name;
-///
-/// assert_eq!(segment_file_name(7, false), "wal-00000000000000000007.seg");
-/// assert_eq!(segment_file_name(7, true), "wal-00000000000000000007.checkpoint.seg");
-/// ```
-pub fn segment_file_name(segment: u64, checkpoint: bool) -> String {
-    let suffix = if checkpoint {
-        CHECKPOINT_SUFFIX
-    } else {
-        SEGMENT_SUFFIX
-    };
-    format!("{PREFIX}{segment:020}{suffix}")
-}
-
-/// Path of a segment inside `dir`.
-///
-/// # Examples
-///
-/// ```
-/// use std::path::Path;
-/// use xwal::dir::segment_path;
-///
-/// let path = segment_path(Path::new("/var/lib/app/wal"), 3, false);
-/// assert_eq!(path, Path::new("/var/lib/app/wal/wal-00000000000000000003.seg"));
-/// ```
-pub fn segment_path(dir: &Path, segment: u64, checkpoint: bool) -> PathBuf {
-    dir.join(segment_file_name(segment, checkpoint))
-}
-
-/// What a directory entry name means to xwal.
-///
-/// # Examples
-///
-/// ```
-/// use xwal::dir::{classify, segment_file_name, FileKind};
-///
-/// let name = segment_file_name(12, true);
-/// assert_eq!(classify(&name), FileKind::Segment { segment: 12, checkpoint: true });
-/// assert_eq!(classify("wal-00000000000000000013.seg.preparing"), FileKind::Preparing);
-/// assert_eq!(classify("LOCK"), FileKind::Foreign);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A segment, and whether it is marked as a checkpoint.
-    Segment {
-        /// Segment number.
-        segment: u64,
-        /// Marked as a checkpoint.
-        checkpoint: bool,
-    },
-    /// A segment being prepared when the process stopped; safe to delete.
-    Preparing,
-    /// Not ours: left alone.
-    Foreign,
-}
-
-/// Classifies a file name.
-///
-/// # Examples
-///
-/// ```
-/// use xwal::dir::{classify, FileKind};
-///
-/// let plain = classify("wal-00000000000000000042.seg");
-/// assert_eq!(plain, FileKind::Segment { segment: 42, checkpoint: false });
-/// // Names must match exactly: 20 digits, a known suffix.
-/// assert_eq!(classify("wal-42.seg"), FileKind::Foreign);
-/// assert_eq!(classify("wal-00000000000000000042.seg.bak"), FileKind::Foreign);
-/// ```
-pub fn classify(name: &str) -> FileKind {
-    let Some(rest) = name.strip_prefix(PREFIX) else {
-        return FileKind::Foreign;
-    };
-    let number = |s: &str| -> Option<u64> {
-        if s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit()) {
-            s.parse().ok()
-        } else {
-            None
-        }
-    };
-    if let Some(n) = rest.strip_suffix(CHECKPOINT_SUFFIX).and_then(number) {
-        return FileKind::Segment {
-            segment: n,
-            checkpoint: true,
-        };
-    }
-    if let Some(n) = rest.strip_suffix(SEGMENT_SUFFIX).and_then(number) {
-        return FileKind::Segment {
-            segment: n,
-            checkpoint: false,
-        };
-    }
-    if rest
-        .strip_suffix(PREPARING_SUFFIX)
-        .and_then(number)
-        .is_some()
-    {
-        return FileKind::Preparing;
-    }
-    FileKind::Foreign
-}
-
 /// A segment file found in the directory.
 ///
 /// # Examples
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::{list, prepare_segment, ListedSegment};
+/// use xwal::internals::dir::{list, prepare_segment, ListedSegment};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// prepare_segment(dir.path(), 5, 64 << 10, false)?;
@@ -218,7 +92,7 @@ pub struct ListedSegment {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::{list, prepare_segment, rename_durable, segment_path};
+/// use xwal::internals::dir::{list, prepare_segment, rename_durable, segment_path};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// prepare_segment(dir.path(), 2, 64 << 10, false)?;
@@ -340,7 +214,7 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::sync_dir;
+/// use xwal::internals::dir::sync_dir;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// std::fs::write(dir.path().join("new-file"), b"data").unwrap();
@@ -361,7 +235,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::DirLock;
+/// use xwal::internals::dir::DirLock;
 /// use xwal::Error;
 ///
 /// let dir = tempfile::tempdir().unwrap();
@@ -384,7 +258,7 @@ impl DirLock {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::dir::{DirLock, LOCK_FILE};
+    /// use xwal::internals::dir::{DirLock, LOCK_FILE};
     /// use xwal::Error;
     ///
     /// let dir = tempfile::tempdir().unwrap();
@@ -453,7 +327,7 @@ fn flock_exclusive(file: &File, dir: &Path, lock_file: &Path) -> Result<()> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::{open_for_write, prepare_segment};
+/// use xwal::internals::dir::{open_for_write, prepare_segment};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let path = prepare_segment(dir.path(), 1, 64 << 10, true)?;
@@ -486,8 +360,8 @@ pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::dir::{open_for_read, prepare_segment};
-/// use xwal::io::AlignedBuf;
+/// use xwal::internals::dir::{open_for_read, prepare_segment};
+/// use xwal::internals::io::AlignedBuf;
 ///
 /// let dir = tempfile::tempdir_in(".")?;
 /// let path = prepare_segment(dir.path(), 1, 64 << 10, true)?;
@@ -530,7 +404,7 @@ fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::{classify, prepare_segment, segment_path, FileKind};
+/// use xwal::internals::dir::{classify, prepare_segment, segment_path, FileKind};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let path = prepare_segment(dir.path(), 9, 64 << 10, true)?;
@@ -613,7 +487,7 @@ pub(crate) fn prepare_segment_with(
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::rename_durable;
+/// use xwal::internals::dir::rename_durable;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let (from, to) = (dir.path().join("a"), dir.path().join("b"));
@@ -639,7 +513,7 @@ pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::create_dir;
+/// use xwal::internals::dir::create_dir;
 /// use xwal::Error;
 ///
 /// let root = tempfile::tempdir().unwrap();
@@ -677,7 +551,7 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 /// # Examples
 ///
 /// ```
-/// use xwal::dir::random_salt;
+/// use xwal::internals::dir::random_salt;
 ///
 /// let salts: Vec<u32> = (0..8).map(|_| random_salt()).collect();
 /// assert!(salts.iter().all(|&s| s != 0));
@@ -709,7 +583,7 @@ pub fn random_salt() -> u32 {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::{prepare_segment, read_header_block};
+/// use xwal::internals::dir::{prepare_segment, read_header_block};
 /// use xwal::format::{HeaderDecode, SegmentHeader, BLOCK_SIZE};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -723,11 +597,6 @@ pub fn random_salt() -> u32 {
 pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
     read_at(path, 0, BLOCK_SIZE)
 }
-
-/// Present while a restore from the archive fills the directory; removed
-/// (durably) when it completes. `open` and `open_read_only` refuse a directory
-/// that has it.
-pub const RESTORE_MARKER: &str = "restore.incomplete";
 
 /// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
 pub(crate) fn check_no_restore_marker(dir: &Path) -> Result<()> {
@@ -790,7 +659,7 @@ pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::dir::remove_file;
+/// use xwal::internals::dir::remove_file;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("leftover");
@@ -811,6 +680,7 @@ pub fn remove_file(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::segment_file_name;
 
     #[test]
     fn names_round_trip() {

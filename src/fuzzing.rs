@@ -67,7 +67,7 @@ pub fn recovery(data: &[u8]) {
     if data.len() < 5 {
         return;
     }
-    let Ok(dir) = tempfile::tempdir() else { return };
+    let Some(dir) = ScratchDir::new() else { return };
     let capacity = 64u64 << 10;
     let mut file = vec![0u8; capacity as usize];
     let body = &data[5..];
@@ -87,7 +87,7 @@ pub fn recovery(data: &[u8]) {
         let n = body.len().min(file.len());
         file[..n].copy_from_slice(&body[..n]);
     }
-    let name = crate::dir::segment_file_name(0, data[0] & 2 == 2);
+    let name = crate::format::segment_file_name(0, data[0] & 2 == 2);
     if std::fs::write(dir.path().join(name), &file).is_err() {
         return;
     }
@@ -122,4 +122,29 @@ pub fn recovery(data: &[u8]) {
         }
     }
     let _ = wal.close();
+}
+
+/// A directory under the system's temp dir, removed on drop (the library has
+/// no `tempfile` dependency; the fuzz targets run one case at a time).
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn new() -> Option<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("xwal-fuzz-{}-{n}", std::process::id()));
+        std::fs::create_dir(&path).ok()?;
+        Some(ScratchDir(path))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -29,6 +29,31 @@
 //! assert_eq!(data[0], b"put k1 v1");
 //! # Ok(()) }
 //! ```
+//!
+//! # Cargo features
+//!
+//! Every feature is off by default, so an embedder's build holds the engine
+//! alone: `s3` (the archive tier, [`archive`]), `config-file` (TOML config
+//! files: `Config::from_file`), `internals` (the layers below the API, for
+//! the `xwal` command's crate and the fuzz targets; not covered by semver)
+//! and `test-seams` (fault injection, the simulated disk and the crash
+//! simulator's negative controls, for this repository's tests only).
+#![cfg_attr(
+    not(feature = "test-seams"),
+    doc = r#"
+Without `test-seams` there is no way to weaken durability: the test seams
+and `Wal::open_with` do not exist (this example must fail to compile).
+
+```compile_fail
+let _ = xwal::seams::Seams::default();
+```
+
+```compile_fail
+# let config = xwal::Config::new("/tmp/x");
+let _ = xwal::Wal::open_with(config, Default::default());
+```
+"#
+)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -38,26 +63,36 @@
 pub mod archive;
 mod backend;
 mod config;
+#[cfg(feature = "config-file")]
 mod config_file;
 mod cursor;
-pub mod dir;
+mod dir;
 mod error;
 pub mod format;
-#[doc(hidden)]
-pub mod fuzzing;
+#[cfg(feature = "internals")]
+mod fuzzing;
 pub mod go;
 pub mod import_go;
-pub mod io;
+#[cfg(feature = "internals")]
+pub mod internals;
+mod io;
 pub mod metrics;
+mod open;
 mod recovery;
 mod replay;
+#[cfg(feature = "test-seams")]
+pub mod seams {
+    //! Test seams (feature `test-seams`, for this repository's tests only):
+    //! injected with [`crate::Wal::open_with`].
+    pub use crate::io::seams::{Chaos, CrashStats, Fault, FaultInjector, Seams, SimDisk};
+}
 mod shared;
 mod ticket;
 mod wal;
 mod writer;
 
 pub use backend::WalBackend;
-pub use config::{BackendType, Chaos, Config, IoEngine, SyncPolicy};
+pub use config::{BackendType, Config, IoEngine, SyncPolicy, MAX_COMMITS_IN_FLIGHT};
 pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{RecoveryReport, ShortFile, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};

@@ -10,7 +10,7 @@ use crate::format::{
     DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
     RECORD_HEADER_LEN,
 };
-use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine};
+use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine, Seams};
 use crate::shared::SegmentMeta;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
@@ -79,7 +79,7 @@ pub struct RecoveryReport {
 ///
 /// // Tear the last record, as a power cut would: its end never reached the disk.
 /// let second = (BLOCK_SIZE + encoded_record_len(entry_body_len(1, 1))) as u64;
-/// let path = xwal::dir::segment_path(dir.path(), segment, false);
+/// let path = xwal::format::segment_path(dir.path(), segment, false);
 /// let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
 /// file.write_all_at(&[0; 16], second + 24).unwrap();
 ///
@@ -127,7 +127,7 @@ pub struct Truncation {
 /// wal.close()?;
 ///
 /// // A copy cut inside the tenth record: the nine before it are all there.
-/// let path = xwal::dir::segment_path(dir.path(), segment, false);
+/// let path = xwal::format::segment_path(dir.path(), segment, false);
 /// std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(4096 + 9 * 1040 + 500).unwrap();
 /// let (view, report) = Wal::open_read_only(config.clone())?;
 /// let short = report.short_file.expect("reported");
@@ -180,6 +180,7 @@ pub(crate) struct Recovered {
 /// Runs recovery on `cfg.dir`, which must already be locked.
 pub(crate) fn recover(
     cfg: &Config,
+    seams: &Seams,
     reader: &mut dyn ReadEngine,
     read_only: bool,
 ) -> Result<Recovered> {
@@ -341,7 +342,7 @@ pub(crate) fn recover(
     };
     report.tail_segment = Some(tail.segment);
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
-        scan_tail(cfg, &tail, p, reader, read_only)
+        scan_tail(seams, &tail, p, reader, read_only)
     })?;
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
@@ -652,7 +653,7 @@ fn scan_records(
 /// Scans the tail segment and decides: intact, a torn tail to cut, a short
 /// file, or corruption.
 fn scan_tail(
-    cfg: &Config,
+    seams: &Seams,
     meta: &SegmentMeta,
     path: &std::path::Path,
     reader: &mut dyn ReadEngine,
@@ -695,7 +696,9 @@ fn scan_tail(
             && sc.group_end_pos == sc.data_end
             && size >= align_up(sc.data_end, BLOCK_SIZE as u64),
     });
-    check_not_corrupt(cfg, meta, &sc, bad_at, reason, tear, short_file.as_ref())?;
+    if !seams.corruption_as_torn() {
+        check_not_corrupt(meta, &sc, bad_at, reason, tear, short_file.as_ref())?;
+    }
     if let Some(sf) = short_file.as_ref().filter(|sf| !sf.clean) {
         tracing::warn!(
             segment = sf.segment,
@@ -736,7 +739,6 @@ fn judge_bad_record(
 /// that the bad record had been durable, or a bad record without the shape a
 /// torn write leaves.
 fn check_not_corrupt(
-    cfg: &Config,
     meta: &SegmentMeta,
     sc: &Scanned,
     bad_at: Option<u64>,
@@ -747,9 +749,6 @@ fn check_not_corrupt(
     let Some(bad) = bad_at else {
         return Ok(());
     };
-    if cfg.chaos.corruption_as_torn {
-        return Ok(());
-    }
     let expected = sc.expected;
     if let Some(ev) = sc.evidence {
         return Err(Error::Corruption {

@@ -395,7 +395,7 @@ impl Replay {
         if undelivered {
             return Err(Error::ReceiverDropped);
         }
-        summary.consumed = consume_segments(&self.shared, &consumable)?;
+        summary.consumed = self.shared.consume_segments(&consumable)?;
         Ok(summary)
     }
 }
@@ -531,9 +531,11 @@ pub(crate) struct Plan {
 
 fn plan(shared: &Shared, opts: ReplayOptions) -> Result<Plan> {
     let (all, bound) = shared.snapshot();
-    // S3 archive tier: archived segments no longer on local disk come first.
-    #[cfg(feature = "s3")]
-    let all = crate::archive::extend_snapshot(shared, all)?;
+    // Segments that only the tier holds (S3: archived, gone locally) come first.
+    let all = match &shared.tier {
+        Some(t) => t.extend_snapshot(all)?,
+        None => all,
+    };
     let selected = select(&all, bound, opts.range)?;
     Ok(Plan {
         all,
@@ -634,10 +636,9 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
     for _ in 0..3 {
         let current = shared.table.lock().get(&meta.segment).copied();
         let Some(m) = current else {
-            // S3 archive tier: not (or no longer) on local disk: fetch and verify it.
-            #[cfg(feature = "s3")]
-            if let Some(f) = crate::archive::fetch(shared, meta.segment) {
-                return f;
+            // Not (or no longer) on local disk: the tier fetches and verifies it.
+            if let Some(t) = &shared.tier {
+                return t.fetch(meta.segment);
             }
             return Err(Error::NotFound {
                 what: "segment",
@@ -655,12 +656,9 @@ fn open_segment(shared: &Shared, meta: &SegmentMeta) -> Result<File> {
         }
     }
     // Gone under a read-only view (another process's retention or consume):
-    // with an archive, the archived copy is the same segment.
-    #[cfg(feature = "s3")]
-    if shared.read_only {
-        if let Some(f) = crate::archive::fetch(shared, meta.segment) {
-            return f;
-        }
+    // the tier's copy is the same segment.
+    if let (Some(t), true) = (&shared.tier, shared.read_only) {
+        return t.fetch(meta.segment);
     }
     Err(Error::NotFound {
         what: "segment",
@@ -851,43 +849,6 @@ impl SegmentRead<'_> {
         }
         Ok(())
     }
-}
-
-/// Deletes consumed segments (a prefix, never the active one), then fsyncs the directory.
-pub(crate) fn consume_segments(shared: &Shared, segments: &[u64]) -> Result<Vec<u64>> {
-    // S3 archive tier: released segments are hidden at once and deleted once archived.
-    #[cfg(feature = "s3")]
-    if let Some(r) = crate::archive::release(shared, segments.iter().max().copied()) {
-        return r;
-    }
-    delete_prefix(shared, segments)
-}
-
-/// The deletion itself: a prefix of the table, never the active segment.
-pub(crate) fn delete_prefix(shared: &Shared, segments: &[u64]) -> Result<Vec<u64>> {
-    if segments.is_empty() {
-        return Ok(vec![]);
-    }
-    let mut done = Vec::new();
-    {
-        let mut t = shared.table.lock();
-        let active = t.keys().next_back().copied();
-        for s in segments {
-            if Some(*s) == active || t.keys().next() != Some(s) {
-                break;
-            }
-            if let Some(m) = t.remove(s) {
-                shared.drop_anchors(*s);
-                // The hint first: a crash in between leaves no orphan index.
-                dir::remove_file(&dir::anchor_index_path(&shared.dir, *s))?;
-                dir::remove_file(&m.path(&shared.dir))?;
-                done.push(*s);
-            }
-        }
-    }
-    dir::sync_dir(&shared.dir)?;
-    tracing::info!(segments = ?done, "deleted segments");
-    Ok(done)
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! State shared between the API handle, the writer thread and replays.
 
 use crate::config::Config;
+use crate::dir;
 use crate::error::{Error, Result};
+use crate::io::Seams;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// What the engine knows about one segment.
 ///
@@ -53,6 +56,8 @@ impl SegmentMeta {
 pub(crate) struct Shared {
     pub dir: PathBuf,
     pub config: Config,
+    /// What a test injects (feature `test-seams`); empty otherwise.
+    pub seams: Seams,
     /// Every segment present, the active one last.
     pub table: Mutex<BTreeMap<u64, SegmentMeta>>,
     /// Highest LSN whose write completed: what replay may read.
@@ -76,16 +81,43 @@ pub(crate) struct Shared {
     /// Bytes a sealed segment's file keeps once shrunk to its data (absent:
     /// its capacity). What `max_dir_bytes` counts.
     sealed_len: Mutex<BTreeMap<u64, u64>>,
-    /// S3 archive tier (feature `s3`): set by `Wal::open` when `Config::s3` is set.
-    /// Replay asks it for segments no longer on local disk.
-    #[cfg(feature = "s3")]
-    pub archive: Option<std::sync::Arc<crate::archive::Archive>>,
+    /// The tier beyond the local directory (the S3 archive, feature `s3`), set
+    /// at open when configured. Replay asks it for segments no longer on local disk.
+    pub tier: Option<Arc<dyn SegmentTier>>,
+}
+
+/// A tier that keeps sealed segments beyond the local directory: the S3
+/// archive (feature `s3`, src/archive/). The core reaches it only through
+/// these calls, made at fixed points; without a tier each is skipped.
+pub(crate) trait SegmentTier: Send + Sync + 'static {
+    /// Before the writer starts: `(segment, last LSN)` of the newest segment
+    /// handed to the tier. No LSN or segment at or below it is handed out again.
+    fn sealed_floor(&self) -> Option<(u64, u64)>;
+    /// Once the writer runs: starts the tier's own thread (never on the commit path).
+    fn start(self: Arc<Self>, shared: &Arc<Shared>) -> Result<()>;
+    /// At close, before the directory lock is released.
+    fn stop(&self);
+    /// Before an append is queued: may slow appends while the tier falls behind.
+    fn throttle_appends(&self);
+    /// Replay's view: the local segments plus those only the tier holds.
+    fn extend_snapshot(&self, local: Vec<SegmentMeta>) -> Result<Vec<SegmentMeta>>;
+    /// The same view from what is known without contacting the tier.
+    fn visible_now(&self, local: Vec<SegmentMeta>) -> Vec<SegmentMeta>;
+    /// A segment that is not on local disk.
+    fn fetch(&self, segment: u64) -> Result<std::fs::File>;
+    /// `purge_through` and consumes: releases the segments through `through`
+    /// to the tier instead of deleting them. `None`: plain deletion applies.
+    fn release(&self, shared: &Shared, through: Option<u64>) -> Option<Result<Vec<u64>>>;
+    /// The tier's own type, for its own API (`Wal::archive_status`).
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl Shared {
     pub fn new(
         dir: PathBuf,
         config: Config,
+        seams: Seams,
         table: BTreeMap<u64, SegmentMeta>,
         last_lsn: u64,
         uring: bool,
@@ -93,6 +125,7 @@ impl Shared {
         Shared {
             dir,
             config,
+            seams,
             table: Mutex::new(table),
             readable_lsn: AtomicU64::new(last_lsn),
             durable_lsn: AtomicU64::new(last_lsn),
@@ -104,8 +137,7 @@ impl Shared {
             read_only: false,
             anchors: Mutex::new(BTreeMap::new()),
             sealed_len: Mutex::new(BTreeMap::new()),
-            #[cfg(feature = "s3")]
-            archive: None,
+            tier: None,
         }
     }
 
@@ -200,5 +232,43 @@ impl Shared {
         let t = self.table.lock();
         let bound = self.readable_lsn.load(Ordering::Acquire);
         (t.values().copied().collect(), bound)
+    }
+
+    /// Deletes consumed segments (a prefix, never the active one), then fsyncs
+    /// the directory. A tier releases them instead (S3: hidden at once, deleted
+    /// once archived).
+    pub fn consume_segments(&self, segments: &[u64]) -> Result<Vec<u64>> {
+        let through = segments.iter().max().copied();
+        if let Some(r) = self.tier.as_ref().and_then(|t| t.release(self, through)) {
+            return r;
+        }
+        self.delete_prefix(segments)
+    }
+
+    /// The deletion itself: a prefix of the table, never the active segment.
+    pub fn delete_prefix(&self, segments: &[u64]) -> Result<Vec<u64>> {
+        if segments.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut done = Vec::new();
+        {
+            let mut t = self.table.lock();
+            let active = t.keys().next_back().copied();
+            for s in segments {
+                if Some(*s) == active || t.keys().next() != Some(s) {
+                    break;
+                }
+                if let Some(m) = t.remove(s) {
+                    self.drop_anchors(*s);
+                    // The hint first: a crash in between leaves no orphan index.
+                    dir::remove_file(&dir::anchor_index_path(&self.dir, *s))?;
+                    dir::remove_file(&m.path(&self.dir))?;
+                    done.push(*s);
+                }
+            }
+        }
+        dir::sync_dir(&self.dir)?;
+        tracing::info!(segments = ?done, "deleted segments");
+        Ok(done)
     }
 }

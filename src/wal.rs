@@ -1,10 +1,9 @@
 //! The public handle.
 
-use crate::config::{BackendType, Config};
-use crate::dir::{self, DirLock};
+use crate::config::BackendType;
+use crate::dir::DirLock;
 use crate::error::{Error, Result};
 use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE};
-use crate::recovery::{self, RecoveryReport};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
 use crate::shared::{SegmentMeta, Shared};
 use crate::ticket::{self, Ack, CommitTicket};
@@ -47,205 +46,85 @@ pub struct Wal {
     lock: Mutex<Option<DirLock>>,
 }
 
-/// How often [`Wal::open_read_only`] retakes its view when a writer beside it
-/// renames segments under the listing.
-const READ_ONLY_OPEN_ATTEMPTS: u32 = 8;
+/// The writer thread of a `Wal` that can write, with its queue.
+pub(crate) struct RunningWriter {
+    pub tx: Sender<Request>,
+    pub orphans: crossbeam_channel::Receiver<Request>,
+    pub handle: JoinHandle<()>,
+}
 
 impl Wal {
-    /// Opens (creating if needed) and recovers the WAL in `config.dir`.
-    ///
-    /// Takes an exclusive lock on the directory ([`Error::Locked`] if held),
-    /// scans only the tail segment, cuts a torn or zero tail, and continues the
-    /// LSN sequence. Corruption below the durable point is an error, never cut.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Error, Wal};
-    ///
-    /// let dir = tempfile::tempdir_in(".").unwrap();
-    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-    /// let (wal, report) = Wal::open(config.clone())?;
-    /// assert_eq!(report.last_lsn, 0); // a new WAL
-    /// wal.append(b"first")?;
-    /// // A second opener, even in this process, finds the directory locked.
-    /// assert!(matches!(Wal::open(config.clone()), Err(Error::Locked { .. })));
-    /// wal.close()?;
-    ///
-    /// // Reopening recovers and continues the LSN sequence.
-    /// let (wal, report) = Wal::open(config)?;
-    /// assert_eq!(report.last_lsn, 1);
-    /// assert_eq!(wal.append(b"second")?, 2);
-    /// # Ok(()) }
-    /// ```
-    pub fn open(config: Config) -> Result<(Wal, RecoveryReport)> {
-        config.validate()?;
-        let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
-        dir::create_dir(&config.dir)?;
-        let lock = DirLock::acquire(&config.dir)?;
-        let engine = crate::io::write_engine(&config)?;
-        let engine_name = engine.name();
-        let uring = engine_name == "io_uring";
-        let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
-        let rec = recovery::recover(&config, reader.as_mut(), false)?;
-        drop(reader);
-        let queue_depth = config.queue_depth;
-        #[allow(unused_mut)]
-        let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
-        // S3 archive tier (feature `s3`): replay's view of archived segments.
-        #[cfg(feature = "s3")]
-        crate::archive::attach(&mut shared)?;
-        // Sealed segments shrunk to their data count as such against max_dir_bytes.
-        for &(segment, len) in &rec.short_lens {
-            shared.set_sealed_len(segment, len);
-        }
-        let shared = Arc::new(shared);
-        let (tx, rx) = crossbeam_channel::bounded(queue_depth);
-        #[allow(unused_mut)]
-        let mut start = WriterStart {
-            resume: rec.resume,
-            next_segment: rec.next_segment,
-            next_prepared: rec.next_prepared,
-            last_lsn: rec.last_lsn,
+    /// The one place a `Wal` is put together. Without a writer (read-only
+    /// views) every request is answered Closed: its queue has no receiver.
+    pub(crate) fn assemble(
+        shared: Arc<Shared>,
+        writer: Option<RunningWriter>,
+        engine: &'static str,
+        lock: Option<DirLock>,
+    ) -> Wal {
+        debug_assert_eq!(writer.is_none(), shared.read_only);
+        let (tx, orphans, handle) = match writer {
+            Some(w) => (w.tx, Some(w.orphans), Some(w.handle)),
+            None => (crossbeam_channel::bounded(1).0, None, None),
         };
-        // S3 archive tier: what was handed to the archive is sealed for good.
-        #[cfg(feature = "s3")]
-        apply_sealed_floor(&mut start, crate::archive::sealed_floor(&shared), &shared)?;
-        let orphans = Some(rx.clone());
-        let writer_queue = rx.clone();
-        let writer_shared = shared.clone();
-        let writer = Writer::new(shared.clone(), rx, engine, start)?;
-        let handle = std::thread::Builder::new()
-            .name("xwal-writer".into())
-            .spawn(move || {
-                // However the writer ends (even by a panic), later requests must
-                // see `closed`: the queue has a second receiver (`orphans`), so
-                // sending into it no longer fails by itself.
-                let _closed_on_exit = WriterExit {
-                    shared: writer_shared.clone(),
-                    queue: writer_queue,
-                };
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run()));
-                if let Err(payload) = run {
-                    // The writer's acks in flight were answered (Closed) as it
-                    // unwound; the fence makes every later call fail and
-                    // nothing is acknowledged again.
-                    writer_shared.set_fence(Error::Fenced {
-                        op: "writer thread",
-                        cause: format!("panicked: {}", panic_message(payload.as_ref())),
-                    });
-                }
-            })
-            .map_err(|e| Error::io("spawning the writer thread", e))?;
-        // S3 archive tier: the archiver thread (off the commit path).
-        #[cfg(feature = "s3")]
-        crate::archive::start(&shared)?;
-        tracing::info!(last_lsn = rec.last_lsn, engine = engine_name, "opened");
-        Ok((
-            Wal {
-                shared,
-                tx,
-                orphans,
-                writer: Mutex::new(Some(handle)),
-                engine: engine_name,
-                lock: Mutex::new(Some(lock)),
-            },
-            rec.report,
-        ))
+        Wal {
+            shared,
+            tx,
+            orphans,
+            writer: Mutex::new(handle),
+            engine,
+            lock: Mutex::new(lock),
+        }
     }
 
-    /// Opens the WAL for reading only: no lock is taken and nothing on disk is
-    /// changed, so it is safe on a directory another process has open for
-    /// writing. Recovery runs as usual but its repairs are only reported;
-    /// replay covers what was valid when it opened. Appends and checkpoints
-    /// fail with [`Error::ReadOnly`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Error, ReplayOptions, Wal};
-    ///
-    /// let dir = tempfile::tempdir_in(".").unwrap();
-    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-    /// let (writer, _) = Wal::open(config.clone())?;
-    /// writer.append(b"entry")?;
-    /// writer.close()?;
-    ///
-    /// let (reader, _) = Wal::open_read_only(config.clone())?;
-    /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect();
-    /// assert_eq!(entries[0].data, b"entry");
-    /// assert!(matches!(reader.append(b"refused"), Err(Error::ReadOnly)));
-    /// // It takes no lock: a writer can open the directory meanwhile.
-    /// let (writer, _) = Wal::open(config)?;
-    /// assert_eq!(writer.append(b"more")?, 2);
-    /// # Ok(()) }
-    /// ```
-    pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
-        config.validate()?;
-        if !config.dir.is_dir() {
-            return Err(Error::Io {
-                context: format!("opening WAL directory {}", config.dir.display()),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
-        }
-        let uring = match config.io_engine {
-            crate::config::IoEngine::Sync => false,
-            crate::config::IoEngine::Uring => true,
-            crate::config::IoEngine::Auto => {
-                crate::io::uring::UringReadEngine::new(4096, 1).is_ok()
-            }
-        };
-        let mut reader = crate::io::read_engine(uring, 4 << 20, 2)?;
-        // A writer beside this view may rename a segment (prepared -> final,
-        // active -> checkpoint) between listing the directory and opening the
-        // file, and readdir during a rename may return both names or neither.
-        // Either shows as a vanished file or a listing-level inconsistency
-        // (offset 0: a segment missing from the sequence, or listed twice);
-        // the view is then simply taken again. Real damage persists and is
-        // reported after the last attempt.
-        let mut attempt = 0;
-        let rec = loop {
-            match recovery::recover(&config, reader.as_mut(), true) {
-                Err(Error::Io { source, context })
-                    if source.kind() == std::io::ErrorKind::NotFound
-                        && attempt < READ_ONLY_OPEN_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tracing::debug!(%context, attempt, "a segment was renamed under a read-only open; retrying");
-                }
-                Err(Error::Corruption {
-                    segment,
-                    offset: 0,
-                    reason,
-                }) if attempt < READ_ONLY_OPEN_ATTEMPTS => {
-                    attempt += 1;
-                    tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
-                }
-                r => break r?,
-            }
-        };
-        let mut shared = Shared::new(config.dir.clone(), config, rec.table, rec.last_lsn, uring);
-        shared.read_only = true;
-        // S3 archive tier: replay covers archived segments (no archiver, nothing deleted).
-        #[cfg(feature = "s3")]
-        crate::archive::attach(&mut shared)?;
-        // No writer: a sender whose receiver is gone answers every request Closed.
-        let (tx, _) = crossbeam_channel::bounded(1);
-        Ok((
-            Wal {
-                shared: Arc::new(shared),
-                tx,
-                orphans: None,
-                writer: Mutex::new(None),
-                engine: if uring { "io_uring" } else { "sync" },
-                lock: Mutex::new(None),
-            },
-            rec.report,
-        ))
+    /// The state shared with the writer and replays (for the archive tier's API).
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
+}
 
+/// Starts the writer thread on `shared`. However it ends (a panic included),
+/// the WAL is marked closed and everything queued is answered.
+pub(crate) fn spawn_writer(
+    shared: &Arc<Shared>,
+    engine: Box<dyn crate::io::WriteEngine>,
+    start: WriterStart,
+) -> Result<RunningWriter> {
+    let (tx, rx) = crossbeam_channel::bounded(shared.config.queue_depth);
+    let orphans = rx.clone();
+    let writer_queue = rx.clone();
+    let writer_shared = shared.clone();
+    let writer = Writer::new(shared.clone(), rx, engine, start)?;
+    let handle = std::thread::Builder::new()
+        .name("xwal-writer".into())
+        .spawn(move || {
+            // Later requests must see `closed`: the queue has a second
+            // receiver (`orphans`), so sending into it no longer fails by itself.
+            let _closed_on_exit = WriterExit {
+                shared: writer_shared.clone(),
+                queue: writer_queue,
+            };
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run()));
+            if let Err(payload) = run {
+                // The writer's acks in flight were answered (Closed) as it
+                // unwound; the fence makes every later call fail and
+                // nothing is acknowledged again.
+                writer_shared.set_fence(Error::Fenced {
+                    op: "writer thread",
+                    cause: format!("panicked: {}", panic_message(payload.as_ref())),
+                });
+            }
+        })
+        .map_err(|e| Error::io("spawning the writer thread", e))?;
+    Ok(RunningWriter {
+        tx,
+        orphans,
+        handle,
+    })
+}
+
+impl Wal {
     /// True if opened with [`Wal::open_read_only`].
     ///
     /// # Examples
@@ -269,10 +148,9 @@ impl Wal {
 
     fn send(&self, req: Request) -> Result<()> {
         self.shared.check_writable()?;
-        // S3 archive tier, BacklogFull::SlowAppends: delay appends while the backlog is full.
-        #[cfg(feature = "s3")]
-        if let (Some(a), Request::Append { .. }) = (&self.shared.archive, &req) {
-            a.throttle_appends();
+        // A tier that falls behind may slow appends (S3: BacklogFull::SlowAppends).
+        if let (Some(t), Request::Append { .. }) = (&self.shared.tier, &req) {
+            t.throttle_appends();
         }
         // A full queue blocks here: that is the backpressure. If the writer is
         // gone, the request (and its ack) is dropped, which answers Closed.
@@ -624,9 +502,10 @@ impl Wal {
     /// ```
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let local: Vec<SegmentInfo> = self.shared.table.lock().values().copied().collect();
-        #[cfg(feature = "s3")]
-        let local = crate::archive::visible_now(&self.shared, local);
-        local
+        match &self.shared.tier {
+            Some(t) => t.visible_now(local),
+            None => local,
+        }
     }
 
     /// The lowest segment number replay covers (`segments().first()`), or
@@ -729,7 +608,7 @@ impl Wal {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// assert_eq!(wal.dir(), dir.path());
-    /// assert!(wal.dir().join(xwal::dir::LOCK_FILE).exists());
+    /// assert!(wal.dir().join(xwal::format::LOCK_FILE).exists());
     /// # Ok(()) }
     /// ```
     pub fn dir(&self) -> &std::path::Path {
@@ -804,7 +683,7 @@ impl Wal {
             })?;
         }
         let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
-        summary.consumed = replay::consume_segments(&self.shared, &consumable)?;
+        summary.consumed = self.shared.consume_segments(&consumable)?;
         Ok(summary)
     }
 
@@ -832,9 +711,8 @@ impl Wal {
     /// ```
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_writable()?;
-        // S3 archive tier: release (hidden now, deleted locally once archived).
-        #[cfg(feature = "s3")]
-        if let Some(r) = crate::archive::release(&self.shared, Some(segment)) {
+        // A tier releases instead (S3: hidden now, deleted locally once archived).
+        if let Some(r) = self.shared.tier.as_ref().and_then(|t| t.release(&self.shared, Some(segment))) {
             return r;
         }
         let list: Vec<u64> = self
@@ -845,7 +723,7 @@ impl Wal {
             .copied()
             .filter(|s| *s <= segment)
             .collect();
-        replay::consume_segments(&self.shared, &list)
+        self.shared.consume_segments(&list)
     }
 
     /// Drains and makes durable every accepted entry, stops the writer, closes
@@ -893,204 +771,13 @@ impl Wal {
         };
         self.shared.closed.store(true, Ordering::Release);
         let _ = handle.join();
-        // S3 archive tier: stop the archiver before the lock is released.
-        #[cfg(feature = "s3")]
-        crate::archive::stop(&self.shared);
+        // The tier's thread (S3: the archiver) stops before the lock is released.
+        if let Some(t) = &self.shared.tier {
+            t.stop();
+        }
         self.lock.lock().take();
         result
     }
-}
-
-/// The S3 archive tier (feature `s3`).
-#[cfg(feature = "s3")]
-impl Wal {
-    /// Opens the archive described by `s3` as a read-only WAL, on any machine:
-    /// no local directory, no lock. Replay (every mode) fetches the segments and
-    /// verifies each against the manifest. Covers what the manifest listed when
-    /// it opened (its newest run of consecutive segments). Appends and
-    /// checkpoints fail with [`Error::ReadOnly`]. A wrong credential, a missing
-    /// bucket or an empty prefix fails here with [`Error::Archive`].
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # fn main() -> xwal::Result<()> {
-    /// use xwal::archive::S3Config;
-    /// use xwal::{Error, ReplayOptions, Wal};
-    ///
-    /// // Needs a reachable S3 bucket that an xwal archiver has written to.
-    /// let s3 = S3Config::new("my-bucket").prefix("prod/orders-wal").region("eu-west-1");
-    /// let wal = Wal::open_archive(s3)?;
-    /// assert!(wal.is_read_only());
-    /// let mut replay = wal.replay(ReplayOptions::all())?;
-    /// let entries = replay.by_ref().count();
-    /// let summary = replay.finish()?;
-    /// assert_eq!(summary.entries, entries as u64);
-    /// assert!(matches!(wal.append(b"refused"), Err(Error::ReadOnly)));
-    /// # Ok(()) }
-    /// ```
-    pub fn open_archive(s3: crate::archive::S3Config) -> Result<Wal> {
-        let scratch = s3.fetch_dir.clone().unwrap_or_else(std::env::temp_dir);
-        let archive = crate::archive::Archive::open_remote(s3.clone())?;
-        let segments = archive.visible(Vec::new(), true)?;
-        let last_lsn = archive.last_lsn(&segments);
-        let config = Config::new(scratch)
-            .io_engine(crate::config::IoEngine::Auto)
-            .s3(s3);
-        config.validate()?;
-        let uring = crate::io::uring::UringReadEngine::new(4096, 1).is_ok();
-        let mut shared = Shared::new(
-            config.dir.clone(),
-            config,
-            Default::default(),
-            last_lsn,
-            uring,
-        );
-        shared.read_only = true;
-        shared.archive = Some(Arc::new(archive));
-        let (tx, _) = crossbeam_channel::bounded(1);
-        tracing::info!(last_lsn, "opened archive");
-        Ok(Wal {
-            shared: Arc::new(shared),
-            tx,
-            orphans: None,
-            writer: Mutex::new(None),
-            engine: if uring { "io_uring" } else { "sync" },
-            lock: Mutex::new(None),
-        })
-    }
-
-    /// What the archiver has uploaded and has left to do; `None` without an S3 config.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Wal};
-    ///
-    /// let dir = tempfile::tempdir_in(".").unwrap();
-    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-    /// let (wal, _) = Wal::open(config)?;
-    /// // Without `Config::s3` there is no archive tier to report on.
-    /// assert!(wal.archive_status().is_none());
-    /// # Ok(()) }
-    /// ```
-    pub fn archive_status(&self) -> Option<crate::archive::ArchiveStatus> {
-        self.shared
-            .archive
-            .as_ref()
-            .map(|a| a.status_of(&self.shared))
-    }
-
-    /// Like [`Wal::archive_status`], but reads the manifest from S3 first, so
-    /// the answer is current even on a WAL opened with [`Wal::open_read_only`]
-    /// (where no archiver runs and the backlog is counted here). `None` without
-    /// an S3 config; an [`Error::Archive`] if S3 cannot be read.
-    ///
-    /// ```no_run
-    /// use xwal::archive::S3Config;
-    /// let cfg = xwal::Config::new("/var/lib/app/wal")
-    ///     .s3(S3Config::new("orders-wal").prefix("prod/orders"));
-    /// let (wal, _report) = xwal::Wal::open_read_only(cfg)?;
-    /// let status = wal.load_archive_status().expect("S3 is configured")?;
-    /// println!("{} segments archived, {} waiting", status.uploaded_segments, status.pending);
-    /// # Ok::<(), xwal::Error>(())
-    /// ```
-    pub fn load_archive_status(&self) -> Option<Result<crate::archive::ArchiveStatus>> {
-        crate::archive::status_now(&self.shared)
-    }
-
-    /// Waits until every segment sealed at the time of the call is uploaded and
-    /// listed in the manifest (seal the active one first with
-    /// [`Wal::create_checkpoint`] to include it). Fails with [`Error::Archive`]
-    /// naming the last failure if that takes longer than `timeout`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> xwal::Result<()> {
-    /// use std::time::Duration;
-    /// use xwal::{Config, Error, Wal};
-    ///
-    /// let dir = tempfile::tempdir_in(".").unwrap();
-    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-    /// let (wal, _) = Wal::open(config)?;
-    /// // Without `Config::s3` there is nothing to wait for.
-    /// let waited = wal.wait_archived(Duration::from_secs(1));
-    /// assert!(matches!(waited, Err(Error::Config(m)) if m.contains("Config::s3")));
-    /// # Ok(()) }
-    /// ```
-    pub fn wait_archived(
-        &self,
-        timeout: std::time::Duration,
-    ) -> Result<crate::archive::ArchiveStatus> {
-        match &self.shared.archive {
-            Some(a) => a.wait_archived(&self.shared, timeout),
-            None => Err(Error::Config(
-                "wait_archived needs the S3 archive tier: set Config::s3".into(),
-            )),
-        }
-    }
-}
-
-/// Raises the writer's start to `(segment, last LSN)`, the newest segment known
-/// sealed and handed to the archive: that segment (or an older one) is never
-/// appended to again, and no LSN or segment number at or below it is handed
-/// out again, even if a power cut took the unsynced tail that followed it.
-#[cfg(feature = "s3")]
-fn apply_sealed_floor(
-    start: &mut WriterStart,
-    floor: Option<(u64, u64)>,
-    shared: &Shared,
-) -> Result<()> {
-    let Some((segment, last_lsn)) = floor else {
-        return Ok(());
-    };
-    let local_first = shared.table.lock().values().next().copied();
-    if let Some(first) = local_first.filter(|m| m.segment > segment + 1) {
-        return Err(Error::Corruption {
-            segment: first.segment,
-            offset: 0,
-            reason: format!(
-                "archive.state records segment {segment} as the newest handed to the archive, but the local segments start at {}: segment {} is missing",
-                first.segment,
-                segment + 1
-            ),
-        });
-    }
-    if local_first.is_none() {
-        // Nothing valid is left locally (the files after the floor held no
-        // header): the log continues right after the archive, without a gap.
-        start.next_segment = segment + 1;
-        start.next_prepared = false;
-    }
-    if start
-        .resume
-        .as_ref()
-        .is_some_and(|r| r.meta.segment <= segment)
-    {
-        tracing::warn!(
-            segment,
-            "the tail segment was already handed to the archive: starting a new one"
-        );
-        start.resume = None;
-    }
-    if start.next_segment <= segment {
-        start.next_segment = segment + 1;
-        start.next_prepared = false;
-    }
-    if start.last_lsn < last_lsn {
-        tracing::warn!(
-            local = start.last_lsn,
-            archived = last_lsn,
-            "the local log ends before what was archived: continuing after the archive"
-        );
-        start.last_lsn = last_lsn;
-        for w in [&shared.readable_lsn, &shared.durable_lsn, &shared.last_lsn] {
-            w.fetch_max(last_lsn, Ordering::SeqCst);
-        }
-    }
-    Ok(())
 }
 
 /// Answers every queued request: the fence error if fenced, else Closed.

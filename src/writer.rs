@@ -701,7 +701,7 @@ impl Writer {
             );
             active.next_anchor_at = Some(base_pos + self.shared.config.replay_chunk_size as u64);
         }
-        if let Some(at) = self.shared.config.chaos.panic_writer_at_lsn {
+        if let Some(at) = self.shared.seams.panic_writer_at_lsn() {
             assert!(
                 !(self.next_lsn..lsn).contains(&at),
                 "chaos: writer panics at LSN {at}"
@@ -800,7 +800,7 @@ impl Writer {
         let Some(active) = self.active.as_ref() else {
             return;
         };
-        let chaos = self.shared.config.chaos.ack_before_sync;
+        let chaos = self.shared.seams.ack_before_sync();
         let sync = self.shared.config.sync == SyncPolicy::Always && !chaos;
         let durable = self.shared.config.sync.acks_are_durable();
         tracing::trace!(

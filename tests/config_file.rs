@@ -1,6 +1,7 @@
 //! Config files (TOML): every knob of `Config`, both duration forms, size
 //! units, defaults for missing keys, and messages that say what to change for
 //! unknown keys, Go xwal names, bad units, wrong types and invalid values.
+#![cfg(feature = "config-file")]
 use std::time::Duration;
 use xwal::{BackendType, Config, IoEngine, SyncPolicy};
 

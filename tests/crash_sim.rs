@@ -8,11 +8,12 @@
 //!
 //! XWAL_CRASH_POINTS (default 2100) sets the number of crash points;
 //! XWAL_CRASH_SEED runs one seed. scripts/crash-sim.sh wraps both.
+#![cfg(feature = "test-seams")]
 mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use xwal::format::{decode_record, HeaderDecode, RecordDecode, SegmentHeader};
-use xwal::io::sim::SimDisk;
+use xwal::seams::{Chaos, Seams, SimDisk};
 use xwal::*;
 
 const CYCLES_PER_SEED: u64 = 3;
@@ -79,7 +80,7 @@ struct Stats {
     intermediate: u64,
 }
 
-fn cfg(dir: &Path, seed: u64, sim: &SimDisk, mode: Mode) -> Config {
+fn cfg(dir: &Path, seed: u64) -> Config {
     let engine = if seed % 2 == 0 {
         IoEngine::Uring
     } else {
@@ -98,12 +99,19 @@ fn cfg(dir: &Path, seed: u64, sim: &SimDisk, mode: Mode) -> Config {
         .zero_fill(seed % 3 != 0)
         // Serial group commits and pipelines of 2 and 4 (only `always` pipelines).
         .commits_in_flight([1, 2, 4][(seed / 5 % 3) as usize])
-        .sim_disk(sim.clone())
-        .chaos(Chaos {
+}
+
+/// The simulated disk, and the deliberate bug of a negative-control `mode`.
+fn seams(sim: &SimDisk, mode: Mode) -> Seams {
+    Seams {
+        sim_disk: Some(sim.clone()),
+        chaos: Chaos {
             ack_before_sync: mode == Mode::AckBeforeSync,
             corruption_as_torn: mode == Mode::CorruptionAsTorn,
             ..Chaos::default()
-        })
+        },
+        ..Seams::default()
+    }
 }
 
 /// Replays everything and checks it against what was acknowledged.
@@ -216,9 +224,9 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
     let mut max_lsn_seen: u64;
     for cycle in 0..CYCLES_PER_SEED {
         let sim = SimDisk::new();
-        let c = cfg(d.path(), seed, &sim, mode);
+        let c = cfg(d.path(), seed);
         let acks_durable = c.sync.acks_are_durable();
-        let (wal, rep) = Wal::open(c).map_err(|e| {
+        let (wal, rep) = Wal::open_with(c, seams(&sim, mode)).map_err(|e| {
             format!("cycle {cycle}: open refused a log that only lost its unsynced tail: {e}")
         })?;
         let last = verify(&wal, seed, &acked).map_err(|e| format!("cycle {cycle}: {e}"))?;
@@ -383,13 +391,12 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
             // The damaged entry must be reported as corruption, never returned as data.
             let plain = Config::new(d.path())
                 .segment_size(64 << 10)
-                .max_entry_size(8 << 10)
-                .chaos(Chaos {
-                    ack_before_sync: false,
-                    corruption_as_torn: mode == Mode::CorruptionAsTorn,
-                    ..Chaos::default()
-                });
-            let outcome = match Wal::open(plain) {
+                .max_entry_size(8 << 10);
+            let chaos = Chaos {
+                corruption_as_torn: mode == Mode::CorruptionAsTorn,
+                ..Chaos::default()
+            };
+            let outcome = match Wal::open_with(plain, Seams { chaos, ..Seams::default() }) {
                 Err(Error::Corruption {
                     segment, offset, ..
                 }) => Some((segment, offset)),

@@ -28,7 +28,7 @@ fn copy(name: &str) -> tempfile::TempDir {
 }
 
 fn seg(dir: &Path, n: u64) -> PathBuf {
-    dir.join(xwal::dir::segment_file_name(n, false))
+    dir.join(xwal::format::segment_file_name(n, false))
 }
 
 /// Two segments: LSNs 1..=k in segment 0, the rest in segment 1 (the tail).

@@ -2,10 +2,17 @@
 //! gets an error, nothing more is acknowledged, and a reopen recovers everything
 //! acknowledged before the failure. Faults are injected at the engine seam, so
 //! this runs against the real io_uring engine as well as pwrite/fdatasync.
+#![cfg(feature = "test-seams")]
 mod common;
 use common::*;
-use xwal::io::fault::{Fault, FaultInjector};
+use xwal::seams::{Fault, FaultInjector, Seams};
 use xwal::*;
+
+/// Opens `cfg` with `faults` at the engine seam.
+fn open_faulty(cfg: &Config, faults: &FaultInjector) -> Wal {
+    let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    Wal::open_with(cfg.clone(), seams).unwrap().0
+}
 
 fn run(engine: IoEngine, fault: Fault) {
     // Serial commits, and a pipeline where later batches are already in flight
@@ -20,9 +27,8 @@ fn run_at_depth(engine: IoEngine, fault: Fault, depth: usize) {
     let faults = FaultInjector::new();
     let cfg = small(d.path(), engine)
         .commits_in_flight(depth)
-        .max_batch_entries(2)
-        .fault_injector(faults.clone());
-    let wal = open(&cfg);
+        .max_batch_entries(2);
+    let wal = open_faulty(&cfg, &faults);
     for i in 1..=50u64 {
         assert_eq!(wal.append(&payload(i, 40)).unwrap(), i);
     }
@@ -85,9 +91,8 @@ fn interval_policy_sync_failure_fences() {
         let d = tempdir();
         let faults = FaultInjector::new();
         let cfg = small(d.path(), engine)
-            .sync(SyncPolicy::Never)
-            .fault_injector(faults.clone());
-        let wal = open(&cfg);
+            .sync(SyncPolicy::Never);
+        let wal = open_faulty(&cfg, &faults);
         wal.append(b"a").unwrap();
         faults.arm(0, Fault::FailSync(libc::EIO));
         assert!(matches!(
@@ -115,8 +120,8 @@ fn short_write_mid_batch_is_recovered() {
     for engine in ENGINES {
         let d = tempdir();
         let faults = FaultInjector::new();
-        let cfg = small(d.path(), engine).fault_injector(faults.clone());
-        let wal = open(&cfg);
+        let cfg = small(d.path(), engine);
+        let wal = open_faulty(&cfg, &faults);
         for i in 1..=10u64 {
             wal.append(&payload(i, 3000)).unwrap();
         }

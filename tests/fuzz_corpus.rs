@@ -1,6 +1,7 @@
 //! Replays every fuzz corpus file (seeds and any crash found since) through the
 //! fuzz entry points, so a crash found once stays fixed without cargo-fuzz.
 //! `XWAL_REGEN_SEEDS=1 cargo test --test fuzz_corpus` rewrites the seeds from a real WAL.
+#![cfg(feature = "internals")]
 use std::path::{Path, PathBuf};
 use xwal::format::{encode_entry_record, encoded_record_len, entry_body_len, FLAG_GROUP_END};
 
@@ -23,7 +24,7 @@ fn write_seeds() {
         .unwrap();
     wal.close().unwrap();
     drop(wal);
-    let seg = std::fs::read(d.path().join(xwal::dir::segment_file_name(0, false))).unwrap();
+    let seg = std::fs::read(d.path().join(xwal::format::segment_file_name(0, false))).unwrap();
     let salt = &seg[32..36];
     let body: Vec<u8> = seg[4096..4096 + 8192].to_vec();
     for t in ["record_decoder", "segment_header", "recovery"] {
@@ -70,20 +71,20 @@ fn run(target: &str, f: fn(&[u8])) {
 
 #[test]
 fn record_decoder_corpus() {
-    run("record_decoder", xwal::fuzzing::record_decoder);
+    run("record_decoder", xwal::internals::fuzzing::record_decoder);
 }
 
 #[test]
 fn segment_header_corpus() {
-    run("segment_header", xwal::fuzzing::segment_header);
+    run("segment_header", xwal::internals::fuzzing::segment_header);
 }
 
 #[test]
 fn anchor_index_corpus() {
-    run("anchor_index", xwal::fuzzing::anchor_index);
+    run("anchor_index", xwal::internals::fuzzing::anchor_index);
 }
 
 #[test]
 fn recovery_corpus() {
-    run("recovery", xwal::fuzzing::recovery);
+    run("recovery", xwal::internals::fuzzing::recovery);
 }

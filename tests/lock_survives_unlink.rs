@@ -10,7 +10,7 @@ fn unlinking_lock_does_not_admit_a_second_writer() {
     let cfg = small(d.path(), IoEngine::Uring);
     let wal = open(&cfg);
     assert_eq!(wal.append(b"one").unwrap(), 1);
-    let lock = d.path().join(xwal::dir::LOCK_FILE);
+    let lock = d.path().join(xwal::format::LOCK_FILE);
     std::fs::remove_file(&lock).unwrap();
     assert!(matches!(Wal::open(cfg.clone()), Err(Error::Locked { .. })));
     // Replaced by a new file: still locked.

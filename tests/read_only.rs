@@ -64,7 +64,7 @@ fn changes_nothing_on_a_torn_tail() {
         }
     }
     // Garbage after the last record of segment 0, as a torn write would leave.
-    let seg = d.path().join(xwal::dir::segment_file_name(0, false));
+    let seg = d.path().join(xwal::format::segment_file_name(0, false));
     let mut bytes = std::fs::read(&seg).unwrap();
     let end = bytes.iter().rposition(|&b| b != 0).unwrap();
     let at = (end + 8) / 8 * 8 + 64;

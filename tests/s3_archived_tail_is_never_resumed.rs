@@ -19,7 +19,7 @@ use xwal::{IoEngine, ReplayOptions, SyncPolicy, Wal};
 /// The power cut: the active segment's file back to zeros, as if none of its
 /// writes had reached the disk.
 fn lose_active_segment(dir: &std::path::Path, active: u64) {
-    let path = xwal::dir::segment_path(dir, active, false);
+    let path = xwal::format::segment_path(dir, active, false);
     let len = std::fs::metadata(&path).unwrap().len();
     std::fs::write(&path, vec![0u8; len as usize]).unwrap();
 }

@@ -1,6 +1,6 @@
 //! The `[s3]` table of a config file (feature `s3`): every key, and messages
 //! that say what to change. Needs no S3 server.
-#![cfg(feature = "s3")]
+#![cfg(all(feature = "s3", feature = "config-file"))]
 use std::time::Duration;
 use xwal::archive::{BacklogFull, LocalRetention, S3Credentials};
 use xwal::{BackendType, Config};

@@ -3,7 +3,7 @@
 //! is deleted locally; after a restart the archiver's create-only PUT finds
 //! each object already there, reads it back, checks it is byte for byte the
 //! local segment, lists it, and goes on. Objects are not uploaded twice.
-#![cfg(feature = "s3")]
+#![cfg(all(feature = "s3", feature = "test-seams"))]
 
 mod common;
 mod s3_support;
@@ -36,9 +36,8 @@ fn crash_between_upload_and_manifest_recovers_on_restart() {
     let prefix = s3.prefix.clone();
 
     // The "crash": the archiver uploads, then stops before the manifest.
-    let mut crashing = s3.clone();
-    crashing.crash_before_manifest = true;
-    let (wal, _) = Wal::open(cfg.clone().s3(crashing)).unwrap();
+    let seams = xwal::seams::Seams { crash_before_manifest: true, ..Default::default() };
+    let (wal, _) = Wal::open_with(cfg.clone().s3(s3.clone()), seams).unwrap();
     let sealed: Vec<u64> = {
         let s = wal.segments();
         s[..s.len() - 1].iter().map(|m| m.segment).collect()

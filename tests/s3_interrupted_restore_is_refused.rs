@@ -27,13 +27,13 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     let report = archive::restore(&s3, &into).unwrap();
     assert!(report.restored.len() >= 3, "{report:?}");
     // The state an interruption leaves: the marker, and a segment not yet written.
-    std::fs::write(into.join(xwal::dir::RESTORE_MARKER), b"").unwrap();
+    std::fs::write(into.join(xwal::format::RESTORE_MARKER), b"").unwrap();
     let last = *report.restored.last().unwrap();
-    let missing = xwal::dir::segment_path(&into, last, true);
+    let missing = xwal::format::segment_path(&into, last, true);
     let missing = if missing.exists() {
         missing
     } else {
-        xwal::dir::segment_path(&into, last, false)
+        xwal::format::segment_path(&into, last, false)
     };
     std::fs::remove_file(&missing).unwrap();
     let cfg = small(&into, IoEngine::Uring);
@@ -47,7 +47,7 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     ));
     let again = archive::restore(&s3, &into).unwrap();
     assert_eq!(again.restored, [last]);
-    assert!(!into.join(xwal::dir::RESTORE_MARKER).exists());
+    assert!(!into.join(xwal::format::RESTORE_MARKER).exists());
     let (wal, _) = Wal::open(cfg.s3(s3)).unwrap();
     let got = replay_all(&wal, ReplayOptions::all());
     assert_eq!(lsns(&got), (1..=900).collect::<Vec<_>>());

@@ -2,7 +2,7 @@
 //! Its head holds at most `manifest_chunk_entries` entries; older ones move to
 //! immutable chunk objects that the head names (with their CRC). Replay and
 //! restore read the chunks; a missing chunk is `BadManifest`.
-#![cfg(feature = "s3")]
+#![cfg(all(feature = "s3", feature = "test-seams"))]
 
 mod common;
 mod s3_support;
@@ -14,12 +14,13 @@ use xwal::{archive, ArchiveErrorKind, Error, IoEngine, ReplayOptions, Wal};
 #[test]
 fn the_head_stays_small_and_chunks_replay() {
     let Some(env) = s3_support::env() else { return };
-    let mut s3 = env.config("manifest-chunks");
-    s3.manifest_chunk_entries = 3;
+    let s3 = env.config("manifest-chunks");
     let store = env.store();
     let key = s3_support::manifest_key(&s3);
     let dir = common::tempdir();
-    let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
+    // A head of 3 entries makes chunks out of a few segments.
+    let seams = xwal::seams::Seams { manifest_chunk_entries: Some(3), ..Default::default() };
+    let (wal, _) = Wal::open_with(small(dir.path(), IoEngine::Uring).s3(s3.clone()), seams).unwrap();
     let mut heads = vec![];
     for round in 0..4u64 {
         for i in 1..=600u64 {

@@ -26,7 +26,7 @@ fn flipped_header_of_a_synced_tail_is_corruption() {
         let d = tempdir();
         let cfg = small(d.path(), engine);
         let (tail, _) = fill(&cfg);
-        let p = d.path().join(xwal::dir::segment_file_name(tail, false));
+        let p = d.path().join(xwal::format::segment_file_name(tail, false));
         let mut b = std::fs::read(&p).unwrap();
         b[30] ^= 0x01;
         std::fs::write(&p, &b).unwrap();
@@ -52,7 +52,7 @@ fn torn_first_write_of_a_new_segment_is_set_aside() {
     let (tail, last) = fill(&cfg);
     // Keep only the header block and the first record's bytes of the tail, then tear the header:
     // nothing in it proves a sync, as after a power cut during its first write.
-    let p = d.path().join(xwal::dir::segment_file_name(tail, false));
+    let p = d.path().join(xwal::format::segment_file_name(tail, false));
     let mut b = std::fs::read(&p).unwrap();
     let first = xwal::format::SegmentHeader::decode(&b);
     let xwal::format::HeaderDecode::Valid(h) = first else {
@@ -68,7 +68,7 @@ fn torn_first_write_of_a_new_segment_is_set_aside() {
     let (wal, rep) = Wal::open(cfg.clone()).unwrap();
     let aside = d.path().join(format!(
         "{}.discarded",
-        xwal::dir::segment_file_name(tail, false)
+        xwal::format::segment_file_name(tail, false)
     ));
     assert!(rep.removed_files.contains(&aside), "{rep:?}");
     assert!(aside.exists(), "set aside, not deleted");

@@ -112,7 +112,7 @@ fn zero_segment_file_after_the_tail_is_not_entries() {
         // A full-size, all-zero file named like the next segment (a preparation
         // that never got a header). The engine may have left one already.
         let (tail, _) = ondisk::tail_segment(d.path());
-        let next = xwal::dir::segment_path(d.path(), tail.segment + 1, false);
+        let next = xwal::format::segment_path(d.path(), tail.segment + 1, false);
         if !next.exists() {
             let f = std::fs::File::create(&next).unwrap();
             f.set_len(cfg.segment_size).unwrap();

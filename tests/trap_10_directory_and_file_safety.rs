@@ -92,7 +92,7 @@ fn symlinked_segment_is_refused() {
         let outside = tempdir();
         let target = outside.path().join("target");
         std::fs::write(&target, b"not yours").unwrap();
-        let link = xwal::dir::segment_path(d.path(), 99, false);
+        let link = xwal::format::segment_path(d.path(), 99, false);
         std::os::unix::fs::symlink(&target, &link).unwrap();
         match Wal::open(cfg.clone()) {
             Err(Error::UnsafeFile { path, .. }) => assert_eq!(path, link),
@@ -107,8 +107,8 @@ fn symlinked_segment_is_refused() {
 
         // A symlink to a real segment of the same WAL, under a checkpoint name, is refused as well.
         std::fs::remove_file(&link).unwrap();
-        let real = xwal::dir::segment_path(d.path(), 0, false);
-        let link2 = xwal::dir::segment_path(d.path(), 7, true);
+        let real = xwal::format::segment_path(d.path(), 0, false);
+        let link2 = xwal::format::segment_path(d.path(), 7, true);
         std::os::unix::fs::symlink(&real, &link2).unwrap();
         assert!(
             matches!(Wal::open(cfg.clone()), Err(Error::UnsafeFile { path, .. }) if path == link2)
@@ -128,7 +128,7 @@ fn symlinked_segment_is_refused() {
 fn directory_with_a_segment_name_is_refused() {
     for engine in ENGINES {
         let (d, cfg) = populated(engine);
-        let p = xwal::dir::segment_path(d.path(), 50, false);
+        let p = xwal::format::segment_path(d.path(), 50, false);
         std::fs::create_dir(&p).unwrap();
         assert!(matches!(Wal::open(cfg.clone()), Err(Error::UnsafeFile { path, .. }) if path == p));
         std::fs::remove_dir(&p).unwrap();
@@ -143,7 +143,7 @@ fn symlinked_lock_file_is_not_followed() {
         let outside = tempdir();
         let target = outside.path().join("target");
         std::fs::write(&target, b"keep").unwrap();
-        let lock = d.path().join(xwal::dir::LOCK_FILE);
+        let lock = d.path().join(xwal::format::LOCK_FILE);
         std::fs::remove_file(&lock).unwrap();
         std::os::unix::fs::symlink(&target, &lock).unwrap();
         assert!(
@@ -167,7 +167,7 @@ fn symlinked_anchor_index_is_not_followed() {
         let outside = tempdir();
         let target = outside.path().join("target");
         std::fs::write(&target, b"keep").unwrap();
-        let link = xwal::dir::anchor_index_path(d.path(), 0);
+        let link = xwal::format::anchor_index_path(d.path(), 0);
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let wal = open(&small(d.path(), engine).replay_chunk_size(16 << 10));
         for i in 1..=400u64 {
@@ -181,7 +181,7 @@ fn symlinked_anchor_index_is_not_followed() {
             .file_type()
             .is_symlink());
         // Segment 1 has its index, written normally.
-        assert!(xwal::dir::anchor_index_path(d.path(), 1).is_file());
+        assert!(xwal::format::anchor_index_path(d.path(), 1).is_file());
     }
 }
 

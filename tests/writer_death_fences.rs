@@ -18,15 +18,22 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
         .unwrap_or_else(|_| panic!("{what} did not return within 30 s"))
 }
 
+/// Opens `cfg` with a writer that panics when it takes LSN `lsn` (a stand-in
+/// for any bug that kills the writer thread).
+#[cfg(feature = "test-seams")]
+fn open_panicking_at(cfg: &Config, lsn: u64) -> Wal {
+    use xwal::seams::{Chaos, Seams};
+    let chaos = Chaos { panic_writer_at_lsn: Some(lsn), ..Chaos::default() };
+    Wal::open_with(cfg.clone(), Seams { chaos, ..Seams::default() }).unwrap().0
+}
+
+#[cfg(feature = "test-seams")]
 #[test]
 fn a_writer_panic_answers_everyone_and_close_returns() {
     for engine in ENGINES {
         let d = tempdir();
-        let cfg = small(d.path(), engine).queue_depth(4).chaos(Chaos {
-            panic_writer_at_lsn: Some(3),
-            ..Chaos::default()
-        });
-        let wal = std::sync::Arc::new(open(&cfg));
+        let cfg = small(d.path(), engine).queue_depth(4);
+        let wal = std::sync::Arc::new(open_panicking_at(&cfg, 3));
         assert_eq!(wal.append(b"one").unwrap(), 1);
         assert_eq!(wal.append(b"two").unwrap(), 2);
         // Producers racing the death, some blocked on the full queue.
@@ -54,14 +61,12 @@ fn a_writer_panic_answers_everyone_and_close_returns() {
     }
 }
 
+#[cfg(feature = "test-seams")]
 #[test]
 fn drop_alone_returns_after_a_writer_panic() {
     let d = tempdir();
-    let cfg = small(d.path(), IoEngine::Uring).chaos(Chaos {
-        panic_writer_at_lsn: Some(1),
-        ..Chaos::default()
-    });
-    let wal = open(&cfg);
+    let cfg = small(d.path(), IoEngine::Uring);
+    let wal = open_panicking_at(&cfg, 1);
     assert!(wal.append(b"dies").is_err());
     let started = Instant::now();
     within("drop", move || drop(wal));
@@ -81,7 +86,7 @@ fn craft_segment(cfg: &Config, segment: u64, first_lsn: u64) {
     };
     let mut file = vec![0u8; cfg.segment_size as usize];
     h.encode(&mut file);
-    std::fs::write(xwal::dir::segment_path(&cfg.dir, segment, false), &file).unwrap();
+    std::fs::write(xwal::format::segment_path(&cfg.dir, segment, false), &file).unwrap();
 }
 
 #[test]

@@ -1,4 +1,4 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| xwal::fuzzing::record_decoder(data));
+fuzz_target!(|data: &[u8]| xwal::internals::fuzzing::record_decoder(data));

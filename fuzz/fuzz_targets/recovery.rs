@@ -1,4 +1,4 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| xwal::fuzzing::recovery(data));
+fuzz_target!(|data: &[u8]| xwal::internals::fuzzing::recovery(data));

@@ -315,7 +315,7 @@ impl Archive {
     /// Lists `unconfirmed` in the manifest (a conditional write on the version
     /// read), then makes them part of the view.
     fn write_manifest(&self, unconfirmed: &mut Vec<ManifestEntry>) -> Result<()> {
-        if self.cfg.crash_before_manifest {
+        if self.crash_before_manifest {
             tracing::warn!(
                 "test seam crash_before_manifest: the archiver stops before writing the manifest"
             );
@@ -349,7 +349,7 @@ impl Archive {
         // A full head moves its oldest entries into an immutable chunk, stored
         // (create-only) before the head that names it: every head write stays
         // small however large the archive grows.
-        while let Some((chunk, bytes)) = next.seal_chunk(self.cfg.manifest_chunk_entries) {
+        while let Some((chunk, bytes)) = next.seal_chunk(self.manifest_chunk_entries) {
             self.store_chunk(&chunk, bytes)?;
         }
         match self.remote.put_manifest(next.encode(), e_tag, cancel) {
@@ -460,7 +460,7 @@ impl Archive {
                 None => (lo, hi),
             })
         })?;
-        let done = crate::replay::delete_prefix(shared, &victims)?;
+        let done = shared.delete_prefix(&victims)?;
         self.status.lock().local_deleted += done.len() as u64;
         if !done.is_empty() {
             tracing::info!(segments = ?done, "deleted archived segments locally");

@@ -12,18 +12,21 @@
 //! that a restart knows it must look there and never silently replays less.
 
 mod archiver;
-mod config;
+mod handle;
 mod manifest;
 mod restore;
 mod store;
 
-pub use config::{BacklogFull, LocalRetention, S3Config, S3Credentials, Secret, MAX_SEGMENT_SIZE};
+pub use crate::config::s3::{
+    BacklogFull, LocalRetention, S3Config, S3Credentials, Secret, MAX_SEGMENT_SIZE,
+};
 pub use manifest::{ChunkRef, Manifest, ManifestEntry};
 pub use restore::{restore, RestoreReport};
 
 use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{HeaderDecode, SegmentHeader};
-use crate::shared::{SegmentMeta, Shared};
+use crate::io::Seams;
+use crate::shared::{SegmentMeta, SegmentTier, Shared};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::fs::File;
@@ -317,10 +320,23 @@ pub(crate) struct Archive {
     retention_lock: Mutex<()>,
     /// Set by the `crash_before_manifest` test seam.
     crashed: AtomicBool,
+    /// Test seam (feature `test-seams`): upload, then stop before the manifest.
+    crash_before_manifest: bool,
+    /// Entries the manifest head holds before they move to an immutable chunk.
+    manifest_chunk_entries: usize,
 }
 
+/// Entries the manifest head holds before they move to an immutable chunk
+/// object: every head write stays small however large the archive grows.
+const MANIFEST_CHUNK_ENTRIES: usize = 1024;
+
 impl Archive {
-    fn new(cfg: S3Config, dir: Option<PathBuf>, local: LocalState) -> Result<Archive> {
+    fn new(
+        cfg: S3Config,
+        dir: Option<PathBuf>,
+        local: LocalState,
+        seams: &Seams,
+    ) -> Result<Archive> {
         let remote = Remote::new(&cfg)?;
         let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
@@ -339,6 +355,10 @@ impl Archive {
             thread: Mutex::new(None),
             retention_lock: Mutex::new(()),
             crashed: AtomicBool::new(false),
+            crash_before_manifest: seams.crash_before_manifest(),
+            manifest_chunk_entries: seams
+                .manifest_chunk_entries()
+                .unwrap_or(MANIFEST_CHUNK_ENTRIES),
         })
     }
 
@@ -346,7 +366,7 @@ impl Archive {
     /// a missing bucket or an empty prefix is an error here.
     pub(crate) fn open_remote(cfg: S3Config) -> Result<Archive> {
         let location = location_of(&cfg);
-        let a = Archive::new(cfg, None, LocalState::default())?;
+        let a = Archive::new(cfg, None, LocalState::default(), &Seams::default())?;
         let m = a.load_view(None)?;
         if m.entries.is_empty() {
             return Err(Error::Archive {
@@ -864,103 +884,86 @@ fn verify_object(e: &ManifestEntry, bytes: &[u8], url: &str) -> Result<()> {
     Ok(())
 }
 
-// ---- Hooks called from the rest of the crate (each a line or two there). ----
+// ---- The archive as the core's segment tier. ----
 
-/// `Wal::open` / `Wal::open_read_only`: attaches the archive tier if configured.
-pub(crate) fn attach(shared: &mut Shared) -> Result<()> {
+/// `Wal::open` / `Wal::open_read_only`: the archive tier, if configured.
+pub(crate) fn tier_for(shared: &Shared) -> Result<Option<Arc<dyn SegmentTier>>> {
     let Some(cfg) = shared.config.s3.clone() else {
         if shared.config.backend == crate::BackendType::AwsS3 {
             tracing::warn!("backend aws_s3 without S3 settings (Config::s3): nothing is archived");
         }
-        return Ok(());
+        return Ok(None);
     };
     let local = LocalState::load(&shared.dir, &location_of(&cfg))?;
-    let a = Archive::new(cfg, Some(shared.dir.clone()), local)?;
-    shared.archive = Some(Arc::new(a));
-    Ok(())
+    let a = Archive::new(cfg, Some(shared.dir.clone()), local, &shared.seams)?;
+    Ok(Some(Arc::new(a)))
 }
 
-/// `Wal::open`, before the writer starts: the segment and LSN floor that
-/// `archive.state` records, `(segment, last LSN)` of the newest segment handed
-/// to the archive. The local tail may have lost what a power cut took from
-/// its unsynced writes; the archive may already hold more.
-pub(crate) fn sealed_floor(shared: &Shared) -> Option<(u64, u64)> {
-    let a = shared.archive.as_ref()?;
-    let st = a.local.lock();
-    st.sealed_through
+/// The archive behind a WAL's tier, if it has one.
+pub(crate) fn of(shared: &Shared) -> Option<&Archive> {
+    shared.tier.as_ref()?.as_any().downcast_ref::<Archive>()
 }
 
-/// `Wal::open`: starts the archiver thread.
-pub(crate) fn start(shared: &Arc<Shared>) -> Result<()> {
-    let Some(a) = shared.archive.clone() else {
-        return Ok(());
-    };
-    if shared.read_only {
-        return Ok(());
+impl SegmentTier for Archive {
+    /// The floor that `archive.state` records: the local tail may have lost
+    /// what a power cut took from its unsynced writes; the archive may hold more.
+    fn sealed_floor(&self) -> Option<(u64, u64)> {
+        self.local.lock().sealed_through
     }
-    let s = shared.clone();
-    let a2 = a.clone();
-    let h = std::thread::Builder::new()
-        .name("xwal-archiver".into())
-        .spawn(move || a2.run(s))
-        .map_err(|e| Error::io("spawning the archiver thread", e))?;
-    *a.thread.lock() = Some(h);
-    tracing::info!(location = %a.location(), "archiver started");
-    Ok(())
-}
 
-/// `Wal::close`: stops the archiver (an upload in flight is abandoned; S3 keeps
-/// no partial object) before the directory lock is released.
-pub(crate) fn stop(shared: &Shared) {
-    if let Some(a) = &shared.archive {
-        a.stop_tx.lock().take();
-        if let Some(h) = a.thread.lock().take() {
+    fn start(self: Arc<Self>, shared: &Arc<Shared>) -> Result<()> {
+        if shared.read_only {
+            return Ok(());
+        }
+        let s = shared.clone();
+        let a = self.clone();
+        let h = std::thread::Builder::new()
+            .name("xwal-archiver".into())
+            .spawn(move || a.run(s))
+            .map_err(|e| Error::io("spawning the archiver thread", e))?;
+        *self.thread.lock() = Some(h);
+        tracing::info!(location = %self.location(), "archiver started");
+        Ok(())
+    }
+
+    /// An upload in flight is abandoned (S3 keeps no partial object).
+    fn stop(&self) {
+        self.stop_tx.lock().take();
+        if let Some(h) = self.thread.lock().take() {
             let _ = h.join();
         }
     }
-}
 
-/// Replay: the snapshot extended with archived segments (see [`Archive::visible`]).
-pub(crate) fn extend_snapshot(
-    shared: &Shared,
-    local: Vec<SegmentMeta>,
-) -> Result<Vec<SegmentMeta>> {
-    match &shared.archive {
-        Some(a) => a.visible(local, true),
-        None => Ok(local),
+    fn throttle_appends(&self) {
+        Archive::throttle_appends(self);
     }
-}
 
-/// `Wal::segments` / `Wal::checkpoints`: the same view, from what is known
-/// without contacting S3.
-pub(crate) fn visible_now(shared: &Shared, local: Vec<SegmentMeta>) -> Vec<SegmentMeta> {
-    match &shared.archive {
-        Some(a) => a.visible(local.clone(), false).unwrap_or(local),
-        None => local,
+    fn extend_snapshot(&self, local: Vec<SegmentMeta>) -> Result<Vec<SegmentMeta>> {
+        self.visible(local, true)
     }
-}
 
-/// `Wal::load_archive_status`: the status with the manifest read now.
-pub(crate) fn status_now(shared: &Shared) -> Option<Result<ArchiveStatus>> {
-    shared.archive.as_ref().map(|a| a.status_now(shared))
-}
-
-/// Replay's `open_segment`: a segment not on local disk, fetched from S3.
-pub(crate) fn fetch(shared: &Shared, segment: u64) -> Option<Result<File>> {
-    shared.archive.as_ref().map(|a| a.fetch_segment(segment))
-}
-
-/// `purge_through` and consume on an aws_s3 WAL: release instead of deleting
-/// unarchived data. `None` if there is no archive (plain deletion applies).
-pub(crate) fn release(shared: &Shared, through: Option<u64>) -> Option<Result<Vec<u64>>> {
-    let a = shared.archive.as_ref()?;
-    if shared.read_only || a.dir.is_none() {
-        return None;
+    fn visible_now(&self, local: Vec<SegmentMeta>) -> Vec<SegmentMeta> {
+        self.visible(local.clone(), false).unwrap_or(local)
     }
-    Some(match through {
-        Some(t) => a.release_through(shared, t),
-        None => Ok(vec![]),
-    })
+
+    fn fetch(&self, segment: u64) -> Result<File> {
+        self.fetch_segment(segment)
+    }
+
+    /// Release instead of deleting unarchived data; a read-only or remote view releases nothing.
+    fn release(&self, shared: &Shared, through: Option<u64>) -> Option<Result<Vec<u64>>> {
+        if shared.read_only || self.dir.is_none() {
+            return None;
+        }
+        Some(match through {
+            Some(t) => self.release_through(shared, t),
+            None => Ok(vec![]),
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 #[cfg(test)]

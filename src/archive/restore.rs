@@ -1,7 +1,7 @@
 //! Restore: rebuilds a WAL directory from the archive, verifying every object
 //! against the manifest (size, CRC32C, header) before it gets a segment name.
 
-use super::config::S3Config;
+use crate::config::s3::S3Config;
 use super::manifest::ManifestEntry;
 use super::store::{self, Remote};
 use super::verify_object;
@@ -218,7 +218,7 @@ fn write_segment(dir: &Path, e: &ManifestEntry, bytes: &[u8]) -> Result<()> {
     // A `.seg.preparing` leftover is deleted by the next open or restore.
     let tmp = dir.join(format!(
         "{}.preparing",
-        dir::segment_file_name(e.segment, false)
+        crate::format::segment_file_name(e.segment, false)
     ));
     let _ = std::fs::remove_file(&tmp);
     let ctx = |what: &str| format!("{what} {}", tmp.display());

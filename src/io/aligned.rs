@@ -10,7 +10,7 @@ use std::ptr::NonNull;
 ///
 /// ```
 /// use xwal::format::BLOCK_SIZE;
-/// use xwal::io::AlignedBuf;
+/// use xwal::internals::io::AlignedBuf;
 ///
 /// let buf = AlignedBuf::new(5000);
 /// assert_eq!(buf.capacity(), 8192);
@@ -33,7 +33,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// assert_eq!(AlignedBuf::new(0).capacity(), 4096);
     /// assert_eq!(AlignedBuf::new(4096).capacity(), 4096);
@@ -53,7 +53,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let buf = AlignedBuf::new(10_000);
     /// assert_eq!(buf.capacity(), 12_288);
@@ -68,7 +68,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let mut buf = AlignedBuf::new(4096);
     /// buf.as_mut_slice()[0] = 1;
@@ -88,7 +88,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let buf = AlignedBuf::new(4096);
     /// assert_eq!(buf.as_slice().len(), 4096);
@@ -104,7 +104,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let mut buf = AlignedBuf::new(4096);
     /// buf.as_mut_slice()[..5].copy_from_slice(b"hello");
@@ -120,7 +120,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let mut buf = AlignedBuf::new(4096);
     /// let ptr = buf.as_mut_ptr();
@@ -138,7 +138,7 @@ impl AlignedBuf {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::AlignedBuf;
+    /// use xwal::internals::io::AlignedBuf;
     ///
     /// let buf = AlignedBuf::new(4096);
     /// assert_eq!(buf.as_ptr(), buf.as_slice().as_ptr());

@@ -15,7 +15,7 @@ use std::sync::Arc;
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::io::fault::{Fault, FaultInjector};
+/// use xwal::seams::{Fault, FaultInjector};
 /// use xwal::{Config, Error, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -62,7 +62,7 @@ struct Plan {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::io::fault::{Fault, FaultInjector};
+/// use xwal::seams::{Fault, FaultInjector};
 /// use xwal::{Config, Error, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -88,7 +88,7 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::fault::FaultInjector;
+    /// use xwal::seams::FaultInjector;
     /// use xwal::{Config, Wal};
     ///
     /// let faults = FaultInjector::new();
@@ -113,7 +113,7 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector};
     /// use xwal::{Config, Error, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -141,7 +141,7 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -167,7 +167,7 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::fault::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();

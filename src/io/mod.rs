@@ -6,12 +6,50 @@
 //! (fault injection) without touching the engine code.
 
 pub mod aligned;
+#[cfg(feature = "test-seams")]
 pub mod fault;
+pub mod seams;
+#[cfg(feature = "test-seams")]
 pub mod sim;
 pub mod sync;
 pub mod uring;
 
 pub use aligned::AlignedBuf;
+pub(crate) use seams::Seams;
+
+/// Upper bound of [`Config::commits_in_flight`]: the writer ring holds this many chains.
+pub const MAX_COMMITS_IN_FLIGHT: usize = 4;
+
+/// Which I/O engine the writer thread and replay use.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, IoEngine, Wal};
+///
+/// assert_eq!(IoEngine::default(), IoEngine::Uring);
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path())
+///     .segment_size(1 << 20)
+///     .max_entry_size(64 << 10)
+///     .io_engine(IoEngine::Sync);
+/// let (wal, _report) = Wal::open(config)?;
+/// assert_eq!(wal.io_engine_name(), "sync");
+/// wal.close()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoEngine {
+    /// io_uring; `open` fails with [`Error::IoUringUnavailable`] if the kernel refuses it.
+    #[default]
+    Uring,
+    /// Plain `pwrite`/`fdatasync`/`pread` from the same dedicated threads.
+    Sync,
+    /// io_uring if the kernel allows it, else `Sync` with a logged warning.
+    Auto,
+}
+
 
 use crate::format::BLOCK_SIZE;
 use std::io;
@@ -24,12 +62,12 @@ use std::os::fd::RawFd;
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::io::sync::SyncWriteEngine;
-/// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+/// use xwal::internals::io::sync::SyncWriteEngine;
+/// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_write(&path, false)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_write(&path, false)?;
 ///
 /// let mut buf = AlignedBuf::new(4096);
 /// buf.as_mut_slice()[..5].copy_from_slice(b"hello");
@@ -63,7 +101,7 @@ impl WriteOp {
     ///
     /// ```
     /// use std::panic::{catch_unwind, AssertUnwindSafe};
-    /// use xwal::io::{AlignedBuf, WriteOp};
+    /// use xwal::internals::io::{AlignedBuf, WriteOp};
     ///
     /// let op = |offset, len| {
     ///     WriteOp { fd: -1, offset, buf: AlignedBuf::new(8192), len, sync: false }
@@ -102,8 +140,8 @@ impl WriteOp {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::io;
 /// use std::os::fd::{AsRawFd, RawFd};
-/// use xwal::io::sync::SyncWriteEngine;
-/// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+/// use xwal::internals::io::sync::SyncWriteEngine;
+/// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
 ///
 /// // Writes `data` into block `n` of `fd` through any engine, synced.
 /// fn put_block(engine: &mut dyn WriteEngine, fd: RawFd, n: u64, data: &[u8]) -> io::Result<()> {
@@ -114,8 +152,8 @@ impl WriteOp {
 /// }
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_write(&path, false)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_write(&path, false)?;
 /// put_block(&mut SyncWriteEngine::default(), file.as_raw_fd(), 2, b"block two")?;
 /// assert_eq!(&std::fs::read(&path)?[8192..8201], b"block two");
 /// # Ok(()) }
@@ -126,8 +164,8 @@ pub trait WriteEngine: Send {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::WriteEngine;
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::WriteEngine;
     ///
     /// assert_eq!(SyncWriteEngine::default().name(), "sync");
     /// ```
@@ -138,8 +176,8 @@ pub trait WriteEngine: Send {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::WriteEngine;
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::WriteEngine;
     ///
     /// assert_eq!(SyncWriteEngine::default().depth(), 1);
     /// ```
@@ -156,12 +194,12 @@ pub trait WriteEngine: Send {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_write(&path, false)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_write(&path, false)?;
     /// let mut engine = SyncWriteEngine::default();
     /// assert!(engine.wait_written()); // nothing in flight
     /// let buf = AlignedBuf::new(4096);
@@ -179,12 +217,12 @@ pub trait WriteEngine: Send {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_write(&path, false)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_write(&path, false)?;
     /// let mut engine = SyncWriteEngine::default();
     /// let mut buf = AlignedBuf::new(4096);
     /// buf.as_mut_slice().fill(7);
@@ -201,8 +239,8 @@ pub trait WriteEngine: Send {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
     ///
     /// // A bad descriptor: the error comes back with the buffer, for reuse.
     /// let mut engine = SyncWriteEngine::default();
@@ -222,12 +260,12 @@ pub trait WriteEngine: Send {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::sync::SyncWriteEngine;
-    /// use xwal::io::WriteEngine;
+    /// use xwal::internals::io::sync::SyncWriteEngine;
+    /// use xwal::internals::io::WriteEngine;
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_write(&path, false)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_write(&path, false)?;
     /// let mut engine = SyncWriteEngine::default();
     /// engine.sync_data(file.as_raw_fd())?;
     /// assert!(engine.sync_data(-1).is_err());
@@ -243,12 +281,12 @@ pub trait WriteEngine: Send {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::io::sync::SyncReadEngine;
-/// use xwal::io::ReadEngine;
+/// use xwal::internals::io::sync::SyncReadEngine;
+/// use xwal::internals::io::ReadEngine;
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_read(&path)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_read(&path)?;
 /// let mut engine: Box<dyn ReadEngine> = Box::new(SyncReadEngine::new(16 << 10));
 /// let mut total = 0;
 /// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |_, chunk| {
@@ -268,12 +306,12 @@ pub trait ReadEngine: Send {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::sync::SyncReadEngine;
-    /// use xwal::io::ReadEngine;
+    /// use xwal::internals::io::sync::SyncReadEngine;
+    /// use xwal::internals::io::ReadEngine;
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_read(&path)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
     /// let mut engine = SyncReadEngine::new(4096);
     ///
     /// // Chunks arrive in file order; returning false stops the range.
@@ -295,33 +333,34 @@ pub trait ReadEngine: Send {
     ) -> io::Result<()>;
 }
 
-/// Creates the write engine for a config, or says why io_uring is refused.
-pub(crate) fn write_engine(cfg: &crate::config::Config) -> crate::Result<Box<dyn WriteEngine>> {
-    let mut engine = plain_write_engine(cfg.io_engine, cfg.commits_in_flight)?;
-    if let Some(f) = &cfg.faults {
-        engine = f.wrap(engine);
-    }
-    if let Some(d) = &cfg.sim_disk {
-        engine = d.wrap(engine);
-    }
-    Ok(engine)
-}
-
-fn plain_write_engine(
-    kind: crate::config::IoEngine,
-    depth: usize,
+/// Creates the write engine of kind `kind` with `commits_in_flight` group
+/// commits in flight, or says why io_uring is refused.
+pub(crate) fn write_engine(
+    kind: IoEngine,
+    commits_in_flight: usize,
+    seams: &Seams,
 ) -> crate::Result<Box<dyn WriteEngine>> {
-    use crate::config::IoEngine;
-    match kind {
-        IoEngine::Sync => Ok(Box::new(sync::SyncWriteEngine::default())),
-        IoEngine::Uring => Ok(Box::new(uring::UringWriteEngine::with_depth(depth)?)),
-        IoEngine::Auto => match uring::UringWriteEngine::with_depth(depth) {
-            Ok(e) => Ok(Box::new(e)),
+    let engine: Box<dyn WriteEngine> = match kind {
+        IoEngine::Sync => Box::new(sync::SyncWriteEngine::default()),
+        IoEngine::Uring => Box::new(uring::UringWriteEngine::with_depth(commits_in_flight)?),
+        IoEngine::Auto => match uring::UringWriteEngine::with_depth(commits_in_flight) {
+            Ok(e) => Box::new(e),
             Err(e) => {
                 tracing::warn!(error = %e, "io_uring refused; falling back to pwrite/fdatasync");
-                Ok(Box::new(sync::SyncWriteEngine::default()))
+                Box::new(sync::SyncWriteEngine::default())
             }
         },
+    };
+    Ok(seams.wrap(engine))
+}
+
+/// True if reads of engine kind `kind` go through io_uring: for `Auto`, if
+/// the kernel gives this process a ring.
+pub(crate) fn reads_use_uring(kind: IoEngine) -> bool {
+    match kind {
+        IoEngine::Sync => false,
+        IoEngine::Uring => true,
+        IoEngine::Auto => uring::UringReadEngine::new(4096, 1).is_ok(),
     }
 }
 

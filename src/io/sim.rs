@@ -43,7 +43,7 @@ struct SimState {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use xwal::io::sim::SimDisk;
+/// use xwal::seams::SimDisk;
 /// use xwal::{Config, SyncPolicy, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
@@ -83,7 +83,7 @@ pub struct CrashStats {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use xwal::io::sim::SimDisk;
+/// use xwal::seams::SimDisk;
 /// use xwal::{Config, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
@@ -143,7 +143,7 @@ impl SimDisk {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     ///
     /// let sim = SimDisk::new();
     /// assert!(!sim.is_dead());
@@ -159,7 +159,7 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -187,7 +187,7 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     /// use xwal::{Config, Error, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -210,7 +210,7 @@ impl SimDisk {
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     ///
     /// let sim = SimDisk::new();
     /// assert!(!sim.is_dead());
@@ -229,7 +229,7 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
@@ -264,7 +264,7 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use xwal::io::sim::SimDisk;
+    /// use xwal::seams::SimDisk;
     /// use xwal::{Config, ReplayOptions, SyncPolicy, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".")?;
@@ -435,7 +435,7 @@ impl WriteEngine for SimEngine {
     /// flight, a power cut can fall after a later write and before an earlier
     /// sync, as it can on a real pipelined disk.
     fn depth(&self) -> usize {
-        crate::config::MAX_COMMITS_IN_FLIGHT
+        crate::io::MAX_COMMITS_IN_FLIGHT
     }
 
     fn wait_written(&mut self) -> bool {

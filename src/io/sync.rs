@@ -11,12 +11,12 @@ use std::os::fd::RawFd;
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::io::sync::SyncWriteEngine;
-/// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+/// use xwal::internals::io::sync::SyncWriteEngine;
+/// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_write(&path, false)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_write(&path, false)?;
 /// let mut engine = SyncWriteEngine::default();
 /// assert_eq!(engine.name(), "sync");
 /// let mut buf = AlignedBuf::new(4096);
@@ -130,13 +130,13 @@ impl WriteEngine for SyncWriteEngine {
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
 /// use std::os::unix::fs::FileExt;
-/// use xwal::io::sync::SyncReadEngine;
-/// use xwal::io::ReadEngine;
+/// use xwal::internals::io::sync::SyncReadEngine;
+/// use xwal::internals::io::ReadEngine;
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
 /// std::fs::OpenOptions::new().write(true).open(&path)?.write_all_at(b"mark", 12288)?;
-/// let file = xwal::dir::open_for_read(&path)?;
+/// let file = xwal::internals::dir::open_for_read(&path)?;
 /// let mut engine = SyncReadEngine::new(4096);
 /// let mut found = None;
 /// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |offset, chunk| {
@@ -160,12 +160,12 @@ impl SyncReadEngine {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::sync::SyncReadEngine;
-    /// use xwal::io::ReadEngine;
+    /// use xwal::internals::io::sync::SyncReadEngine;
+    /// use xwal::internals::io::ReadEngine;
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_read(&path)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
     /// // Chunks of 16 KiB: four reads cover the 64 KiB file.
     /// let mut engine = SyncReadEngine::new(16 << 10);
     /// let mut chunks = 0;

@@ -76,13 +76,13 @@ fn cqe_result(res: i32) -> io::Result<usize> {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::io::uring::UringWriteEngine;
-/// use xwal::io::{AlignedBuf, WriteEngine, WriteOp};
+/// use xwal::internals::io::uring::UringWriteEngine;
+/// use xwal::internals::io::{AlignedBuf, WriteEngine, WriteOp};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_write(&path, false)?;
-/// let mut engine = UringWriteEngine::new()?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_write(&path, false)?;
+/// let mut engine = UringWriteEngine::with_depth(1)?;
 /// assert_eq!(engine.name(), "io_uring");
 /// let mut buf = AlignedBuf::new(4096);
 /// buf.as_mut_slice()[..4].copy_from_slice(b"ring");
@@ -128,42 +128,21 @@ impl Chain {
 }
 
 impl UringWriteEngine {
-    /// Creates the ring (one chain in flight) and checks the kernel supports write and fsync.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use xwal::io::uring::UringWriteEngine;
-    /// use xwal::Error;
-    ///
-    /// match UringWriteEngine::new() {
-    ///     Ok(engine) => assert_eq!(xwal::io::WriteEngine::name(&engine), "io_uring"),
-    ///     // Refused by the kernel (sysctl, seccomp): the error names the way out.
-    ///     Err(e @ Error::IoUringUnavailable { .. }) => {
-    ///         assert!(e.to_string().contains("IoEngine::Sync"))
-    ///     }
-    ///     Err(e) => panic!("{e}"),
-    /// }
-    /// ```
-    pub fn new() -> crate::Result<Self> {
-        Self::with_depth(1)
-    }
-
     /// Creates the ring with up to `depth` chains in flight (1 to
-    /// [`crate::config::MAX_COMMITS_IN_FLIGHT`]).
+    /// [`crate::MAX_COMMITS_IN_FLIGHT`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// use xwal::io::uring::UringWriteEngine;
-    /// use xwal::io::WriteEngine;
+    /// use xwal::internals::io::uring::UringWriteEngine;
+    /// use xwal::internals::io::WriteEngine;
     ///
     /// if let Ok(engine) = UringWriteEngine::with_depth(2) {
     ///     assert_eq!(engine.depth(), 2);
     /// }
     /// ```
     pub fn with_depth(depth: usize) -> crate::Result<Self> {
-        assert!((1..=crate::config::MAX_COMMITS_IN_FLIGHT).contains(&depth));
+        assert!((1..=crate::io::MAX_COMMITS_IN_FLIGHT).contains(&depth));
         let ring = new_ring(
             // Two SQEs per chain, one for run_one, rounded up.
             (2 * depth as u32 + 1).next_power_of_two(),
@@ -443,12 +422,12 @@ impl WriteEngine for UringWriteEngine {
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::os::fd::AsRawFd;
-/// use xwal::io::uring::UringReadEngine;
-/// use xwal::io::ReadEngine;
+/// use xwal::internals::io::uring::UringReadEngine;
+/// use xwal::internals::io::ReadEngine;
 ///
 /// let dir = tempfile::tempdir_in(".")?;
-/// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-/// let file = xwal::dir::open_for_read(&path)?;
+/// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+/// let file = xwal::internals::dir::open_for_read(&path)?;
 /// // Four 8 KiB reads in flight; chunks still arrive in file order.
 /// let mut engine = UringReadEngine::new(8192, 4)?;
 /// let mut offsets = Vec::new();
@@ -473,12 +452,12 @@ impl UringReadEngine {
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::os::fd::AsRawFd;
-    /// use xwal::io::uring::UringReadEngine;
-    /// use xwal::io::ReadEngine;
+    /// use xwal::internals::io::uring::UringReadEngine;
+    /// use xwal::internals::io::ReadEngine;
     ///
     /// let dir = tempfile::tempdir_in(".")?;
-    /// let path = xwal::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
-    /// let file = xwal::dir::open_for_read(&path)?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
     /// // Two reads of 16 KiB in flight: four chunks cover the 64 KiB file.
     /// let mut engine = UringReadEngine::new(16 << 10, 2)?;
     /// let mut chunks = 0;

@@ -5,7 +5,7 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use xwal::dir::{classify, FileKind};
+use xwal::format::{classify, FileKind};
 use xwal::format::{decode_record, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE};
 
 /// A segment file found in a WAL directory.

@@ -64,16 +64,14 @@ impl S3Env {
             .poll_interval(Duration::from_millis(50))
     }
 
-    /// Runs the `xwal` binary with this server's keys in the AWS environment
+    /// A command for `program` with this server's keys in the AWS environment
     /// (where a user would put them), never on the command line.
-    pub fn xwal<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_xwal"))
-            .args(args)
-            .env("AWS_ACCESS_KEY_ID", &self.access_key)
+    pub fn command(&self, program: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env("AWS_ACCESS_KEY_ID", &self.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
-            .env_remove("AWS_SESSION_TOKEN")
-            .output()
-            .unwrap()
+            .env_remove("AWS_SESSION_TOKEN");
+        c
     }
 
     /// A direct client, for the tests to look at or damage objects.
@@ -143,8 +141,15 @@ pub fn list(store: &AmazonS3, prefix: &str) -> Vec<String> {
 
 /// Segment numbers present as files in a WAL directory.
 pub fn local_segments(dir: &std::path::Path) -> Vec<u64> {
-    let (listed, _) = xwal::dir::list(dir).unwrap();
-    listed.iter().map(|s| s.segment).collect()
+    let mut v: Vec<u64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| match xwal::format::classify(&e.unwrap().file_name().to_string_lossy()) {
+            xwal::format::FileKind::Segment { segment, .. } => Some(segment),
+            _ => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// Waits until `f` holds, up to `secs` seconds.

@@ -1,5 +1,6 @@
 //! `xwal bench --quick` runs and writes valid JSON and an SVG chart (a smoke
 //! test, not a benchmark: nothing here depends on how fast the disk is).
+mod common;
 use std::process::Command;
 
 #[test]
@@ -7,7 +8,7 @@ fn bench_quick_writes_valid_json() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let json = dir.path().join("out.json");
     let svg = dir.path().join("out.svg");
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .args(["bench", "--quick", "--dir"])
         .arg(dir.path())
         .arg("--json")

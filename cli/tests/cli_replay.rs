@@ -1,12 +1,13 @@
 //! `xwal replay`: JSON lines {"lsn":N,"data_hex":"..."} for every entry, in
 //! order or backwards, with ranges; `--consume` deletes the replayed sealed
 //! segments afterwards (Go's at-most-once replay), never the active one.
+mod common;
 use std::path::Path;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
 fn replay(dir: &Path, args: &[&str]) -> Vec<(u64, Vec<u8>)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .arg("replay")
         .arg(dir)
         .args(args)
@@ -75,7 +76,7 @@ fn json_lines_ranges_and_consume() {
     );
     assert!(!d
         .path()
-        .join(xwal::dir::segment_file_name(0, true))
+        .join(xwal::format::segment_file_name(0, true))
         .exists());
     let (wal, _) = Wal::open(cfg).unwrap();
     assert_eq!(wal.last_index(), 30);

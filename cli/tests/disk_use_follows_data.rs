@@ -3,7 +3,7 @@
 //! commit path), recovery takes a sealed segment whole or shrunk, and
 //! `max_dir_bytes` counts the space really used.
 mod common;
-mod ondisk;
+use common::ondisk;
 use common::*;
 use std::os::unix::fs::MetadataExt;
 use xwal::*;
@@ -106,7 +106,7 @@ fn a_sealed_segment_is_taken_whole_or_shrunk() {
             assert_eq!(lsns(&got), want);
             assert!(got.iter().all(|e| e.data == payload(e.lsn, 5000)));
         }
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xwal"))
+        let out = std::process::Command::new(common::XWAL)
             .args(["verify", d.path().to_str().unwrap()])
             .output()
             .unwrap();

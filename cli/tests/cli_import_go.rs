@@ -1,12 +1,13 @@
 //! `xwal import-go GO_DIR DEST` on the real Go xwal test data, and its refusal
 //! (non-zero exit, each bad record with file and offset, DEST untouched) on a
 //! directory with a damaged record.
+mod common;
 use std::path::Path;
 use std::process::Command;
 use xwal::{Config, ReplayOptions, Wal};
 
 fn copy_go_testdata(dest: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/go-xwal/wal");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/go-xwal/wal");
     assert!(
         src.is_dir(),
         "Go xwal test data missing at {}",
@@ -24,7 +25,7 @@ fn copy_go_testdata(dest: &Path) {
 }
 
 fn import(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xwal"))
+    Command::new(common::XWAL)
         .arg("import-go")
         .args(args)
         .output()

@@ -37,10 +37,10 @@ pub fn require_dir(dir: &Path) -> CliResult {
 
 /// The segment size and max entry size of the newest segment with a valid header.
 fn sizes_on_disk(dir: &Path) -> Option<(u64, u64)> {
-    let (listed, _) = xwal::dir::list(dir).ok()?;
+    let (listed, _) = xwal::internals::dir::list(dir).ok()?;
     listed.iter().rev().find_map(|s| {
-        let path = xwal::dir::segment_path(dir, s.segment, s.checkpoint);
-        let block = xwal::dir::read_header_block(&path).ok()?;
+        let path = xwal::format::segment_path(dir, s.segment, s.checkpoint);
+        let block = xwal::internals::dir::read_header_block(&path).ok()?;
         match SegmentHeader::decode(&block) {
             HeaderDecode::Valid(h) => Some((h.capacity, u64::from(h.max_entry_size))),
             _ => None,

@@ -1,11 +1,12 @@
 //! `xwal dump`: text, hex and JSON lines; LSN ranges, segment ranges (both
 //! spellings), checkpoint ranges, backwards; --max-bytes.
+mod common;
 use std::path::Path;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
 fn dump(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .arg("dump")
         .arg(dir)
         .args(args)

@@ -15,7 +15,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xwal::io::AlignedBuf;
+use xwal::internals::io::AlignedBuf;
 
 pub struct LoopResult {
     /// Commits (write + fdatasync pairs) completed.
@@ -38,11 +38,11 @@ impl BandwidthResult {
 
 /// A zero-filled, preallocated file like an xwal segment.
 pub fn prepared_file(dir: &Path, name: &str, size: u64) -> Result<std::fs::File, String> {
-    let seg = xwal::dir::prepare_segment(dir, 1_000_000 + name.len() as u64, size, true)
+    let seg = xwal::internals::dir::prepare_segment(dir, 1_000_000 + name.len() as u64, size, true)
         .map_err(|e| e.to_string())?;
     let path = dir.join(name);
     std::fs::rename(&seg, &path).map_err(|e| e.to_string())?;
-    xwal::dir::open_for_write(&path, false).map_err(|e| e.to_string())
+    xwal::internals::dir::open_for_write(&path, false).map_err(|e| e.to_string())
 }
 
 fn check(res: i32, what: &str) -> Result<(), String> {
@@ -187,7 +187,7 @@ pub fn uring_sequential_read(
     io_size: usize,
     depth: usize,
 ) -> Result<BandwidthResult, String> {
-    let file = xwal::dir::open_for_read(path).map_err(|e| e.to_string())?;
+    let file = xwal::internals::dir::open_for_read(path).map_err(|e| e.to_string())?;
     let volume = file.metadata().map_err(|e| e.to_string())?.len();
     let volume = volume / io_size as u64 * io_size as u64;
     let fd = types::Fd(file.as_raw_fd());

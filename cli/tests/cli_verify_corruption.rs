@@ -2,12 +2,13 @@
 //! reported with segment, offset and LSN range, every bad segment is reported
 //! (one does not hide the next), and the exit code is non-zero. A corruption
 //! that makes the open itself fail (in the tail segment) is reported too.
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use xwal::{Config, IoEngine, Wal};
 
 fn verify(dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xwal"))
+    Command::new(common::XWAL)
         .arg("verify")
         .arg(dir)
         .output()
@@ -19,7 +20,7 @@ fn tempdir() -> tempfile::TempDir {
 }
 
 fn seg(dir: &Path, n: u64) -> PathBuf {
-    dir.join(xwal::dir::segment_file_name(n, false))
+    dir.join(xwal::format::segment_file_name(n, false))
 }
 
 /// Record offsets of a segment, walking the format (records from 4096, each
@@ -102,7 +103,7 @@ fn corruption_that_stops_the_open_is_a_finding() {
     // A stored fixture: a flipped bit in the tail segment, below records that
     // prove it had been synced. `open` refuses it with Error::Corruption.
     let d = tempdir();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bitflip-mid-tail");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bitflip-mid-tail");
     for e in std::fs::read_dir(&fixture).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, d.path().join(p.file_name().unwrap())).unwrap();

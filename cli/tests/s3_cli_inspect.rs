@@ -6,7 +6,7 @@
 #![cfg(feature = "s3")]
 
 mod common;
-mod s3_support;
+use common::s3_support;
 
 use common::{payload, small};
 use std::time::Duration;
@@ -51,7 +51,7 @@ fn inspect_shows_the_archive_state() {
         dir.path().as_os_str(),
     ];
 
-    let out = env.xwal(&base);
+    let out = common::xwal_s3(&env, &base);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -82,7 +82,7 @@ fn inspect_shows_the_archive_state() {
 
     let mut json_args = base.to_vec();
     json_args.push("--json".as_ref());
-    let out = env.xwal(&json_args);
+    let out = common::xwal_s3(&env, &json_args);
     assert!(
         out.status.success(),
         "{}",
@@ -102,7 +102,7 @@ fn inspect_shows_the_archive_state() {
     let dead = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
     drop(l);
     std::fs::write(&cfg_file, config_toml(&env, &s3.prefix, &dead)).unwrap();
-    let out = env.xwal(&base);
+    let out = common::xwal_s3(&env, &base);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -27,7 +27,7 @@ struct Row {
 /// Size of a segment file; a concurrent checkpoint may have renamed it.
 fn file_size(dir: &Path, s: &SegmentInfo) -> Option<u64> {
     [s.checkpoint, !s.checkpoint].iter().find_map(|cp| {
-        std::fs::metadata(xwal::dir::segment_path(dir, s.segment, *cp))
+        std::fs::metadata(xwal::format::segment_path(dir, s.segment, *cp))
             .ok()
             .map(|m| m.len())
     })
@@ -204,7 +204,7 @@ fn json_text(l: &Listing) -> String {
             let empty = row.last_lsn < row.info.first_lsn;
             json!({
                 "segment": row.info.segment,
-                "file": xwal::dir::segment_file_name(row.info.segment, row.info.checkpoint),
+                "file": xwal::format::segment_file_name(row.info.segment, row.info.checkpoint),
                 "first_lsn": row.info.first_lsn,
                 "last_lsn": if empty { None } else { Some(row.last_lsn) },
                 "lsns": if empty { 0 } else { row.last_lsn - row.info.first_lsn + 1 },

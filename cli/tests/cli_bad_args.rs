@@ -1,10 +1,11 @@
 //! Bad arguments, missing directories and bad config files: one line
 //! `xwal: <message>` on stderr, a non-zero exit, nothing on stdout, no panic
 //! and no backtrace (even with RUST_BACKTRACE=1), and nothing created.
+mod common;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .args(args)
         .env("RUST_BACKTRACE", "1")
         .output()

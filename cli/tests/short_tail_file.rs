@@ -5,7 +5,7 @@
 //! handed out is handed out again. A file that ends cleanly after its last
 //! record (a restored or shrunk sealed segment) opens and the WAL continues.
 mod common;
-mod ondisk;
+use common::ondisk;
 use common::*;
 use xwal::*;
 
@@ -35,7 +35,7 @@ fn cut(path: &std::path::Path, len: u64) {
 }
 
 fn xwal_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xwal"))
+    std::process::Command::new(common::XWAL)
         .args(args)
         .output()
         .unwrap()

@@ -5,7 +5,7 @@
 #![cfg(feature = "s3")]
 
 mod common;
-mod s3_support;
+use common::s3_support;
 
 use common::{payload, replay_all, small};
 use xwal::{IoEngine, ReplayOptions, Wal};
@@ -34,14 +34,14 @@ fn checkpoint_waits_for_the_archive() {
     std::fs::write(&cfg_file, config_toml(&env, &prefix, &env.endpoint)).unwrap();
     let dir_s = dir.path().to_str().unwrap();
     let cfg_s = cfg_file.to_str().unwrap();
-    let out = env.xwal(&["--config", cfg_s, "checkpoint", dir_s]);
+    let out = common::xwal_s3(&env, &["--config", cfg_s, "checkpoint", dir_s]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("archived: "), "{stderr}");
 
     let restored = common::tempdir();
     let target = restored.path().join("r");
-    let out = env.xwal(&[
+    let out = common::xwal_s3(&env, &[
         "restore",
         target.to_str().unwrap(),
         "--bucket",
@@ -63,7 +63,7 @@ fn checkpoint_waits_for_the_archive() {
     // Nothing listens on this port: the checkpoint is made, the archive is not.
     let dead = "http://127.0.0.1:9";
     std::fs::write(&cfg_file, config_toml(&env, &prefix, dead)).unwrap();
-    let out = env.xwal(&[
+    let out = common::xwal_s3(&env, &[
         "--config",
         cfg_s,
         "checkpoint",

@@ -21,15 +21,15 @@ pub struct VerifyArgs {
 
 /// The file name of a segment as it is on disk (checkpoint or not).
 fn file_name(dir: &Path, segment: u64) -> String {
-    let cp = xwal::dir::segment_path(dir, segment, true).exists();
-    xwal::dir::segment_file_name(segment, cp)
+    let cp = xwal::format::segment_path(dir, segment, true).exists();
+    xwal::format::segment_file_name(segment, cp)
 }
 
 /// First LSN in a segment's header, for a location found by `open`.
 fn header_first_lsn(dir: &Path, segment: u64) -> Option<u64> {
     [false, true].iter().find_map(|cp| {
         let block =
-            xwal::dir::read_header_block(&xwal::dir::segment_path(dir, segment, *cp)).ok()?;
+            xwal::internals::dir::read_header_block(&xwal::format::segment_path(dir, segment, *cp)).ok()?;
         match xwal::format::SegmentHeader::decode(&block) {
             xwal::format::HeaderDecode::Valid(h) => Some(h.first_lsn),
             _ => None,
@@ -107,7 +107,7 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
         let through = good_through.map_or("no entry read".to_string(), |l| {
             format!("entries good through LSN {l}")
         });
-        let file = xwal::dir::segment_file_name(s.segment, s.checkpoint);
+        let file = xwal::format::segment_file_name(s.segment, s.checkpoint);
         match result {
             Ok(_) => {}
             Err(Error::Corruption {

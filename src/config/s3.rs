@@ -268,14 +268,6 @@ pub struct S3Config {
     /// Directory for segments fetched from S3 during replay (unnamed temp files,
     /// gone when closed). Default: the system temp directory.
     pub fetch_dir: Option<PathBuf>,
-    /// Test seam: upload segments but stop before writing the manifest, as if the
-    /// process died in between. Never set in production.
-    #[doc(hidden)]
-    pub crash_before_manifest: bool,
-    /// Entries the manifest head holds before they move to an immutable chunk
-    /// object (default 1024; smaller in tests, to make chunks with few segments).
-    #[doc(hidden)]
-    pub manifest_chunk_entries: usize,
 }
 
 impl std::fmt::Debug for S3Config {
@@ -330,8 +322,6 @@ impl S3Config {
             backlog_full: BacklogFull::KeepLocalAndWarn,
             retention: LocalRetention::KeepAll,
             fetch_dir: None,
-            crash_before_manifest: false,
-            manifest_chunk_entries: 1024,
         }
     }
     /// Sets [`S3Config::prefix`].
@@ -659,6 +649,29 @@ fn parse_profile(text: &str, profile: &str) -> Option<(Secret, Secret, Option<Se
     Some((key?, secret?, token))
 }
 
+impl crate::config::Config {
+    /// Adds the S3 archive tier (feature `s3`) and sets `backend` to
+    /// [`BackendType::AwsS3`](crate::BackendType::AwsS3). See the README's "S3 archive tier".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::archive::S3Config;
+    /// use xwal::{BackendType, Config};
+    ///
+    /// let s3 = S3Config::new("my-bucket").prefix("orders");
+    /// let config = Config::new("/var/lib/app/wal").s3(s3);
+    /// assert_eq!(config.backend, BackendType::AwsS3);
+    /// assert_eq!(config.s3.as_ref().map(|s3| s3.bucket.as_str()), Some("my-bucket"));
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub fn s3(mut self, s3: S3Config) -> Self {
+        self.s3 = Some(s3);
+        self.backend = crate::config::BackendType::AwsS3;
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,3 +731,4 @@ mod tests {
         );
     }
 }
+

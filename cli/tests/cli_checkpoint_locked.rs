@@ -1,5 +1,6 @@
 //! `xwal checkpoint` on a WAL another opener holds: one line `xwal: ...locked...`
 //! on stderr, a non-zero exit, and nothing changed.
+mod common;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
@@ -14,7 +15,7 @@ fn a_locked_wal_gives_one_line_and_a_non_zero_exit() {
     )
     .unwrap();
     wal.append(b"held").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .arg("checkpoint")
         .arg(d.path())
         .env("RUST_BACKTRACE", "1")

@@ -4,7 +4,7 @@
 #![cfg(feature = "s3")]
 
 mod common;
-mod s3_support;
+use common::s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::Duration;
@@ -38,7 +38,7 @@ fn xwal_restore_rebuilds_and_verifies() {
     ];
     let mut args = vec!["restore", target_s, "--bucket", env.bucket.as_str()];
     args.extend(common_args);
-    let out = env.xwal(&args);
+    let out = common::xwal_s3(&env, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "500");
@@ -49,7 +49,7 @@ fn xwal_restore_rebuilds_and_verifies() {
 
     let mut args = vec!["restore", target_s, "--bucket", "xwal-no-such-bucket"];
     args.extend(common_args);
-    let out = env.xwal(&args);
+    let out = common::xwal_s3(&env, &args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -1,6 +1,7 @@
 //! `xwal dump` on a WAL that a writer holds open (this test process has the
 //! lock): dump reads read-only without the lock, sees what was written, and
 //! the writer goes on undisturbed.
+mod common;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
@@ -31,7 +32,7 @@ fn dump_works_while_another_process_writes() {
         Err(xwal::Error::Locked { .. })
     ));
     // ...but dump reads beside the writer.
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .args(["dump", "--format", "json"])
         .arg(d.path())
         .output()

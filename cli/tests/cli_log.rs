@@ -1,13 +1,14 @@
 //! The `xwal` binary shows the library's `tracing` warnings on stderr (the
 //! library itself never prints): a torn tail cut at open is reported by
 //! default, `XWAL_LOG` sets the filter, and a bad filter is one line and exit 1.
-mod ondisk;
+mod common;
+use common::ondisk;
 
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
 fn checkpoint(dir: &std::path::Path, log: Option<&str>) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_xwal"));
+    let mut c = Command::new(common::XWAL);
     c.arg("checkpoint").arg(dir).env_remove("XWAL_LOG");
     if let Some(l) = log {
         c.env("XWAL_LOG", l);

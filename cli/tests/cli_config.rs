@@ -1,11 +1,12 @@
 //! `--config FILE` on the command line: its values apply to the WAL a
 //! subcommand opens (before or after the subcommand name), its `dir` stands in
 //! for a missing DIR, and a bad file is a one-line error naming the key.
+mod common;
 use std::process::Command;
 use xwal::Wal;
 
 fn run(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_xwal"))
+    Command::new(common::XWAL)
         .args(args)
         .output()
         .unwrap()

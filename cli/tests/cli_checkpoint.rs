@@ -1,5 +1,6 @@
 //! `xwal checkpoint DIR`: seals the active segment as a checkpoint, prints its
 //! number, keeps the WAL's segment size, and LSNs continue afterwards.
+mod common;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
@@ -19,7 +20,7 @@ fn prints_the_checkpoint_number_and_marks_the_segment() {
     wal.close().unwrap();
     drop(wal);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .arg("checkpoint")
         .arg(d.path())
         .output()
@@ -32,7 +33,7 @@ fn prints_the_checkpoint_number_and_marks_the_segment() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
     assert!(d
         .path()
-        .join(xwal::dir::segment_file_name(1, true))
+        .join(xwal::format::segment_file_name(1, true))
         .exists());
 
     let (wal, _) = Wal::open(cfg).unwrap();

@@ -4,7 +4,7 @@
 //! address-space limit (it used to reach 4.1 GB and abort), and `import-go`
 //! streams a Go file of 512 MiB under the same limit (it used to read it whole).
 mod common;
-mod ondisk;
+use common::ondisk;
 use common::*;
 use std::process::{Command, Output};
 use xwal::format::SegmentHeader;
@@ -15,7 +15,7 @@ fn xwal_limited(args: &[&str]) -> Output {
     Command::new("prlimit")
         .arg(format!("--as={LIMIT_BYTES}"))
         .arg("--")
-        .arg(env!("CARGO_BIN_EXE_xwal"))
+        .arg(common::XWAL)
         .args(args)
         .env("MALLOC_ARENA_MAX", "2")
         .output()

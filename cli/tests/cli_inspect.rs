@@ -1,11 +1,12 @@
 //! `xwal inspect DIR` and `--json`: segments with number, first and last LSN,
 //! checkpoint flag and file size; checkpoints; last LSN; recovery state.
+mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 use xwal::{Config, IoEngine, Wal};
 
 fn xwal(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xwal"))
+    Command::new(common::XWAL)
         .args(args)
         .arg(dir)
         .output()
@@ -92,7 +93,7 @@ fn a_torn_tail_is_shown_and_left_alone() {
     let d = tempdir();
     build(d.path());
     // Garbage after the last record of the tail segment, as a torn write leaves.
-    let seg = d.path().join(xwal::dir::segment_file_name(1, false));
+    let seg = d.path().join(xwal::format::segment_file_name(1, false));
     let mut bytes = std::fs::read(&seg).unwrap();
     let end = bytes.iter().rposition(|&b| b != 0).unwrap();
     let at = (end + 8) / 8 * 8 + 64;

@@ -1,4 +1,5 @@
 //! `xwal verify` on a good WAL: exit 0 and a summary of what was checked.
+mod common;
 use std::process::Command;
 use xwal::{Config, IoEngine, Wal};
 
@@ -20,7 +21,7 @@ fn a_good_wal_verifies_with_exit_0() {
     wal.append(b"last").unwrap();
     assert!(wal.segments().len() >= 3);
     wal.close().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_xwal"))
+    let out = Command::new(common::XWAL)
         .arg("verify")
         .arg(d.path())
         .output()

@@ -1,0 +1,48 @@
+//! Below the API (cargo feature `internals`): the segment files, the I/O
+//! engines and the fuzz entry points, for the `xwal` command's crate (`cli/`)
+//! and the fuzz targets (`fuzz/`). An embedder never needs these; they follow
+//! the engine's internals and are not covered by semver.
+//!
+//! # Examples
+//!
+//! ```
+//! # fn main() -> xwal::Result<()> {
+//! use xwal::internals::dir::{list, prepare_segment};
+//!
+//! let dir = tempfile::tempdir_in(".").unwrap();
+//! prepare_segment(dir.path(), 1, 64 << 10, false)?;
+//! assert_eq!(list(dir.path())?.0.len(), 1);
+//! # Ok(()) }
+//! ```
+
+/// The WAL directory: the lock, listing, preparing, opening and removing segment files.
+pub mod dir {
+    pub use crate::dir::{
+        create_dir, list, open_for_read, open_for_write, prepare_segment, random_salt,
+        read_anchor_index, read_header_block, remove_file, rename_durable, sync_dir, DirLock,
+        ListedSegment,
+    };
+    pub use crate::format::{
+        anchor_index_path, classify, segment_file_name, segment_path, FileKind, LOCK_FILE,
+    };
+}
+
+/// The I/O seam: aligned buffers and the write and read engines.
+pub mod io {
+    pub use crate::io::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
+
+    /// Plain syscalls: `pwrite` + `fdatasync`, `pread`.
+    pub mod sync {
+        pub use crate::io::sync::{SyncReadEngine, SyncWriteEngine};
+    }
+
+    /// io_uring: linked write + fsync, batched reads.
+    pub mod uring {
+        pub use crate::io::uring::{UringReadEngine, UringWriteEngine};
+    }
+}
+
+/// Entry points of the cargo-fuzz targets and the corpus regression test.
+pub mod fuzzing {
+    pub use crate::fuzzing::{anchor_index, recovery, record_decoder, segment_header};
+}
