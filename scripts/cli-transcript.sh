@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out="${1:-/dev/stdout}"
-cargo build --quiet --release --features s3
+cargo build --quiet --release -p xwal-cli --features s3
 xwal="$root/target/release/xwal"
 work="$(mktemp -d "$root/xwal-transcript.XXXXXX")"
 s3_env="$(mktemp)"

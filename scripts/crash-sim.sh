@@ -17,4 +17,4 @@ done
 export XWAL_CRASH_POINTS="$points"
 [ -n "$seed" ] && export XWAL_CRASH_SEED="$seed"
 [ -n "$flips" ] && export XWAL_CRASH_BITFLIPS=1
-exec cargo test --release --test crash_sim -- --nocapture --test-threads=1
+exec cargo test --release -p xwal --features test-seams --test crash_sim -- --nocapture --test-threads=1

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-table="$(RUSTC_BOOTSTRAP=1 cargo rustdoc --lib --features s3 -- \
+table="$(RUSTC_BOOTSTRAP=1 cargo rustdoc -p xwal --lib --features s3,config-file -- \
     -Z unstable-options --show-coverage)"
 echo "$table"
 

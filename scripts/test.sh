@@ -17,13 +17,25 @@ uname -r
 step "format check"
 cargo fmt --all -- --check
 
-step "build (debug and release)"
-cargo build --all-targets
-cargo build --release --bin xwal
+# The library's own tests run with the test seams (fault injection, the
+# simulated disk, the negative controls) and config files; the command's crate
+# builds the library as an embedder does, without the seams.
+lib_features=test-seams,config-file
 
-step "tests: unit, integration, property, doc"
-cargo test --all-targets --no-fail-fast
-cargo test --doc
+step "build (debug and release)"
+cargo build -p xwal --all-targets --features "$lib_features"
+cargo build -p xwal-cli --all-targets
+cargo build --release -p xwal-cli
+
+step "library tests: unit, integration, property"
+cargo test -p xwal --all-targets --features "$lib_features" --no-fail-fast
+
+step "command tests (cli/)"
+cargo test -p xwal-cli --all-targets --no-fail-fast
+
+step "doc tests, without test-seams (the seams must not exist), then those of the seams"
+cargo test -p xwal --doc --features internals,config-file
+cargo test -p xwal --doc --features "$lib_features" -- seams fault sim open_with
 
 step "rustdoc: every public item documented, with an example"
 scripts/doc-coverage.sh | tail -1
@@ -31,7 +43,7 @@ scripts/doc-coverage.sh | tail -1
 step "examples (each runs in a temp dir under the current directory)"
 for example in append_replay async_tickets checkpoint_truncate prometheus_metrics; do
     echo "-- $example"
-    cargo run --quiet --example "$example"
+    cargo run --quiet -p xwal --features internals,config-file --example "$example"
 done
 
 step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127.0.0.1)"
@@ -45,14 +57,15 @@ step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127
     # shellcheck disable=SC1090
     . "$s3_env"
     set +a
-    cargo test --features s3 --lib archive::
-    cargo test --features s3 --test 's3_*' --no-fail-fast
+    cargo test -p xwal --features "s3,$lib_features" --lib archive::
+    cargo test -p xwal --features "s3,$lib_features" --test 's3_*' --no-fail-fast
+    cargo test -p xwal-cli --features s3 --test 's3_*' --no-fail-fast
     # Doc examples of the archive tier (compiled only with the feature); the
     # others ran above, and each doc example is its own compile.
-    cargo test --features s3 --doc -- archive Archive
+    cargo test -p xwal --features s3,internals,config-file --doc -- archive Archive
     echo "-- example s3_archive"
     AWS_ACCESS_KEY_ID="$XWAL_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$XWAL_S3_SECRET_KEY" \
-        cargo run --quiet --features s3 --example s3_archive
+        cargo run --quiet -p xwal --features "s3,$lib_features" --example s3_archive
 )
 
 step "done in $(( $(date +%s) - started )) s"
