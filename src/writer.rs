@@ -896,14 +896,7 @@ impl Writer {
                 } else {
                     "write"
                 };
-                self.shared.set_fence(Error::Fenced {
-                    op,
-                    cause: e.to_string(),
-                });
-                Some((
-                    f.acks,
-                    Err(self.shared.fence_error().unwrap_or(Error::Closed)),
-                ))
+                Some((f.acks, Err(self.fence(op, &e))))
             }
         }
     }
@@ -927,6 +920,16 @@ impl Writer {
         }
     }
 
+    /// Fences the WAL after `op` failed: nothing is acknowledged again. Returns
+    /// the error every waiter gets (the first cause, if another came first).
+    fn fence(&self, op: &'static str, cause: &dyn std::fmt::Display) -> Error {
+        self.shared.set_fence(Error::Fenced {
+            op,
+            cause: cause.to_string(),
+        });
+        self.shared.fence_error().unwrap_or(Error::Closed)
+    }
+
     fn sync_active(&mut self) -> Result<()> {
         if !self.unsynced {
             return Ok(());
@@ -945,13 +948,7 @@ impl Writer {
                 self.shared.durable_lsn.store(r, Ordering::Release);
                 Ok(())
             }
-            Err(e) => {
-                self.shared.set_fence(Error::Fenced {
-                    op: "fdatasync",
-                    cause: e.to_string(),
-                });
-                Err(self.shared.fence_error().unwrap_or(Error::Closed))
-            }
+            Err(e) => Err(self.fence("fdatasync", &e)),
         }
     }
 
@@ -996,11 +993,7 @@ impl Writer {
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
         if let Err(e) = r {
-            self.shared.set_fence(Error::Fenced {
-                op: "segment header write",
-                cause: e.to_string(),
-            });
-            return Err(self.shared.fence_error().unwrap_or(Error::Closed));
+            return Err(self.fence("segment header write", &e));
         }
         a.header_written = true;
         a.write_pos = BLOCK_SIZE as u64;

@@ -351,9 +351,13 @@ fn undo_some_shrinks(dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<()>
         if p.extension().is_none_or(|x| x != "seg") {
             continue;
         }
-        let Ok(block) = crate::dir::read_header_block(&p) else {
+        let mut block = vec![0u8; crate::format::BLOCK_SIZE];
+        let Ok(file) = std::fs::File::open(&p) else {
             continue;
         };
+        if super::sync::pread_full(std::os::fd::AsRawFd::as_raw_fd(&file), &mut block, 0).is_err() {
+            continue;
+        }
         let HeaderDecode::Valid(h) = SegmentHeader::decode(&block) else {
             continue;
         };
