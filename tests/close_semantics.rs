@@ -11,9 +11,7 @@ fn calls_after_close_get_closed() {
         let d = tempdir();
         let cfg = small(d.path(), engine);
         let wal = open(&cfg);
-        for i in 1..=5u64 {
-            wal.append(&payload(i, 10)).unwrap();
-        }
+        append_n(&wal, 1..=5, 10);
         wal.close().unwrap();
         assert!(matches!(wal.append(b"x"), Err(Error::Closed)));
         assert!(matches!(wal.submit(b"x".to_vec()), Err(Error::Closed)));

@@ -174,9 +174,7 @@ fn valid_edges_are_accepted() {
             .max_batch_entries(1)
             .replay_channel_capacity(1),
     );
-    for i in 1..=20u64 {
-        assert_eq!(wal.append(&payload(i, 10)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=20, 10);
     assert_eq!(
         lsns(&replay_all(&wal, ReplayOptions::all())),
         (1..=20).collect::<Vec<_>>()

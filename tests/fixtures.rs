@@ -34,9 +34,7 @@ fn seg(dir: &Path, n: u64) -> PathBuf {
 /// Two segments: LSNs 1..=k in segment 0, the rest in segment 1 (the tail).
 fn build(dir: &Path) -> u64 {
     let (wal, _) = Wal::open(cfg(dir)).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&common::payload(i, 300)).unwrap();
-    }
+    common::append_n(&wal, 1..=300, 300);
     let last = wal.last_index();
     wal.close().unwrap();
     drop(wal);

@@ -29,9 +29,7 @@ fn run_at_depth(engine: IoEngine, fault: Fault, depth: usize) {
         .commits_in_flight(depth)
         .max_batch_entries(2);
     let wal = open_faulty(&cfg, &faults);
-    for i in 1..=50u64 {
-        assert_eq!(wal.append(&payload(i, 40)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=50, 40);
     faults.arm(0, fault);
     // Many producers waiting at once: all must see the error, either from the
     // ticket or, once the fence is up, from submit itself.
@@ -122,9 +120,7 @@ fn short_write_mid_batch_is_recovered() {
         let faults = FaultInjector::new();
         let cfg = small(d.path(), engine);
         let wal = open_faulty(&cfg, &faults);
-        for i in 1..=10u64 {
-            wal.append(&payload(i, 3000)).unwrap();
-        }
+        append_n(&wal, 1..=10, 3000);
         faults.arm(0, Fault::ShortWrite(1));
         let r = wal.append_batch((11..=30u64).map(|i| payload(i, 3000)).collect::<Vec<_>>());
         assert!(matches!(r, Err(Error::Fenced { .. })), "{r:?}");

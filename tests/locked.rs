@@ -22,9 +22,7 @@ fn second_open_is_locked_and_harmless() {
         let d = tempdir();
         let cfg = small(d.path(), engine);
         let wal = open(&cfg);
-        for i in 1..=10u64 {
-            wal.append(&payload(i, 100)).unwrap();
-        }
+        append_n(&wal, 1..=10, 100);
         assert_locked(&cfg);
         assert_locked(&cfg.clone().io_engine(IoEngine::Sync));
         // The failed opener changed nothing for the first.

@@ -13,9 +13,7 @@ fn early_record_of_the_tail_segment_fails_open() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=400u64 {
-                assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=400, 1000);
         }
         let (seg, _) = ondisk::tail_segment(d.path());
         assert!(seg.segment >= 1);
@@ -72,9 +70,7 @@ fn damaged_record_header_in_the_tail_fails_open() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=100u64 {
-                assert_eq!(wal.append(&payload(i, 100)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=100, 100);
         }
         let (seg, _) = ondisk::tail_segment(d.path());
         let (_, recs, _) = ondisk::records(&seg.path);
@@ -100,9 +96,7 @@ fn damage_in_a_sealed_segment_surfaces_at_replay() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=800u64 {
-                assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=800, 1000);
         }
         let segs = ondisk::written_segments(d.path());
         assert!(segs.len() >= 3);

@@ -57,9 +57,7 @@ fn entry_of_exactly_max_entry_size_round_trips() {
         {
             let wal = open(&cfg);
             // Several, so that some land at the end of a segment and force rollovers.
-            for i in 1..=9u64 {
-                assert_eq!(wal.append(&payload(i, MAX)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=9, MAX);
             assert_eq!(
                 wal.append_batch(vec![payload(10, MAX), payload(11, MAX)])
                     .unwrap(),

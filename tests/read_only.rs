@@ -25,18 +25,14 @@ fn reads_beside_a_writer_without_the_lock() {
         let d = tempdir();
         let cfg = small(d.path(), engine);
         let wal = open(&cfg);
-        for i in 1..=300u64 {
-            wal.append(&payload(i, 500)).unwrap();
-        }
+        append_n(&wal, 1..=300, 500);
         let cp = wal.create_checkpoint().unwrap();
         let (ro, rep) = Wal::open_read_only(cfg.clone()).unwrap();
         assert!(ro.is_read_only());
         assert_eq!(rep.last_lsn, 300);
         assert_eq!(ro.checkpoints(), vec![cp]);
         // The writer keeps going while the read-only view replays.
-        for i in 301..=400u64 {
-            wal.append(&payload(i, 500)).unwrap();
-        }
+        append_n(&wal, 301..=400, 500);
         let got = replay_all(&ro, ReplayOptions::all());
         assert_eq!(lsns(&got), (1..=300).collect::<Vec<_>>());
         assert!(got.iter().all(|e| e.data == payload(e.lsn, 500)));
@@ -59,9 +55,7 @@ fn changes_nothing_on_a_torn_tail() {
     let cfg = small(d.path(), IoEngine::Uring);
     {
         let wal = open(&cfg);
-        for i in 1..=50u64 {
-            wal.append(&payload(i, 100)).unwrap();
-        }
+        append_n(&wal, 1..=50, 100);
     }
     // Garbage after the last record of segment 0, as a torn write would leave.
     let seg = d.path().join(xwal::format::segment_file_name(0, false));
@@ -95,9 +89,7 @@ fn follows_a_checkpoint_rename_by_another_handle() {
     let d = tempdir();
     let cfg = small(d.path(), IoEngine::Uring);
     let wal = open(&cfg);
-    for i in 1..=20u64 {
-        wal.append(&payload(i, 10)).unwrap();
-    }
+    append_n(&wal, 1..=20, 10);
     let (ro, _) = Wal::open_read_only(cfg.clone()).unwrap();
     // The writer renames segment 0 to its checkpoint name after the view opened.
     assert_eq!(wal.create_checkpoint().unwrap(), 0);

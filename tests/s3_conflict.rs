@@ -8,15 +8,13 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{ArchiveErrorKind, Error, IoEngine, Wal};
 
 fn write(wal: &Wal, n: u64) {
-    for i in 1..=n {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(wal, 1..=n, 1000);
     wal.create_checkpoint().unwrap();
 }
 

@@ -8,7 +8,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{Error, IoEngine, ReplayOptions, Wal};
@@ -27,9 +27,7 @@ fn damaged_or_truncated_objects_are_detected_on_replay() {
         .retention(LocalRetention::KeepNewest(0));
     let dir = common::tempdir();
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     wal.create_checkpoint().unwrap();
     let st = wal.wait_archived(Duration::from_secs(60)).unwrap();
     let last = st.last_archived.unwrap();

@@ -23,9 +23,7 @@ fn crash_between_upload_and_manifest_recovers_on_restart() {
     // Segments sealed before the archive starts, so that they are uploaded in one go.
     {
         let (wal, _) = Wal::open(cfg.clone()).unwrap();
-        for i in 1..=800u64 {
-            wal.append(&payload(i, 1000)).unwrap();
-        }
+        common::append_n(&wal, 1..=800, 1000);
         wal.create_checkpoint().unwrap();
         wal.close().unwrap();
     }

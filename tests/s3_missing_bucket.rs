@@ -7,7 +7,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{ArchiveErrorKind, Error, IoEngine, Wal};
@@ -40,9 +40,7 @@ fn a_missing_bucket_gives_a_clear_error() {
     let dir = common::tempdir();
     let cfg = small(dir.path(), IoEngine::Uring).s3(s3.retention(LocalRetention::KeepNewest(0)));
     let (wal, _) = Wal::open(cfg).unwrap();
-    for i in 1..=600u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=600, 1000);
     wal.create_checkpoint().unwrap();
     s3_support::wait_until(30, "the archiver to report the missing bucket", || {
         matches!(

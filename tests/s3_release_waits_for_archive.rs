@@ -8,7 +8,7 @@
 mod common;
 mod s3_support;
 
-use common::{lsns, payload, replay_all, small};
+use common::{lsns, replay_all, small};
 use std::time::Duration;
 use xwal::{IoEngine, ReplayOptions, Wal};
 
@@ -25,9 +25,7 @@ fn released_segments_are_deleted_only_once_archived() {
     let cfg = small(dir.path(), IoEngine::Uring);
 
     let (wal, _) = Wal::open(cfg.clone().s3(down)).unwrap();
-    for i in 1..=1000u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=1000, 1000);
     let segs: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
     assert!(segs.len() >= 5, "{segs:?}");
     // Release the first two segments, then consume the rest of what is sealed.

@@ -7,7 +7,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, replay_all, small};
+use common::{replay_all, small};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -94,9 +94,7 @@ fn secrets_never_appear_in_debug_errors_or_logs() {
         .retention(LocalRetention::KeepNewest(0));
     let dir = common::tempdir();
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(good.clone())).unwrap();
-    for i in 1..=400u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=400, 1000);
     wal.create_checkpoint().unwrap();
     let st = wal.wait_archived(Duration::from_secs(60)).unwrap();
     check(&format!("{st:?}"), &secrets);
@@ -118,9 +116,7 @@ fn secrets_never_appear_in_debug_errors_or_logs() {
     check(&format!("{e} {e:?}"), &secrets);
     let w_dir = common::tempdir();
     let (w, _) = Wal::open(small(w_dir.path(), IoEngine::Uring).s3(bad)).unwrap();
-    for i in 1..=400u64 {
-        w.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&w, 1..=400, 1000);
     w.create_checkpoint().unwrap();
     s3_support::wait_until(30, "an archive error", || {
         w.archive_status().unwrap().errors >= 2

@@ -8,7 +8,7 @@
 mod common;
 mod s3_support;
 
-use common::{payload, small};
+use common::small;
 use std::time::Duration;
 use xwal::archive::{LocalRetention, S3Credentials};
 use xwal::{ArchiveErrorKind, Error, IoEngine, Wal};
@@ -38,9 +38,7 @@ fn wrong_credentials_give_a_clear_error() {
     let good = env.config("wrong-credentials");
     let dir = common::tempdir();
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(good.clone())).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&wal, 1..=300, 1000);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     wal.close().unwrap();
@@ -63,9 +61,7 @@ fn wrong_credentials_give_a_clear_error() {
     let cfg = small(w_dir.path(), IoEngine::Uring)
         .s3(wrong_secret.retention(LocalRetention::KeepNewest(0)));
     let (w, _) = Wal::open(cfg).unwrap();
-    for i in 1..=600u64 {
-        w.append(&payload(i, 1000)).unwrap();
-    }
+    common::append_n(&w, 1..=600, 1000);
     w.create_checkpoint().unwrap();
     s3_support::wait_until(30, "the archiver to report access denied", || {
         matches!(

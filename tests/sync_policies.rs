@@ -18,9 +18,7 @@ fn every_policy_round_trips() {
             let d = tempdir();
             let cfg = small(d.path(), engine).sync(policy);
             let wal = open(&cfg);
-            for i in 1..=500u64 {
-                assert_eq!(wal.append(&payload(i, 100)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=500, 100);
             if policy.acks_are_durable() {
                 assert_eq!(wal.durable_index(), 500, "{policy:?}");
             }

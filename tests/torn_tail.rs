@@ -21,9 +21,7 @@ fn setup(engine: IoEngine, n: u64, checkpoint_at_end: bool) -> Setup {
     let cfg = small(d.path(), engine);
     {
         let wal = open(&cfg);
-        for i in 1..=n {
-            assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-        }
+        append_n_checked(&wal, 1..=n, 1000);
         if checkpoint_at_end {
             wal.create_checkpoint().unwrap();
         }

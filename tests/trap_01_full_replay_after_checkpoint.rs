@@ -39,9 +39,7 @@ fn full_replay_with_several_checkpoints() {
         assert_eq!(on_disk, cps, "checkpoint files on disk");
         check(&wal, 1500);
 
-        for i in 1501..=1600u64 {
-            assert_eq!(wal.append(&payload(i, 200)).unwrap(), i);
-        }
+        append_n_checked(&wal, 1501..=1600, 200);
         check(&wal, 1600);
         wal.close().unwrap();
         drop(wal);

@@ -5,12 +5,6 @@ mod common;
 use common::*;
 use xwal::*;
 
-fn append_range(wal: &Wal, from: u64, to: u64) {
-    for i in from..=to {
-        assert_eq!(wal.append(&payload(i, 100)).unwrap(), i);
-    }
-}
-
 fn reopen(cfg: &Config, expect_last: u64) -> Wal {
     let (wal, rep) = Wal::open(cfg.clone()).unwrap();
     assert_eq!(rep.last_lsn, expect_last, "{rep:?}");
@@ -31,7 +25,7 @@ fn restart_after_checkpoint_continues() {
             } else {
                 reopen(&cfg, next - 1)
             };
-            append_range(&wal, next, next + 49);
+            append_n_checked(&wal, next..=next + 49, 100);
             next += 50;
             wal.create_checkpoint().unwrap();
             if round == 2 {
@@ -57,7 +51,7 @@ fn restart_after_replay_continues() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            append_range(&wal, 1, 300);
+            append_n_checked(&wal, 1..=300, 100);
             assert_eq!(
                 lsns(&replay_all(&wal, ReplayOptions::all())),
                 (1..=300).collect::<Vec<_>>()
@@ -83,7 +77,7 @@ fn restart_after_consuming_replay_continues() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            append_range(&wal, 1, 3000);
+            append_n_checked(&wal, 1..=3000, 100);
             assert!(wal.segments().len() >= 2, "{:?}", wal.segments());
             let r = wal.replay(ReplayOptions::all().consume(true)).unwrap();
             let got: Vec<Entry> = r.receiver().iter().collect();
@@ -112,7 +106,7 @@ fn restart_after_purge_of_all_sealed_segments_continues() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            append_range(&wal, 1, 2000);
+            append_n_checked(&wal, 1..=2000, 100);
             let cp = wal.create_checkpoint().unwrap();
             let purged = wal.purge_through(cp).unwrap();
             assert_eq!(purged, (0..=cp).collect::<Vec<_>>());

@@ -13,9 +13,7 @@ const N: u64 = 120;
 /// returns (tail segment path, tail number, salt, end of the records).
 fn setup(cfg: &Config) -> (std::path::PathBuf, u64, u32, u64) {
     let wal = open(cfg);
-    for i in 1..=N {
-        assert_eq!(wal.append(&payload(i, 3000)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=N, 3000);
     assert!(wal.segments().len() >= 2, "{:?}", wal.segments());
     wal.close().unwrap();
     drop(wal);

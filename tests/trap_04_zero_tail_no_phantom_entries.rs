@@ -25,9 +25,7 @@ fn preallocated_zero_space_is_not_entries() {
             let cfg = small(d.path(), engine).zero_fill(zero_fill);
             {
                 let wal = open(&cfg);
-                for i in 1..=10u64 {
-                    assert_eq!(wal.append(&payload(i, 50)).unwrap(), i);
-                }
+                append_n_checked(&wal, 1..=10, 50);
                 assert_exact(&wal, 10, 50);
             }
             let (wal, rep) = Wal::open(cfg.clone()).unwrap();
@@ -50,9 +48,7 @@ fn zeroed_last_record_is_gone_not_phantom() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=200u64 {
-                assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=200, 1000);
         }
         // The last write never reached the disk: its bytes read back as zeros.
         let (seg, _) = ondisk::tail_segment(d.path());
@@ -77,9 +73,7 @@ fn tail_segment_with_zeroed_records_holds_nothing() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=400u64 {
-                assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=400, 1000);
         }
         let (seg, h) = ondisk::tail_segment(d.path());
         assert!(
@@ -105,9 +99,7 @@ fn zero_segment_file_after_the_tail_is_not_entries() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=30u64 {
-                assert_eq!(wal.append(&payload(i, 100)).unwrap(), i);
-            }
+            append_n_checked(&wal, 1..=30, 100);
         }
         // A full-size, all-zero file named like the next segment (a preparation
         // that never got a header). The engine may have left one already.
@@ -123,9 +115,7 @@ fn zero_segment_file_after_the_tail_is_not_entries() {
         assert_eq!(rep.last_lsn, 30, "{rep:?}");
         assert_exact(&wal, 30, 100);
         // Fill the tail so the zero segment gets used.
-        for i in 31..=2000u64 {
-            assert_eq!(wal.append(&payload(i, 100)).unwrap(), i);
-        }
+        append_n_checked(&wal, 31..=2000, 100);
         assert!(
             wal.segments().iter().any(|s| s.segment == tail.segment + 1),
             "{:?}",

@@ -10,9 +10,7 @@ use xwal::*;
 const N: u64 = 1500;
 
 fn fill(wal: &Wal) {
-    for i in 1..=N {
-        assert_eq!(wal.append(&payload(i, 500)).unwrap(), i);
-    }
+    append_n_checked(wal, 1..=N, 500);
     assert!(wal.segments().len() >= 4, "{:?}", wal.segments());
 }
 

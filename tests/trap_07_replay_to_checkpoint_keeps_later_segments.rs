@@ -5,12 +5,6 @@ mod common;
 use common::*;
 use xwal::*;
 
-fn fill(wal: &Wal, from: u64, to: u64) {
-    for i in from..=to {
-        assert_eq!(wal.append(&payload(i, 300)).unwrap(), i);
-    }
-}
-
 fn first_lsn(wal: &Wal, seg: u64) -> u64 {
     wal.segments()
         .iter()
@@ -29,11 +23,11 @@ fn replay_to_checkpoint_leaves_later_segments() {
         let d = tempdir();
         let cfg = small(d.path(), engine);
         let wal = open(&cfg);
-        fill(&wal, 1, 1000);
+        append_n_checked(&wal, 1..=1000, 300);
         let cp1 = wal.create_checkpoint().unwrap();
-        fill(&wal, 1001, 2000);
+        append_n_checked(&wal, 1001..=2000, 300);
         let cp2 = wal.create_checkpoint().unwrap();
-        fill(&wal, 2001, 3000);
+        append_n_checked(&wal, 2001..=3000, 300);
 
         let to1 = replay_all(
             &wal,
@@ -86,11 +80,11 @@ fn consuming_to_checkpoint_keeps_later_segments_across_restart() {
         let (cp1, cp2, first_after_cp1);
         {
             let wal = open(&cfg);
-            fill(&wal, 1, 1000);
+            append_n_checked(&wal, 1..=1000, 300);
             cp1 = wal.create_checkpoint().unwrap();
-            fill(&wal, 1001, 2000);
+            append_n_checked(&wal, 1001..=2000, 300);
             cp2 = wal.create_checkpoint().unwrap();
-            fill(&wal, 2001, 3000);
+            append_n_checked(&wal, 2001..=3000, 300);
             first_after_cp1 = first_lsn(&wal, cp1 + 1);
             assert_eq!(first_after_cp1, 1001);
 

@@ -21,9 +21,7 @@ struct Damage {
 /// second segment (sealed).
 fn setup(d: &std::path::Path, engine: IoEngine) -> (Wal, Damage) {
     let wal = open(&small(d, engine));
-    for i in 1..=N {
-        assert_eq!(wal.append(&payload(i, 500)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=N, 500);
     let segs = ondisk::written_segments(d);
     assert!(segs.len() >= 4);
     let (s, _) = &segs[1];
@@ -174,9 +172,7 @@ fn damaged_header_of_a_sealed_segment_fails_open() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            for i in 1..=N {
-                wal.append(&payload(i, 500)).unwrap();
-            }
+            append_n(&wal, 1..=N, 500);
         }
         let segs = ondisk::written_segments(d.path());
         ondisk::flip_byte(&segs[1].0.path, 20); // inside the segment number field

@@ -9,12 +9,6 @@ use xwal::*;
 
 const N: u64 = 3000;
 
-fn fill(wal: &Wal) {
-    for i in 1..=N {
-        assert_eq!(wal.append(&payload(i, 300)).unwrap(), i);
-    }
-}
-
 /// (first, last) LSN of each segment present.
 fn bounds(wal: &Wal) -> Vec<(u64, u64, u64)> {
     let segs = wal.segments();
@@ -95,7 +89,7 @@ fn range_from_zero_after_purge() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            fill(&wal);
+            append_n_checked(&wal, 1..=N, 300);
             let segs = wal.segments();
             assert!(segs.len() >= 4, "{segs:?}");
             let purged = wal.purge_through(segs[1].segment).unwrap();
@@ -114,7 +108,7 @@ fn range_from_zero_after_consuming_replay() {
         let cfg = small(d.path(), engine);
         {
             let wal = open(&cfg);
-            fill(&wal);
+            append_n_checked(&wal, 1..=N, 300);
             let segs = wal.segments();
             // Consume the first two segments (Go's at-most-once replay).
             let r = wal

@@ -38,9 +38,7 @@ fn files_are_private() {
         // Small replay chunks: sealed segments get anchor indexes, which must be private too.
         let cfg = small(d.path(), engine).replay_chunk_size(16 << 10);
         let wal = open(&cfg);
-        for i in 1..=2000u64 {
-            wal.append(&payload(i, 200)).unwrap();
-        }
+        append_n(&wal, 1..=2000, 200);
         wal.create_checkpoint().unwrap();
         wal.append(b"after").unwrap();
         // Closed first: while open, the preparer thread creates, renames and shrinks files, so a
@@ -78,9 +76,7 @@ fn populated(engine: IoEngine) -> (tempfile::TempDir, Config) {
     let d = tempdir();
     let cfg = small(d.path(), engine);
     let wal = open(&cfg);
-    for i in 1..=100u64 {
-        wal.append(&payload(i, 100)).unwrap();
-    }
+    append_n(&wal, 1..=100, 100);
     drop(wal);
     (d, cfg)
 }
@@ -170,9 +166,7 @@ fn symlinked_anchor_index_is_not_followed() {
         let link = xwal::format::anchor_index_path(d.path(), 0);
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let wal = open(&small(d.path(), engine).replay_chunk_size(16 << 10));
-        for i in 1..=400u64 {
-            wal.append(&payload(i, 2000)).unwrap();
-        }
+        append_n(&wal, 1..=400, 2000);
         assert!(wal.segments().len() >= 3, "segment 0 was sealed");
         wal.close().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");

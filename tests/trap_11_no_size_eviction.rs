@@ -42,9 +42,7 @@ fn full_directory_refuses_appends_and_deletes_nothing() {
         let d = tempdir();
         let cfg = cfg(d.path(), engine);
         let wal = open(&cfg);
-        for i in 1..=50u64 {
-            assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-        }
+        append_n_checked(&wal, 1..=50, 1000);
         let cp = wal.create_checkpoint().unwrap();
         let last = fill_until_full(&wal, 51);
         assert!(last > 200, "{last}");

@@ -25,9 +25,7 @@ fn within_deadline<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send +
 fn filled(engine: IoEngine, n: u64, cap: usize) -> (tempfile::TempDir, Arc<Wal>) {
     let d = tempdir();
     let wal = open(&small(d.path(), engine).replay_channel_capacity(cap));
-    for i in 1..=n {
-        assert_eq!(wal.append(&payload(i, 200)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=n, 200);
     (d, Arc::new(wal))
 }
 

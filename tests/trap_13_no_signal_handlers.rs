@@ -36,9 +36,7 @@ fn no_signal_handler_is_installed() {
         let cfg = small(d.path(), engine);
         let wal = open(&cfg);
         assert_eq!(dispositions(), before, "{engine:?}: after open");
-        for i in 1..=500u64 {
-            wal.append(&payload(i, 500)).unwrap();
-        }
+        append_n(&wal, 1..=500, 500);
         wal.create_checkpoint().unwrap();
         let _ = wal.submit(b"t".to_vec()).unwrap().wait().unwrap();
         assert_eq!(replay_all(&wal, ReplayOptions::all()).len(), 501);

@@ -1,27 +1,24 @@
 //! `xwal bench --quick` runs and writes valid JSON and an SVG chart (a smoke
 //! test, not a benchmark: nothing here depends on how fast the disk is).
 mod common;
-use std::process::Command;
+use common::*;
+use std::ffi::OsStr;
 
 #[test]
 fn bench_quick_writes_valid_json() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = tempdir();
     let json = dir.path().join("out.json");
     let svg = dir.path().join("out.svg");
-    let out = Command::new(common::XWAL)
-        .args(["bench", "--quick", "--dir"])
-        .arg(dir.path())
-        .arg("--json")
-        .arg(&json)
-        .arg("--plot")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    xwal_ok::<&OsStr>(&[
+        "bench".as_ref(),
+        "--quick".as_ref(),
+        "--dir".as_ref(),
+        dir.path().as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--plot".as_ref(),
+        svg.as_os_str(),
+    ]);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = v["rows"].as_array().unwrap();

@@ -2,45 +2,13 @@
 //! `xwal: <message>` on stderr, a non-zero exit, nothing on stdout, no panic
 //! and no backtrace (even with RUST_BACKTRACE=1), and nothing created.
 mod common;
-use std::process::Command;
-
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(common::XWAL)
-        .args(args)
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn assert_one_line_error(args: &[&str], must_contain: &str) {
-    let (code, stdout, stderr) = run(args);
-    assert!(code.is_some_and(|c| c != 0), "{args:?}: exit {code:?}");
-    assert!(stdout.is_empty(), "{args:?}: stdout {stdout:?}");
-    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
-    assert!(stderr.starts_with("xwal: "), "{args:?}: {stderr:?}");
-    assert!(!stderr.contains("panicked"), "{args:?}: {stderr:?}");
-    assert!(!stderr.contains("backtrace"), "{args:?}: {stderr:?}");
-    assert!(
-        stderr.contains(must_contain),
-        "{args:?}: {stderr:?} lacks {must_contain:?}"
-    );
-}
+use common::*;
 
 #[test]
 fn every_bad_invocation_is_one_line() {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let d = tempdir();
     let wal = d.path().join("wal");
-    let (w, _) = xwal::Wal::open(
-        xwal::Config::new(&wal)
-            .segment_size(256 << 10)
-            .max_entry_size(4096),
-    )
-    .unwrap();
+    let w = open(&cli_config(&wal));
     w.append(b"one").unwrap();
     w.close().unwrap();
     drop(w);
@@ -51,32 +19,32 @@ fn every_bad_invocation_is_one_line() {
     std::fs::write(&bad_toml, "segment_size = \"128MB\"\n").unwrap();
     let bad_toml = bad_toml.to_str().unwrap();
 
-    assert_one_line_error(&[], "subcommand");
-    assert_one_line_error(&["frobnicate"], "frobnicate");
-    assert_one_line_error(&["dump", "--bogus", wal], "--bogus");
-    assert_one_line_error(&["dump", wal, "--from-lsn", "ten"], "--from-lsn");
-    assert_one_line_error(&["dump", wal, "--format", "xml"], "xml");
-    assert_one_line_error(&["dump", wal, "--segments", "a..b"], "segment");
-    assert_one_line_error(&["dump", wal, "--from-lsn", "9", "--to-lsn", "3"], "empty");
-    assert_one_line_error(
+    xwal_one_line_err(&[], "subcommand");
+    xwal_one_line_err(&["frobnicate"], "frobnicate");
+    xwal_one_line_err(&["dump", "--bogus", wal], "--bogus");
+    xwal_one_line_err(&["dump", wal, "--from-lsn", "ten"], "--from-lsn");
+    xwal_one_line_err(&["dump", wal, "--format", "xml"], "xml");
+    xwal_one_line_err(&["dump", wal, "--segments", "a..b"], "segment");
+    xwal_one_line_err(&["dump", wal, "--from-lsn", "9", "--to-lsn", "3"], "empty");
+    xwal_one_line_err(
         &["replay", wal, "--from-lsn", "1", "--segments", "0..1"],
         "one kind of range",
     );
-    assert_one_line_error(&["dump"], "DIR");
+    xwal_one_line_err(&["dump"], "DIR");
     for cmd in ["inspect", "verify", "dump", "checkpoint", "replay"] {
-        assert_one_line_error(&[cmd, missing], "no such directory");
+        xwal_one_line_err(&[cmd, missing], "no such directory");
     }
-    assert_one_line_error(&["import-go", missing, wal], "no such directory");
-    assert_one_line_error(&["import-go", wal], "DEST");
+    xwal_one_line_err(&["import-go", missing, wal], "no such directory");
+    xwal_one_line_err(&["import-go", wal], "DEST");
     let dest = d.path().join("dest");
-    assert_one_line_error(
+    xwal_one_line_err(
         &["import-go", wal, dest.to_str().unwrap()],
         "no Go xwal segment files",
     );
     assert!(!dest.exists());
-    assert_one_line_error(&["inspect", "--config", bad_toml, wal], "segment_size");
-    assert_one_line_error(&["--config", "/nonexistent/x.toml", "dump", wal], "x.toml");
-    assert_one_line_error(
+    xwal_one_line_err(&["inspect", "--config", bad_toml, wal], "segment_size");
+    xwal_one_line_err(&["--config", "/nonexistent/x.toml", "dump", wal], "x.toml");
+    xwal_one_line_err(
         &["dump", wal, "--from-checkpoint", "3"],
         "checkpoint 3 not found",
     );
@@ -97,12 +65,10 @@ fn help_works_on_every_subcommand() {
         "import-go",
         "bench",
     ] {
-        let (code, stdout, _) = run(&[cmd, "--help"]);
-        assert_eq!(code, Some(0), "{cmd}");
+        let stdout = xwal_ok(&[cmd, "--help"]);
         assert!(stdout.contains("Usage: xwal"), "{cmd}: {stdout}");
     }
-    let (code, stdout, _) = run(&["--help"]);
-    assert_eq!(code, Some(0));
+    let stdout = xwal_ok(&["--help"]);
     for cmd in [
         "inspect",
         "verify",

@@ -1,23 +1,11 @@
 //! `xwal dump`: text, hex and JSON lines; LSN ranges, segment ranges (both
 //! spellings), checkpoint ranges, backwards; --max-bytes.
 mod common;
+use common::*;
 use std::path::Path;
-use std::process::Command;
-use xwal::{Config, IoEngine, Wal};
 
 fn dump(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(common::XWAL)
-        .arg("dump")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dump {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    xwal_ok(&[&["dump", dir.to_str().unwrap()][..], args].concat())
 }
 
 fn lsns_of_json(s: &str) -> Vec<u64> {
@@ -36,25 +24,12 @@ fn data(lsn: u64) -> Vec<u8> {
 
 /// Segment 0: LSN 1..=10 (checkpoint); segment 1: 11..=20 (checkpoint); segment 2: 21..=25.
 fn build(dir: &Path) {
-    let (wal, _) = Wal::open(
-        Config::new(dir)
-            .segment_size(256 << 10)
-            .max_entry_size(64 << 10)
-            .io_engine(IoEngine::Sync),
-    )
-    .unwrap();
-    for lsn in 1..=25u64 {
-        assert_eq!(wal.append(&data(lsn)).unwrap(), lsn);
-        if lsn == 10 || lsn == 20 {
-            wal.create_checkpoint().unwrap();
-        }
-    }
-    wal.close().unwrap();
+    write_wal(dir, 25, &[10, 20], data).close().unwrap();
 }
 
 #[test]
 fn formats_and_ranges() {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let d = tempdir();
     build(d.path());
     let dir = d.path();
 

@@ -2,8 +2,9 @@
 //! (non-zero exit, each bad record with file and offset, DEST untouched) on a
 //! directory with a damaged record.
 mod common;
+use common::*;
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 use xwal::{Config, ReplayOptions, Wal};
 
 fn copy_go_testdata(dest: &Path) {
@@ -24,17 +25,9 @@ fn copy_go_testdata(dest: &Path) {
     }
 }
 
-fn import(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(common::XWAL)
-        .arg("import-go")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn imports_the_go_test_data() {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let d = tempdir();
     let go = d.path().join("go");
     copy_go_testdata(&go);
     std::fs::write(go.join("wal_9.garbage"), b"consumed").unwrap();
@@ -45,18 +38,13 @@ fn imports_the_go_test_data() {
     )
     .unwrap();
     let dest = d.path().join("xwal");
-    let out = import(&[
+    let stdout = xwal_ok::<&OsStr>(&[
+        "import-go".as_ref(),
         go.as_os_str(),
         dest.as_os_str(),
         "--config".as_ref(),
         toml.as_os_str(),
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(stdout.contains("3 file(s) (wal_0.checkpoint, wal_1.checkpoint, wal_2), 2600 entries, LSN 1..2600, 0 bad record(s)"), "{stdout}");
     assert!(
         stdout.contains("skipped (consumed by Go): wal_9.garbage"),
@@ -85,7 +73,7 @@ fn imports_the_go_test_data() {
 
 #[test]
 fn a_bad_record_refuses_the_import() {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let d = tempdir();
     let go = d.path().join("go");
     copy_go_testdata(&go);
     // Damage a byte in the middle of the second file's payloads.
@@ -95,9 +83,9 @@ fn a_bad_record_refuses_the_import() {
     b[mid] ^= 0x20;
     std::fs::write(&p, &b).unwrap();
     let dest = d.path().join("xwal");
-    let out = import(&[go.as_os_str(), dest.as_os_str()]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) =
+        xwal_err::<&OsStr>(&["import-go".as_ref(), go.as_os_str(), dest.as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
     let bad: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("xwal: bad record: "))

@@ -1,29 +1,12 @@
 //! `xwal inspect DIR` and `--json`: segments with number, first and last LSN,
 //! checkpoint flag and file size; checkpoints; last LSN; recovery state.
 mod common;
+use common::*;
 use std::path::Path;
-use std::process::{Command, Output};
-use xwal::{Config, IoEngine, Wal};
-
-fn xwal(args: &[&str], dir: &Path) -> Output {
-    Command::new(common::XWAL)
-        .args(args)
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
-}
 
 /// Segment 0: LSN 1..=100, checkpoint (shrunk to its data). Segment 1: LSN 101..=150, active.
 fn build(dir: &Path) {
-    let cfg = Config::new(dir)
-        .segment_size(256 << 10)
-        .max_entry_size(64 << 10)
-        .io_engine(IoEngine::Sync);
-    let (wal, _) = Wal::open(cfg).unwrap();
+    let wal = open(&cli_config(dir));
     wal.append_batch((1..=100u32).map(|i| vec![i as u8; 100]))
         .unwrap();
     assert_eq!(wal.create_checkpoint().unwrap(), 0);
@@ -36,13 +19,7 @@ fn build(dir: &Path) {
 fn table_lists_segments_lsns_checkpoints_and_sizes() {
     let d = tempdir();
     build(d.path());
-    let out = xwal(&["inspect"], d.path());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = xwal_ok(&["inspect", d.path().to_str().unwrap()]);
     let row = |seg: &str| {
         stdout
             .lines()
@@ -64,13 +41,8 @@ fn table_lists_segments_lsns_checkpoints_and_sizes() {
 fn json_has_the_same_facts() {
     let d = tempdir();
     build(d.path());
-    let out = xwal(&["inspect", "--json"], d.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = xwal_ok(&["inspect", "--json", d.path().to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["last_lsn"], 150);
     assert_eq!(v["checkpoints"], serde_json::json!([0]));
     let segs = v["segments"].as_array().unwrap();
@@ -99,13 +71,8 @@ fn a_torn_tail_is_shown_and_left_alone() {
     let at = (end + 8) / 8 * 8 + 64;
     bytes[at..at + 100].fill(0x77);
     std::fs::write(&seg, &bytes).unwrap();
-    let out = xwal(&["inspect", "--json"], d.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = xwal_ok(&["inspect", "--json", d.path().to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["recovery"]["torn_tail"]["segment"], 1, "{v}");
     assert_eq!(v["last_lsn"], 150);
     assert_eq!(

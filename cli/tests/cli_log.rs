@@ -3,13 +3,11 @@
 //! default, `XWAL_LOG` sets the filter, and a bad filter is one line and exit 1.
 mod common;
 use common::ondisk;
-
-use std::process::Command;
-use xwal::{Config, IoEngine, Wal};
+use common::*;
 
 fn checkpoint(dir: &std::path::Path, log: Option<&str>) -> std::process::Output {
-    let mut c = Command::new(common::XWAL);
-    c.arg("checkpoint").arg(dir).env_remove("XWAL_LOG");
+    let mut c = xwal_cmd(&["checkpoint", dir.to_str().unwrap()]);
+    c.env_remove("XWAL_LOG");
     if let Some(l) = log {
         c.env("XWAL_LOG", l);
     }
@@ -18,17 +16,8 @@ fn checkpoint(dir: &std::path::Path, log: Option<&str>) -> std::process::Output 
 
 /// A WAL of 20 entries whose last record is torn (its end zero, as a cut write leaves it).
 fn torn_wal() -> tempfile::TempDir {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let cfg = Config::new(d.path())
-        .segment_size(256 << 10)
-        .max_entry_size(64 << 10)
-        .io_engine(IoEngine::Sync);
-    let (wal, _) = Wal::open(cfg).unwrap();
-    for i in 0..20u8 {
-        wal.append(&[i; 100]).unwrap();
-    }
-    wal.close().unwrap();
-    drop(wal);
+    let d = tempdir();
+    build_wal(d.path(), 20, 100, &[]);
     let (seg, _) = ondisk::tail_segment(d.path());
     let (_, recs, _) = ondisk::records(&seg.path);
     let last = recs.last().unwrap();

@@ -2,24 +2,11 @@
 //! order or backwards, with ranges; `--consume` deletes the replayed sealed
 //! segments afterwards (Go's at-most-once replay), never the active one.
 mod common;
+use common::{cli_config, open, tempdir, write_wal, xwal_ok};
 use std::path::Path;
-use std::process::Command;
-use xwal::{Config, IoEngine, Wal};
 
 fn replay(dir: &Path, args: &[&str]) -> Vec<(u64, Vec<u8>)> {
-    let out = Command::new(common::XWAL)
-        .arg("replay")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    xwal_ok(&[&["replay", dir.to_str().unwrap()][..], args].concat())
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -42,20 +29,9 @@ fn payload(lsn: u64) -> Vec<u8> {
 
 #[test]
 fn json_lines_ranges_and_consume() {
-    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let cfg = Config::new(d.path())
-        .segment_size(256 << 10)
-        .max_entry_size(64 << 10)
-        .io_engine(IoEngine::Sync);
-    let (wal, _) = Wal::open(cfg.clone()).unwrap();
-    for lsn in 1..=30u64 {
-        assert_eq!(wal.append(&payload(lsn)).unwrap(), lsn);
-        if lsn == 20 {
-            wal.create_checkpoint().unwrap();
-        }
-    }
-    wal.close().unwrap();
-    drop(wal);
+    let d = tempdir();
+    let cfg = cli_config(d.path());
+    write_wal(d.path(), 30, &[20], payload).close().unwrap();
 
     let all = replay(d.path(), &[]);
     assert_eq!(all, (1..=30).map(|l| (l, payload(l))).collect::<Vec<_>>());
@@ -78,7 +54,7 @@ fn json_lines_ranges_and_consume() {
         .path()
         .join(xwal::format::segment_file_name(0, true))
         .exists());
-    let (wal, _) = Wal::open(cfg).unwrap();
+    let wal = open(&cfg);
     assert_eq!(wal.last_index(), 30);
     assert_eq!(wal.segments().first().unwrap().first_lsn, 21);
     wal.close().unwrap();

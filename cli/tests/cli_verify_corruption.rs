@@ -3,20 +3,12 @@
 //! (one does not hide the next), and the exit code is non-zero. A corruption
 //! that makes the open itself fail (in the tail segment) is reported too.
 mod common;
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use xwal::{Config, IoEngine, Wal};
+use std::process::Output;
 
 fn verify(dir: &Path) -> Output {
-    Command::new(common::XWAL)
-        .arg("verify")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+    xwal(&["verify", dir.to_str().unwrap()])
 }
 
 fn seg(dir: &Path, n: u64) -> PathBuf {
@@ -51,13 +43,7 @@ fn flip_middle(path: &Path) -> usize {
 #[test]
 fn bad_bytes_in_two_sealed_segments_are_both_reported() {
     let d = tempdir();
-    let (wal, _) = Wal::open(
-        Config::new(d.path())
-            .segment_size(256 << 10)
-            .max_entry_size(64 << 10)
-            .io_engine(IoEngine::Sync),
-    )
-    .unwrap();
+    let wal = open(&cli_config(d.path()));
     for chunk in 0..12u32 {
         wal.append_batch((0..60u32).map(|i| vec![(chunk * 7 + i) as u8; 1000]))
             .unwrap();

@@ -106,10 +106,6 @@ fn a_sealed_segment_is_taken_whole_or_shrunk() {
             assert_eq!(lsns(&got), want);
             assert!(got.iter().all(|e| e.data == payload(e.lsn, 5000)));
         }
-        let out = std::process::Command::new(common::XWAL)
-            .args(["verify", d.path().to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
+        xwal_ok(&["verify", d.path().to_str().unwrap()]);
     }
 }

@@ -7,7 +7,7 @@
 mod common;
 use common::s3_support;
 
-use common::{payload, replay_all, small};
+use common::{replay_all, small};
 use xwal::{IoEngine, ReplayOptions, Wal};
 
 fn config_toml(env: &s3_support::S3Env, prefix: &str, endpoint: &str) -> String {
@@ -24,9 +24,7 @@ fn checkpoint_waits_for_the_archive() {
     let dir = common::tempdir();
     // Written without S3: the archive starts with the command.
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring)).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&payload(i, 2000)).unwrap();
-    }
+    common::append_n(&wal, 1..=300, 2000);
     let original = replay_all(&wal, ReplayOptions::all());
     wal.close().unwrap();
 

@@ -6,7 +6,7 @@
 mod common;
 use common::s3_support;
 
-use common::{payload, replay_all, small};
+use common::{replay_all, small};
 use std::time::Duration;
 use xwal::{IoEngine, ReplayOptions, Wal};
 
@@ -16,9 +16,7 @@ fn xwal_restore_rebuilds_and_verifies() {
     let s3 = env.config("cli-restore");
     let dir = common::tempdir();
     let (wal, _) = Wal::open(small(dir.path(), IoEngine::Uring).s3(s3.clone())).unwrap();
-    for i in 1..=500u64 {
-        wal.append(&payload(i, 900)).unwrap();
-    }
+    common::append_n(&wal, 1..=500, 900);
     wal.create_checkpoint().unwrap();
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let original = replay_all(&wal, ReplayOptions::all());

@@ -14,9 +14,7 @@ fn ten_records(engine: IoEngine) -> (tempfile::TempDir, Config, std::path::PathB
     let d = tempdir();
     let cfg = small(d.path(), engine);
     let wal = open(&cfg);
-    for i in 1..=10 {
-        assert_eq!(wal.append(&payload(i, 1000)).unwrap(), i);
-    }
+    append_n_checked(&wal, 1..=10, 1000);
     wal.close().unwrap();
     let (seg, _) = ondisk::tail_segment(d.path());
     let (_, recs, _) = ondisk::records(&seg.path);
@@ -32,13 +30,6 @@ fn cut(path: &std::path::Path, len: u64) {
         .unwrap()
         .set_len(len)
         .unwrap();
-}
-
-fn xwal_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(common::XWAL)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -66,13 +57,13 @@ fn cut_inside_a_record_keeps_the_complete_ones_and_refuses_to_continue() {
             other => panic!("{:?}", other.map(|(_, r)| r)),
         }
         let dir = d.path().to_str().unwrap();
-        let v = xwal_cli(&["verify", dir]);
+        let v = xwal(&["verify", dir]);
         assert!(!v.status.success());
         assert!(
             String::from_utf8_lossy(&v.stdout).contains("SHORT segment"),
             "{v:?}"
         );
-        let i = xwal_cli(&["inspect", dir]);
+        let i = xwal(&["inspect", dir]);
         assert!(
             String::from_utf8_lossy(&i.stdout).contains("short file:"),
             "{i:?}"
@@ -91,7 +82,7 @@ fn cut_inside_the_header_block_is_reported() {
         Wal::open(cfg.clone()),
         Err(Error::Corruption { .. })
     ));
-    let v = xwal_cli(&["verify", d.path().to_str().unwrap()]);
+    let v = xwal(&["verify", d.path().to_str().unwrap()]);
     assert!(!v.status.success(), "{v:?}");
     // Too short for a header at all: nothing can be known about its LSNs.
     cut(&path, 40);

@@ -46,6 +46,13 @@ pub fn append_n(wal: &Wal, lsns: std::ops::RangeInclusive<u64>, len: usize) {
     }
 }
 
+/// [`append_n`], asserting that each append returns `i` as its LSN.
+pub fn append_n_checked(wal: &Wal, lsns: std::ops::RangeInclusive<u64>, len: usize) {
+    for i in lsns {
+        assert_eq!(wal.append(&payload(i, len)).unwrap(), i);
+    }
+}
+
 pub fn payload(lsn: u64, len: usize) -> Vec<u8> {
     (0..len).map(|i| (lsn as usize * 31 + i) as u8).collect()
 }
