@@ -7,7 +7,7 @@ use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
     align_down, align_up, decode_record, foreign_bytes, single_bit_flip, tear_possible,
-    DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
+    DecodeError, EvidenceScan, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
     RECORD_HEADER_LEN,
 };
 use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine};
@@ -443,54 +443,12 @@ fn synced_records_without_header(
 ) -> Result<Option<(u64, u64)>> {
     let (file, size) = open_with_size(path)?;
     let end = align_down(size, BLOCK_SIZE as u64);
-    let max_body = cfg.max_entry_size as u32;
-    let max_record = cfg.max_record_len();
-    // Salt -> (lowest LSN seen, its offset). Garbage rarely passes a CRC, so this stays tiny; bound it anyway.
-    let mut first_by_salt: Vec<(u32, u64, u64)> = Vec::new();
-    let mut found = None;
-    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
-    let mut sink = |off: u64, chunk: &[u8]| -> bool {
-        cursor.push(off, chunk);
-        loop {
-            if cursor.skip_zeros(RECORD_ALIGN) {
-                continue;
-            }
-            let avail = cursor.available();
-            if avail.len() < RECORD_HEADER_LEN {
-                return true;
-            }
-            let salt = u32::from_le_bytes([avail[28], avail[29], avail[30], avail[31]]);
-            if salt != 0 {
-                match decode_record(avail, salt, max_body) {
-                    RecordDecode::Record(r) => {
-                        let (lsn, durable, len) = (r.header.lsn, r.header.durable_lsn, r.len);
-                        let at = cursor.offset();
-                        match first_by_salt.iter().position(|e| e.0 == salt) {
-                            Some(i) if durable >= first_by_salt[i].1 => {
-                                found = Some((first_by_salt[i].2, first_by_salt[i].1));
-                                return false;
-                            }
-                            Some(i) if lsn < first_by_salt[i].1 => {
-                                first_by_salt[i] = (salt, lsn, at)
-                            }
-                            Some(_) => {}
-                            None if first_by_salt.len() < 64 => first_by_salt.push((salt, lsn, at)),
-                            None => {}
-                        }
-                        cursor.advance(len);
-                        continue;
-                    }
-                    RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
-                    _ => {}
-                }
-            }
-            cursor.advance(RECORD_ALIGN);
-        }
-    };
+    let mut scan = EvidenceScan::without_header(BLOCK_SIZE as u64, cfg.max_entry_size as u32);
+    let mut sink = |off: u64, chunk: &[u8]| scan.push(off, chunk).is_none();
     reader
         .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end, &mut sink)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(found)
+    Ok(scan.evidence().map(|e| (e.lsn_offset, e.lsn)))
 }
 
 struct TailScan {
@@ -510,13 +468,14 @@ enum Phase {
         bad_at: u64,
         reason: &'static str,
         tear: bool,
+        /// Boxed: its fixed-size table of salts dwarfs the other variant.
+        scan: Box<EvidenceScan>,
     },
 }
 
 /// What the record scan of a tail segment found.
 struct Scanned {
     phase: Phase,
-    evidence: Option<u64>,
     /// LSN expected next (one past the last valid record in sequence).
     expected: u64,
     group_end_pos: u64,
@@ -525,8 +484,142 @@ struct Scanned {
     data_end: u64,
     last_nonzero_end: u64,
     scanned: u64,
-    /// Bytes after `data_end` that never formed a record (an incomplete one).
+    /// Bytes after `data_end` that never formed a record (an incomplete
+    /// one), while no bad record was found.
     leftover: Vec<u8>,
+}
+
+impl Scanned {
+    /// Where the record that proves the bad one durable starts, if found.
+    fn evidence(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Evidence { scan, .. } => scan.evidence().map(|e| e.proof_offset),
+            Phase::Records => None,
+        }
+    }
+}
+
+/// The record scan of a tail segment, fed the file chunk by chunk: records in
+/// LSN sequence, then, past the first bad one, the evidence scan.
+struct TailScanner {
+    salt: u32,
+    max_body: u32,
+    /// Holds the bytes of the record being decoded; unused past a bad record.
+    cursor: RecordCursor,
+    out: Scanned,
+}
+
+impl TailScanner {
+    fn new(meta: &SegmentMeta) -> Self {
+        // A valid header's first LSN is at least 1, so `first_lsn - 1` is the
+        // LSN before the segment (0 for a new WAL).
+        debug_assert!(meta.first_lsn >= 1);
+        TailScanner {
+            salt: meta.salt,
+            max_body: meta.max_entry_size,
+            cursor: RecordCursor::new(BLOCK_SIZE as u64),
+            out: Scanned {
+                phase: Phase::Records,
+                expected: meta.first_lsn,
+                group_end_pos: BLOCK_SIZE as u64,
+                group_end_lsn: meta.first_lsn - 1,
+                data_end: BLOCK_SIZE as u64,
+                last_nonzero_end: BLOCK_SIZE as u64,
+                scanned: 0,
+                leftover: Vec::new(),
+            },
+        }
+    }
+
+    /// Takes the chunk read at `off`; false once evidence was found, since
+    /// nothing read later can change the verdict.
+    fn push(&mut self, off: u64, chunk: &[u8]) -> bool {
+        if self.out.evidence().is_some() {
+            return false;
+        }
+        self.out.scanned += chunk.len() as u64;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            self.out.last_nonzero_end = off + i as u64 + 1;
+        }
+        match &mut self.out.phase {
+            Phase::Records => {
+                self.cursor.push(off, chunk);
+                self.decode_in_sequence();
+            }
+            Phase::Evidence { scan, .. } => {
+                scan.push(off, chunk);
+            }
+        }
+        self.out.evidence().is_none()
+    }
+
+    /// Decodes records while their LSNs follow each other; at the first bad
+    /// record, judges it and hands the bytes after it to the evidence scan.
+    fn decode_in_sequence(&mut self) {
+        loop {
+            let at = self.cursor.offset();
+            let avail = self.cursor.available();
+            let (reason, tear) = match decode_record(avail, self.salt, self.max_body) {
+                RecordDecode::Record(r) if r.header.lsn == self.out.expected => {
+                    let (len, group_end) = (r.len, r.header.is_group_end());
+                    self.accept(len, group_end);
+                    continue;
+                }
+                // A tear leaves final or old (zero) bytes, never a valid
+                // record with another LSN.
+                RecordDecode::Record(_) => ("record LSN breaks the sequence", false),
+                RecordDecode::NeedMore(_) => return,
+                RecordDecode::Invalid(e) => {
+                    let (tear, reason) = judge_bad_record(
+                        avail,
+                        at,
+                        self.salt,
+                        self.max_body,
+                        self.out.expected,
+                        e.describe(),
+                    );
+                    (reason, tear)
+                }
+            };
+            self.start_evidence_scan(at, reason, tear);
+            return;
+        }
+    }
+
+    fn accept(&mut self, len: usize, group_end: bool) {
+        self.out.expected += 1;
+        self.cursor.advance(len);
+        self.out.data_end = self.cursor.offset();
+        if group_end {
+            self.out.group_end_pos = self.out.data_end;
+            self.out.group_end_lsn = self.out.expected - 1;
+        }
+        debug_assert!(self.out.group_end_pos <= self.out.data_end);
+        debug_assert!(self.out.group_end_lsn < self.out.expected);
+    }
+
+    fn start_evidence_scan(&mut self, bad_at: u64, reason: &'static str, tear: bool) {
+        let (salt, lsn) = (self.salt, self.out.expected);
+        let mut scan = EvidenceScan::past_bad_record(bad_at, salt, lsn, self.max_body);
+        // A bad record is one only once its header was read whole.
+        let held = std::mem::replace(&mut self.cursor, RecordCursor::new(0));
+        let avail = held.available();
+        assert!(avail.len() >= RECORD_HEADER_LEN && held.offset() == bad_at);
+        scan.push(bad_at + RECORD_ALIGN as u64, &avail[RECORD_ALIGN..]);
+        self.out.phase = Phase::Evidence {
+            bad_at,
+            reason,
+            tear,
+            scan: Box::new(scan),
+        };
+    }
+
+    fn finish(mut self) -> Scanned {
+        if matches!(self.out.phase, Phase::Records) {
+            self.out.leftover = self.cursor.available().to_vec();
+        }
+        self.out
+    }
 }
 
 /// Reads the tail segment record by record: keeps the longest prefix of
@@ -542,111 +635,18 @@ fn scan_records(
 ) -> Result<Scanned> {
     let end_of_data = size.min(meta.capacity);
     let aligned_end = align_down(end_of_data, BLOCK_SIZE as u64);
-    let max_body = meta.max_entry_size;
-    let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(
-        u64::MAX,
-        max_body as usize,
-    )) as u64;
-    let salt = meta.salt;
-    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
-    let mut out = Scanned {
-        phase: Phase::Records,
-        evidence: None,
-        expected: meta.first_lsn,
-        group_end_pos: BLOCK_SIZE as u64,
-        group_end_lsn: meta.first_lsn - 1,
-        data_end: BLOCK_SIZE as u64,
-        last_nonzero_end: BLOCK_SIZE as u64,
-        scanned: 0,
-        leftover: Vec::new(),
-    };
-    let mut sink = |off: u64, chunk: &[u8]| -> bool {
-        if out.evidence.is_some() {
-            return false;
-        }
-        out.scanned += chunk.len() as u64;
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            out.last_nonzero_end = off + i as u64 + 1;
-        }
-        cursor.push(off, chunk);
-        loop {
-            match out.phase {
-                Phase::Records => match decode_record(cursor.available(), salt, max_body) {
-                    RecordDecode::Record(r) if r.header.lsn == out.expected => {
-                        out.expected += 1;
-                        let ge = r.header.is_group_end();
-                        cursor.advance(r.len);
-                        out.data_end = cursor.offset();
-                        if ge {
-                            out.group_end_pos = cursor.offset();
-                            out.group_end_lsn = out.expected - 1;
-                        }
-                    }
-                    RecordDecode::Record(_) => {
-                        // A tear leaves final or old (zero) bytes, never a
-                        // valid record with another LSN.
-                        out.phase = Phase::Evidence {
-                            bad_at: cursor.offset(),
-                            reason: "record LSN breaks the sequence",
-                            tear: false,
-                        };
-                        cursor.advance(RECORD_ALIGN);
-                    }
-                    RecordDecode::NeedMore(_) => return true,
-                    RecordDecode::Invalid(e) => {
-                        // Bytes that are no record of ours (neither salt nor
-                        // LSN) end the log as a tear does; a damaged record of
-                        // ours is a tear only if it has the shape of one.
-                        let avail = cursor.available();
-                        let (tear, reason) = judge_bad_record(
-                            avail,
-                            cursor.offset(),
-                            salt,
-                            max_body,
-                            out.expected,
-                            e.describe(),
-                        );
-                        out.phase = Phase::Evidence {
-                            bad_at: cursor.offset(),
-                            reason,
-                            tear,
-                        };
-                        cursor.advance(RECORD_ALIGN.min(cursor.available().len()));
-                    }
-                },
-                Phase::Evidence { .. } => {
-                    if cursor.skip_zeros(RECORD_ALIGN) {
-                        continue;
-                    }
-                    let avail = cursor.available();
-                    if avail.len() < RECORD_HEADER_LEN {
-                        return true;
-                    }
-                    if avail[28..32] == salt.to_le_bytes() {
-                        match decode_record(avail, salt, max_body) {
-                            RecordDecode::Record(r) if r.header.durable_lsn >= out.expected => {
-                                out.evidence = Some(cursor.offset());
-                                return false;
-                            }
-                            RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
-                            _ => {}
-                        }
-                    }
-                    cursor.advance(RECORD_ALIGN);
-                }
-            }
-        }
-    };
+    let mut scanner = TailScanner::new(meta);
+    let mut sink = |off: u64, chunk: &[u8]| scanner.push(off, chunk);
     reader
         .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, aligned_end, &mut sink)
         .map_err(|e| Error::io(format!("reading tail segment {}", path.display()), e))?;
     if end_of_data > aligned_end && aligned_end >= BLOCK_SIZE as u64 {
-        // Once evidence was found the sink ignores what it is given.
+        // O_DIRECT reads whole blocks only: the partial last block of a
+        // short file goes through the page cache.
         let rest = dir::read_at(path, aligned_end, (end_of_data - aligned_end) as usize)?;
-        sink(aligned_end, &rest);
+        scanner.push(aligned_end, &rest);
     }
-    out.leftover = cursor.available().to_vec();
-    Ok(out)
+    Ok(scanner.finish())
 }
 
 /// Scans the tail segment and decides: intact, a torn tail to cut, a short
@@ -667,6 +667,7 @@ fn scan_tail(
             bad_at,
             reason,
             tear,
+            ..
         } => (Some(bad_at), reason, tear),
         Phase::Records if !leftover_zero => {
             // A record that runs past the end of the data: in a file of full
@@ -751,7 +752,7 @@ fn check_not_corrupt(
         return Ok(());
     }
     let expected = sc.expected;
-    if let Some(ev) = sc.evidence {
+    if let Some(ev) = sc.evidence() {
         return Err(Error::Corruption {
             segment: meta.segment,
             offset: bad,
