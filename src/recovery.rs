@@ -193,8 +193,38 @@ pub(crate) fn recover(
         }
         report.removed_files.push(p);
     }
+    let headers = read_headers(cfg, listed, read_only)?;
+    let built = build_table(cfg, &headers, reader, read_only, &mut report)?;
+    report.segments = built.table.len();
+    let (last_lsn, resume) = match built.table.values().next_back() {
+        Some(tail) => recover_tail(cfg, tail, reader, read_only, &mut report)?,
+        None => (0, None),
+    };
+    // New segments go above every listed one, and appends only to the newest.
+    let newest = built.table.keys().next_back();
+    debug_assert!(newest.is_none_or(|&n| n < built.next_segment));
+    debug_assert!(resume
+        .as_ref()
+        .is_none_or(|r| newest == Some(&r.meta.segment)));
+    report.elapsed = started.elapsed();
+    Ok(Recovered {
+        report,
+        table: built.table,
+        last_lsn,
+        resume,
+        next_segment: built.next_segment,
+        next_prepared: built.next_prepared,
+        short_lens: built.short_lens,
+    })
+}
 
-    let mut headers: Vec<(ListedSegment, HeaderDecode)> = Vec::with_capacity(listed.len());
+/// Reads and classifies the header block of every listed segment, in order.
+fn read_headers(
+    cfg: &Config,
+    listed: Vec<ListedSegment>,
+    read_only: bool,
+) -> Result<Vec<(ListedSegment, HeaderDecode)>> {
+    let mut headers = Vec::with_capacity(listed.len());
     for s in listed {
         let block = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
             dir::read_header_block(p)
@@ -202,69 +232,48 @@ pub(crate) fn recover(
         let h = classify_header(&s, &block)?;
         headers.push((s, h));
     }
+    Ok(headers)
+}
+
+/// The segments with a valid header, and where the writer's next segment goes.
+struct Table {
+    table: BTreeMap<u64, SegmentMeta>,
+    short_lens: Vec<(u64, u64)>,
+    next_segment: u64,
+    next_prepared: bool,
+}
+
+/// Builds the segment table from the headers. Only the trailing segments may
+/// lack a valid header: those are torn new segments, set aside, or zero
+/// preparations. An invalid header before a valid one cannot be a tear, since
+/// a new segment is written only after the one before it was synced.
+fn build_table(
+    cfg: &Config,
+    headers: &[(ListedSegment, HeaderDecode)],
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<Table> {
     let last_valid = headers
         .iter()
         .rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
-
-    let mut table = BTreeMap::new();
-    let mut short_lens = Vec::new();
-    let mut next_prepared = false;
-    let mut prev: Option<SegmentMeta> = None;
-    let mut next_segment = 0;
+    let mut out = Table {
+        table: BTreeMap::new(),
+        short_lens: Vec::new(),
+        next_segment: 0,
+        next_prepared: false,
+    };
     for (i, (s, h)) in headers.iter().enumerate() {
-        let path = dir::segment_path(&cfg.dir, s.segment, s.checkpoint);
-        match (h, last_valid) {
-            (HeaderDecode::Valid(h), _) => {
-                if h.segment != s.segment {
-                    return Err(Error::Corruption {
-                        segment: s.segment,
-                        offset: 0,
-                        reason: format!(
-                            "header names segment {} but the file is segment {}",
-                            h.segment, s.segment
-                        ),
-                    });
-                }
-                if let Some(p) = prev {
-                    if s.segment != p.segment + 1 {
-                        return Err(Error::Corruption {
-                            segment: p.segment + 1,
-                            offset: 0,
-                            reason: format!(
-                                "segment {} is missing between {} and {}",
-                                p.segment + 1,
-                                p.segment,
-                                s.segment
-                            ),
-                        });
-                    }
-                    if h.first_lsn < p.first_lsn {
-                        return Err(Error::Corruption {
-                            segment: s.segment,
-                            offset: 24,
-                            reason: format!(
-                                "first LSN {} goes back from segment {}'s {}",
-                                h.first_lsn, p.segment, p.first_lsn
-                            ),
-                        });
-                    }
-                }
-                let meta = SegmentMeta {
-                    segment: s.segment,
-                    first_lsn: h.first_lsn,
-                    salt: h.salt,
-                    max_entry_size: h.max_entry_size,
-                    capacity: h.capacity,
-                    checkpoint: s.checkpoint,
-                };
+        match h {
+            HeaderDecode::Valid(h) => {
+                let meta = check_valid_header(s, h, out.table.values().next_back())?;
                 if s.file_size < h.capacity {
-                    short_lens.push((s.segment, s.file_size));
+                    out.short_lens.push((s.segment, s.file_size));
                 }
-                table.insert(s.segment, meta);
-                prev = Some(meta);
-                next_segment = s.segment + 1;
+                out.table.insert(s.segment, meta);
+                out.next_segment = s.segment + 1;
             }
-            (_, Some(lv)) if i < lv => {
+            _ if last_valid.is_some_and(|lv| i < lv) => {
                 let why = match h {
                     HeaderDecode::Invalid(r) => *r,
                     _ => "zero header",
@@ -277,72 +286,137 @@ pub(crate) fn recover(
                     ),
                 });
             }
-            (HeaderDecode::Zero, _)
+            HeaderDecode::Zero
                 if !s.checkpoint
-                    && !next_prepared
-                    && s.segment == next_segment
+                    && !out.next_prepared
+                    && s.segment == out.next_segment
                     && s.file_size == cfg.segment_size =>
             {
-                // A complete preparation (it was renamed into place only after zero-fill + sync).
-                next_prepared = true;
+                // Renamed into place only after zero-fill and sync: complete.
+                out.next_prepared = true;
             }
             _ => {
-                // A torn first write of a new segment (header and first records are one
-                // write, never acknowledged unless synced), or an unusable preparation.
-                // Unless its records prove they had been synced: then the header was
-                // too (it is in the first write), and this is corruption.
-                let synced =
-                    follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
-                        synced_records_without_header(cfg, p, reader)
-                    })?;
-                if let Some((offset, lsn)) = synced {
-                    return Err(Error::Corruption {
-                        segment: s.segment,
-                        offset: 0,
-                        reason: format!(
-                            "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
-                        ),
-                    });
-                }
-                // An unusable all-zero preparation holds nothing: delete it. A damaged
-                // header is set aside, not deleted, so nothing is destroyed on a guess.
-                if matches!(h, HeaderDecode::Zero) {
-                    if !read_only {
-                        dir::remove_file(&path)?;
-                        dir::sync_dir(&cfg.dir)?;
-                    }
-                    report.removed_files.push(path);
-                } else if !read_only {
-                    let aside = path.with_extension("seg.discarded");
-                    dir::rename_durable(&cfg.dir, &path, &aside)?;
-                    report.removed_files.push(aside);
-                } else {
-                    report.removed_files.push(path);
-                }
-                if s.segment >= next_segment && table.is_empty() {
-                    next_segment = s.segment + 1;
+                set_aside(cfg, s, h, reader, read_only, report)?;
+                if s.segment >= out.next_segment && out.table.is_empty() {
+                    out.next_segment = s.segment + 1;
                 }
             }
         }
     }
-    report.segments = table.len();
+    Ok(out)
+}
 
-    let Some(tail) = table.values().next_back().copied() else {
-        report.elapsed = started.elapsed();
-        return Ok(Recovered {
-            report,
-            table,
-            last_lsn: 0,
-            resume: None,
-            next_segment,
-            next_prepared,
-            short_lens,
+/// The table entry of a segment with a valid header, checked against its
+/// file name and the segment before it: numbers must be consecutive and
+/// first LSNs must not go back.
+fn check_valid_header(
+    s: &ListedSegment,
+    h: &SegmentHeader,
+    prev: Option<&SegmentMeta>,
+) -> Result<SegmentMeta> {
+    if h.segment != s.segment {
+        return Err(Error::Corruption {
+            segment: s.segment,
+            offset: 0,
+            reason: format!(
+                "header names segment {} but the file is segment {}",
+                h.segment, s.segment
+            ),
         });
-    };
+    }
+    if let Some(p) = prev {
+        if s.segment != p.segment + 1 {
+            return Err(Error::Corruption {
+                segment: p.segment + 1,
+                offset: 0,
+                reason: format!(
+                    "segment {} is missing between {} and {}",
+                    p.segment + 1,
+                    p.segment,
+                    s.segment
+                ),
+            });
+        }
+        if h.first_lsn < p.first_lsn {
+            return Err(Error::Corruption {
+                segment: s.segment,
+                offset: 24,
+                reason: format!(
+                    "first LSN {} goes back from segment {}'s {}",
+                    h.first_lsn, p.segment, p.first_lsn
+                ),
+            });
+        }
+    }
+    Ok(SegmentMeta {
+        segment: s.segment,
+        first_lsn: h.first_lsn,
+        salt: h.salt,
+        max_entry_size: h.max_entry_size,
+        capacity: h.capacity,
+        checkpoint: s.checkpoint,
+    })
+}
+
+/// Deals with a trailing segment without a usable header: a torn first write
+/// of a new segment (header and first records are one write, never
+/// acknowledged unless synced) or an unusable preparation. Unless its records
+/// prove they had been synced: then the header was too, and this is corruption.
+fn set_aside(
+    cfg: &Config,
+    s: &ListedSegment,
+    h: &HeaderDecode,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<()> {
+    debug_assert!(!matches!(h, HeaderDecode::Valid(_)));
+    let synced = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
+        synced_records_without_header(cfg, p, reader)
+    })?;
+    if let Some((offset, lsn)) = synced {
+        return Err(Error::Corruption {
+            segment: s.segment,
+            offset: 0,
+            reason: format!(
+                "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
+            ),
+        });
+    }
+    let path = dir::segment_path(&cfg.dir, s.segment, s.checkpoint);
+    // A zero preparation holds nothing: deleted. A damaged header is set
+    // aside, not deleted, so nothing is destroyed on a guess.
+    if matches!(h, HeaderDecode::Zero) {
+        if !read_only {
+            dir::remove_file(&path)?;
+            dir::sync_dir(&cfg.dir)?;
+        }
+        report.removed_files.push(path);
+    } else if !read_only {
+        let aside = path.with_extension("seg.discarded");
+        dir::rename_durable(&cfg.dir, &path, &aside)?;
+        report.removed_files.push(aside);
+    } else {
+        report.removed_files.push(path);
+    }
+    Ok(())
+}
+
+/// Scans the tail segment (the only one that can hold unsynced data, since
+/// rollover syncs a segment before the next is written) and decides where
+/// the writer resumes.
+fn recover_tail(
+    cfg: &Config,
+    tail: &SegmentMeta,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<(u64, Option<Resume>)> {
     report.tail_segment = Some(tail.segment);
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
-        scan_tail(cfg, &tail, p, reader, read_only)
+        scan_tail(cfg, tail, p, reader, read_only)
     })?;
+    debug_assert!(scan.last_lsn + 1 >= tail.first_lsn && scan.end >= BLOCK_SIZE as u64);
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
@@ -350,29 +424,16 @@ pub(crate) fn recover(
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     // A segment written under a smaller entry limit must not receive larger
     // records: its header bounds every length on read. Start a new segment.
-    let resume = if tail.checkpoint
+    let sealed = tail.checkpoint
         || report.short_file.is_some()
         || read_only
-        || (tail.max_entry_size as u64) < cfg.max_entry_size
-    {
-        None
-    } else {
-        Some(Resume {
-            meta: tail,
-            write_pos: scan.end,
-            tail_block: scan.tail_block,
-        })
-    };
-    report.elapsed = started.elapsed();
-    Ok(Recovered {
-        report,
-        table,
-        last_lsn: scan.last_lsn,
-        resume,
-        next_segment,
-        next_prepared,
-        short_lens,
-    })
+        || (tail.max_entry_size as u64) < cfg.max_entry_size;
+    let resume = (!sealed).then_some(Resume {
+        meta: *tail,
+        write_pos: scan.end,
+        tail_block: scan.tail_block,
+    });
+    Ok((scan.last_lsn, resume))
 }
 
 /// Decodes a segment's header block, refusing what no torn write can leave.
