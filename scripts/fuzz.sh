@@ -14,7 +14,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-for t in record_decoder segment_header recovery anchor_index; do
+for t in record_decoder segment_header recovery anchor_index evidence_scan; do
   echo "== fuzz $t for $seconds s"
   cargo fuzz run --sanitizer none "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -print_final_stats=1 2>&1 \
     | grep -E "stat::number_of_executed_units|Done|ERROR|crash-|SUMMARY" || true

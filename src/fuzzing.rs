@@ -3,7 +3,8 @@
 //! Each must never panic, whatever the bytes.
 
 use crate::format::{
-    decode_record, scan_for_evidence, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
+    decode_record, Evidence, EvidenceScan, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
+    RECORD_ALIGN,
 };
 use crate::{Config, Direction, IoEngine, ReplayOptions, ReplayRange, Wal};
 
@@ -22,11 +23,87 @@ pub fn record_decoder(data: &[u8]) {
     let salt = le32(&data[0..4]);
     let max = le32(&data[4..8]) % (1 << 24);
     let mut buf = &data[8..];
-    let _ = scan_for_evidence(buf, salt, max, 1);
     while let RecordDecode::Record(r) = decode_record(buf, salt, max) {
         let _ = r.data();
         assert!(r.len >= crate::format::RECORD_HEADER_LEN && r.len <= buf.len());
         buf = &buf[r.len..];
+    }
+}
+
+/// The evidence scan recovery runs, on the bytes after a header block:
+/// `flags (1) | salt (4) | max body (2) | LSN (2) | chunk sizes (4) | bytes`.
+/// Flag bit 0 picks `EvidenceScan::past_bad_record` (the tail scan), else
+/// `EvidenceScan::without_header`. The bytes are fed whole, then in chunks
+/// whose sizes cycle through the four given (0: an empty chunk): both must
+/// give the same answer, and a proof must be a valid record that claims the
+/// proven LSN durable.
+pub fn evidence_scan(data: &[u8]) {
+    const PREFIX_LEN: usize = 13;
+    if data.len() < PREFIX_LEN {
+        return;
+    }
+    let salt = le32(&data[1..5]);
+    let max_body = u32::from(u16::from_le_bytes([data[5], data[6]]));
+    let lsn = u64::from(u16::from_le_bytes([data[7], data[8]]));
+    let mut chunk_sizes = [data[9], data[10], data[11], data[12]].map(usize::from);
+    chunk_sizes[3] = chunk_sizes[3].max(1); // feeding must end
+    let bytes = &data[PREFIX_LEN..];
+    let start = BLOCK_SIZE as u64;
+    let past_bad = data[0] & 1 == 1;
+    let new_scan = || {
+        if past_bad {
+            EvidenceScan::past_bad_record(start - RECORD_ALIGN as u64, salt, lsn, max_body)
+        } else {
+            EvidenceScan::without_header(start, max_body)
+        }
+    };
+    let whole = new_scan().push(start, bytes);
+    let mut chunked = new_scan();
+    let mut pos = 0;
+    for &n in chunk_sizes.iter().cycle() {
+        let end = (pos + n).min(bytes.len());
+        if chunked
+            .push(chunked.next_offset(), &bytes[pos..end])
+            .is_some()
+            || end == bytes.len()
+        {
+            break;
+        }
+        pos = end;
+    }
+    assert_eq!(
+        chunked.evidence(),
+        whole,
+        "the answer depends on the chunking"
+    );
+    if let Some(e) = whole {
+        check_evidence(bytes, start, e, past_bad.then_some((salt, lsn)), max_body);
+    }
+}
+
+/// A found proof is what it claims: a valid record at an aligned position
+/// whose durable LSN reaches the proven LSN, and (without a header) a valid
+/// record of the same salt holding that LSN before it.
+fn check_evidence(bytes: &[u8], start: u64, e: Evidence, given: Option<(u32, u64)>, max: u32) {
+    let at = |offset: u64| {
+        assert!(offset >= start && (offset - start) % RECORD_ALIGN as u64 == 0);
+        &bytes[(offset - start) as usize..]
+    };
+    let proof = at(e.proof_offset);
+    let salt = given.map_or_else(|| le32(&proof[28..32]), |(salt, _)| salt);
+    let RecordDecode::Record(p) = decode_record(proof, salt, max) else {
+        panic!("the proof at {} is no valid record", e.proof_offset)
+    };
+    assert!(p.header.durable_lsn >= e.lsn);
+    match given {
+        Some((_, lsn)) => assert_eq!((e.lsn, e.lsn_offset), (lsn, start - RECORD_ALIGN as u64)),
+        None => {
+            assert!(e.lsn_offset < e.proof_offset);
+            let RecordDecode::Record(r) = decode_record(at(e.lsn_offset), salt, max) else {
+                panic!("the proven record at {} is no valid record", e.lsn_offset)
+            };
+            assert_eq!(r.header.lsn, e.lsn);
+        }
     }
 }
 

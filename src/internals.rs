@@ -44,5 +44,5 @@ pub mod io {
 
 /// Entry points of the cargo-fuzz targets and the corpus regression test.
 pub mod fuzzing {
-    pub use crate::fuzzing::{anchor_index, recovery, record_decoder, segment_header};
+    pub use crate::fuzzing::{anchor_index, evidence_scan, recovery, record_decoder, segment_header};
 }

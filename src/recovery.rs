@@ -7,7 +7,7 @@ use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
     align_down, align_up, decode_record, foreign_bytes, single_bit_flip, tear_possible,
-    DecodeError, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
+    DecodeError, EvidenceScan, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
     RECORD_HEADER_LEN,
 };
 use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine, Seams};
@@ -194,8 +194,38 @@ pub(crate) fn recover(
         }
         report.removed_files.push(p);
     }
+    let headers = read_headers(cfg, listed, read_only)?;
+    let built = build_table(cfg, &headers, reader, read_only, &mut report)?;
+    report.segments = built.table.len();
+    let (last_lsn, resume) = match built.table.values().next_back() {
+        Some(tail) => recover_tail(cfg, seams, tail, reader, read_only, &mut report)?,
+        None => (0, None),
+    };
+    // New segments go above every listed one, and appends only to the newest.
+    let newest = built.table.keys().next_back();
+    debug_assert!(newest.is_none_or(|&n| n < built.next_segment));
+    debug_assert!(resume
+        .as_ref()
+        .is_none_or(|r| newest == Some(&r.meta.segment)));
+    report.elapsed = started.elapsed();
+    Ok(Recovered {
+        report,
+        table: built.table,
+        last_lsn,
+        resume,
+        next_segment: built.next_segment,
+        next_prepared: built.next_prepared,
+        short_lens: built.short_lens,
+    })
+}
 
-    let mut headers: Vec<(ListedSegment, HeaderDecode)> = Vec::with_capacity(listed.len());
+/// Reads and classifies the header block of every listed segment, in order.
+fn read_headers(
+    cfg: &Config,
+    listed: Vec<ListedSegment>,
+    read_only: bool,
+) -> Result<Vec<(ListedSegment, HeaderDecode)>> {
+    let mut headers = Vec::with_capacity(listed.len());
     for s in listed {
         let block = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
             dir::read_header_block(p)
@@ -203,69 +233,48 @@ pub(crate) fn recover(
         let h = classify_header(&s, &block)?;
         headers.push((s, h));
     }
+    Ok(headers)
+}
+
+/// The segments with a valid header, and where the writer's next segment goes.
+struct Table {
+    table: BTreeMap<u64, SegmentMeta>,
+    short_lens: Vec<(u64, u64)>,
+    next_segment: u64,
+    next_prepared: bool,
+}
+
+/// Builds the segment table from the headers. Only the trailing segments may
+/// lack a valid header: those are torn new segments, set aside, or zero
+/// preparations. An invalid header before a valid one cannot be a tear, since
+/// a new segment is written only after the one before it was synced.
+fn build_table(
+    cfg: &Config,
+    headers: &[(ListedSegment, HeaderDecode)],
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<Table> {
     let last_valid = headers
         .iter()
         .rposition(|(_, h)| matches!(h, HeaderDecode::Valid(_)));
-
-    let mut table = BTreeMap::new();
-    let mut short_lens = Vec::new();
-    let mut next_prepared = false;
-    let mut prev: Option<SegmentMeta> = None;
-    let mut next_segment = 0;
+    let mut out = Table {
+        table: BTreeMap::new(),
+        short_lens: Vec::new(),
+        next_segment: 0,
+        next_prepared: false,
+    };
     for (i, (s, h)) in headers.iter().enumerate() {
-        let path = dir::segment_path(&cfg.dir, s.segment, s.checkpoint);
-        match (h, last_valid) {
-            (HeaderDecode::Valid(h), _) => {
-                if h.segment != s.segment {
-                    return Err(Error::Corruption {
-                        segment: s.segment,
-                        offset: 0,
-                        reason: format!(
-                            "header names segment {} but the file is segment {}",
-                            h.segment, s.segment
-                        ),
-                    });
-                }
-                if let Some(p) = prev {
-                    if s.segment != p.segment + 1 {
-                        return Err(Error::Corruption {
-                            segment: p.segment + 1,
-                            offset: 0,
-                            reason: format!(
-                                "segment {} is missing between {} and {}",
-                                p.segment + 1,
-                                p.segment,
-                                s.segment
-                            ),
-                        });
-                    }
-                    if h.first_lsn < p.first_lsn {
-                        return Err(Error::Corruption {
-                            segment: s.segment,
-                            offset: 24,
-                            reason: format!(
-                                "first LSN {} goes back from segment {}'s {}",
-                                h.first_lsn, p.segment, p.first_lsn
-                            ),
-                        });
-                    }
-                }
-                let meta = SegmentMeta {
-                    segment: s.segment,
-                    first_lsn: h.first_lsn,
-                    salt: h.salt,
-                    max_entry_size: h.max_entry_size,
-                    capacity: h.capacity,
-                    checkpoint: s.checkpoint,
-                };
+        match h {
+            HeaderDecode::Valid(h) => {
+                let meta = check_valid_header(s, h, out.table.values().next_back())?;
                 if s.file_size < h.capacity {
-                    short_lens.push((s.segment, s.file_size));
+                    out.short_lens.push((s.segment, s.file_size));
                 }
-                table.insert(s.segment, meta);
-                prev = Some(meta);
-                next_segment = s.segment + 1;
+                out.table.insert(s.segment, meta);
+                out.next_segment = s.segment + 1;
             }
-            (_, Some(lv)) if i < lv => {
+            _ if last_valid.is_some_and(|lv| i < lv) => {
                 let why = match h {
                     HeaderDecode::Invalid(r) => *r,
                     _ => "zero header",
@@ -278,72 +287,138 @@ pub(crate) fn recover(
                     ),
                 });
             }
-            (HeaderDecode::Zero, _)
+            HeaderDecode::Zero
                 if !s.checkpoint
-                    && !next_prepared
-                    && s.segment == next_segment
+                    && !out.next_prepared
+                    && s.segment == out.next_segment
                     && s.file_size == cfg.segment_size =>
             {
-                // A complete preparation (it was renamed into place only after zero-fill + sync).
-                next_prepared = true;
+                // Renamed into place only after zero-fill and sync: complete.
+                out.next_prepared = true;
             }
             _ => {
-                // A torn first write of a new segment (header and first records are one
-                // write, never acknowledged unless synced), or an unusable preparation.
-                // Unless its records prove they had been synced: then the header was
-                // too (it is in the first write), and this is corruption.
-                let synced =
-                    follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
-                        synced_records_without_header(cfg, p, reader)
-                    })?;
-                if let Some((offset, lsn)) = synced {
-                    return Err(Error::Corruption {
-                        segment: s.segment,
-                        offset: 0,
-                        reason: format!(
-                            "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
-                        ),
-                    });
-                }
-                // An unusable all-zero preparation holds nothing: delete it. A damaged
-                // header is set aside, not deleted, so nothing is destroyed on a guess.
-                if matches!(h, HeaderDecode::Zero) {
-                    if !read_only {
-                        dir::remove_file(&path)?;
-                        dir::sync_dir(&cfg.dir)?;
-                    }
-                    report.removed_files.push(path);
-                } else if !read_only {
-                    let aside = path.with_extension("seg.discarded");
-                    dir::rename_durable(&cfg.dir, &path, &aside)?;
-                    report.removed_files.push(aside);
-                } else {
-                    report.removed_files.push(path);
-                }
-                if s.segment >= next_segment && table.is_empty() {
-                    next_segment = s.segment + 1;
+                set_aside(cfg, s, h, reader, read_only, report)?;
+                if s.segment >= out.next_segment && out.table.is_empty() {
+                    out.next_segment = s.segment + 1;
                 }
             }
         }
     }
-    report.segments = table.len();
+    Ok(out)
+}
 
-    let Some(tail) = table.values().next_back().copied() else {
-        report.elapsed = started.elapsed();
-        return Ok(Recovered {
-            report,
-            table,
-            last_lsn: 0,
-            resume: None,
-            next_segment,
-            next_prepared,
-            short_lens,
+/// The table entry of a segment with a valid header, checked against its
+/// file name and the segment before it: numbers must be consecutive and
+/// first LSNs must not go back.
+fn check_valid_header(
+    s: &ListedSegment,
+    h: &SegmentHeader,
+    prev: Option<&SegmentMeta>,
+) -> Result<SegmentMeta> {
+    if h.segment != s.segment {
+        return Err(Error::Corruption {
+            segment: s.segment,
+            offset: 0,
+            reason: format!(
+                "header names segment {} but the file is segment {}",
+                h.segment, s.segment
+            ),
         });
-    };
+    }
+    if let Some(p) = prev {
+        if s.segment != p.segment + 1 {
+            return Err(Error::Corruption {
+                segment: p.segment + 1,
+                offset: 0,
+                reason: format!(
+                    "segment {} is missing between {} and {}",
+                    p.segment + 1,
+                    p.segment,
+                    s.segment
+                ),
+            });
+        }
+        if h.first_lsn < p.first_lsn {
+            return Err(Error::Corruption {
+                segment: s.segment,
+                offset: 24,
+                reason: format!(
+                    "first LSN {} goes back from segment {}'s {}",
+                    h.first_lsn, p.segment, p.first_lsn
+                ),
+            });
+        }
+    }
+    Ok(SegmentMeta {
+        segment: s.segment,
+        first_lsn: h.first_lsn,
+        salt: h.salt,
+        max_entry_size: h.max_entry_size,
+        capacity: h.capacity,
+        checkpoint: s.checkpoint,
+    })
+}
+
+/// Deals with a trailing segment without a usable header: a torn first write
+/// of a new segment (header and first records are one write, never
+/// acknowledged unless synced) or an unusable preparation. Unless its records
+/// prove they had been synced: then the header was too, and this is corruption.
+fn set_aside(
+    cfg: &Config,
+    s: &ListedSegment,
+    h: &HeaderDecode,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<()> {
+    debug_assert!(!matches!(h, HeaderDecode::Valid(_)));
+    let synced = follow_checkpoint_rename(cfg, s.segment, s.checkpoint, read_only, |p| {
+        synced_records_without_header(cfg, p, reader)
+    })?;
+    if let Some((offset, lsn)) = synced {
+        return Err(Error::Corruption {
+            segment: s.segment,
+            offset: 0,
+            reason: format!(
+                "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
+            ),
+        });
+    }
+    let path = dir::segment_path(&cfg.dir, s.segment, s.checkpoint);
+    // A zero preparation holds nothing: deleted. A damaged header is set
+    // aside, not deleted, so nothing is destroyed on a guess.
+    if matches!(h, HeaderDecode::Zero) {
+        if !read_only {
+            dir::remove_file(&path)?;
+            dir::sync_dir(&cfg.dir)?;
+        }
+        report.removed_files.push(path);
+    } else if !read_only {
+        let aside = path.with_extension("seg.discarded");
+        dir::rename_durable(&cfg.dir, &path, &aside)?;
+        report.removed_files.push(aside);
+    } else {
+        report.removed_files.push(path);
+    }
+    Ok(())
+}
+
+/// Scans the tail segment (the only one that can hold unsynced data, since
+/// rollover syncs a segment before the next is written) and decides where
+/// the writer resumes.
+fn recover_tail(
+    cfg: &Config,
+    seams: &Seams,
+    tail: &SegmentMeta,
+    reader: &mut dyn ReadEngine,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<(u64, Option<Resume>)> {
     report.tail_segment = Some(tail.segment);
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
-        scan_tail(seams, &tail, p, reader, read_only)
+        scan_tail(seams, tail, p, reader, read_only)
     })?;
+    debug_assert!(scan.last_lsn + 1 >= tail.first_lsn && scan.end >= BLOCK_SIZE as u64);
     report.scanned_bytes = scan.scanned_bytes;
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
@@ -351,29 +426,16 @@ pub(crate) fn recover(
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     // A segment written under a smaller entry limit must not receive larger
     // records: its header bounds every length on read. Start a new segment.
-    let resume = if tail.checkpoint
+    let sealed = tail.checkpoint
         || report.short_file.is_some()
         || read_only
-        || (tail.max_entry_size as u64) < cfg.max_entry_size
-    {
-        None
-    } else {
-        Some(Resume {
-            meta: tail,
-            write_pos: scan.end,
-            tail_block: scan.tail_block,
-        })
-    };
-    report.elapsed = started.elapsed();
-    Ok(Recovered {
-        report,
-        table,
-        last_lsn: scan.last_lsn,
-        resume,
-        next_segment,
-        next_prepared,
-        short_lens,
-    })
+        || (tail.max_entry_size as u64) < cfg.max_entry_size;
+    let resume = (!sealed).then_some(Resume {
+        meta: *tail,
+        write_pos: scan.end,
+        tail_block: scan.tail_block,
+    });
+    Ok((scan.last_lsn, resume))
 }
 
 /// Decodes a segment's header block, refusing what no torn write can leave.
@@ -444,54 +506,12 @@ fn synced_records_without_header(
 ) -> Result<Option<(u64, u64)>> {
     let (file, size) = open_with_size(path)?;
     let end = align_down(size, BLOCK_SIZE as u64);
-    let max_body = cfg.max_entry_size as u32;
-    let max_record = cfg.max_record_len();
-    // Salt -> (lowest LSN seen, its offset). Garbage rarely passes a CRC, so this stays tiny; bound it anyway.
-    let mut first_by_salt: Vec<(u32, u64, u64)> = Vec::new();
-    let mut found = None;
-    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
-    let mut sink = |off: u64, chunk: &[u8]| -> bool {
-        cursor.push(off, chunk);
-        loop {
-            if cursor.skip_zeros(RECORD_ALIGN) {
-                continue;
-            }
-            let avail = cursor.available();
-            if avail.len() < RECORD_HEADER_LEN {
-                return true;
-            }
-            let salt = u32::from_le_bytes([avail[28], avail[29], avail[30], avail[31]]);
-            if salt != 0 {
-                match decode_record(avail, salt, max_body) {
-                    RecordDecode::Record(r) => {
-                        let (lsn, durable, len) = (r.header.lsn, r.header.durable_lsn, r.len);
-                        let at = cursor.offset();
-                        match first_by_salt.iter().position(|e| e.0 == salt) {
-                            Some(i) if durable >= first_by_salt[i].1 => {
-                                found = Some((first_by_salt[i].2, first_by_salt[i].1));
-                                return false;
-                            }
-                            Some(i) if lsn < first_by_salt[i].1 => {
-                                first_by_salt[i] = (salt, lsn, at)
-                            }
-                            Some(_) => {}
-                            None if first_by_salt.len() < 64 => first_by_salt.push((salt, lsn, at)),
-                            None => {}
-                        }
-                        cursor.advance(len);
-                        continue;
-                    }
-                    RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
-                    _ => {}
-                }
-            }
-            cursor.advance(RECORD_ALIGN);
-        }
-    };
+    let mut scan = EvidenceScan::without_header(BLOCK_SIZE as u64, cfg.max_entry_size as u32);
+    let mut sink = |off: u64, chunk: &[u8]| scan.push(off, chunk).is_none();
     reader
         .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end, &mut sink)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(found)
+    Ok(scan.evidence().map(|e| (e.lsn_offset, e.lsn)))
 }
 
 struct TailScan {
@@ -511,13 +531,14 @@ enum Phase {
         bad_at: u64,
         reason: &'static str,
         tear: bool,
+        /// Boxed: its fixed-size table of salts dwarfs the other variant.
+        scan: Box<EvidenceScan>,
     },
 }
 
 /// What the record scan of a tail segment found.
 struct Scanned {
     phase: Phase,
-    evidence: Option<u64>,
     /// LSN expected next (one past the last valid record in sequence).
     expected: u64,
     group_end_pos: u64,
@@ -526,8 +547,142 @@ struct Scanned {
     data_end: u64,
     last_nonzero_end: u64,
     scanned: u64,
-    /// Bytes after `data_end` that never formed a record (an incomplete one).
+    /// Bytes after `data_end` that never formed a record (an incomplete
+    /// one), while no bad record was found.
     leftover: Vec<u8>,
+}
+
+impl Scanned {
+    /// Where the record that proves the bad one durable starts, if found.
+    fn evidence(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Evidence { scan, .. } => scan.evidence().map(|e| e.proof_offset),
+            Phase::Records => None,
+        }
+    }
+}
+
+/// The record scan of a tail segment, fed the file chunk by chunk: records in
+/// LSN sequence, then, past the first bad one, the evidence scan.
+struct TailScanner {
+    salt: u32,
+    max_body: u32,
+    /// Holds the bytes of the record being decoded; unused past a bad record.
+    cursor: RecordCursor,
+    out: Scanned,
+}
+
+impl TailScanner {
+    fn new(meta: &SegmentMeta) -> Self {
+        // A valid header's first LSN is at least 1, so `first_lsn - 1` is the
+        // LSN before the segment (0 for a new WAL).
+        debug_assert!(meta.first_lsn >= 1);
+        TailScanner {
+            salt: meta.salt,
+            max_body: meta.max_entry_size,
+            cursor: RecordCursor::new(BLOCK_SIZE as u64),
+            out: Scanned {
+                phase: Phase::Records,
+                expected: meta.first_lsn,
+                group_end_pos: BLOCK_SIZE as u64,
+                group_end_lsn: meta.first_lsn - 1,
+                data_end: BLOCK_SIZE as u64,
+                last_nonzero_end: BLOCK_SIZE as u64,
+                scanned: 0,
+                leftover: Vec::new(),
+            },
+        }
+    }
+
+    /// Takes the chunk read at `off`; false once evidence was found, since
+    /// nothing read later can change the verdict.
+    fn push(&mut self, off: u64, chunk: &[u8]) -> bool {
+        if self.out.evidence().is_some() {
+            return false;
+        }
+        self.out.scanned += chunk.len() as u64;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            self.out.last_nonzero_end = off + i as u64 + 1;
+        }
+        match &mut self.out.phase {
+            Phase::Records => {
+                self.cursor.push(off, chunk);
+                self.decode_in_sequence();
+            }
+            Phase::Evidence { scan, .. } => {
+                scan.push(off, chunk);
+            }
+        }
+        self.out.evidence().is_none()
+    }
+
+    /// Decodes records while their LSNs follow each other; at the first bad
+    /// record, judges it and hands the bytes after it to the evidence scan.
+    fn decode_in_sequence(&mut self) {
+        loop {
+            let at = self.cursor.offset();
+            let avail = self.cursor.available();
+            let (reason, tear) = match decode_record(avail, self.salt, self.max_body) {
+                RecordDecode::Record(r) if r.header.lsn == self.out.expected => {
+                    let (len, group_end) = (r.len, r.header.is_group_end());
+                    self.accept(len, group_end);
+                    continue;
+                }
+                // A tear leaves final or old (zero) bytes, never a valid
+                // record with another LSN.
+                RecordDecode::Record(_) => ("record LSN breaks the sequence", false),
+                RecordDecode::NeedMore(_) => return,
+                RecordDecode::Invalid(e) => {
+                    let (tear, reason) = judge_bad_record(
+                        avail,
+                        at,
+                        self.salt,
+                        self.max_body,
+                        self.out.expected,
+                        e.describe(),
+                    );
+                    (reason, tear)
+                }
+            };
+            self.start_evidence_scan(at, reason, tear);
+            return;
+        }
+    }
+
+    fn accept(&mut self, len: usize, group_end: bool) {
+        self.out.expected += 1;
+        self.cursor.advance(len);
+        self.out.data_end = self.cursor.offset();
+        if group_end {
+            self.out.group_end_pos = self.out.data_end;
+            self.out.group_end_lsn = self.out.expected - 1;
+        }
+        debug_assert!(self.out.group_end_pos <= self.out.data_end);
+        debug_assert!(self.out.group_end_lsn < self.out.expected);
+    }
+
+    fn start_evidence_scan(&mut self, bad_at: u64, reason: &'static str, tear: bool) {
+        let (salt, lsn) = (self.salt, self.out.expected);
+        let mut scan = EvidenceScan::past_bad_record(bad_at, salt, lsn, self.max_body);
+        // A bad record is one only once its header was read whole.
+        let held = std::mem::replace(&mut self.cursor, RecordCursor::new(0));
+        let avail = held.available();
+        assert!(avail.len() >= RECORD_HEADER_LEN && held.offset() == bad_at);
+        scan.push(bad_at + RECORD_ALIGN as u64, &avail[RECORD_ALIGN..]);
+        self.out.phase = Phase::Evidence {
+            bad_at,
+            reason,
+            tear,
+            scan: Box::new(scan),
+        };
+    }
+
+    fn finish(mut self) -> Scanned {
+        if matches!(self.out.phase, Phase::Records) {
+            self.out.leftover = self.cursor.available().to_vec();
+        }
+        self.out
+    }
 }
 
 /// Reads the tail segment record by record: keeps the longest prefix of
@@ -543,111 +698,18 @@ fn scan_records(
 ) -> Result<Scanned> {
     let end_of_data = size.min(meta.capacity);
     let aligned_end = align_down(end_of_data, BLOCK_SIZE as u64);
-    let max_body = meta.max_entry_size;
-    let max_record = crate::format::encoded_record_len(crate::format::entry_body_len(
-        u64::MAX,
-        max_body as usize,
-    )) as u64;
-    let salt = meta.salt;
-    let mut cursor = RecordCursor::new(BLOCK_SIZE as u64);
-    let mut out = Scanned {
-        phase: Phase::Records,
-        evidence: None,
-        expected: meta.first_lsn,
-        group_end_pos: BLOCK_SIZE as u64,
-        group_end_lsn: meta.first_lsn - 1,
-        data_end: BLOCK_SIZE as u64,
-        last_nonzero_end: BLOCK_SIZE as u64,
-        scanned: 0,
-        leftover: Vec::new(),
-    };
-    let mut sink = |off: u64, chunk: &[u8]| -> bool {
-        if out.evidence.is_some() {
-            return false;
-        }
-        out.scanned += chunk.len() as u64;
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            out.last_nonzero_end = off + i as u64 + 1;
-        }
-        cursor.push(off, chunk);
-        loop {
-            match out.phase {
-                Phase::Records => match decode_record(cursor.available(), salt, max_body) {
-                    RecordDecode::Record(r) if r.header.lsn == out.expected => {
-                        out.expected += 1;
-                        let ge = r.header.is_group_end();
-                        cursor.advance(r.len);
-                        out.data_end = cursor.offset();
-                        if ge {
-                            out.group_end_pos = cursor.offset();
-                            out.group_end_lsn = out.expected - 1;
-                        }
-                    }
-                    RecordDecode::Record(_) => {
-                        // A tear leaves final or old (zero) bytes, never a
-                        // valid record with another LSN.
-                        out.phase = Phase::Evidence {
-                            bad_at: cursor.offset(),
-                            reason: "record LSN breaks the sequence",
-                            tear: false,
-                        };
-                        cursor.advance(RECORD_ALIGN);
-                    }
-                    RecordDecode::NeedMore(_) => return true,
-                    RecordDecode::Invalid(e) => {
-                        // Bytes that are no record of ours (neither salt nor
-                        // LSN) end the log as a tear does; a damaged record of
-                        // ours is a tear only if it has the shape of one.
-                        let avail = cursor.available();
-                        let (tear, reason) = judge_bad_record(
-                            avail,
-                            cursor.offset(),
-                            salt,
-                            max_body,
-                            out.expected,
-                            e.describe(),
-                        );
-                        out.phase = Phase::Evidence {
-                            bad_at: cursor.offset(),
-                            reason,
-                            tear,
-                        };
-                        cursor.advance(RECORD_ALIGN.min(cursor.available().len()));
-                    }
-                },
-                Phase::Evidence { .. } => {
-                    if cursor.skip_zeros(RECORD_ALIGN) {
-                        continue;
-                    }
-                    let avail = cursor.available();
-                    if avail.len() < RECORD_HEADER_LEN {
-                        return true;
-                    }
-                    if avail[28..32] == salt.to_le_bytes() {
-                        match decode_record(avail, salt, max_body) {
-                            RecordDecode::Record(r) if r.header.durable_lsn >= out.expected => {
-                                out.evidence = Some(cursor.offset());
-                                return false;
-                            }
-                            RecordDecode::NeedMore(n) if (n as u64) <= max_record => return true,
-                            _ => {}
-                        }
-                    }
-                    cursor.advance(RECORD_ALIGN);
-                }
-            }
-        }
-    };
+    let mut scanner = TailScanner::new(meta);
+    let mut sink = |off: u64, chunk: &[u8]| scanner.push(off, chunk);
     reader
         .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, aligned_end, &mut sink)
         .map_err(|e| Error::io(format!("reading tail segment {}", path.display()), e))?;
     if end_of_data > aligned_end && aligned_end >= BLOCK_SIZE as u64 {
-        // Once evidence was found the sink ignores what it is given.
+        // O_DIRECT reads whole blocks only: the partial last block of a
+        // short file goes through the page cache.
         let rest = dir::read_at(path, aligned_end, (end_of_data - aligned_end) as usize)?;
-        sink(aligned_end, &rest);
+        scanner.push(aligned_end, &rest);
     }
-    out.leftover = cursor.available().to_vec();
-    Ok(out)
+    Ok(scanner.finish())
 }
 
 /// Scans the tail segment and decides: intact, a torn tail to cut, a short
@@ -668,6 +730,7 @@ fn scan_tail(
             bad_at,
             reason,
             tear,
+            ..
         } => (Some(bad_at), reason, tear),
         Phase::Records if !leftover_zero => {
             // A record that runs past the end of the data: in a file of full
@@ -750,7 +813,7 @@ fn check_not_corrupt(
         return Ok(());
     };
     let expected = sc.expected;
-    if let Some(ev) = sc.evidence {
+    if let Some(ev) = sc.evidence() {
         return Err(Error::Corruption {
             segment: meta.segment,
             offset: bad,

@@ -27,7 +27,12 @@ fn write_seeds() {
     let seg = std::fs::read(d.path().join(xwal::format::segment_file_name(0, false))).unwrap();
     let salt = &seg[32..36];
     let body: Vec<u8> = seg[4096..4096 + 8192].to_vec();
-    for t in ["record_decoder", "segment_header", "recovery"] {
+    for t in [
+        "record_decoder",
+        "segment_header",
+        "recovery",
+        "evidence_scan",
+    ] {
         std::fs::create_dir_all(corpus(t)).unwrap();
     }
     let mut rec = salt.to_vec();
@@ -51,6 +56,24 @@ fn write_seeds() {
     raw.extend_from_slice(&[0; 4]);
     raw.extend_from_slice(&seg[..8192]);
     std::fs::write(corpus("recovery").join("seed-raw-file"), &raw).unwrap();
+    // flags | salt | max body (u16) | LSN (u16) | chunk sizes | bytes: the
+    // first record taken as bad (LSN 1, proven by the next), then the same
+    // records as a segment without its header.
+    let mut ev = vec![1u8];
+    ev.extend_from_slice(salt);
+    ev.extend_from_slice(&4096u16.to_le_bytes());
+    ev.extend_from_slice(&1u16.to_le_bytes());
+    ev.extend_from_slice(&[7, 200, 0, 33]);
+    let mut headerless = ev.clone();
+    ev.extend_from_slice(&body[8..]);
+    std::fs::write(corpus("evidence_scan").join("seed-tail-proof"), &ev).unwrap();
+    headerless[0] = 0;
+    headerless.extend_from_slice(&body);
+    std::fs::write(
+        corpus("evidence_scan").join("seed-without-header"),
+        &headerless,
+    )
+    .unwrap();
 }
 
 fn run(target: &str, f: fn(&[u8])) {
@@ -82,6 +105,11 @@ fn segment_header_corpus() {
 #[test]
 fn anchor_index_corpus() {
     run("anchor_index", xwal::internals::fuzzing::anchor_index);
+}
+
+#[test]
+fn evidence_scan_corpus() {
+    run("evidence_scan", xwal::internals::fuzzing::evidence_scan);
 }
 
 #[test]

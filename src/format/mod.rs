@@ -6,6 +6,7 @@
 
 mod anchor_index;
 mod entry;
+mod evidence;
 pub(crate) mod names;
 mod record;
 mod segment_header;
@@ -15,14 +16,15 @@ pub use anchor_index::{
     ANCHOR_INDEX_MAGIC,
 };
 pub use entry::WalEntry;
+pub use evidence::{Evidence, EvidenceScan};
 pub use names::{
     anchor_index_path, classify, segment_file_name, segment_path, FileKind, LOCK_FILE, RESTORE_MARKER,
 };
 pub use record::{
     decode_record, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
-    foreign_bytes, patch_durable_lsn, scan_for_evidence, single_bit_flip, tear_possible,
-    DecodeError, DecodedRecord, RecordDecode, RecordHeader, RecordKind, BIT_FLIP_SEARCH_LIMIT,
-    FLAG_GROUP_END, RECORD_ALIGN, RECORD_HEADER_LEN, TEAR_SECTOR,
+    foreign_bytes, patch_durable_lsn, single_bit_flip, tear_possible, DecodeError, DecodedRecord,
+    RecordDecode, RecordHeader, RecordKind, BIT_FLIP_SEARCH_LIMIT, FLAG_GROUP_END, RECORD_ALIGN,
+    RECORD_HEADER_LEN, TEAR_SECTOR,
 };
 pub use segment_header::{HeaderDecode, SegmentHeader, FORMAT_VERSION, SEGMENT_MAGIC};
 

@@ -16,7 +16,7 @@
 //! earlier use of the file carry another salt; a torn write fails the CRC,
 //! which covers the length. The durable LSN lets recovery tell a torn tail
 //! (nothing later claims it durable) from mid-log corruption (a later valid
-//! record proves the damaged one had been synced).
+//! record proves the damaged one had been synced): see `evidence.rs`.
 
 use super::segment_header::{le_u32, le_u64};
 use super::WalEntry;
@@ -768,40 +768,6 @@ pub fn single_bit_flip(buf: &[u8], max_body: u32) -> Option<u64> {
     None
 }
 
-/// Looks for proof that LSN `lsn` had been made durable: a valid record at an
-/// 8-byte-aligned position of `buf` whose durable LSN is at least `lsn`.
-/// Returns the byte position of the first such record.
-///
-/// # Examples
-///
-/// ```
-/// use xwal::format::{encode_entry_record, scan_for_evidence, FLAG_GROUP_END};
-///
-/// let mut buf = vec![0u8; 256];
-/// let a = encode_entry_record(&mut buf, 1, 0, FLAG_GROUP_END, 0x5A17, b"one");
-/// let b = encode_entry_record(&mut buf[a..], 2, 0, FLAG_GROUP_END, 0x5A17, b"two");
-/// encode_entry_record(&mut buf[a + b..], 3, 2, FLAG_GROUP_END, 0x5A17, b"three");
-/// // The third record claims LSN 2 durable, so LSN 2 had been synced.
-/// assert_eq!(scan_for_evidence(&buf, 0x5A17, 1024, 2), Some(a + b));
-/// // Nothing claims LSN 3 durable.
-/// assert_eq!(scan_for_evidence(&buf, 0x5A17, 1024, 3), None);
-/// ```
-pub fn scan_for_evidence(buf: &[u8], salt: u32, max_body: u32, lsn: u64) -> Option<usize> {
-    let mut pos = 0;
-    while pos + RECORD_HEADER_LEN <= buf.len() {
-        let salt_here = le_u32(&buf[pos..], 28);
-        if salt_here == salt {
-            if let RecordDecode::Record(r) = decode_record(&buf[pos..], salt, max_body) {
-                if r.header.durable_lsn >= lsn {
-                    return Some(pos);
-                }
-            }
-        }
-        pos += RECORD_ALIGN;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -898,16 +864,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn evidence_scan_finds_later_durable_claim() {
-        let mut buf = encode(10, 9, b"aaaa");
-        let first_len = buf.len();
-        buf.extend_from_slice(&encode(11, 10, b"bbbb"));
-        buf[34] ^= 0xff; // damage record 10 (body)
-        assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 10), Some(first_len));
-        assert_eq!(scan_for_evidence(&buf, SALT, 1 << 20, 11), None);
-    }
-
     proptest! {
         #[test]
         fn round_trip(lsn in 1u64..u64::MAX, data in proptest::collection::vec(any::<u8>(), 0..3000), group in any::<bool>()) {
@@ -993,7 +949,6 @@ mod tests {
         #[test]
         fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256), salt in any::<u32>(), max in any::<u32>()) {
             let _ = decode_record(&bytes, salt, max);
-            let _ = scan_for_evidence(&bytes, salt, max, 1);
         }
     }
 }
