@@ -156,7 +156,7 @@ impl Shared {
         if !self.fenced.load(Ordering::Acquire) {
             return None;
         }
-        self.fence.lock().as_ref().map(Error::duplicate)
+        self.fence.lock().clone()
     }
 
     /// Fails if the WAL cannot take writes: read-only, closed or fenced.

@@ -145,7 +145,7 @@ fn deliver(done: impl IntoIterator<Item = Finished>) {
             }
             Err(e) => {
                 for (ack, _, _) in acks {
-                    ack.complete(Err(e.duplicate()));
+                    ack.complete(Err(e.clone()));
                 }
             }
         }
@@ -435,7 +435,7 @@ impl Writer {
                         self.shutdown(Some(ack));
                         return;
                     }
-                    r.fail(e.duplicate());
+                    r.fail(e.clone());
                 }
                 continue;
             }
@@ -472,7 +472,7 @@ impl Writer {
                     if let Some(e) = self.shared.fence_error() {
                         deliver(done);
                         for (ack, _, _) in b.acks {
-                            ack.complete(Err(e.duplicate()));
+                            ack.complete(Err(e.clone()));
                         }
                         self.spares.push(b.buf);
                         continue;
