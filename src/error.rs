@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Result alias used throughout xwal.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,14 +25,41 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// // Every message says what to change.
 /// let err = Config::new("").validate().unwrap_err();
 /// assert!(err.to_string().starts_with("invalid config: dir is empty"));
+/// // An error is `Clone`: one failure can answer many callers.
+/// assert_eq!(err.clone().to_string(), err.to_string());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// A call's own arguments are checked too:
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Error, ReplayOptions, ReplayRange, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let (wal, _) = Wal::open(Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10))?;
+/// wal.append(b"entry")?;
+/// let backwards = ReplayOptions::all().range(ReplayRange::Lsns { from: 2, to: 1 });
+/// match wal.replay(backwards) {
+///     Err(Error::InvalidArgument(m)) => assert!(m.contains("to must be >= from"), "{m}"),
+///     Err(other) => panic!("expected InvalidArgument, got {other}"),
+///     Ok(_) => panic!("an empty range was accepted"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid; the message says what to change.
     #[error("invalid config: {0}")]
     Config(String),
+
+    /// An argument of a call is refused: an empty replay range (its end
+    /// before its start), or a consume of a range that does not start at the
+    /// first segment. The message says what to change; nothing was read or
+    /// deleted.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
 
     /// Another process (or another `Wal` in this process) holds the directory lock.
     #[error("WAL directory {} is locked by another opener (lock file {})", dir.display(), lock_file.display())]
@@ -174,9 +202,10 @@ pub enum Error {
     Io {
         /// What xwal was doing.
         context: String,
-        /// The OS error.
+        /// The OS error, shared so that [`Error`] is `Clone` (one error can
+        /// answer many waiters); `source.kind()` reads it through the `Arc`.
         #[source]
-        source: io::Error,
+        source: Arc<io::Error>,
     },
 }
 
@@ -234,79 +263,10 @@ impl Error {
         if source.raw_os_error() == Some(libc::ENOSPC) {
             Error::NoSpace { context }
         } else {
-            Error::Io { context, source }
-        }
-    }
-
-    /// Cheap copy for fanning one error out to many waiters.
-    pub(crate) fn duplicate(&self) -> Self {
-        match self {
-            Error::Config(s) => Error::Config(s.clone()),
-            Error::Locked { dir, lock_file } => Error::Locked {
-                dir: dir.clone(),
-                lock_file: lock_file.clone(),
-            },
-            Error::IoUringUnavailable { cause } => Error::IoUringUnavailable {
-                cause: cause.clone(),
-            },
-            Error::EntryTooLarge { size, limit } => Error::EntryTooLarge {
-                size: *size,
-                limit: *limit,
-            },
-            Error::InvalidBatch { count, reason } => Error::InvalidBatch {
-                count: *count,
-                reason,
-            },
-            Error::Corruption {
-                segment,
-                offset,
-                reason,
-            } => Error::Corruption {
-                segment: *segment,
-                offset: *offset,
-                reason: reason.clone(),
-            },
-            Error::NoSpace { context } => Error::NoSpace {
-                context: context.clone(),
-            },
-            Error::DirectoryFull { size, limit } => Error::DirectoryFull {
-                size: *size,
-                limit: *limit,
-            },
-            Error::Fenced { op, cause } => Error::Fenced {
-                op,
-                cause: cause.clone(),
-            },
-            Error::Exhausted { what, limit } => Error::Exhausted {
-                what,
-                limit: *limit,
-            },
-            Error::RestoreIncomplete { dir, marker } => Error::RestoreIncomplete {
-                dir: dir.clone(),
-                marker: marker.clone(),
-            },
-            Error::Closed => Error::Closed,
-            Error::ReadOnly => Error::ReadOnly,
-            Error::NotFound { what, number } => Error::NotFound {
-                what,
-                number: *number,
-            },
-            Error::UnsafeFile { path, reason } => Error::UnsafeFile {
-                path: path.clone(),
-                reason,
-            },
-            Error::ReceiverDropped => Error::ReceiverDropped,
-            Error::Archive { kind, message } => Error::Archive {
-                kind: *kind,
-                message: message.clone(),
-            },
-            Error::Io { context, source } => Error::Io {
-                context: context.clone(),
-                source: match source.raw_os_error() {
-                    Some(code) => io::Error::from_raw_os_error(code),
-                    None => io::Error::new(source.kind(), source.to_string()),
-                },
-            },
+            Error::Io {
+                context,
+                source: Arc::new(source),
+            }
         }
     }
 }

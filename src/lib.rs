@@ -68,6 +68,7 @@ mod config_file;
 mod cursor;
 mod dir;
 mod error;
+mod fence;
 pub mod format;
 #[cfg(feature = "internals")]
 mod fuzzing;
@@ -87,6 +88,7 @@ pub mod seams {
     pub use crate::io::seams::{Chaos, CrashStats, Fault, FaultInjector, Seams, SimDisk};
 }
 mod shared;
+mod sync;
 mod ticket;
 mod wal;
 mod writer;
@@ -98,6 +100,23 @@ pub use recovery::{RecoveryReport, ShortFile, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
 pub use ticket::CommitTicket;
 pub use wal::{SegmentInfo, Wal};
+
+/// The commit path's own code for `tests/loom_commit.rs`, which model-checks
+/// it: only in a `--cfg loom` build (where `crate::sync` is loom's).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_api {
+    pub use crate::fence::{close_and_drain, drain_if_closed, Fence};
+    pub use crate::ticket::{deliver, Ack};
+    pub use crate::CommitTicket;
+
+    /// A request's two halves, as `Wal::submit` makes them: the writer's
+    /// [`Ack`] and the producer's [`CommitTicket`].
+    pub fn request() -> (Ack, CommitTicket) {
+        let (ack, slot) = crate::ticket::Ack::new();
+        (ack, CommitTicket::new(slot))
+    }
+}
 
 /// Log sequence number: 1 for the first entry, dense, never reused.
 pub type Lsn = u64;

@@ -108,7 +108,7 @@ impl Wal {
         if !config.dir.is_dir() {
             return Err(Error::Io {
                 context: format!("opening WAL directory {}", config.dir.display()),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound).into(),
             });
         }
         let uring = crate::io::reads_use_uring(config.io_engine);

@@ -387,7 +387,7 @@ impl Replay {
             Some(Err(_)) => {
                 return Err(Error::Io {
                     context: "replay thread panicked".into(),
-                    source: std::io::Error::other("panic"),
+                    source: std::io::Error::other("panic").into(),
                 })
             }
             None => return Err(Error::Closed),
@@ -465,7 +465,7 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
                 });
             }
             if end < lo {
-                return Err(Error::Config(format!(
+                return Err(Error::InvalidArgument(format!(
                     "segment range {start}..={end} is empty: end must be >= start"
                 )));
             }
@@ -473,7 +473,7 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
         }
         ReplayRange::Lsns { from, to } => {
             if to < from {
-                return Err(Error::Config(format!(
+                return Err(Error::InvalidArgument(format!(
                     "LSN range {from}..={to} is empty: to must be >= from"
                 )));
             }
@@ -605,7 +605,7 @@ fn run_plan(
         let first_present = all.first().map(|m| m.segment);
         let active = all.last().map(|m| m.segment);
         if selected.first().map(|m| m.segment) != first_present {
-            return Err(Error::Config(
+            return Err(Error::InvalidArgument(
                 "consume deletes a prefix of the log only: start the range at the first segment"
                     .into(),
             ));
@@ -923,7 +923,7 @@ mod tests {
         }
         assert!(matches!(
             none(ReplayRange::Lsns { from: 5, to: 1 }),
-            Err(Error::Config(_))
+            Err(Error::InvalidArgument(_))
         ));
         assert!(matches!(
             none(ReplayRange::Segments { start: 0, end: 0 }),

@@ -3,11 +3,12 @@
 use crate::config::Config;
 use crate::dir;
 use crate::error::{Error, Result};
+use crate::fence::Fence;
 use crate::io::Seams;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What the engine knows about one segment.
@@ -66,9 +67,9 @@ pub(crate) struct Shared {
     pub durable_lsn: AtomicU64,
     /// Highest LSN assigned by the writer.
     pub last_lsn: AtomicU64,
-    fenced: AtomicBool,
-    fence: Mutex<Option<Error>>,
-    pub closed: AtomicBool,
+    pub fence: Fence,
+    /// Set when the writer stops (the close hand-off of [`crate::fence`]).
+    pub closed: crate::sync::AtomicBool,
     /// True if the io_uring engine is in use (replay uses the same kind).
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
@@ -130,9 +131,8 @@ impl Shared {
             readable_lsn: AtomicU64::new(last_lsn),
             durable_lsn: AtomicU64::new(last_lsn),
             last_lsn: AtomicU64::new(last_lsn),
-            fenced: AtomicBool::new(false),
-            fence: Mutex::new(None),
-            closed: AtomicBool::new(false),
+            fence: Fence::default(),
+            closed: crate::sync::AtomicBool::new(false),
             uring,
             read_only: false,
             anchors: Mutex::new(BTreeMap::new()),
@@ -175,20 +175,12 @@ impl Shared {
 
     /// Marks the WAL failed. The first cause is kept.
     pub fn set_fence(&self, err: Error) {
-        let mut f = self.fence.lock();
-        if f.is_none() {
-            tracing::error!(error = %err, "WAL fenced: no further appends will be acknowledged");
-            *f = Some(err);
-        }
-        self.fenced.store(true, Ordering::Release);
+        self.fence.set(err);
     }
 
     /// The fence error, if fenced.
     pub fn fence_error(&self) -> Option<Error> {
-        if !self.fenced.load(Ordering::Acquire) {
-            return None;
-        }
-        self.fence.lock().as_ref().map(Error::duplicate)
+        self.fence.error()
     }
 
     /// Fails if the WAL cannot take writes: read-only, closed or fenced.

@@ -1,25 +1,50 @@
 //! Acknowledgements: the writer completes an [`Ack`], the producer waits on a [`CommitTicket`].
 
 use crate::error::{Error, Result};
+use crate::sync::{yield_now, Arc};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Lsn;
-use parking_lot::{Condvar, Mutex};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
 
 /// At most this many producers spin on their ack at once; the rest park. One
 /// spinner catches the common low-concurrency case without starving the
 /// writer thread of a core (this machine class has two).
 const MAX_SPINNERS: usize = 1;
 /// How long a producer spins before parking: about one fdatasync.
-const SPIN_FOR: Duration = Duration::from_micros(250);
+#[cfg(not(loom))]
+const SPIN_FOR: std::time::Duration = std::time::Duration::from_micros(250);
+#[cfg(not(loom))]
 static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+// loom's atomics are not const-constructible, and a model's statics must be
+// fresh in every execution: loom's lazy_static is both.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref SPINNERS: AtomicUsize = AtomicUsize::new(0);
+}
+
+/// Spins (yielding) until `ready` is set or about one fdatasync has passed.
+#[cfg(not(loom))]
+fn spin_on(ready: &AtomicBool) {
+    let start = std::time::Instant::now();
+    while !ready.load(Ordering::Acquire) && start.elapsed() < SPIN_FOR {
+        // Yield rather than burn: runnable producers and the writer keep their core.
+        yield_now();
+    }
+}
+
+/// loom models no time: one yield stands for the spin's time limit, which
+/// keeps both outcomes (answered while spinning, or not, then parked).
+#[cfg(loom)]
+fn spin_on(ready: &AtomicBool) {
+    if !ready.load(Ordering::Acquire) {
+        yield_now();
+    }
+}
 
 /// First and last value of an acknowledged request (LSNs, or a segment number).
-pub(crate) type AckValue = (u64, u64);
+pub type AckValue = (u64, u64);
 
 #[derive(Default)]
 struct SlotState {
@@ -56,11 +81,7 @@ impl AckSlot {
         // window) skips the spin bookkeeping and its clock reads.
         if !self.ready.load(Ordering::Acquire) {
             if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
-                let start = Instant::now();
-                while !self.ready.load(Ordering::Acquire) && start.elapsed() < SPIN_FOR {
-                    // Yield rather than burn: runnable producers and the writer keep their core.
-                    std::thread::yield_now();
-                }
+                spin_on(&self.ready);
             }
             SPINNERS.fetch_sub(1, Ordering::AcqRel);
         }
@@ -76,14 +97,16 @@ impl AckSlot {
 
 /// The writer's half. Dropping it unanswered answers [`Error::Closed`], so no
 /// producer waits forever on a request that the writer never saw.
-pub(crate) struct Ack(Option<Arc<AckSlot>>);
+pub struct Ack(Option<Arc<AckSlot>>);
 
 impl Ack {
-    pub fn new() -> (Ack, Arc<AckSlot>) {
+    pub(crate) fn new() -> (Ack, Arc<AckSlot>) {
         let slot = Arc::new(AckSlot::default());
         (Ack(Some(slot.clone())), slot)
     }
 
+    /// Answers the producer: wakes a thread in [`CommitTicket::wait`] or the
+    /// task awaiting the ticket.
     pub fn complete(mut self, r: Result<AckValue>) {
         if let Some(s) = self.0.take() {
             s.set(r);
@@ -102,6 +125,29 @@ impl Drop for Ack {
 /// Blocks until the writer answers.
 pub(crate) fn wait(slot: &AckSlot) -> Result<AckValue> {
     slot.wait()
+}
+
+/// The acks of one finished batch (each with its first and last value), with
+/// the batch's outcome.
+pub type Finished = (Vec<(Ack, u64, u64)>, Result<()>);
+
+/// Completes the acks of finished batches, oldest first: each with its values
+/// if its batch succeeded, else with the batch's error.
+pub fn deliver(done: impl IntoIterator<Item = Finished>) {
+    for (acks, r) in done {
+        match r {
+            Ok(()) => {
+                for (ack, a, b) in acks {
+                    ack.complete(Ok((a, b)));
+                }
+            }
+            Err(e) => {
+                for (ack, _, _) in acks {
+                    ack.complete(Err(e.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// A pending append, from [`crate::Wal::submit`]. Resolves to the entry's LSN

@@ -3,6 +3,7 @@
 use crate::config::BackendType;
 use crate::dir::DirLock;
 use crate::error::{Error, Result};
+use crate::fence;
 use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
 use crate::shared::{SegmentMeta, Shared};
@@ -166,11 +167,8 @@ impl Wal {
     /// its own request included (SeqCst on both sides: at least one of the
     /// two drains sees the request).
     fn drain_if_closed(&self) {
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        if self.shared.closed.load(std::sync::atomic::Ordering::SeqCst) {
-            if let Some(rx) = &self.orphans {
-                drain_queue(&self.shared, rx);
-            }
+        if let Some(rx) = &self.orphans {
+            fence::drain_if_closed(&self.shared.closed, &self.shared.fence, rx.try_iter());
         }
     }
 
@@ -780,14 +778,6 @@ impl Wal {
     }
 }
 
-/// Answers every queued request: the fence error if fenced, else Closed.
-fn drain_queue(shared: &Shared, rx: &crossbeam_channel::Receiver<Request>) {
-    while let Ok(r) = rx.try_recv() {
-        let e = shared.fence_error().unwrap_or(Error::Closed);
-        r.fail(e);
-    }
-}
-
 /// Runs however the writer thread ends: marks the WAL closed and answers
 /// whatever is still queued, so no producer waits on a writer that is gone,
 /// and one blocked on a full queue gets room (and then sees `closed`).
@@ -798,9 +788,11 @@ struct WriterExit {
 
 impl Drop for WriterExit {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        std::sync::atomic::fence(Ordering::SeqCst);
-        drain_queue(&self.shared, &self.queue);
+        fence::close_and_drain(
+            &self.shared.closed,
+            &self.shared.fence,
+            self.queue.try_iter(),
+        );
     }
 }
 

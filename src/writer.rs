@@ -12,13 +12,14 @@
 use crate::config::SyncPolicy;
 use crate::dir;
 use crate::error::{Error, Result};
+use crate::fence;
 use crate::format::{
     align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len,
     entry_body_len, SegmentHeader, BLOCK_SIZE, FLAG_GROUP_END, MAX_LSN, MAX_SEGMENT,
 };
 use crate::io::{AlignedBuf, WriteEngine, WriteOp};
 use crate::shared::{SegmentMeta, Shared};
-use crate::ticket::Ack;
+use crate::ticket::{deliver, Ack, Finished};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::collections::VecDeque;
 use std::fs::File;
@@ -62,6 +63,12 @@ pub(crate) enum Request {
     Close {
         ack: Ack,
     },
+}
+
+impl crate::fence::Answer for Request {
+    fn fail(self, e: Error) {
+        Request::fail(self, e);
+    }
 }
 
 impl Request {
@@ -129,27 +136,6 @@ enum Encoded {
     Nothing,
     /// The request at the front would need an LSN above `MAX_LSN`.
     Exhausted,
-}
-
-/// The acks of one finished batch, with its outcome.
-type Finished = (Vec<(Ack, u64, u64)>, Result<()>);
-
-/// Completes the acks of finished batches, oldest first.
-fn deliver(done: impl IntoIterator<Item = Finished>) {
-    for (acks, r) in done {
-        match r {
-            Ok(()) => {
-                for (ack, a, b) in acks {
-                    ack.complete(Ok((a, b)));
-                }
-            }
-            Err(e) => {
-                for (ack, _, _) in acks {
-                    ack.complete(Err(e.duplicate()));
-                }
-            }
-        }
-    }
 }
 
 /// Work for the preparer thread, done in order.
@@ -435,7 +421,7 @@ impl Writer {
                         self.shutdown(Some(ack));
                         return;
                     }
-                    r.fail(e.duplicate());
+                    r.fail(e.clone());
                 }
                 continue;
             }
@@ -472,7 +458,7 @@ impl Writer {
                     if let Some(e) = self.shared.fence_error() {
                         deliver(done);
                         for (ack, _, _) in b.acks {
-                            ack.complete(Err(e.duplicate()));
+                            ack.complete(Err(e.clone()));
                         }
                         self.spares.push(b.buf);
                         continue;
@@ -866,12 +852,13 @@ impl Writer {
         let f = self.inflight.pop_front()?;
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
-        // Once fenced, a later batch's success proves nothing: an fdatasync
-        // error is reported once, and a later sync may pass over lost pages.
-        if let (Ok(()), Some(e)) = (&r, self.shared.fence_error()) {
-            return Some((f.acks, Err(e)));
-        }
-        match r {
+        let op = if self.shared.config.sync == SyncPolicy::Always {
+            "write+fdatasync"
+        } else {
+            "write"
+        };
+        // A failure fences; once fenced, a later success answers the fence too.
+        match self.shared.fence.settle(r, op) {
             Ok(()) => {
                 let latency = f.started.elapsed();
                 crate::metrics::record_append(f.entries, f.bytes as u64);
@@ -890,14 +877,7 @@ impl Writer {
                 }
                 Some((f.acks, Ok(())))
             }
-            Err(e) => {
-                let op = if self.shared.config.sync == SyncPolicy::Always {
-                    "write+fdatasync"
-                } else {
-                    "write"
-                };
-                Some((f.acks, Err(self.fence(op, &e))))
-            }
+            Err(e) => Some((f.acks, Err(e))),
         }
     }
 
@@ -1177,17 +1157,14 @@ impl Writer {
         if result.is_ok() {
             self.write_anchor_index();
         }
-        // SeqCst, then the drain below: a sender that enqueued after this drain
-        // sees `closed` (see `Wal::send`) and fails its own request.
-        self.shared.closed.store(true, Ordering::SeqCst);
-        std::sync::atomic::fence(Ordering::SeqCst);
-        // Whatever is still queued gets an answer, never silence.
-        while let Some(r) = self.carry.pop_front() {
-            r.fail(Error::Closed);
-        }
-        while let Ok(r) = self.rx.try_recv() {
-            r.fail(Error::Closed);
-        }
+        // Whatever is still queued gets an answer, never silence; a sender
+        // that enqueued after this drain sees `closed` (see `Wal::send`).
+        let carried = std::mem::take(&mut self.carry);
+        fence::close_and_drain(
+            &self.shared.closed,
+            &self.shared.fence,
+            carried.into_iter().chain(self.rx.try_iter()),
+        );
         let l = self.shared.durable_lsn.load(Ordering::Acquire);
         if let Some(ack) = ack {
             ack.complete(result.map(|_| (l, l)));

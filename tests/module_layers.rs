@@ -12,7 +12,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("format", 0),
     ("cursor", 0),
     ("metrics", 0),
+    ("sync", 0),
     ("ticket", 0),
+    ("fence", 0),
     ("io", 1),
     ("dir", 2),
     ("config", 3),
@@ -29,6 +31,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("open", 10),
     ("fuzzing", 11),
     ("internals", 11),
+    ("loom_api", 11),
 ];
 
 /// The source of a file without comments and without its unit-test module.

@@ -136,7 +136,7 @@ impl Clone for ArchiveStatus {
             backlog_full: self.backlog_full,
             local_deleted: self.local_deleted,
             errors: self.errors,
-            last_error: self.last_error.as_ref().map(Error::duplicate),
+            last_error: self.last_error.clone(),
             archived_runs: self.archived_runs.clone(),
         }
     }
@@ -677,7 +677,7 @@ impl Archive {
             backlog_full: st.backlog_full,
             local_deleted: st.local_deleted,
             errors: st.errors,
-            last_error: st.last_error.as_ref().map(Error::duplicate).or_else(|| {
+            last_error: st.last_error.clone().or_else(|| {
                 let (age, what) = self.remote.stalled(store::HEALTH_BOUND)?;
                 Some(Error::Archive {
                     kind: ArchiveErrorKind::Unreachable,
