@@ -1,10 +1,10 @@
 //! Batch building: encoding N records back to back into a 4096-aligned buffer
 //! and zero-padding to the block boundary, as the writer does for one group
 //! commit, through the public `xwal::format` API. No I/O.
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use xwal::format::{
-    align_up, encode_entry_record, encoded_record_len, entry_body_len, BLOCK_SIZE, FLAG_GROUP_END,
+    BLOCK_SIZE, FLAG_GROUP_END, align_up, encode_entry_record, encoded_record_len, entry_body_len,
 };
 use xwal::internals::io::AlignedBuf;
 

@@ -1,9 +1,9 @@
 //! Codec micro-benchmarks: record encode/decode per entry size, and CRC32C.
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use xwal::format::{
-    decode_record, encode_entry_record, encoded_record_len, entry_body_len, RecordDecode,
-    FLAG_GROUP_END,
+    FLAG_GROUP_END, RecordDecode, decode_record, encode_entry_record, encoded_record_len,
+    entry_body_len,
 };
 
 const SALT: u32 = 0x5eed_5a17;

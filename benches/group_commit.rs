@@ -2,7 +2,7 @@
 //! entries of 128 bytes per call, each call durable (`SyncPolicy::Always`:
 //! write + linked fdatasync) on a temp directory under `target/` (a real
 //! disk, not tmpfs). Durable I/O is slow, so sample counts are small.
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::time::Duration;
 use xwal::{Config, SyncPolicy, Wal};
 

@@ -22,7 +22,9 @@ use xwal::{Config, ReplayOptions, Wal};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Ok(bucket) = std::env::var("XWAL_S3_BUCKET") else {
-        eprintln!("set XWAL_S3_BUCKET (and XWAL_S3_ENDPOINT for a non-AWS server); see the top of this file");
+        eprintln!(
+            "set XWAL_S3_BUCKET (and XWAL_S3_ENDPOINT for a non-AWS server); see the top of this file"
+        );
         std::process::exit(2);
     };
     let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;

@@ -1,11 +1,11 @@
 //! [`WalBackend`]: Go xwal's `WALBackendInterface`, operation by operation.
 
+use crate::Lsn;
 use crate::config::{BackendType, Config};
 use crate::error::Result;
 use crate::recovery::RecoveryReport;
 use crate::replay::{Direction, Entry, ReplayOptions, ReplayRange};
 use crate::wal::Wal;
-use crate::Lsn;
 use crossbeam_channel::Sender;
 use std::ops::RangeInclusive;
 

@@ -6,10 +6,9 @@ pub use crate::io::{IoEngine, MAX_COMMITS_IN_FLIGHT};
 /// Settings of the S3 archive tier (re-exported as `xwal::archive`).
 #[cfg(feature = "s3")]
 pub(crate) mod s3;
-use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE, MAX_ENTRY_SIZE_LIMIT};
+use crate::format::{BLOCK_SIZE, MAX_ENTRY_SIZE_LIMIT, encoded_record_len, entry_body_len};
 use std::path::PathBuf;
 use std::time::Duration;
-
 
 /// When an acknowledged append is durable. See the README's durability table.
 ///
@@ -498,7 +497,6 @@ impl Config {
         self
     }
 
-
     /// Largest encoded record this config allows, header and padding included.
     pub(crate) fn max_record_len(&self) -> u64 {
         encoded_record_len(entry_body_len(u64::MAX, self.max_entry_size as usize)) as u64
@@ -586,7 +584,9 @@ impl Config {
         }
         if let SyncPolicy::Interval(d) = self.sync {
             if d.is_zero() || d > Duration::from_secs(3600) {
-                return bad(format!("SyncPolicy::Interval({d:?}) must be between 1 ns and 1 hour; use Always for per-write sync"));
+                return bad(format!(
+                    "SyncPolicy::Interval({d:?}) must be between 1 ns and 1 hour; use Always for per-write sync"
+                ));
             }
         }
         if let Some(limit) = self.max_dir_bytes {

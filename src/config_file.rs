@@ -125,8 +125,7 @@ fn go_hint(key: &str) -> Option<&'static str> {
         "logLevel" | "log_level" => {
             "log levels are set in the application's tracing subscriber (xwal logs through tracing and never prints), not in the WAL config"
         }
-        "bucketName" | "bucket_name" | "region" | "profile" | "endpoint" | "credentials"
-        | "S3" => {
+        "bucketName" | "bucket_name" | "region" | "profile" | "endpoint" | "credentials" | "S3" => {
             "S3 settings go in an [s3] table: [s3] bucket = \"...\", region = \"...\", profile = \"...\""
         }
         k if SECRET_KEY_NAMES.contains(&k) => {
@@ -197,8 +196,10 @@ fn size(key: &str, v: &toml::Value) -> Result<u64> {
                 "K" | "KB" | "kB" | "M" | "MB" | "G" | "GB" | "T" | "TB" | "k" | "m" | "g" => {
                     return Err(bad(
                         key,
-                        format!("\"{s}\": the unit `{unit}` is ambiguous (powers of 1000 or 1024?); write KiB, MiB, GiB or TiB (powers of 1024), or an integer number of bytes"),
-                    ))
+                        format!(
+                            "\"{s}\": the unit `{unit}` is ambiguous (powers of 1000 or 1024?); write KiB, MiB, GiB or TiB (powers of 1024), or an integer number of bytes"
+                        ),
+                    ));
                 }
                 _ => return Err(bad(key, format!("\"{s}\": unknown unit `{unit}`; {units}"))),
             };
@@ -240,8 +241,10 @@ fn duration(key: &str, v: &toml::Value) -> Result<Duration> {
                 "" => {
                     return Err(bad(
                         key,
-                        format!("\"{s}\" has no unit; {units} (a bare integer, unquoted, means milliseconds)"),
-                    ))
+                        format!(
+                            "\"{s}\" has no unit; {units} (a bare integer, unquoted, means milliseconds)"
+                        ),
+                    ));
                 }
                 _ => return Err(bad(key, format!("\"{s}\": unknown unit `{unit}`; {units}"))),
             };
@@ -378,15 +381,22 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
                     return Err(bad(
                         "sync",
                         "\"interval\" needs sync_interval, like sync_interval = \"10ms\"",
-                    ))
+                    ));
                 }
                 ("always" | "dsync" | "never", Some(_)) => {
                     return Err(bad(
                         "sync_interval",
-                        format!("is set but sync is \"{s}\": set sync = \"interval\" or remove sync_interval"),
-                    ))
+                        format!(
+                            "is set but sync is \"{s}\": set sync = \"interval\" or remove sync_interval"
+                        ),
+                    ));
                 }
-                _ => return Err(bad("sync", format!("\"{s}\" is not a policy; use {policies}"))),
+                _ => {
+                    return Err(bad(
+                        "sync",
+                        format!("\"{s}\" is not a policy; use {policies}"),
+                    ));
+                }
             };
         }
         None => {
@@ -408,7 +418,7 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
                 return Err(bad(
                     "io_engine",
                     format!("\"{s}\" is not an engine; use {choices}"),
-                ))
+                ));
             }
         };
     }
@@ -439,7 +449,7 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
                 return Err(bad(
                     "backend",
                     format!("\"{s}\" is not a backend; use {choices}"),
-                ))
+                ));
             }
         };
     }
@@ -542,26 +552,26 @@ fn apply_s3(cfg: Config, t: &toml::Table) -> Result<Config> {
                 return Err(bad(
                     "s3.backlog_full",
                     "\"slow_appends\" needs slow_appends_max_wait, like slow_appends_max_wait = \"50ms\"",
-                ))
+                ));
             }
             ("keep_local", Some(_)) => {
                 return Err(bad(
                     "s3.slow_appends_max_wait",
                     "is set but backlog_full is \"keep_local\": set backlog_full = \"slow_appends\" or remove it",
-                ))
+                ));
             }
             (s, _) => {
                 return Err(bad(
                     "s3.backlog_full",
                     format!("\"{s}\" is not a choice; use {choices}"),
-                ))
+                ));
             }
         },
         (None, Some(_)) => {
             return Err(bad(
                 "s3.slow_appends_max_wait",
                 "is set without backlog_full = \"slow_appends\"; add it",
-            ))
+            ));
         }
     };
     if let Some(v) = get("keep_newest") {

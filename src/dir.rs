@@ -1,12 +1,12 @@
 //! The WAL directory: file names, the exclusive lock, listing, segment preparation.
 
 use crate::error::{Error, Result};
-use crate::format::names::{PREFIX, PREPARING_SUFFIX};
-pub(crate) use crate::format::names::{
-    anchor_index_path, classify, segment_path, FileKind, LOCK_FILE, RESTORE_MARKER,
-};
 use crate::format::BLOCK_SIZE;
-use crate::io::{sync::fdatasync, sync::pwrite_all, AlignedBuf};
+pub(crate) use crate::format::names::{
+    FileKind, LOCK_FILE, RESTORE_MARKER, anchor_index_path, classify, segment_path,
+};
+use crate::format::names::{PREFIX, PREPARING_SUFFIX};
+use crate::io::{AlignedBuf, sync::fdatasync, sync::pwrite_all};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -201,7 +201,7 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
                     segment: segs[i].segment,
                     offset: 0,
                     reason: "segment present both as checkpoint and plain file".into(),
-                })
+                });
             }
         }
     }

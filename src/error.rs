@@ -71,14 +71,18 @@ pub enum Error {
     },
 
     /// The kernel refused io_uring (sysctl `kernel.io_uring_disabled`, seccomp, or a missing op).
-    #[error("io_uring is unavailable: {cause}; choose IoEngine::Sync or IoEngine::Auto to use pwrite/fdatasync")]
+    #[error(
+        "io_uring is unavailable: {cause}; choose IoEngine::Sync or IoEngine::Auto to use pwrite/fdatasync"
+    )]
     IoUringUnavailable {
         /// What the kernel said.
         cause: String,
     },
 
     /// An entry or batch is larger than the configured limit. Refused at append time.
-    #[error("entry of {size} bytes exceeds the limit of {limit} bytes (Config::max_entry_size / segment size)")]
+    #[error(
+        "entry of {size} bytes exceeds the limit of {limit} bytes (Config::max_entry_size / segment size)"
+    )]
     EntryTooLarge {
         /// Size of the refused entry or batch, in bytes.
         size: u64,
@@ -108,14 +112,18 @@ pub enum Error {
 
     /// The disk is full. Nothing that was not durable has been acknowledged.
     /// The WAL keeps working once space is freed.
-    #[error("no space left on device while {context}; free space and retry (nothing unacknowledged was lost)")]
+    #[error(
+        "no space left on device while {context}; free space and retry (nothing unacknowledged was lost)"
+    )]
     NoSpace {
         /// What xwal was doing.
         context: String,
     },
 
     /// The directory grew beyond `Config::max_dir_bytes`; remove replayed segments to continue.
-    #[error("WAL directory size {size} bytes would exceed the limit of {limit} bytes; purge replayed segments (Wal::purge_through) or raise max_dir_bytes")]
+    #[error(
+        "WAL directory size {size} bytes would exceed the limit of {limit} bytes; purge replayed segments (Wal::purge_through) or raise max_dir_bytes"
+    )]
     DirectoryFull {
         /// Bytes the directory would occupy.
         size: u64,

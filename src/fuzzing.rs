@@ -3,8 +3,8 @@
 //! Each must never panic, whatever the bytes.
 
 use crate::format::{
-    decode_record, Evidence, EvidenceScan, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
-    RECORD_ALIGN,
+    BLOCK_SIZE, Evidence, EvidenceScan, HeaderDecode, RECORD_ALIGN, RecordDecode, SegmentHeader,
+    decode_record,
 };
 use crate::{Config, Direction, IoEngine, ReplayOptions, ReplayRange, Wal};
 

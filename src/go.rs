@@ -19,13 +19,13 @@
 //! # Ok(()) }
 //! ```
 
+use crate::Lsn;
 pub use crate::backend::WalBackend;
 use crate::config::{BackendType, Config};
 use crate::error::Result;
 use crate::recovery::RecoveryReport;
 use crate::replay::Entry;
 use crate::wal::Wal;
-use crate::Lsn;
 use crossbeam_channel::Sender;
 use std::ops::RangeInclusive;
 

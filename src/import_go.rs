@@ -26,10 +26,10 @@
 //! assert_eq!(parsed.bad[0].offset, second_at);
 //! ```
 
+use crate::Lsn;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::format::WalEntry;
-use crate::Lsn;
 use prost::Message;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -1165,7 +1165,7 @@ pub struct ImportReport {
 /// assert_eq!(report.checkpoints, vec![(0, 0)]);
 /// ```
 pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Result<ImportReport> {
-    use crate::format::{align_up, BLOCK_SIZE};
+    use crate::format::{BLOCK_SIZE, align_up};
     let _span =
         tracing::info_span!("import_go", from = %plan.dir.display(), to = %config.dir.display())
             .entered();
@@ -1194,7 +1194,7 @@ pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Res
             return Err(Error::io(
                 format!("reading destination {}", config.dir.display()),
                 e,
-            ))
+            ));
         }
     }
     config.max_entry_size = config.max_entry_size.max(plan.max_entry_len.max(1));

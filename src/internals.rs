@@ -18,12 +18,11 @@
 /// The WAL directory: the lock, listing, preparing, opening and removing segment files.
 pub mod dir {
     pub use crate::dir::{
-        create_dir, list, open_for_read, open_for_write, prepare_segment, random_salt,
-        read_anchor_index, read_header_block, remove_file, rename_durable, sync_dir, DirLock,
-        ListedSegment,
+        DirLock, ListedSegment, create_dir, list, open_for_read, open_for_write, prepare_segment,
+        random_salt, read_anchor_index, read_header_block, remove_file, rename_durable, sync_dir,
     };
     pub use crate::format::{
-        anchor_index_path, classify, segment_file_name, segment_path, FileKind, LOCK_FILE,
+        FileKind, LOCK_FILE, anchor_index_path, classify, segment_file_name, segment_path,
     };
 }
 
@@ -44,5 +43,7 @@ pub mod io {
 
 /// Entry points of the cargo-fuzz targets and the corpus regression test.
 pub mod fuzzing {
-    pub use crate::fuzzing::{anchor_index, evidence_scan, recovery, record_decoder, segment_header};
+    pub use crate::fuzzing::{
+        anchor_index, evidence_scan, record_decoder, recovery, segment_header,
+    };
 }

@@ -94,7 +94,7 @@ mod wal;
 mod writer;
 
 pub use backend::WalBackend;
-pub use config::{BackendType, Config, IoEngine, SyncPolicy, MAX_COMMITS_IN_FLIGHT};
+pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolicy};
 pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{RecoveryReport, ShortFile, Truncation};
 pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
@@ -106,9 +106,9 @@ pub use wal::{SegmentInfo, Wal};
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::fence::{close_and_drain, drain_if_closed, Fence};
-    pub use crate::ticket::{deliver, Ack};
     pub use crate::CommitTicket;
+    pub use crate::fence::{Fence, close_and_drain, drain_if_closed};
+    pub use crate::ticket::{Ack, deliver};
 
     /// A request's two halves, as `Wal::submit` makes them: the writer's
     /// [`Ack`] and the producer's [`CommitTicket`].

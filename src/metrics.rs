@@ -69,7 +69,7 @@ pub const ALL: &[&str] = &[
 /// xwal::metrics::describe();
 /// ```
 pub fn describe() {
-    use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    use ::metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(
         APPENDS_TOTAL,
         Unit::Count,

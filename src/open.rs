@@ -8,10 +8,10 @@ use crate::error::{Error, Result};
 use crate::io::Seams;
 use crate::recovery::{self, Recovered, RecoveryReport};
 use crate::shared::{SegmentTier, Shared};
-use crate::wal::{spawn_writer, Wal};
+use crate::wal::{Wal, spawn_writer};
 use crate::writer::WriterStart;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// How often [`Wal::open_read_only`] retakes its view when a writer beside it
 /// renames segments under the listing.
@@ -125,7 +125,10 @@ impl Wal {
         // Replay covers what the tier holds (no archiver runs, nothing is deleted).
         shared.tier = tier_for(&shared)?;
         let engine = if uring { "io_uring" } else { "sync" };
-        Ok((Wal::assemble(Arc::new(shared), None, engine, None), rec.report))
+        Ok((
+            Wal::assemble(Arc::new(shared), None, engine, None),
+            rec.report,
+        ))
     }
 }
 
@@ -140,7 +143,14 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
     let mut reader = crate::io::read_engine(uring, RECOVERY_CHUNK_BYTES, RECOVERY_READ_DEPTH)?;
     let rec = recovery::recover(&config, &seams, reader.as_mut(), false)?;
     drop(reader);
-    let mut shared = Shared::new(config.dir.clone(), config, seams, rec.table, rec.last_lsn, uring);
+    let mut shared = Shared::new(
+        config.dir.clone(),
+        config,
+        seams,
+        rec.table,
+        rec.last_lsn,
+        uring,
+    );
     shared.tier = tier_for(&shared)?;
     // Sealed segments shrunk to their data count as such against max_dir_bytes.
     for &(segment, len) in &rec.short_lens {
@@ -169,34 +179,34 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
 /// writer renames files under it.
 fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
     let mut reader = crate::io::read_engine(uring, RECOVERY_CHUNK_BYTES, RECOVERY_READ_DEPTH)?;
-        // A writer beside this view may rename a segment (prepared -> final,
-        // active -> checkpoint) between listing the directory and opening the
-        // file, and readdir during a rename may return both names or neither.
-        // Either shows as a vanished file or a listing-level inconsistency
-        // (offset 0: a segment missing from the sequence, or listed twice);
-        // the view is then simply taken again. Real damage persists and is
-        // reported after the last attempt.
-        let mut attempt = 0;
+    // A writer beside this view may rename a segment (prepared -> final,
+    // active -> checkpoint) between listing the directory and opening the
+    // file, and readdir during a rename may return both names or neither.
+    // Either shows as a vanished file or a listing-level inconsistency
+    // (offset 0: a segment missing from the sequence, or listed twice);
+    // the view is then simply taken again. Real damage persists and is
+    // reported after the last attempt.
+    let mut attempt = 0;
     loop {
-            match recovery::recover(config, &Seams::default(), reader.as_mut(), true) {
-                Err(Error::Io { source, context })
-                    if source.kind() == std::io::ErrorKind::NotFound
-                        && attempt < READ_ONLY_OPEN_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tracing::debug!(%context, attempt, "a segment was renamed under a read-only open; retrying");
-                }
-                Err(Error::Corruption {
-                    segment,
-                    offset: 0,
-                    reason,
-                }) if attempt < READ_ONLY_OPEN_ATTEMPTS => {
-                    attempt += 1;
-                    tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
-                }
-                r => return r,
+        match recovery::recover(config, &Seams::default(), reader.as_mut(), true) {
+            Err(Error::Io { source, context })
+                if source.kind() == std::io::ErrorKind::NotFound
+                    && attempt < READ_ONLY_OPEN_ATTEMPTS =>
+            {
+                attempt += 1;
+                tracing::debug!(%context, attempt, "a segment was renamed under a read-only open; retrying");
             }
+            Err(Error::Corruption {
+                segment,
+                offset: 0,
+                reason,
+            }) if attempt < READ_ONLY_OPEN_ATTEMPTS => {
+                attempt += 1;
+                tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
+            }
+            r => return r,
         }
+    }
 }
 
 /// The tier beyond the local directory, if the config asks for one.
@@ -270,4 +280,3 @@ fn apply_sealed_floor(
     }
     Ok(())
 }
-

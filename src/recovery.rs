@@ -6,11 +6,13 @@ use crate::cursor::RecordCursor;
 use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
-    align_down, align_up, decode_record, foreign_bytes, single_bit_flip, tear_possible,
-    DecodeError, EvidenceScan, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE, RECORD_ALIGN,
-    RECORD_HEADER_LEN,
+    BLOCK_SIZE, DecodeError, EvidenceScan, HeaderDecode, RECORD_ALIGN, RECORD_HEADER_LEN,
+    RecordDecode, SegmentHeader, align_down, align_up, decode_record, foreign_bytes,
+    single_bit_flip, tear_possible,
 };
-use crate::io::{sync::fdatasync, sync::pread_full, sync::pwrite_all, AlignedBuf, ReadEngine, Seams};
+use crate::io::{
+    AlignedBuf, ReadEngine, Seams, sync::fdatasync, sync::pread_full, sync::pwrite_all,
+};
 use crate::shared::SegmentMeta;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
@@ -204,9 +206,11 @@ pub(crate) fn recover(
     // New segments go above every listed one, and appends only to the newest.
     let newest = built.table.keys().next_back();
     debug_assert!(newest.is_none_or(|&n| n < built.next_segment));
-    debug_assert!(resume
-        .as_ref()
-        .is_none_or(|r| newest == Some(&r.meta.segment)));
+    debug_assert!(
+        resume
+            .as_ref()
+            .is_none_or(|r| newest == Some(&r.meta.segment))
+    );
     report.elapsed = started.elapsed();
     Ok(Recovered {
         report,

@@ -2,13 +2,13 @@
 //! ahead of the consumer), verifies every record, and sends entries into a
 //! bounded crossbeam channel.
 
+use crate::Lsn;
 use crate::cursor::RecordCursor;
 use crate::dir;
 use crate::error::{Error, Result};
-use crate::format::{align_down, align_up, decode_record, RecordDecode, RecordKind, BLOCK_SIZE};
+use crate::format::{BLOCK_SIZE, RecordDecode, RecordKind, align_down, align_up, decode_record};
 use crate::io::ReadEngine;
 use crate::shared::{SegmentMeta, Shared};
-use crate::Lsn;
 use crossbeam_channel::{Receiver, Sender};
 use std::fs::File;
 use std::os::fd::AsRawFd;
@@ -388,7 +388,7 @@ impl Replay {
                 return Err(Error::Io {
                     context: "replay thread panicked".into(),
                     source: std::io::Error::other("panic").into(),
-                })
+                });
             }
             None => return Err(Error::Closed),
         };
@@ -908,12 +908,16 @@ mod tests {
     fn select_on_an_empty_wal() {
         let none = |r| select(&[], 0, r);
         assert!(none(ReplayRange::All).unwrap().is_empty());
-        assert!(none(ReplayRange::Segments { start: 0, end: 9 })
-            .unwrap()
-            .is_empty());
-        assert!(none(ReplayRange::Lsns { from: 1, to: 9 })
-            .unwrap()
-            .is_empty());
+        assert!(
+            none(ReplayRange::Segments { start: 0, end: 9 })
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            none(ReplayRange::Lsns { from: 1, to: 9 })
+                .unwrap()
+                .is_empty()
+        );
         for r in [
             ReplayRange::FromCheckpoint(3),
             ReplayRange::ToCheckpoint(0),

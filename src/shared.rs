@@ -8,8 +8,8 @@ use crate::io::Seams;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the engine knows about one segment.
 ///
@@ -150,9 +150,10 @@ impl Shared {
     pub fn record_anchor(&self, segment: u64, offset: u64, lsn: u64, spacing: u64) {
         let mut a = self.anchors.lock();
         let list = a.entry(segment).or_default();
-        debug_assert!(list
-            .last()
-            .is_none_or(|l| l.0 + spacing <= offset && l.1 < lsn));
+        debug_assert!(
+            list.last()
+                .is_none_or(|l| l.0 + spacing <= offset && l.1 < lsn)
+        );
         let limit = (self.config.segment_size / spacing.max(1)) as usize + 1;
         if list.len() < limit {
             list.push((offset, lsn));

@@ -1,9 +1,9 @@
 //! Acknowledgements: the writer completes an [`Ack`], the producer waits on a [`CommitTicket`].
 
-use crate::error::{Error, Result};
-use crate::sync::{yield_now, Arc};
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::Lsn;
+use crate::error::{Error, Result};
+use crate::sync::{Arc, yield_now};
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};

@@ -1,20 +1,20 @@
 //! The public handle.
 
+use crate::Lsn;
 use crate::config::BackendType;
 use crate::dir::DirLock;
 use crate::error::{Error, Result};
 use crate::fence;
-use crate::format::{encoded_record_len, entry_body_len, BLOCK_SIZE};
+use crate::format::{BLOCK_SIZE, encoded_record_len, entry_body_len};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
 use crate::shared::{SegmentMeta, Shared};
 use crate::ticket::{self, Ack, CommitTicket};
 use crate::writer::{Payload, Request, Writer, WriterStart};
-use crate::Lsn;
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use std::ops::RangeInclusive;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
 /// Public view of a segment.
@@ -710,7 +710,12 @@ impl Wal {
     pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_writable()?;
         // A tier releases instead (S3: hidden now, deleted locally once archived).
-        if let Some(r) = self.shared.tier.as_ref().and_then(|t| t.release(&self.shared, Some(segment))) {
+        if let Some(r) = self
+            .shared
+            .tier
+            .as_ref()
+            .and_then(|t| t.release(&self.shared, Some(segment)))
+        {
             return r;
         }
         let list: Vec<u64> = self

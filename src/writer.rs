@@ -14,19 +14,19 @@ use crate::dir;
 use crate::error::{Error, Result};
 use crate::fence;
 use crate::format::{
-    align_down, align_up, encode_entry_record, encode_skip_record, encoded_record_len,
-    entry_body_len, SegmentHeader, BLOCK_SIZE, FLAG_GROUP_END, MAX_LSN, MAX_SEGMENT,
+    BLOCK_SIZE, FLAG_GROUP_END, MAX_LSN, MAX_SEGMENT, SegmentHeader, align_down, align_up,
+    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
 };
 use crate::io::{AlignedBuf, WriteEngine, WriteOp};
 use crate::shared::{SegmentMeta, Shared};
-use crate::ticket::{deliver, Ack, Finished};
+use crate::ticket::{Ack, Finished, deliver};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// Entry payloads of one request.

@@ -2,7 +2,7 @@
 //! through the trait with a consumer thread on the channel, as a Go user would.
 mod common;
 use common::*;
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::{Sender, bounded};
 use xwal::*;
 
 /// Runs a Go-style replay call with a consumer thread; returns the call's result and the LSNs received.

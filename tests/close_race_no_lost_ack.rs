@@ -5,8 +5,8 @@
 //! call has not returned within 20 s.
 mod common;
 use common::*;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use xwal::*;
 

@@ -3,8 +3,8 @@
 mod common;
 use common::*;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use xwal::*;
 
 fn body(thread: u64, seq: u64) -> Vec<u8> {

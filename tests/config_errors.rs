@@ -137,11 +137,13 @@ fn suggested_segment_size_is_valid() {
         .max_entry_size(4 << 20)
         .validate()
         .unwrap();
-    assert!(Config::new("/x")
-        .segment_size(n - 4096)
-        .max_entry_size(4 << 20)
-        .validate()
-        .is_err());
+    assert!(
+        Config::new("/x")
+            .segment_size(n - 4096)
+            .max_entry_size(4 << 20)
+            .validate()
+            .is_err()
+    );
 }
 
 #[test]

@@ -59,6 +59,8 @@ fn sigkill_loses_nothing_acknowledged() {
             panic!("cycle {cycle}: {e}\nreproduce with: scripts/crash-kill.sh --cycles {cycles}");
         }
     }
-    eprintln!("crash-kill: {cycles} SIGKILL cycles, {total_acks} acknowledged appends verified, 0 lost, 0 corrupt");
+    eprintln!(
+        "crash-kill: {cycles} SIGKILL cycles, {total_acks} acknowledged appends verified, 0 lost, 0 corrupt"
+    );
     assert!(total_acks > 0, "the child never acknowledged anything");
 }

@@ -12,7 +12,7 @@
 mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
-use xwal::format::{decode_record, HeaderDecode, RecordDecode, SegmentHeader};
+use xwal::format::{HeaderDecode, RecordDecode, SegmentHeader, decode_record};
 use xwal::seams::{Chaos, Seams, SimDisk};
 use xwal::*;
 
@@ -396,14 +396,20 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                 corruption_as_torn: mode == Mode::CorruptionAsTorn,
                 ..Chaos::default()
             };
-            let outcome = match Wal::open_with(plain, Seams { chaos, ..Seams::default() }) {
+            let outcome = match Wal::open_with(
+                plain,
+                Seams {
+                    chaos,
+                    ..Seams::default()
+                },
+            ) {
                 Err(Error::Corruption {
                     segment, offset, ..
                 }) => Some((segment, offset)),
                 Err(e) => {
                     return Err(format!(
                         "bit flip in {file} at {at}: open failed with {e}, not Corruption"
-                    ))
+                    ));
                 }
                 Ok((w, _)) => match verify(&w, seed, &acked) {
                     Ok(_) => None,
@@ -474,7 +480,9 @@ fn control_fails(mode: Mode) -> (u64, String) {
             return (seed, e);
         }
     }
-    panic!("negative control {mode:?} passed 400 seeds: the crash harness cannot see this bug ({stats:?})");
+    panic!(
+        "negative control {mode:?} passed 400 seeds: the crash harness cannot see this bug ({stats:?})"
+    );
 }
 
 #[test]

@@ -10,7 +10,10 @@ use xwal::*;
 
 /// Opens `cfg` with `faults` at the engine seam.
 fn open_faulty(cfg: &Config, faults: &FaultInjector) -> Wal {
-    let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    let seams = Seams {
+        faults: Some(faults.clone()),
+        ..Seams::default()
+    };
     Wal::open_with(cfg.clone(), seams).unwrap().0
 }
 
@@ -88,8 +91,7 @@ fn interval_policy_sync_failure_fences() {
     for engine in ENGINES {
         let d = tempdir();
         let faults = FaultInjector::new();
-        let cfg = small(d.path(), engine)
-            .sync(SyncPolicy::Never);
+        let cfg = small(d.path(), engine).sync(SyncPolicy::Never);
         let wal = open_faulty(&cfg, &faults);
         wal.append(b"a").unwrap();
         faults.arm(0, Fault::FailSync(libc::EIO));

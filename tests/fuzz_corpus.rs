@@ -3,7 +3,7 @@
 //! `XWAL_REGEN_SEEDS=1 cargo test --test fuzz_corpus` rewrites the seeds from a real WAL.
 #![cfg(feature = "internals")]
 use std::path::{Path, PathBuf};
-use xwal::format::{encode_entry_record, encoded_record_len, entry_body_len, FLAG_GROUP_END};
+use xwal::format::{FLAG_GROUP_END, encode_entry_record, encoded_record_len, entry_body_len};
 
 fn corpus(target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

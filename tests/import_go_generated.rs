@@ -247,9 +247,10 @@ fn checkpoint_numbers_that_cannot_be_kept_need_renumber() {
     file(&go2, "wal_0", &[1]);
     file(&go2, "wal_1.checkpoint", &[2]);
     let plan = import_go::plan(&go2, ImportOptions::default()).unwrap();
-    assert!(plan
-        .numbering
-        .as_ref()
-        .unwrap_err()
-        .contains("wal_0 is not a checkpoint"));
+    assert!(
+        plan.numbering
+            .as_ref()
+            .unwrap_err()
+            .contains("wal_0 is not a checkpoint")
+    );
 }

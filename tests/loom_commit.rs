@@ -33,7 +33,7 @@ use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 use std::collections::VecDeque;
-use xwal::loom_api::{self, close_and_drain, deliver, drain_if_closed, Ack, Fence};
+use xwal::loom_api::{self, Ack, Fence, close_and_drain, deliver, drain_if_closed};
 use xwal::{Error, Result};
 
 /// Stand-in for the bounded crossbeam channel between `Wal` and the writer.

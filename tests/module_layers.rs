@@ -73,8 +73,17 @@ fn collect(dir: &Path, src: &Path, graph: &mut BTreeMap<String, BTreeSet<String>
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }
-        let rel = path.strip_prefix(src).unwrap().to_string_lossy().to_string();
-        let top = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+        let rel = path
+            .strip_prefix(src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let top = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
         if top == "lib" {
             continue;
         }
@@ -99,7 +108,10 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
 fn every_module_has_a_layer() {
     let layers: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
     for m in graph().keys() {
-        assert!(layers.contains_key(m.as_str()), "module {m} has no layer in LAYERS");
+        assert!(
+            layers.contains_key(m.as_str()),
+            "module {m} has no layer in LAYERS"
+        );
     }
 }
 
@@ -108,14 +120,23 @@ fn no_module_imports_a_later_layer() {
     let layers: BTreeMap<&str, u32> = LAYERS.iter().copied().collect();
     let mut wrong = Vec::new();
     for (m, deps) in graph() {
-        let Some(&mine) = layers.get(m.as_str()) else { continue };
+        let Some(&mine) = layers.get(m.as_str()) else {
+            continue;
+        };
         for d in deps {
             if layers.get(d.as_str()).is_some_and(|&theirs| theirs > mine) {
-                wrong.push(format!("{m} (layer {mine}) imports {d} (layer {})", layers[d.as_str()]));
+                wrong.push(format!(
+                    "{m} (layer {mine}) imports {d} (layer {})",
+                    layers[d.as_str()]
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "imports against the layering:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports against the layering:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -152,7 +173,11 @@ fn the_module_graph_has_no_cycle() {
     let mut colour = BTreeMap::new();
     for m in g.keys() {
         let cycle = visit(m, &g, &mut colour, &mut Vec::new());
-        assert!(cycle.is_none(), "import cycle: {}", cycle.unwrap().join(" -> "));
+        assert!(
+            cycle.is_none(),
+            "import cycle: {}",
+            cycle.unwrap().join(" -> ")
+        );
     }
 }
 

@@ -144,9 +144,13 @@ fn power_cut_on_loop_ext4() {
         let r = verify_acks(&mnt2.join("wal"), IoEngine::Sync, &all);
         sh("umount", &[mnt2.to_str().unwrap()]).unwrap();
         if let Err(e) = r {
-            panic!("cycle {cycle}: after the power cut: {e}\nreproduce with: scripts/power-cut.sh --cycles {cycles}");
+            panic!(
+                "cycle {cycle}: after the power cut: {e}\nreproduce with: scripts/power-cut.sh --cycles {cycles}"
+            );
         }
     }
-    eprintln!("power-cut: {cycles} cycles, {total} acknowledged appends verified on the cut image, 0 lost");
+    eprintln!(
+        "power-cut: {cycles} cycles, {total} acknowledged appends verified on the cut image, 0 lost"
+    );
     assert!(total > 0);
 }

@@ -4,8 +4,8 @@
 //! or skipped, never an error), and what it sees replays without a gap.
 mod common;
 use common::*;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use xwal::*;
 

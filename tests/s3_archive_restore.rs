@@ -9,7 +9,7 @@ mod s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::Duration;
-use xwal::{archive, IoEngine, ReplayOptions, ReplayRange, Wal};
+use xwal::{IoEngine, ReplayOptions, ReplayRange, Wal, archive};
 
 #[test]
 fn archive_then_restore_into_a_fresh_directory() {

@@ -75,8 +75,10 @@ fn messages_say_what_to_change() {
     assert!(err("[s3]\nregion = \"us-east-1\"").contains("bucket = "));
     assert!(err("[s3]\nbucket = \"B_AD\"").contains("not a valid bucket name"));
     assert!(err("[s3]\nbucket = \"ok-b\"\nnonsense = 1").contains("the keys of [s3] are"));
-    assert!(err("[s3]\nbucket = \"ok-b\"\nsecret_access_key = \"x\"")
-        .contains("never read from a config file"));
+    assert!(
+        err("[s3]\nbucket = \"ok-b\"\nsecret_access_key = \"x\"")
+            .contains("never read from a config file")
+    );
     assert!(err("[s3]\nbucket = \"ok-b\"\nendpoint = \"127.0.0.1:9000\"").contains("http://"));
     assert!(
         err("[s3]\nbucket = \"ok-b\"\nbacklog_full = \"slow_appends\"")

@@ -9,8 +9,8 @@ mod common;
 mod s3_support;
 
 use common::{payload, replay_all, small};
-use object_store::path::Path;
 use object_store::ObjectStoreExt;
+use object_store::path::Path;
 use std::time::Duration;
 use xwal::archive::LocalRetention;
 use xwal::{IoEngine, ReplayOptions, Wal};
@@ -34,7 +34,10 @@ fn crash_between_upload_and_manifest_recovers_on_restart() {
     let prefix = s3.prefix.clone();
 
     // The "crash": the archiver uploads, then stops before the manifest.
-    let seams = xwal::seams::Seams { crash_before_manifest: true, ..Default::default() };
+    let seams = xwal::seams::Seams {
+        crash_before_manifest: true,
+        ..Default::default()
+    };
     let (wal, _) = Wal::open_with(cfg.clone().s3(s3.clone()), seams).unwrap();
     let sealed: Vec<u64> = {
         let s = wal.segments();

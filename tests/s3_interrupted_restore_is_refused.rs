@@ -9,7 +9,7 @@ mod s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;
-use xwal::{archive, Error, IoEngine, ReplayOptions, Wal};
+use xwal::{Error, IoEngine, ReplayOptions, Wal, archive};
 
 #[test]
 fn an_interrupted_restore_is_refused_until_rerun() {

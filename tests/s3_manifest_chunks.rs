@@ -9,7 +9,7 @@ mod s3_support;
 
 use common::{lsns, payload, replay_all, small};
 use std::time::Duration;
-use xwal::{archive, ArchiveErrorKind, Error, IoEngine, ReplayOptions, Wal};
+use xwal::{ArchiveErrorKind, Error, IoEngine, ReplayOptions, Wal, archive};
 
 #[test]
 fn the_head_stays_small_and_chunks_replay() {
@@ -19,8 +19,12 @@ fn the_head_stays_small_and_chunks_replay() {
     let key = s3_support::manifest_key(&s3);
     let dir = common::tempdir();
     // A head of 3 entries makes chunks out of a few segments.
-    let seams = xwal::seams::Seams { manifest_chunk_entries: Some(3), ..Default::default() };
-    let (wal, _) = Wal::open_with(small(dir.path(), IoEngine::Uring).s3(s3.clone()), seams).unwrap();
+    let seams = xwal::seams::Seams {
+        manifest_chunk_entries: Some(3),
+        ..Default::default()
+    };
+    let (wal, _) =
+        Wal::open_with(small(dir.path(), IoEngine::Uring).s3(s3.clone()), seams).unwrap();
     let mut heads = vec![];
     for round in 0..4u64 {
         for i in 1..=600u64 {

@@ -4,7 +4,7 @@
 mod common;
 mod ondisk;
 use common::*;
-use xwal::format::{encode_entry_record, encoded_record_len, entry_body_len, FLAG_GROUP_END};
+use xwal::format::{FLAG_GROUP_END, encode_entry_record, encoded_record_len, entry_body_len};
 use xwal::*;
 
 const N: u64 = 120;

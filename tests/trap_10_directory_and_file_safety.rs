@@ -96,10 +96,12 @@ fn symlinked_segment_is_refused() {
             Ok(_) => panic!("open followed a symlinked segment"),
         }
         assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
-        assert!(std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
 
         // A symlink to a real segment of the same WAL, under a checkpoint name, is refused as well.
         std::fs::remove_file(&link).unwrap();
@@ -147,10 +149,12 @@ fn symlinked_lock_file_is_not_followed() {
             "open followed a symlinked lock file"
         );
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
-        assert!(std::fs::symlink_metadata(&lock)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&lock)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 }
 
@@ -170,10 +174,12 @@ fn symlinked_anchor_index_is_not_followed() {
         assert!(wal.segments().len() >= 3, "segment 0 was sealed");
         wal.close().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
-        assert!(std::fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         // Segment 1 has its index, written normally.
         assert!(xwal::format::anchor_index_path(d.path(), 1).is_file());
     }

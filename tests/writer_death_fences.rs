@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use std::time::{Duration, Instant};
-use xwal::format::{SegmentHeader, MAX_LSN, MAX_SEGMENT};
+use xwal::format::{MAX_LSN, MAX_SEGMENT, SegmentHeader};
 use xwal::*;
 
 /// Runs `f` on a thread and fails the test if it does not return in time.
@@ -23,8 +23,19 @@ fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static)
 #[cfg(feature = "test-seams")]
 fn open_panicking_at(cfg: &Config, lsn: u64) -> Wal {
     use xwal::seams::{Chaos, Seams};
-    let chaos = Chaos { panic_writer_at_lsn: Some(lsn), ..Chaos::default() };
-    Wal::open_with(cfg.clone(), Seams { chaos, ..Seams::default() }).unwrap().0
+    let chaos = Chaos {
+        panic_writer_at_lsn: Some(lsn),
+        ..Chaos::default()
+    };
+    Wal::open_with(
+        cfg.clone(),
+        Seams {
+            chaos,
+            ..Seams::default()
+        },
+    )
+    .unwrap()
+    .0
 }
 
 #[cfg(feature = "test-seams")]

@@ -10,7 +10,7 @@
 //!   (workloads d and e).
 
 use super::bench::stats::Histogram;
-use io_uring::{opcode, squeue, types, IoUring};
+use io_uring::{IoUring, opcode, squeue, types};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;

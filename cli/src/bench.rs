@@ -230,10 +230,10 @@ impl Settings {
             "off" => false,
             other => return Err(format!("--zero-fill {other}: use on or off")),
         };
-        let threads =
-            a.threads
-                .clone()
-                .unwrap_or_else(|| if q { vec![1, 4] } else { vec![1, 4, 16, 64] });
+        let threads = a
+            .threads
+            .clone()
+            .unwrap_or_else(|| if q { vec![1, 4] } else { vec![1, 4, 16, 64] });
         let s = Settings {
             workloads,
             policies,
@@ -420,7 +420,10 @@ fn fs_type(dir: &Path) -> Option<(i64, &'static str)> {
 fn warn_if_tmpfs(dir: &Path) -> &'static str {
     match fs_type(dir) {
         Some((TMPFS_MAGIC, name)) => {
-            eprintln!("warning: {} is on tmpfs: O_DIRECT and fdatasync mean nothing there; use --dir on a real disk", dir.display());
+            eprintln!(
+                "warning: {} is on tmpfs: O_DIRECT and fdatasync mean nothing there; use --dir on a real disk",
+                dir.display()
+            );
             name
         }
         Some((_, name)) => name,

@@ -172,16 +172,23 @@ fn archive_lines(s: &mut String, archive: &ArchiveState) {
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
-            let _ =
-                writeln!(
+            let _ = writeln!(
                 s,
                 "archive:      {}: {} segment(s), {} uploaded{}; {} sealed segment(s) waiting{}",
                 st.location,
                 st.uploaded_segments,
                 common::human_bytes(st.uploaded_bytes),
-                if runs.is_empty() { String::new() } else { format!(" (segments {runs})") },
+                if runs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (segments {runs})")
+                },
                 st.pending,
-                if st.backlog_full { ", backlog full" } else { "" }
+                if st.backlog_full {
+                    ", backlog full"
+                } else {
+                    ""
+                }
             );
         }
     }

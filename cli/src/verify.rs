@@ -29,7 +29,8 @@ fn file_name(dir: &Path, segment: u64) -> String {
 fn header_first_lsn(dir: &Path, segment: u64) -> Option<u64> {
     [false, true].iter().find_map(|cp| {
         let block =
-            xwal::internals::dir::read_header_block(&xwal::format::segment_path(dir, segment, *cp)).ok()?;
+            xwal::internals::dir::read_header_block(&xwal::format::segment_path(dir, segment, *cp))
+                .ok()?;
         match xwal::format::SegmentHeader::decode(&block) {
             xwal::format::HeaderDecode::Valid(h) => Some(h.first_lsn),
             _ => None,

@@ -18,10 +18,11 @@ fn prints_the_checkpoint_number_and_marks_the_segment() {
 
     let stdout = xwal_ok(&["checkpoint", d.path().to_str().unwrap()]);
     assert_eq!(stdout, "1\n");
-    assert!(d
-        .path()
-        .join(xwal::format::segment_file_name(1, true))
-        .exists());
+    assert!(
+        d.path()
+            .join(xwal::format::segment_file_name(1, true))
+            .exists()
+    );
 
     let wal = open(&cfg);
     assert_eq!(wal.checkpoints(), vec![0, 1]);

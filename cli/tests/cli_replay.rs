@@ -50,10 +50,11 @@ fn json_lines_ranges_and_consume() {
         consumed.iter().map(|e| e.0).collect::<Vec<_>>(),
         (1..=20).collect::<Vec<_>>()
     );
-    assert!(!d
-        .path()
-        .join(xwal::format::segment_file_name(0, true))
-        .exists());
+    assert!(
+        !d.path()
+            .join(xwal::format::segment_file_name(0, true))
+            .exists()
+    );
     let wal = open(&cfg);
     assert_eq!(wal.last_index(), 30);
     assert_eq!(wal.segments().first().unwrap().first_lsn, 21);

@@ -39,19 +39,22 @@ fn checkpoint_waits_for_the_archive() {
 
     let restored = common::tempdir();
     let target = restored.path().join("r");
-    let out = common::xwal_s3(&env, &[
-        "restore",
-        target.to_str().unwrap(),
-        "--bucket",
-        env.bucket.as_str(),
-        "--prefix",
-        prefix.as_str(),
-        "--endpoint",
-        env.endpoint.as_str(),
-        "--region",
-        env.region.as_str(),
-        "--path-style",
-    ]);
+    let out = common::xwal_s3(
+        &env,
+        &[
+            "restore",
+            target.to_str().unwrap(),
+            "--bucket",
+            env.bucket.as_str(),
+            "--prefix",
+            prefix.as_str(),
+            "--endpoint",
+            env.endpoint.as_str(),
+            "--region",
+            env.region.as_str(),
+            "--path-style",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "300");
@@ -61,14 +64,17 @@ fn checkpoint_waits_for_the_archive() {
     // Nothing listens on this port: the checkpoint is made, the archive is not.
     let dead = "http://127.0.0.1:9";
     std::fs::write(&cfg_file, config_toml(&env, &prefix, dead)).unwrap();
-    let out = common::xwal_s3(&env, &[
-        "--config",
-        cfg_s,
-        "checkpoint",
-        dir_s,
-        "--archive-wait",
-        "3",
-    ]);
+    let out = common::xwal_s3(
+        &env,
+        &[
+            "--config",
+            cfg_s,
+            "checkpoint",
+            dir_s,
+            "--archive-wait",
+            "3",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("made, but archiving failed"), "{stderr}");

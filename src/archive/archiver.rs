@@ -24,15 +24,15 @@ use super::store::{self, Created};
 use super::{Archive, LocalRetention};
 use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{
-    align_up, decode_record, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE,
+    BLOCK_SIZE, HeaderDecode, RecordDecode, SegmentHeader, align_up, decode_record,
 };
 use crate::shared::{SegmentMeta, Shared};
 use md5::{Digest, Md5};
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Uploads between two manifest writes while a backlog drains.
@@ -159,7 +159,7 @@ impl Archive {
                             self.location(),
                             e.first_lsn
                         ),
-                    })
+                    });
                 }
                 None if unconfirmed.iter().any(|u| u.segment == m.segment) => {}
                 None => {
@@ -201,14 +201,12 @@ impl Archive {
     /// segments and another id is another WAL's: `Conflict`, nothing uploaded.
     fn check_writer(&self, manifest: &Manifest, table: &[SegmentMeta]) -> Result<()> {
         let mine = self.local.lock().writer;
-        let conflict = |why: String| {
-            Error::Archive {
+        let conflict = |why: String| Error::Archive {
             kind: ArchiveErrorKind::Conflict,
             message: format!(
                 "the archive at {} {why}: another WAL archives to this prefix; use another prefix. Nothing is uploaded or deleted",
                 self.location()
             ),
-        }
         };
         match (manifest.writer, mine) {
             (Some(w), Some(m)) if w == m => Ok(()),
@@ -222,7 +220,10 @@ impl Archive {
             (Some(w), None) => {
                 let proven = manifest.entries.is_empty()
                     || table.iter().any(|m| {
-                        manifest.entries.get(&m.segment).is_some_and(|e| e.same_segment(m))
+                        manifest
+                            .entries
+                            .get(&m.segment)
+                            .is_some_and(|e| e.same_segment(m))
                     });
                 if !proven {
                     return Err(conflict(format!(
@@ -407,7 +408,10 @@ impl Archive {
     fn store_chunk(&self, chunk: &super::ChunkRef, bytes: Vec<u8>) -> Result<()> {
         let cancel = Some(&self.stop_rx);
         let key = store::manifest_chunk_key(&self.remote.prefix, chunk.first);
-        match self.remote.put_create(&key, bytes.clone(), vec![], cancel)? {
+        match self
+            .remote
+            .put_create(&key, bytes.clone(), vec![], cancel)?
+        {
             Created::New(_) => Ok(()),
             Created::AlreadyExists => match self.remote.get(&key, cancel)? {
                 Some(f) if f.bytes == bytes => Ok(()),
@@ -516,7 +520,7 @@ fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
             return Err(corrupt(
                 0,
                 "segment header does not match the segment table".into(),
-            ))
+            ));
         }
     }
     let mut off = BLOCK_SIZE;
@@ -532,16 +536,16 @@ fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
                 return Err(corrupt(
                     off,
                     format!("expected LSN {lsn}, found {}", r.header.lsn),
-                ))
+                ));
             }
             RecordDecode::NeedMore(_) => {
-                return Err(corrupt(off, format!("segment ends before LSN {lsn}")))
+                return Err(corrupt(off, format!("segment ends before LSN {lsn}")));
             }
             RecordDecode::Invalid(e) => {
                 return Err(corrupt(
                     off,
                     format!("{} (expected LSN {lsn})", e.describe()),
-                ))
+                ));
             }
         }
     }

@@ -40,9 +40,7 @@ impl Wal {
         let archive = Archive::open_remote(s3.clone())?;
         let segments = archive.visible(Vec::new(), true)?;
         let last_lsn = archive.last_lsn(&segments);
-        let config = Config::new(scratch)
-            .io_engine(IoEngine::Auto)
-            .s3(s3);
+        let config = Config::new(scratch).io_engine(IoEngine::Auto).s3(s3);
         config.validate()?;
         let uring = crate::io::reads_use_uring(IoEngine::Auto);
         let mut shared = Shared::new(
@@ -117,10 +115,7 @@ impl Wal {
     /// assert!(matches!(waited, Err(Error::Config(m)) if m.contains("Config::s3")));
     /// # Ok(()) }
     /// ```
-    pub fn wait_archived(
-        &self,
-        timeout: std::time::Duration,
-    ) -> Result<ArchiveStatus> {
+    pub fn wait_archived(&self, timeout: std::time::Duration) -> Result<ArchiveStatus> {
         match super::of(self.shared()) {
             Some(a) => a.wait_archived(self.shared(), timeout),
             None => Err(Error::Config(
@@ -129,4 +124,3 @@ impl Wal {
         }
     }
 }
-

@@ -18,10 +18,10 @@ mod restore;
 mod store;
 
 pub use crate::config::s3::{
-    BacklogFull, LocalRetention, S3Config, S3Credentials, Secret, MAX_SEGMENT_SIZE,
+    BacklogFull, LocalRetention, MAX_SEGMENT_SIZE, S3Config, S3Credentials, Secret,
 };
 pub use manifest::{ChunkRef, Manifest, ManifestEntry};
-pub use restore::{restore, RestoreReport};
+pub use restore::{RestoreReport, restore};
 
 use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{HeaderDecode, SegmentHeader};
@@ -32,8 +32,8 @@ use parking_lot::{Condvar, Mutex};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use store::Remote;
@@ -207,7 +207,7 @@ impl LocalState {
                 return Ok(LocalState {
                     location: location.to_string(),
                     ..Default::default()
-                })
+                });
             }
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
         };
@@ -523,7 +523,7 @@ impl Archive {
                             self.location(),
                             s + 1
                         ),
-                    })
+                    });
                 }
             }
         }
@@ -878,7 +878,7 @@ fn verify_object(e: &ManifestEntry, bytes: &[u8], url: &str) -> Result<()> {
             return Err(corrupt(
                 0,
                 format!("archived object {url} has a header that does not match the manifest"),
-            ))
+            ));
         }
     }
     Ok(())

@@ -1,10 +1,10 @@
 //! Restore: rebuilds a WAL directory from the archive, verifying every object
 //! against the manifest (size, CRC32C, header) before it gets a segment name.
 
-use crate::config::s3::S3Config;
 use super::manifest::ManifestEntry;
 use super::store::{self, Remote};
 use super::verify_object;
+use crate::config::s3::S3Config;
 use crate::dir::{self, DirLock};
 use crate::error::{ArchiveErrorKind, Error, Result};
 use std::io::{Read, Write};
@@ -165,7 +165,7 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
                     "{} holds {} which is not part of the archive (or differs from it): restore into an empty directory",
                     dir.display(),
                     path.display()
-                )))
+                )));
             }
         }
     }

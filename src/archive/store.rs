@@ -7,7 +7,7 @@
 //! Every error is mapped to [`Error::Archive`] with a kind and a message that
 //! says what to change; configured secrets are cut out of server messages.
 
-use crate::config::s3::{load_profile, S3Config, S3Credentials};
+use crate::config::s3::{S3Config, S3Credentials, load_profile};
 use crate::error::{ArchiveErrorKind, Error, Result};
 use object_store::aws::{AmazonS3, AmazonS3Builder, Checksum};
 use object_store::path::Path;

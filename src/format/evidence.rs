@@ -15,8 +15,8 @@
 //! `max_body` before asking for it), so its answer does not depend on how
 //! the file was cut into chunks, and memory does not grow with the file.
 
-use super::record::{decode_record, RecordDecode, RecordHeader};
 use super::record::{RECORD_ALIGN, RECORD_HEADER_LEN};
+use super::record::{RecordDecode, RecordHeader, decode_record};
 use super::segment_header::le_u32;
 use crate::cursor::RecordCursor;
 
@@ -118,7 +118,7 @@ impl Claims {
                     proof_offset: offset,
                     lsn: c.lsn,
                     lsn_offset: c.offset,
-                })
+                });
             }
             _ if !self.learning => return Step::Advance(RECORD_ALIGN),
             Some(c) if header.lsn < c.lsn => (c.lsn, c.offset) = (header.lsn, offset),
@@ -366,8 +366,8 @@ impl EvidenceScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::{FLAG_GROUP_END, entry_body_len};
     use crate::format::{encode_entry_record, encode_skip_record, encoded_record_len};
-    use crate::format::{entry_body_len, FLAG_GROUP_END};
     use proptest::prelude::*;
 
     const SALT: u32 = 0x1234_5678;

@@ -12,21 +12,22 @@ mod record;
 mod segment_header;
 
 pub use anchor_index::{
-    anchor_index_len_limit, decode_anchor_index, encode_anchor_index, max_anchors,
-    ANCHOR_INDEX_MAGIC,
+    ANCHOR_INDEX_MAGIC, anchor_index_len_limit, decode_anchor_index, encode_anchor_index,
+    max_anchors,
 };
 pub use entry::WalEntry;
 pub use evidence::{Evidence, EvidenceScan};
 pub use names::{
-    anchor_index_path, classify, segment_file_name, segment_path, FileKind, LOCK_FILE, RESTORE_MARKER,
+    FileKind, LOCK_FILE, RESTORE_MARKER, anchor_index_path, classify, segment_file_name,
+    segment_path,
 };
 pub use record::{
-    decode_record, encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
-    foreign_bytes, patch_durable_lsn, single_bit_flip, tear_possible, DecodeError, DecodedRecord,
-    RecordDecode, RecordHeader, RecordKind, BIT_FLIP_SEARCH_LIMIT, FLAG_GROUP_END, RECORD_ALIGN,
-    RECORD_HEADER_LEN, TEAR_SECTOR,
+    BIT_FLIP_SEARCH_LIMIT, DecodeError, DecodedRecord, FLAG_GROUP_END, RECORD_ALIGN,
+    RECORD_HEADER_LEN, RecordDecode, RecordHeader, RecordKind, TEAR_SECTOR, decode_record,
+    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, foreign_bytes,
+    patch_durable_lsn, single_bit_flip, tear_possible,
 };
-pub use segment_header::{HeaderDecode, SegmentHeader, FORMAT_VERSION, SEGMENT_MAGIC};
+pub use segment_header::{FORMAT_VERSION, HeaderDecode, SEGMENT_MAGIC, SegmentHeader};
 
 /// Every write is a whole number of these, at an offset that is a multiple of it (O_DIRECT).
 pub const BLOCK_SIZE: usize = 4096;

@@ -137,4 +137,3 @@ pub fn classify(name: &str) -> FileKind {
 /// (durably) when it completes. `open` and `open_read_only` refuse a directory
 /// that has it.
 pub const RESTORE_MARKER: &str = "restore.incomplete";
-

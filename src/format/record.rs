@@ -18,8 +18,8 @@
 //! (nothing later claims it durable) from mid-log corruption (a later valid
 //! record proves the damaged one had been synced): see `evidence.rs`.
 
-use super::segment_header::{le_u32, le_u64};
 use super::WalEntry;
+use super::segment_header::{le_u32, le_u64};
 use prost::Message;
 
 /// Size of the fixed record header.

@@ -1,7 +1,7 @@
 //! Block-aligned heap buffers for O_DIRECT.
 
 use crate::format::BLOCK_SIZE;
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::alloc::{Layout, alloc_zeroed, dealloc};
 use std::ptr::NonNull;
 
 /// A zero-initialised buffer whose address and capacity are multiples of 4096.

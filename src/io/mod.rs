@@ -50,7 +50,6 @@ pub enum IoEngine {
     Auto,
 }
 
-
 use crate::format::BLOCK_SIZE;
 use std::io;
 use std::os::fd::RawFd;

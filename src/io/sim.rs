@@ -9,7 +9,7 @@
 //! since. That covers dropped sectors, torn writes at any sector boundary,
 //! stale bytes and reordering. What a completed sync covered is never touched.
 
-use super::{sync::pread_full, AlignedBuf, WriteEngine, WriteOp};
+use super::{AlignedBuf, WriteEngine, WriteOp, sync::pread_full};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;

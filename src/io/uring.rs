@@ -3,7 +3,7 @@
 use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
 use crate::error::Error;
 use crate::format::BLOCK_SIZE;
-use io_uring::{opcode, squeue, types, IoUring, Probe};
+use io_uring::{IoUring, Probe, opcode, squeue, types};
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
@@ -54,7 +54,7 @@ fn submit_wait(ring: &IoUring, want: usize) -> io::Result<()> {
                 if e.raw_os_error() == Some(libc::EINTR)
                     || e.raw_os_error() == Some(libc::EBUSY) =>
             {
-                continue
+                continue;
             }
             Err(e) => return Err(e),
         }

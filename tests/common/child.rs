@@ -113,7 +113,7 @@ pub fn verify_acks(
         match got.get(&lsn) {
             None => return Err(format!("acknowledged LSN {lsn} lost")),
             Some(d) if *d != child_payload(t, s, n) => {
-                return Err(format!("acknowledged LSN {lsn} corrupt"))
+                return Err(format!("acknowledged LSN {lsn} corrupt"));
             }
             _ => {}
         }

@@ -5,8 +5,8 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use xwal::format::{classify, FileKind};
-use xwal::format::{decode_record, HeaderDecode, RecordDecode, SegmentHeader, BLOCK_SIZE};
+use xwal::format::{BLOCK_SIZE, HeaderDecode, RecordDecode, SegmentHeader, decode_record};
+use xwal::format::{FileKind, classify};
 
 /// A segment file found in a WAL directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

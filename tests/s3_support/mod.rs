@@ -143,10 +143,12 @@ pub fn list(store: &AmazonS3, prefix: &str) -> Vec<String> {
 pub fn local_segments(dir: &std::path::Path) -> Vec<u64> {
     let mut v: Vec<u64> = std::fs::read_dir(dir)
         .unwrap()
-        .filter_map(|e| match xwal::format::classify(&e.unwrap().file_name().to_string_lossy()) {
-            xwal::format::FileKind::Segment { segment, .. } => Some(segment),
-            _ => None,
-        })
+        .filter_map(
+            |e| match xwal::format::classify(&e.unwrap().file_name().to_string_lossy()) {
+                xwal::format::FileKind::Segment { segment, .. } => Some(segment),
+                _ => None,
+            },
+        )
         .collect();
     v.sort_unstable();
     v

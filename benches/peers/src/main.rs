@@ -31,7 +31,7 @@
 //!   targets use), and `append_batch` of N entries; (e): `replay` forward and
 //!   backward.
 
-#[path = "../../../src/cli/bench/stats.rs"]
+#[path = "../../../cli/src/bench/stats.rs"]
 mod stats;
 
 use clap::Parser;

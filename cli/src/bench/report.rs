@@ -617,11 +617,15 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
         );
     }
     println!();
-    println!("x base: entries/s (d, e: MB/s) over the baseline: a, b, r vs the raw QD1 loop; c vs the raw packed loop; d vs raw sequential write; e vs raw sequential read.");
+    println!(
+        "x base: entries/s (d, e: MB/s) over the baseline: a, b, r vs the raw QD1 loop; c vs the raw packed loop; d vs raw sequential write; e vs raw sequential read."
+    );
     println!(
         "p50x, p99x: latency over the raw QD1 loop's. RSS MB: peak RSS (VmHWM) during the run; +MB: that peak minus RSS at the run's start"
     );
-    println!("(the process keeps earlier runs' thread stacks cached, so +MB is what the run itself added).");
+    println!(
+        "(the process keeps earlier runs' thread stacks cached, so +MB is what the run itself added)."
+    );
     if !r.opens.is_empty() {
         println!();
         println!(

@@ -2,9 +2,9 @@
 //! directory under the run's temp dir, measures, closes, and removes it
 //! (except logs kept for the replay workload).
 
+use super::Settings;
 use super::report::{OpenRow, Row};
 use super::stats::{self, Histogram};
-use super::Settings;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,7 +30,7 @@ impl Policy {
             _ => {
                 return Err(format!(
                     "--policies {s}: use always, dsync, interval or never"
-                ))
+                ));
             }
         };
         let label = match sync {
@@ -98,7 +98,9 @@ impl GcSetting {
             return Ok(g);
         }
         let bad = || {
-            format!("--group-commit {s}: use default, or entries=N, bytes=N[k|m], delay=N[us|ms], inflight=N joined by +")
+            format!(
+                "--group-commit {s}: use default, or entries=N, bytes=N[k|m], delay=N[us|ms], inflight=N joined by +"
+            )
         };
         for part in s.split('+') {
             let (k, v) = part.split_once('=').ok_or_else(bad)?;
