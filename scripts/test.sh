@@ -40,7 +40,7 @@ cargo test -p xwal --doc --features "$lib_features" -- seams fault sim open_with
 step "loom: the commit path's own code (src/ticket.rs, src/fence.rs) model-checked"
 # --cfg loom swaps src/sync.rs to loom's primitives; its own target dir keeps
 # the normal build's cache. Without it tests/loom_commit.rs compiles to nothing.
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release --test loom_commit
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p xwal --test loom_commit
 
 step "rustdoc: every public item documented, with an example"
 scripts/doc-coverage.sh | tail -1
