@@ -15,14 +15,14 @@ use std::sync::Arc;
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::seams::{Fault, FaultInjector};
+/// use xwal::seams::{Fault, FaultInjector, Seams};
 /// use xwal::{Config, Error, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let faults = FaultInjector::new();
-/// // `Config::fault_injector` is a hidden test seam: never set in production.
+/// // Test seams exist only with the `test-seams` feature.
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-/// let (wal, _) = Wal::open(config.clone().fault_injector(faults.clone()))?;
+/// let (wal, _) = Wal::open_with(config.clone(), Seams { faults: Some(faults.clone()), ..Seams::default() })?;
 /// wal.append(b"durable")?;
 ///
 /// faults.arm(0, Fault::FailSync(libc::EIO));
@@ -62,16 +62,16 @@ struct Plan {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::seams::{Fault, FaultInjector};
+/// use xwal::seams::{Fault, FaultInjector, Seams};
 /// use xwal::{Config, Error, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let faults = FaultInjector::new();
 /// let config = Config::new(dir.path())
 ///     .segment_size(1 << 20)
-///     .max_entry_size(64 << 10)
-///     .fault_injector(faults.clone()); // a hidden test seam
-/// let (wal, _) = Wal::open(config)?;
+///     .max_entry_size(64 << 10);
+/// let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+/// let (wal, _) = Wal::open_with(config, seams)?;
 /// // The WAL holds a clone: arming this handle reaches its writer.
 /// faults.arm(0, Fault::FailWrite(libc::EIO));
 /// assert!(matches!(wal.append(b"refused"), Err(Error::Fenced { .. })));
@@ -88,16 +88,16 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::FaultInjector;
+    /// use xwal::seams::{FaultInjector, Seams};
     /// use xwal::{Config, Wal};
     ///
     /// let faults = FaultInjector::new();
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .fault_injector(faults.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// // Nothing armed: the WAL works as usual.
     /// assert_eq!(wal.append(b"fine")?, 1);
     /// assert_eq!(faults.injected(), 0);
@@ -113,16 +113,16 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector, Seams};
     /// use xwal::{Config, Error, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let faults = FaultInjector::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .fault_injector(faults.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// // Let one operation through (the first append's write and sync), fail the next.
     /// faults.arm(1, Fault::FailWrite(libc::EIO));
     /// assert_eq!(wal.append(b"first")?, 1);
@@ -141,16 +141,16 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector, Seams};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let faults = FaultInjector::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .fault_injector(faults.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// faults.arm(0, Fault::FailSync(libc::EIO));
     /// faults.disarm();
     /// assert_eq!(wal.append(b"unharmed")?, 1);
@@ -167,16 +167,16 @@ impl FaultInjector {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::{Fault, FaultInjector};
+    /// use xwal::seams::{Fault, FaultInjector, Seams};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let faults = FaultInjector::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .fault_injector(faults.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { faults: Some(faults.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// wal.append(b"ok")?;
     /// assert_eq!(faults.injected(), 0);
     /// faults.arm(0, Fault::ShortWrite(0));

@@ -43,7 +43,7 @@ struct SimState {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use xwal::seams::SimDisk;
+/// use xwal::seams::{Seams, SimDisk};
 /// use xwal::{Config, SyncPolicy, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
@@ -52,7 +52,7 @@ struct SimState {
 ///     .segment_size(1 << 20)
 ///     .max_entry_size(64 << 10)
 ///     .sync(SyncPolicy::Never);
-/// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+/// let (wal, _) = Wal::open_with(config.clone(), Seams { sim_disk: Some(sim.clone()), ..Seams::default() })?;
 /// wal.append(b"a")?;
 /// let durable = wal.flush()?;
 /// wal.append(b"b")?; // written, never synced
@@ -83,13 +83,13 @@ pub struct CrashStats {
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use xwal::seams::SimDisk;
+/// use xwal::seams::{Seams, SimDisk};
 /// use xwal::{Config, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".")?;
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
 /// let sim = SimDisk::new();
-/// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+/// let (wal, _) = Wal::open_with(config.clone(), Seams { sim_disk: Some(sim.clone()), ..Seams::default() })?;
 /// let acknowledged = wal.append(b"acknowledged")?;
 /// sim.cut_now();
 /// assert!(wal.append(b"no power").is_err());
@@ -143,7 +143,7 @@ impl SimDisk {
     /// # Examples
     ///
     /// ```
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     ///
     /// let sim = SimDisk::new();
     /// assert!(!sim.is_dead());
@@ -159,16 +159,16 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let sim = SimDisk::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .sim_disk(sim.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// sim.cut_after(1); // the next operation runs, the one after fails
     /// wal.append(b"written")?;
     /// assert!(!sim.is_dead());
@@ -187,16 +187,16 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     /// use xwal::{Config, Error, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let sim = SimDisk::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .sim_disk(sim.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// sim.cut_now();
     /// assert!(matches!(wal.append(b"no power"), Err(Error::Fenced { .. })));
     /// # Ok(()) }
@@ -210,7 +210,7 @@ impl SimDisk {
     /// # Examples
     ///
     /// ```
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     ///
     /// let sim = SimDisk::new();
     /// assert!(!sim.is_dead());
@@ -229,16 +229,16 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     /// use xwal::{Config, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let sim = SimDisk::new();
     /// let config = Config::new(dir.path())
     ///     .segment_size(1 << 20)
-    ///     .max_entry_size(64 << 10)
-    ///     .sim_disk(sim.clone()); // a hidden test seam
-    /// let (wal, _) = Wal::open(config)?;
+    ///     .max_entry_size(64 << 10);
+    /// let seams = Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
     /// let before = sim.ops();
     /// wal.append(b"one write")?;
     /// assert!(sim.ops() > before);
@@ -264,7 +264,7 @@ impl SimDisk {
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use xwal::seams::SimDisk;
+    /// use xwal::seams::{Seams, SimDisk};
     /// use xwal::{Config, ReplayOptions, SyncPolicy, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".")?;
@@ -273,7 +273,7 @@ impl SimDisk {
     ///     .max_entry_size(64 << 10)
     ///     .sync(SyncPolicy::Never);
     /// let sim = SimDisk::new();
-    /// let (wal, _) = Wal::open(config.clone().sim_disk(sim.clone()))?; // a hidden test seam
+    /// let (wal, _) = Wal::open_with(config.clone(), Seams { sim_disk: Some(sim.clone()), ..Seams::default() })?;
     /// for i in 1..=20u8 {
     ///     wal.append(&[i; 100])?; // acknowledged, not synced
     /// }
