@@ -63,11 +63,12 @@ step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127
     . "$s3_env"
     set +a
     cargo test -p xwal --features "s3,$lib_features" --lib archive::
-    cargo test -p xwal --features "s3,$lib_features" --test 's3_*' --no-fail-fast
-    cargo test -p xwal-cli --features s3 --test 's3_*' --no-fail-fast
+    # The library's and the command's S3 tests in one build (one set of features).
+    cargo test -p xwal -p xwal-cli --no-fail-fast --test 's3_*' \
+        --features "xwal/s3,xwal/test-seams,xwal/config-file,xwal-cli/s3"
     # Doc examples of the archive tier (compiled only with the feature); the
-    # others ran above, and each doc example is its own compile.
-    cargo test -p xwal --features s3,internals,config-file --doc -- archive Archive
+    # others ran above.
+    cargo test -p xwal --features "s3,$lib_features" --doc -- archive Archive
     echo "-- example s3_archive"
     AWS_ACCESS_KEY_ID="$XWAL_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$XWAL_S3_SECRET_KEY" \
         cargo run --quiet -p xwal --features "s3,$lib_features" --example s3_archive

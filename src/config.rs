@@ -3,8 +3,9 @@
 use crate::error::{Error, Result};
 pub use crate::io::{IoEngine, MAX_COMMITS_IN_FLIGHT};
 
-/// Settings of the S3 archive tier (re-exported as `xwal::archive`).
-#[cfg(feature = "s3")]
+/// Settings of the S3 archive tier (re-exported as `xwal::archive`); without
+/// the `s3` feature, a settings type that cannot be built.
+#[cfg_attr(not(feature = "s3"), path = "config/without_s3.rs")]
 pub(crate) mod s3;
 use crate::format::{BLOCK_SIZE, MAX_ENTRY_SIZE_LIMIT, encoded_record_len, entry_body_len};
 use std::path::PathBuf;
@@ -152,8 +153,8 @@ pub struct Config {
     pub backend: BackendType,
     /// S3 archive tier (feature `s3`): sealed segments are uploaded in the
     /// background, and replay covers those no longer on local disk. Set with
-    /// [`Config::s3`], which also sets `backend` to [`BackendType::AwsS3`].
-    #[cfg(feature = "s3")]
+    /// `Config::s3`, which also sets `backend` to [`BackendType::AwsS3`].
+    /// Without the feature it is always `None`.
     pub s3: Option<s3::S3Config>,
 }
 
@@ -204,7 +205,6 @@ impl Config {
             replay_chunk_size: 1 << 20,
             replay_read_ahead: 4,
             backend: BackendType::LocalFilesystem,
-            #[cfg(feature = "s3")]
             s3: None,
         }
     }
@@ -613,7 +613,6 @@ impl Config {
             ));
         }
         // S3 archive tier: its own settings, and one segment must fit a single PUT.
-        #[cfg(feature = "s3")]
         if let Some(s3) = &self.s3 {
             s3.validate()?;
             if self.segment_size > s3::MAX_SEGMENT_SIZE {
