@@ -113,22 +113,11 @@ impl Wal {
         }
         let uring = crate::io::reads_use_uring(config.io_engine);
         let rec = recover_read_only(&config, uring)?;
-        let mut shared = Shared::new(
-            config.dir.clone(),
-            config,
-            Seams::default(),
-            rec.table,
-            rec.last_lsn,
-            uring,
-        );
+        let mut shared = Shared::new(config, Seams::default(), rec.table, rec.last_lsn, uring);
         shared.read_only = true;
         // Replay covers what the tier holds (no archiver runs, nothing is deleted).
         shared.tier = tier_for(&shared)?;
-        let engine = if uring { "io_uring" } else { "sync" };
-        Ok((
-            Wal::assemble(Arc::new(shared), None, engine, None),
-            rec.report,
-        ))
+        Ok((Wal::assemble(Arc::new(shared), None, None), rec.report))
     }
 }
 
@@ -143,14 +132,7 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
     let mut reader = crate::io::read_engine(uring, RECOVERY_CHUNK_BYTES, RECOVERY_READ_DEPTH)?;
     let rec = recovery::recover(&config, &seams, reader.as_mut(), false)?;
     drop(reader);
-    let mut shared = Shared::new(
-        config.dir.clone(),
-        config,
-        seams,
-        rec.table,
-        rec.last_lsn,
-        uring,
-    );
+    let mut shared = Shared::new(config, seams, rec.table, rec.last_lsn, uring);
     shared.tier = tier_for(&shared)?;
     // Sealed segments shrunk to their data count as such against max_dir_bytes.
     for &(segment, len) in &rec.short_lens {
@@ -171,7 +153,7 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
         t.clone().start(&shared)?;
     }
     tracing::info!(last_lsn = rec.last_lsn, engine = engine_name, "opened");
-    let wal = Wal::assemble(shared, Some(writer), engine_name, Some(lock));
+    let wal = Wal::assemble(shared, Some(writer), Some(lock));
     Ok((wal, rec.report))
 }
 

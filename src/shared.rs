@@ -116,7 +116,6 @@ pub(crate) trait SegmentTier: Send + Sync + 'static {
 
 impl Shared {
     pub fn new(
-        dir: PathBuf,
         config: Config,
         seams: Seams,
         table: BTreeMap<u64, SegmentMeta>,
@@ -124,7 +123,7 @@ impl Shared {
         uring: bool,
     ) -> Self {
         Shared {
-            dir,
+            dir: config.dir.clone(),
             config,
             seams,
             table: Mutex::new(table),

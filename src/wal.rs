@@ -42,7 +42,6 @@ pub struct Wal {
     /// the queue after the writer's last drain (see `send`). `None` without a writer.
     orphans: Option<crossbeam_channel::Receiver<Request>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    engine: &'static str,
     /// Released by `close`, after the writer has stopped and closed the files.
     lock: Mutex<Option<DirLock>>,
 }
@@ -60,7 +59,6 @@ impl Wal {
     pub(crate) fn assemble(
         shared: Arc<Shared>,
         writer: Option<RunningWriter>,
-        engine: &'static str,
         lock: Option<DirLock>,
     ) -> Wal {
         debug_assert_eq!(writer.is_none(), shared.read_only);
@@ -73,7 +71,6 @@ impl Wal {
             tx,
             orphans,
             writer: Mutex::new(handle),
-            engine,
             lock: Mutex::new(lock),
         }
     }
@@ -415,7 +412,11 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn io_engine_name(&self) -> &'static str {
-        self.engine
+        if self.shared.uring {
+            "io_uring"
+        } else {
+            "sync"
+        }
     }
 
     /// Makes everything written durable, seals and marks the current segment as a
@@ -824,7 +825,7 @@ impl std::fmt::Debug for Wal {
         f.debug_struct("Wal")
             .field("dir", &self.shared.dir)
             .field("last_index", &self.last_index())
-            .field("engine", &self.engine)
+            .field("engine", &self.io_engine_name())
             .finish()
     }
 }

@@ -900,16 +900,6 @@ impl Writer {
         }
     }
 
-    /// Fences the WAL after `op` failed: nothing is acknowledged again. Returns
-    /// the error every waiter gets (the first cause, if another came first).
-    fn fence(&self, op: &'static str, cause: &dyn std::fmt::Display) -> Error {
-        self.shared.set_fence(Error::Fenced {
-            op,
-            cause: cause.to_string(),
-        });
-        self.shared.fence_error().unwrap_or(Error::Closed)
-    }
-
     fn sync_active(&mut self) -> Result<()> {
         if !self.unsynced {
             return Ok(());
@@ -928,7 +918,7 @@ impl Writer {
                 self.shared.durable_lsn.store(r, Ordering::Release);
                 Ok(())
             }
-            Err(e) => Err(self.fence("fdatasync", &e)),
+            Err(e) => self.shared.fence.settle(Err(e), "fdatasync"),
         }
     }
 
@@ -973,7 +963,7 @@ impl Writer {
         let (buf, r) = self.engine.finish();
         self.spares.push(buf);
         if let Err(e) = r {
-            return Err(self.fence("segment header write", &e));
+            return self.shared.fence.settle(Err(e), "segment header write");
         }
         a.header_written = true;
         a.write_pos = BLOCK_SIZE as u64;

@@ -44,7 +44,6 @@ impl Wal {
         config.validate()?;
         let uring = crate::io::reads_use_uring(IoEngine::Auto);
         let mut shared = Shared::new(
-            config.dir.clone(),
             config,
             Seams::default(),
             Default::default(),
@@ -54,8 +53,7 @@ impl Wal {
         shared.read_only = true;
         shared.tier = Some(Arc::new(archive));
         tracing::info!(last_lsn, "opened archive");
-        let engine = if uring { "io_uring" } else { "sync" };
-        Ok(Wal::assemble(Arc::new(shared), None, engine, None))
+        Ok(Wal::assemble(Arc::new(shared), None, None))
     }
 
     /// What the archiver has uploaded and has left to do; `None` without an S3 config.
