@@ -58,6 +58,7 @@ let _ = xwal::Wal::open_with(config, Default::default());
 #![deny(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod append_buffer;
 /// The S3 archive tier (cargo feature `s3`): settings, status, restore.
 #[cfg(feature = "s3")]
 pub mod archive;

@@ -259,6 +259,7 @@ fn apply_sealed_floor(
         for w in [&shared.readable_lsn, &shared.durable_lsn, &shared.last_lsn] {
             w.fetch_max(last_lsn, Ordering::SeqCst);
         }
+        shared.commits.raise(last_lsn);
     }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! State shared between the API handle, the writer thread and replays.
 
+use crate::append_buffer::{AppendBuffer, BatchLimits};
 use crate::config::Config;
 use crate::dir;
 use crate::error::{Error, Result};
 use crate::fence::Fence;
 use crate::io::Seams;
+use crate::ticket::Watermark;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,8 +67,12 @@ pub(crate) struct Shared {
     pub readable_lsn: AtomicU64,
     /// Highest LSN whose fdatasync (or O_DSYNC write) completed.
     pub durable_lsn: AtomicU64,
-    /// Highest LSN assigned by the writer.
+    /// Highest LSN handed out (claimed by a producer).
     pub last_lsn: AtomicU64,
+    /// Where producers stage their records for the writer's next write.
+    pub appends: AppendBuffer,
+    /// The acknowledgement watermark: what tickets wait on.
+    pub commits: Arc<Watermark>,
     pub fence: Fence,
     /// Set when the writer stops (the close hand-off of [`crate::fence`]).
     pub closed: crate::sync::AtomicBool,
@@ -122,6 +128,11 @@ impl Shared {
         last_lsn: u64,
         uring: bool,
     ) -> Self {
+        let limits = BatchLimits {
+            bytes: config.max_batch_bytes,
+            entries: config.max_batch_entries,
+        };
+        let appends = AppendBuffer::new(last_lsn + 1, limits, seams.publish_before_payload());
         Shared {
             dir: config.dir.clone(),
             config,
@@ -130,6 +141,8 @@ impl Shared {
             readable_lsn: AtomicU64::new(last_lsn),
             durable_lsn: AtomicU64::new(last_lsn),
             last_lsn: AtomicU64::new(last_lsn),
+            appends,
+            commits: Arc::new(Watermark::new(last_lsn)),
             fence: Fence::default(),
             closed: crate::sync::AtomicBool::new(false),
             uring,

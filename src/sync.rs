@@ -8,22 +8,43 @@
 //! and `yield_now` are std's.
 
 #[cfg(not(loom))]
-pub(crate) use parking_lot::{Condvar, Mutex};
+pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::thread::yield_now;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(loom)]
 pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
-pub(crate) use model::{Condvar, Mutex};
+pub(crate) use model::{Condvar, Mutex, MutexGuard};
+
+/// Waits on `cv` until notified or `deadline`; true if the deadline passed.
+#[cfg(not(loom))]
+pub(crate) fn wait_until<T>(
+    cv: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    deadline: std::time::Instant,
+) -> bool {
+    cv.wait_until(guard, deadline).timed_out()
+}
+
+/// loom models no time: a deadline wait is a plain wait.
+#[cfg(loom)]
+pub(crate) fn wait_until<T>(
+    cv: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    _deadline: std::time::Instant,
+) -> bool {
+    cv.wait(guard);
+    false
+}
 
 /// loom's `Mutex` and `Condvar` behind parking_lot's API: `lock()` hands out
 /// the guard (poisoning is ignored: parking_lot has none), and `wait` takes

@@ -1,9 +1,13 @@
-//! Acknowledgements: the writer completes an [`Ack`], the producer waits on a [`CommitTicket`].
+//! Acknowledgements. An append is acknowledged by watermark: its
+//! [`CommitTicket`] is its LSN and a handle on the [`Watermark`], which the
+//! writer raises once per commit and which wakes only the waiters that commit
+//! covers. No allocation and no lock per append. Requests that are not appends
+//! (flush, checkpoint, rotate, close) are rare and answer through an [`Ack`].
 
 use crate::Lsn;
 use crate::error::{Error, Result};
 use crate::sync::{Arc, yield_now};
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -24,11 +28,11 @@ loom::lazy_static! {
     static ref SPINNERS: AtomicUsize = AtomicUsize::new(0);
 }
 
-/// Spins (yielding) until `ready` is set or about one fdatasync has passed.
+/// Spins (yielding) until `ready()` or about one fdatasync has passed.
 #[cfg(not(loom))]
-fn spin_on(ready: &AtomicBool) {
+fn spin_on(ready: impl Fn() -> bool) {
     let start = std::time::Instant::now();
-    while !ready.load(Ordering::Acquire) && start.elapsed() < SPIN_FOR {
+    while !ready() && start.elapsed() < SPIN_FOR {
         // Yield rather than burn: runnable producers and the writer keep their core.
         yield_now();
     }
@@ -37,10 +41,18 @@ fn spin_on(ready: &AtomicBool) {
 /// loom models no time: one yield stands for the spin's time limit, which
 /// keeps both outcomes (answered while spinning, or not, then parked).
 #[cfg(loom)]
-fn spin_on(ready: &AtomicBool) {
-    if !ready.load(Ordering::Acquire) {
+fn spin_on(ready: impl Fn() -> bool) {
+    if !ready() {
         yield_now();
     }
+}
+
+/// Spins as [`spin_on`] if fewer than [`MAX_SPINNERS`] producers already do.
+fn spin_if_alone(ready: impl Fn() -> bool) {
+    if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
+        spin_on(ready);
+    }
+    SPINNERS.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// First and last value of an acknowledged request (LSNs, or a segment number).
@@ -80,10 +92,7 @@ impl AckSlot {
         // An answered ticket (the usual case for the oldest of a pipelined
         // window) skips the spin bookkeeping and its clock reads.
         if !self.ready.load(Ordering::Acquire) {
-            if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
-                spin_on(&self.ready);
-            }
-            SPINNERS.fetch_sub(1, Ordering::AcqRel);
+            spin_if_alone(|| self.ready.load(Ordering::Acquire));
         }
         let mut s = self.state.lock();
         loop {
@@ -127,31 +136,181 @@ pub(crate) fn wait(slot: &AckSlot) -> Result<AckValue> {
     slot.wait()
 }
 
-/// The acks of one finished batch (each with its first and last value), with
-/// the batch's outcome.
-pub type Finished = (Vec<(Ack, u64, u64)>, Result<()>);
+/// Waiters of LSN `l` wait in slot `l % WAKE_SLOTS`, so a commit of `k` LSNs
+/// looks at `min(k, WAKE_SLOTS)` slots and wakes only the waiters they hold
+/// (MySQL 8's per-LSN-block events). loom's model uses two, so that two
+/// waiters can share a slot.
+#[cfg(not(loom))]
+pub const WAKE_SLOTS: usize = 256;
+#[cfg(loom)]
+pub const WAKE_SLOTS: usize = 2;
 
-/// Completes the acks of finished batches, oldest first: each with its values
-/// if its batch succeeded, else with the batch's error.
-pub fn deliver(done: impl IntoIterator<Item = Finished>) {
-    for (acks, r) in done {
-        match r {
-            Ok(()) => {
-                for (ack, a, b) in acks {
-                    ack.complete(Ok((a, b)));
-                }
+/// One wake slot: threads park on `parked`; async waiters leave their waker.
+#[derive(Default)]
+struct WakeSlot {
+    /// Threads parked plus wakers left here. The writer skips a slot at zero
+    /// without its lock: a waiter counts itself (SeqCst) before it reads the
+    /// watermark (SeqCst), and the writer raises the watermark (SeqCst) before
+    /// it reads the count, so one of the two sees the other.
+    waiting: AtomicUsize,
+    /// `(lsn, waker)` of the async waiters in this slot. Its capacity is kept,
+    /// so registering allocates nothing in steady state.
+    wakers: Mutex<Vec<(Lsn, Waker)>>,
+    parked: Condvar,
+}
+
+/// The LSN through which appends are acknowledged, and the waiters below it.
+///
+/// Raised by the writer only, after a batch's write (and, for the durable
+/// policies, its sync) completed. Once ended (closed, fenced, the writer dead)
+/// it never rises again and every waiter above it gets the end's error.
+pub struct Watermark {
+    acked: AtomicU64,
+    ended: AtomicBool,
+    end_error: Mutex<Option<Error>>,
+    slots: Box<[WakeSlot]>,
+}
+
+impl Watermark {
+    /// A watermark at `acked` (what recovery found: all of it durable).
+    pub fn new(acked: Lsn) -> Self {
+        Watermark {
+            acked: AtomicU64::new(acked),
+            ended: AtomicBool::new(false),
+            end_error: Mutex::new(None),
+            slots: (0..WAKE_SLOTS).map(|_| WakeSlot::default()).collect(),
+        }
+    }
+
+    /// The highest acknowledged LSN.
+    pub fn acked(&self) -> Lsn {
+        self.acked.load(Ordering::SeqCst)
+    }
+
+    /// Raises the watermark to `lsn` (never lowers it). Spinning waiters see
+    /// it at once; parked ones when [`Watermark::wake`] runs.
+    pub fn raise(&self, lsn: Lsn) {
+        debug_assert!(!self.ended.load(Ordering::SeqCst) || lsn <= self.acked());
+        self.acked.fetch_max(lsn, Ordering::SeqCst);
+    }
+
+    /// Wakes the waiters of LSNs `(from, to]`, which [`Watermark::raise`]
+    /// covered. `woken` is the caller's scratch list (kept, so no allocation).
+    pub fn wake(&self, from: Lsn, to: Lsn, woken: &mut Vec<Waker>) {
+        debug_assert!(to <= self.acked());
+        let count = to.saturating_sub(from).min(WAKE_SLOTS as u64);
+        for i in 0..count {
+            let slot = &self.slots[((from + 1 + i) % WAKE_SLOTS as u64) as usize];
+            if slot.waiting.load(Ordering::SeqCst) == 0 {
+                continue;
             }
-            Err(e) => {
-                for (ack, _, _) in acks {
-                    ack.complete(Err(e.clone()));
-                }
+            self.wake_slot(slot, to, woken);
+        }
+        for w in woken.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Wakes the threads of `slot` and takes its wakers of LSNs up to `to`.
+    fn wake_slot(&self, slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
+        let mut wakers = slot.wakers.lock();
+        slot.parked.notify_all();
+        let mut i = 0;
+        while i < wakers.len() {
+            if wakers[i].0 <= to {
+                woken.push(wakers.swap_remove(i).1);
+                slot.waiting.fetch_sub(1, Ordering::SeqCst);
+            } else {
+                i += 1;
             }
+        }
+    }
+
+    /// Ends the watermark: nothing above it will be acknowledged. The first
+    /// error is kept and answers every waiter above the watermark.
+    pub fn end(&self, e: Error) {
+        {
+            let mut end = self.end_error.lock();
+            if end.is_none() {
+                *end = Some(e);
+            }
+        }
+        self.ended.store(true, Ordering::SeqCst);
+        let mut woken = Vec::new();
+        for slot in self.slots.iter() {
+            self.wake_slot(slot, Lsn::MAX, &mut woken);
+        }
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// The answer for `lsn` if there is one yet. The end is read before the
+    /// watermark: an LSN acknowledged before the end is still answered Ok.
+    fn outcome(&self, lsn: Lsn) -> Option<Result<Lsn>> {
+        let ended = self.ended.load(Ordering::SeqCst);
+        if self.acked.load(Ordering::SeqCst) >= lsn {
+            return Some(Ok(lsn));
+        }
+        if ended {
+            let e = self.end_error.lock().clone();
+            return Some(Err(e.unwrap_or(Error::Closed)));
+        }
+        None
+    }
+
+    /// Blocks until `lsn` is acknowledged or the watermark ends.
+    pub fn wait(&self, lsn: Lsn) -> Result<Lsn> {
+        if let Some(r) = self.outcome(lsn) {
+            return r;
+        }
+        // Waking a parked thread costs tens of microseconds on a VM; a short
+        // spin by one producer avoids it when the writer answers quickly.
+        spin_if_alone(|| self.acked.load(Ordering::Acquire) >= lsn);
+        let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
+        let mut guard = slot.wakers.lock();
+        slot.waiting.fetch_add(1, Ordering::SeqCst);
+        let r = loop {
+            if let Some(r) = self.outcome(lsn) {
+                break r;
+            }
+            slot.parked.wait(&mut guard);
+        };
+        slot.waiting.fetch_sub(1, Ordering::SeqCst);
+        r
+    }
+
+    /// The future's side of [`Watermark::wait`]: leaves (or refreshes) the
+    /// task's waker in the slot, then looks again under the slot's lock.
+    fn poll(&self, lsn: Lsn, cx: &mut Context<'_>) -> Poll<Result<Lsn>> {
+        if let Some(r) = self.outcome(lsn) {
+            return Poll::Ready(r);
+        }
+        let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
+        let mut wakers = slot.wakers.lock();
+        match wakers.iter_mut().find(|(l, _)| *l == lsn) {
+            Some((_, w)) if w.will_wake(cx.waker()) => {}
+            Some((_, w)) => *w = cx.waker().clone(),
+            None => {
+                wakers.push((lsn, cx.waker().clone()));
+                slot.waiting.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        match self.outcome(lsn) {
+            Some(r) => {
+                if let Some(i) = wakers.iter().position(|(l, _)| *l == lsn) {
+                    wakers.swap_remove(i);
+                    slot.waiting.fetch_sub(1, Ordering::SeqCst);
+                }
+                Poll::Ready(r)
+            }
+            None => Poll::Pending,
         }
     }
 }
 
-/// A pending append, from [`crate::Wal::submit`]. Resolves to the entry's LSN
-/// once it is durable (per the sync policy), or to the error that prevented it.
+/// A pending append, from [`crate::Wal::submit`]: its LSN, resolved once the
+/// entry is durable (per the sync policy), or the error that prevented it.
 ///
 /// `wait()` parks the thread; `.await` does not, and needs no particular runtime.
 ///
@@ -166,23 +325,30 @@ pub fn deliver(done: impl IntoIterator<Item = Finished>) {
 /// let (wal, _) = Wal::open(config)?;
 ///
 /// // Blocking:
-/// let ticket = wal.submit(b"first".to_vec())?;
+/// let ticket = wal.submit(b"first")?;
+/// assert_eq!(ticket.lsn(), 1);
 /// assert_eq!(ticket.wait()?, 1);
 ///
 /// // Async, here on a current-thread tokio runtime:
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-/// let lsn = rt.block_on(async { wal.submit(b"second".to_vec())?.await })?;
+/// let lsn = rt.block_on(async { wal.submit(b"second")?.await })?;
 /// assert_eq!(lsn, 2);
 /// # Ok(()) }
 /// ```
 #[must_use = "a ticket says nothing until waited on"]
 pub struct CommitTicket {
-    slot: Arc<AckSlot>,
+    lsn: Lsn,
+    commits: Arc<Watermark>,
 }
 
 impl CommitTicket {
-    pub(crate) fn new(slot: Arc<AckSlot>) -> Self {
-        CommitTicket { slot }
+    pub(crate) fn new(lsn: Lsn, commits: Arc<Watermark>) -> Self {
+        CommitTicket { lsn, commits }
+    }
+
+    /// The entry's LSN, known at submission (the entry is not durable yet).
+    pub fn lsn(&self) -> Lsn {
+        self.lsn
     }
 
     /// Blocks until the entry is durable and returns its LSN.
@@ -196,14 +362,14 @@ impl CommitTicket {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
-    /// let ticket = wal.submit(b"entry".to_vec())?;
+    /// let ticket = wal.submit(b"entry")?;
     /// let lsn = ticket.wait()?;
     /// assert_eq!(lsn, 1);
     /// assert!(wal.durable_index() >= lsn);
     /// # Ok(()) }
     /// ```
     pub fn wait(self) -> Result<Lsn> {
-        self.slot.wait().map(|(_, last)| last)
+        self.commits.wait(self.lsn)
     }
 
     /// True once the writer has answered (success or error).
@@ -217,7 +383,7 @@ impl CommitTicket {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
-    /// let ticket = wal.submit(b"entry".to_vec())?;
+    /// let ticket = wal.submit(b"entry")?;
     /// // Poll without blocking; the writer answers shortly.
     /// while !ticket.is_done() {
     ///     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -226,7 +392,7 @@ impl CommitTicket {
     /// # Ok(()) }
     /// ```
     pub fn is_done(&self) -> bool {
-        self.slot.state.lock().result.is_some()
+        self.commits.outcome(self.lsn).is_some()
     }
 }
 
@@ -234,23 +400,14 @@ impl Future for CommitTicket {
     type Output = Result<Lsn>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = self.slot.state.lock();
-        match s.result.take() {
-            Some(r) => Poll::Ready(r.map(|(_, last)| last)),
-            None => {
-                match &s.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => s.waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-        }
+        self.commits.poll(self.lsn, cx)
     }
 }
 
 impl std::fmt::Debug for CommitTicket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CommitTicket")
+            .field("lsn", &self.lsn)
             .field("done", &self.is_done())
             .finish()
     }

@@ -9,7 +9,8 @@ use crate::format::{BLOCK_SIZE, encoded_record_len, entry_body_len};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
 use crate::shared::{SegmentMeta, Shared};
 use crate::ticket::{self, Ack, CommitTicket};
-use crate::writer::{Payload, Request, Writer, WriterStart};
+use crate::writer::batch::{Entry as OneEntry, Group, Skip};
+use crate::writer::{Request, Writer, WriterStart};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use std::ops::RangeInclusive;
@@ -146,15 +147,28 @@ impl Wal {
 
     fn send(&self, req: Request) -> Result<()> {
         self.shared.check_writable()?;
-        // A tier that falls behind may slow appends (S3: BacklogFull::SlowAppends).
-        if let (Some(t), Request::Append { .. }) = (&self.shared.tier, &req) {
-            t.throttle_appends();
-        }
-        // A full queue blocks here: that is the backpressure. If the writer is
-        // gone, the request (and its ack) is dropped, which answers Closed.
+        // A full queue blocks here. If the writer is gone, the request (and
+        // its ack) is dropped, which answers Closed.
         self.tx.send(req).map_err(|_| Error::Closed)?;
+        self.shared.appends.kick();
         self.drain_if_closed();
         Ok(())
+    }
+
+    /// Claims LSNs for `records` and stages them in the writer's next write;
+    /// the first LSN. Blocks while the append buffer is full (backpressure).
+    fn stage(&self, records: &dyn crate::append_buffer::Records) -> Result<Lsn> {
+        self.shared.check_writable()?;
+        // A tier that falls behind may slow appends (S3: BacklogFull::SlowAppends).
+        if let Some(t) = &self.shared.tier {
+            t.throttle_appends();
+        }
+        // Read before the claim: below every LSN the claim hands out.
+        let durable = self.shared.durable_lsn.load(Ordering::Acquire);
+        let first = self.shared.appends.claim(records, durable)?;
+        let last = first + records.count() - 1;
+        self.shared.last_lsn.fetch_max(last, Ordering::AcqRel);
+        Ok(first)
     }
 
     /// The writer sets `closed`, then drains the queue one last time and
@@ -204,15 +218,11 @@ impl Wal {
     /// assert_eq!(lsns, [1, 2, 3]);
     /// # Ok(()) }
     /// ```
-    pub fn submit(&self, data: impl Into<Vec<u8>>) -> Result<CommitTicket> {
-        let data = data.into();
+    pub fn submit(&self, data: impl AsRef<[u8]>) -> Result<CommitTicket> {
+        let data = data.as_ref();
         self.check_entry(data.len())?;
-        let (ack, slot) = Ack::new();
-        self.send(Request::Append {
-            payload: Payload::One(data),
-            ack,
-        })?;
-        Ok(CommitTicket::new(slot))
+        let lsn = self.stage(&OneEntry(data))?;
+        Ok(CommitTicket::new(lsn, self.shared.commits.clone()))
     }
 
     /// Appends one entry and returns its LSN once it is durable (per the sync policy).
@@ -233,7 +243,9 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn append(&self, data: &[u8]) -> Result<Lsn> {
-        self.submit(data.to_vec())?.wait()
+        self.check_entry(data.len())?;
+        let lsn = self.stage(&OneEntry(data))?;
+        self.shared.commits.wait(lsn)
     }
 
     /// Appends entries as one atomic group: after a crash either all of them are
@@ -257,9 +269,9 @@ impl Wal {
     pub fn append_batch<I, D>(&self, entries: I) -> Result<RangeInclusive<Lsn>>
     where
         I: IntoIterator<Item = D>,
-        D: Into<Vec<u8>>,
+        D: AsRef<[u8]>,
     {
-        let items: Vec<Vec<u8>> = entries.into_iter().map(Into::into).collect();
+        let items: Vec<D> = entries.into_iter().collect();
         if items.is_empty() {
             return Err(Error::InvalidBatch {
                 count: 0,
@@ -268,17 +280,17 @@ impl Wal {
         }
         let mut total = 0u64;
         for d in &items {
-            self.check_entry(d.len())?;
-            total += encoded_record_len(entry_body_len(u64::MAX, d.len())) as u64;
+            let len = d.as_ref().len();
+            self.check_entry(len)?;
+            total += encoded_record_len(entry_body_len(u64::MAX, len)) as u64;
         }
         let limit = self.shared.config.segment_size - BLOCK_SIZE as u64;
         if total > limit {
             return Err(Error::EntryTooLarge { size: total, limit });
         }
-        let (first, last) = self.request(|ack| Request::Append {
-            payload: Payload::Group(items),
-            ack,
-        })?;
+        let first = self.stage(&Group(&items))?;
+        let last = first + items.len() as u64 - 1;
+        self.shared.commits.wait(last)?;
         Ok(first..=last)
     }
 
@@ -371,7 +383,8 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn inc_last_index(&self) -> Result<Lsn> {
-        self.request(|ack| Request::Skip { ack }).map(|(l, _)| l)
+        let lsn = self.stage(&Skip)?;
+        self.shared.commits.wait(lsn)
     }
 
     /// `local_filesystem` or `aws_s3`.
@@ -764,6 +777,7 @@ impl Wal {
         } else {
             match self.tx.send(Request::Close { ack }) {
                 Ok(()) => {
+                    self.shared.appends.kick();
                     self.drain_if_closed();
                     match ticket::wait(&slot) {
                         Err(Error::Closed) => Ok(()),
@@ -794,6 +808,13 @@ struct WriterExit {
 
 impl Drop for WriterExit {
     fn drop(&mut self) {
+        // Staged records the writer will never write: refused, and their
+        // waiters answered, as is every claim from now on.
+        let end = self.shared.fence_error().unwrap_or(Error::Closed);
+        if let Some(t) = self.shared.appends.close(end.clone(), 0) {
+            drop(t);
+        }
+        self.shared.commits.end(end);
         fence::close_and_drain(
             &self.shared.closed,
             &self.shared.fence,

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("fence", 0),
     ("io", 1),
     ("dir", 2),
+    ("append_buffer", 2),
     ("config", 3),
     ("config_file", 3),
     ("import_go", 3),

@@ -70,7 +70,7 @@ use std::os::fd::RawFd;
 ///
 /// let mut buf = AlignedBuf::new(4096);
 /// buf.as_mut_slice()[..5].copy_from_slice(b"hello");
-/// let op = WriteOp { fd: file.as_raw_fd(), offset: 8192, buf, len: 4096, sync: true };
+/// let op = WriteOp { fd: file.as_raw_fd(), offset: 8192, buf, len: 4096, sync: true, inline: false };
 /// let mut engine = SyncWriteEngine::default();
 /// engine.start(op);
 /// let (_buf, result) = engine.finish();
@@ -90,6 +90,11 @@ pub struct WriteOp {
     pub len: usize,
     /// Issue an fdatasync that starts only after the write completed.
     pub sync: bool,
+    /// The caller has nothing else in flight and wants the operation run to
+    /// completion now, on its own thread (`pwrite` + `fdatasync`), if the
+    /// engine can do it faster that way. A hint: the result still comes
+    /// from [`WriteEngine::finish`].
+    pub inline: bool,
 }
 
 impl WriteOp {
@@ -103,7 +108,7 @@ impl WriteOp {
     /// use xwal::internals::io::{AlignedBuf, WriteOp};
     ///
     /// let op = |offset, len| {
-    ///     WriteOp { fd: -1, offset, buf: AlignedBuf::new(8192), len, sync: false }
+    ///     WriteOp { fd: -1, offset, buf: AlignedBuf::new(8192), len, sync: false, inline: false }
     /// };
     /// op(4096, 8192).assert_aligned();
     /// let misaligned = op(100, 4096);
@@ -146,7 +151,7 @@ impl WriteOp {
 /// fn put_block(engine: &mut dyn WriteEngine, fd: RawFd, n: u64, data: &[u8]) -> io::Result<()> {
 ///     let mut buf = AlignedBuf::new(4096);
 ///     buf.as_mut_slice()[..data.len()].copy_from_slice(data);
-///     engine.start(WriteOp { fd, offset: n * 4096, buf, len: 4096, sync: true });
+///     engine.start(WriteOp { fd, offset: n * 4096, buf, len: 4096, sync: true, inline: false });
 ///     engine.finish().1
 /// }
 ///
@@ -202,7 +207,7 @@ pub trait WriteEngine: Send {
     /// let mut engine = SyncWriteEngine::default();
     /// assert!(engine.wait_written()); // nothing in flight
     /// let buf = AlignedBuf::new(4096);
-    /// engine.start(WriteOp { fd: -1, offset: 0, buf, len: 4096, sync: true });
+    /// engine.start(WriteOp { fd: -1, offset: 0, buf, len: 4096, sync: true, inline: false });
     /// assert!(!engine.wait_written()); // EBADF: the write failed
     /// assert!(engine.finish().1.is_err());
     /// # let _ = file.as_raw_fd();
@@ -225,7 +230,7 @@ pub trait WriteEngine: Send {
     /// let mut engine = SyncWriteEngine::default();
     /// let mut buf = AlignedBuf::new(4096);
     /// buf.as_mut_slice().fill(7);
-    /// engine.start(WriteOp { fd: file.as_raw_fd(), offset: 0, buf, len: 4096, sync: false });
+    /// engine.start(WriteOp { fd: file.as_raw_fd(), offset: 0, buf, len: 4096, sync: false, inline: false });
     /// engine.finish().1?;
     /// assert!(std::fs::read(&path)?[..4096].iter().all(|&b| b == 7));
     /// # Ok(()) }
@@ -244,7 +249,7 @@ pub trait WriteEngine: Send {
     /// // A bad descriptor: the error comes back with the buffer, for reuse.
     /// let mut engine = SyncWriteEngine::default();
     /// let buf = AlignedBuf::new(4096);
-    /// engine.start(WriteOp { fd: -1, offset: 0, buf, len: 4096, sync: true });
+    /// engine.start(WriteOp { fd: -1, offset: 0, buf, len: 4096, sync: true, inline: false });
     /// let (buf, result) = engine.finish();
     /// assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EBADF));
     /// assert_eq!(buf.capacity(), 4096);

@@ -66,6 +66,10 @@ pub struct Chaos {
     /// Panic the writer thread when it takes the append with this LSN (a
     /// stand-in for any bug that kills it: everything must still get an answer).
     pub panic_writer_at_lsn: Option<u64>,
+    /// A producer publishes its record with the header only and writes the
+    /// payload after (the crash simulator's negative control for the append
+    /// buffer: acknowledged entries then fail their checksum).
+    pub publish_before_payload: bool,
 }
 
 /// Without the `test-seams` feature: nothing to inject.
@@ -85,6 +89,10 @@ impl Seams {
 
     pub(crate) fn panic_writer_at_lsn(&self) -> Option<u64> {
         self.chaos.panic_writer_at_lsn
+    }
+
+    pub(crate) fn publish_before_payload(&self) -> bool {
+        self.chaos.publish_before_payload
     }
 
     #[cfg(feature = "s3")]
@@ -121,6 +129,10 @@ impl Seams {
 
     pub(crate) const fn panic_writer_at_lsn(&self) -> Option<u64> {
         None
+    }
+
+    pub(crate) const fn publish_before_payload(&self) -> bool {
+        false
     }
 
     #[cfg(feature = "s3")]

@@ -22,7 +22,7 @@ use std::os::fd::RawFd;
 /// let mut buf = AlignedBuf::new(4096);
 /// buf.as_mut_slice()[..4].copy_from_slice(b"data");
 /// // The whole write and its fdatasync happen inside `start`.
-/// engine.start(WriteOp { fd: file.as_raw_fd(), offset: 4096, buf, len: 4096, sync: true });
+/// engine.start(WriteOp { fd: file.as_raw_fd(), offset: 4096, buf, len: 4096, sync: true, inline: false });
 /// engine.finish().1?;
 /// assert_eq!(&std::fs::read(&path)?[4096..4100], b"data");
 /// # Ok(()) }

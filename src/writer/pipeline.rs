@@ -1,0 +1,176 @@
+//! The batches in flight: submission, completion in order, the fence, and
+//! the watermark with its wake-up.
+
+use super::Writer;
+use super::batch::runs_inline;
+use crate::append_buffer::Taken;
+use crate::config::SyncPolicy;
+use crate::io::WriteOp;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// A batch submitted and not yet finished.
+pub(super) struct InFlight {
+    first_lsn: u64,
+    last_lsn: u64,
+    /// The policy acknowledges on completion with the data durable.
+    durable: bool,
+    /// An fdatasync is linked after the write.
+    synced: bool,
+    bytes: usize,
+    started: Instant,
+}
+
+impl Writer {
+    /// Submits what producers staged, as one group commit.
+    pub(super) fn commit_staged(&mut self) {
+        while self.inflight.len() >= self.depth {
+            self.finish_oldest();
+        }
+        // A failed write in flight: finish everything (that fences) rather
+        // than submit behind it.
+        if !self.inflight.is_empty() && !self.engine.wait_written() {
+            self.complete_inflight();
+        }
+        if self.shared.fence_error().is_some() {
+            return;
+        }
+        let inline = runs_inline(self.inflight.len(), self.shared.appends.staged());
+        let durable = self.shared.durable_lsn.load(Ordering::Acquire);
+        let Some(t) = self.shared.appends.take(durable) else {
+            return;
+        };
+        if inline {
+            // The write runs on this thread: wake the last batch first.
+            self.wake_acked();
+        }
+        self.submit(t, inline);
+        // Submitted first: waking the previous batches' producers overlaps
+        // with the disk instead of delaying it.
+        self.wake_acked();
+    }
+
+    /// Stops claims and writes everything staged, then finishes every batch
+    /// in flight (a barrier or a rollover comes next). Claims stay stopped
+    /// until the caller thaws the buffer.
+    pub(super) fn drain_staged(&mut self) {
+        let durable = self.shared.durable_lsn.load(Ordering::Acquire);
+        if let Some(t) = self.shared.appends.freeze(durable) {
+            self.submit_when_room(t);
+        }
+        self.complete_inflight();
+    }
+
+    /// Submits `t` once the pipeline has room (and is not failing).
+    pub(super) fn submit_when_room(&mut self, t: Taken) {
+        while self.inflight.len() >= self.depth {
+            self.finish_oldest();
+        }
+        if !self.inflight.is_empty() && !self.engine.wait_written() {
+            self.complete_inflight();
+        }
+        if self.shared.fence_error().is_some() {
+            self.shared.appends.give_back(t.buf);
+            return;
+        }
+        self.submit(t, false);
+    }
+
+    fn submit(&mut self, t: Taken, inline: bool) {
+        let Some(active) = self.active.as_mut() else {
+            self.shared.appends.give_back(t.buf);
+            return;
+        };
+        debug_assert_eq!(t.segment, active.meta.segment);
+        debug_assert!(self.inflight.len() < self.depth);
+        if let Some(at) = self.shared.seams.panic_writer_at_lsn() {
+            assert!(
+                !(t.first_lsn..=t.last_lsn).contains(&at),
+                "chaos: writer panics at LSN {at}"
+            );
+        }
+        active.note_batch(&self.shared, &t);
+        let chaos = self.shared.seams.ack_before_sync();
+        let sync = self.shared.config.sync == SyncPolicy::Always && !chaos;
+        tracing::trace!(
+            segment = t.segment,
+            offset = t.offset,
+            len = t.len,
+            entries = t.last_lsn + 1 - t.first_lsn,
+            inline,
+            "commit"
+        );
+        crate::metrics::set_queue_depth(self.shared.appends.staged());
+        self.engine.start(WriteOp {
+            fd: active.file.as_raw_fd(),
+            offset: t.offset,
+            buf: t.buf,
+            len: t.len,
+            sync,
+            inline,
+        });
+        self.inflight.push_back(InFlight {
+            first_lsn: t.first_lsn,
+            last_lsn: t.last_lsn,
+            durable: self.shared.config.sync.acks_are_durable(),
+            synced: sync,
+            bytes: t.len,
+            started: Instant::now(),
+        });
+    }
+
+    /// Finishes every batch in flight and wakes their waiters.
+    pub(super) fn complete_inflight(&mut self) {
+        while !self.inflight.is_empty() {
+            self.finish_oldest();
+        }
+        self.wake_acked();
+    }
+
+    /// Waits for the oldest batch in flight and publishes its outcome: the
+    /// watermarks, or the fence. Waking its waiters is left to
+    /// [`Writer::wake_acked`], so it can follow the next submission.
+    pub(super) fn finish_oldest(&mut self) {
+        let Some(f) = self.inflight.pop_front() else {
+            return;
+        };
+        let (buf, r) = self.engine.finish();
+        self.shared.appends.give_back(buf);
+        let op = if f.synced { "write+fdatasync" } else { "write" };
+        // A failure fences; once fenced, a later success answers the fence too.
+        match self.shared.fence.settle(r, op) {
+            Ok(()) => {
+                let latency = f.started.elapsed();
+                let entries = f.last_lsn + 1 - f.first_lsn;
+                crate::metrics::record_append(entries, f.bytes as u64);
+                crate::metrics::record_commit(entries as usize, f.bytes, latency);
+                if f.synced {
+                    // The fdatasync is linked after the write: the chain is what a commit waits for.
+                    crate::metrics::record_fsync(latency);
+                }
+                self.shared
+                    .readable_lsn
+                    .store(f.last_lsn, Ordering::Release);
+                if f.durable {
+                    self.shared.durable_lsn.store(f.last_lsn, Ordering::Release);
+                } else {
+                    self.unsynced = true;
+                }
+                self.shared.commits.raise(f.last_lsn);
+                self.acked = f.last_lsn;
+            }
+            Err(e) => self.shared.commits.end(e),
+        }
+    }
+
+    /// Wakes the waiters the watermark passed since the last wake-up.
+    pub(super) fn wake_acked(&mut self) {
+        if self.acked > self.woken {
+            self.shared
+                .commits
+                .wake(self.woken, self.acked, &mut self.wakers);
+            self.woken = self.acked;
+        }
+    }
+}
