@@ -108,14 +108,79 @@ pub use wal::{SegmentInfo, Wal};
 #[doc(hidden)]
 pub mod loom_api {
     pub use crate::CommitTicket;
+    use crate::append_buffer::{AppendBuffer, BatchLimits, SegmentView};
+    use crate::error::{Error, Result};
     pub use crate::fence::{Fence, close_and_drain, drain_if_closed};
-    pub use crate::ticket::{Ack, deliver};
+    use crate::sync::Arc;
+    pub use crate::ticket::Ack;
+    use crate::ticket::Watermark;
+    use crate::writer::batch::Entry;
 
-    /// A request's two halves, as `Wal::submit` makes them: the writer's
-    /// [`Ack`] and the producer's [`CommitTicket`].
-    pub fn request() -> (Ack, CommitTicket) {
-        let (ack, slot) = crate::ticket::Ack::new();
-        (ack, CommitTicket::new(slot))
+    /// The append buffer and the watermark, as `Shared` holds them, with the
+    /// calls `Wal` and the writer make on them.
+    pub struct CommitPath {
+        appends: AppendBuffer,
+        commits: Arc<Watermark>,
+    }
+
+    impl CommitPath {
+        /// A path whose batches hold at most `batch_entries` LSNs.
+        pub fn new(batch_entries: usize) -> Self {
+            let limits = BatchLimits {
+                bytes: 1 << 16,
+                entries: batch_entries,
+            };
+            let appends = AppendBuffer::new(1, limits, false);
+            let view = SegmentView {
+                segment: 1,
+                salt: 7,
+                capacity: 1 << 20,
+            };
+            appends.install(Some(view), 4096, &[]);
+            CommitPath {
+                appends,
+                commits: Arc::new(Watermark::new(0)),
+            }
+        }
+
+        /// `Wal::submit`: the claim, then the ticket.
+        pub fn submit(&self, data: &[u8]) -> Result<CommitTicket> {
+            let lsn = self.appends.claim(&Entry(data), 0)?;
+            Ok(CommitTicket::new(lsn, self.commits.clone()))
+        }
+
+        /// The writer's wait for staged records (or a close).
+        pub fn wait_for_work(&self) {
+            self.appends.wait_for_work(&mut || false, None);
+        }
+
+        /// The writer takes the staged records: their first and last LSN.
+        pub fn take(&self) -> Option<(u64, u64)> {
+            self.appends.take(0).map(|t| (t.first_lsn, t.last_lsn))
+        }
+
+        /// A batch's write and sync completed: raise the watermark to `last`
+        /// and wake the waiters of `(from, last]`.
+        pub fn commit(&self, from: u64, last: u64) {
+            self.commits.raise(last);
+            self.commits.wake(from, last, &mut Vec::new());
+        }
+
+        /// The writer stops (close, fence or death): claims are refused with
+        /// `e`; what is still staged is returned (a close writes it).
+        pub fn close(&self, e: Error) -> Option<(u64, u64)> {
+            self.appends.close(e, 0).map(|t| (t.first_lsn, t.last_lsn))
+        }
+
+        /// Nothing above the watermark will be acknowledged.
+        pub fn end(&self, e: Error) {
+            self.commits.end(e);
+        }
+
+        /// The acknowledged LSN.
+        pub fn acked(&self) -> u64 {
+            self.commits.acked()
+        }
     }
 }
 

@@ -72,7 +72,8 @@ pub(crate) struct Shared {
     /// Where producers stage their records for the writer's next write.
     pub appends: AppendBuffer,
     /// The acknowledgement watermark: what tickets wait on.
-    pub commits: Arc<Watermark>,
+    /// (`crate::sync`'s `Arc`: loom's in a loom build, where tickets hold it.)
+    pub commits: crate::sync::Arc<Watermark>,
     pub fence: Fence,
     /// Set when the writer stops (the close hand-off of [`crate::fence`]).
     pub closed: crate::sync::AtomicBool,
@@ -142,7 +143,7 @@ impl Shared {
             durable_lsn: AtomicU64::new(last_lsn),
             last_lsn: AtomicU64::new(last_lsn),
             appends,
-            commits: Arc::new(Watermark::new(last_lsn)),
+            commits: crate::sync::Arc::new(Watermark::new(last_lsn)),
             fence: Fence::default(),
             closed: crate::sync::AtomicBool::new(false),
             uring,

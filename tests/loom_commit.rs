@@ -1,150 +1,115 @@
 //! loom model of the commit path, running the engine's own code (`xwal::loom_api`,
 //! which exists only in a `--cfg loom` build, where src/sync.rs hands that code
 //! loom's mutexes, condvars and atomics):
-//! - src/ticket.rs: the ack hand-off (`Ack::complete` stores the result under the
-//!   slot lock, publishes `ready` and notifies; `CommitTicket::wait` spins on
-//!   `ready`, one yield under loom, then parks; `.await` registers a waker), the
-//!   spinner count, and `deliver`;
-//! - src/fence.rs: the fence (`Fence::settle`: a failed sync fences, and a later
-//!   success then answers the fence too) and the close hand-off
-//!   (`close_and_drain`, run by the writer however it ends, and
-//!   `drain_if_closed`, run by each sender after queueing).
+//! - src/append_buffer.rs: a producer's claim (LSN and bytes claimed, record
+//!   encoded and published in one step; backpressure while a batch is full),
+//!   the writer's wait for work and its take, and the close that refuses
+//!   every later claim;
+//! - src/ticket.rs: the watermark (`raise`, the per-slot `wake` that skips
+//!   slots nobody waits in, `end`), and `CommitTicket::wait` (one yield for
+//!   the spin under loom, then parked in its slot) and `.await` (a waker left
+//!   in the slot);
+//! - src/fence.rs: `Fence::settle` (a failed sync fences, and a later
+//!   success then answers the fence too).
 //!
-//! What stands in for the rest: the bounded crossbeam submission queue (loom
-//! cannot model it) is a `Mutex<VecDeque>` that blocks a sender while full, as
-//! the channel does; the writer's I/O loop is a few lines that take what is
-//! queued as one batch, assign LSNs, settle the batch's outcome, publish the
-//! durable watermark and deliver, as `Writer::finish_oldest` and `deliver` do.
+//! What stands in for the rest: the writer's I/O loop is a few lines that take
+//! what is staged as one batch, settle its outcome, raise the watermark and
+//! wake, as `Writer::commit_staged`, `finish_oldest` and `wake_acked` do.
 //!
 //! In every interleaving within the preemption bound, loom checks:
-//! - no lost wake-up: every waiter returns (loom reports a deadlock otherwise);
-//! - an acknowledged LSN is never above the durable watermark the producer then sees;
+//! - no lost wake-up: every producer and the writer return (loom reports a
+//!   deadlock otherwise), with two producers sharing a wake slot;
+//! - an acknowledged LSN is never above the watermark the producer then sees;
 //! - acknowledged LSNs are unique and dense;
 //! - after a failed sync nothing is acknowledged, even when a later sync succeeds;
-//! - when the writer closes or dies, every request is answered (`Closed` or the
-//!   fence error), one queued after the writer's last drain included.
+//! - when the writer closes or dies, every producer is answered (`Closed` or
+//!   the fence error), one that claims after the close included.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test --release --test loom_commit`
+//! Run: `RUSTFLAGS="--cfg loom" cargo test --test loom_commit`
 //! (a separate target dir keeps the normal build's cache). The preemption bound
 //! is 2, or `XWAL_LOOM_PREEMPTIONS`.
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use loom::sync::{Arc, Condvar, Mutex};
+use loom::sync::Arc;
 use loom::thread;
-use std::collections::VecDeque;
-use xwal::loom_api::{self, Ack, Fence, close_and_drain, deliver, drain_if_closed};
+use xwal::loom_api::{CommitPath, Fence};
 use xwal::{Error, Result};
-
-/// Stand-in for the bounded crossbeam channel between `Wal` and the writer.
-struct Queue {
-    items: Mutex<VecDeque<Ack>>,
-    changed: Condvar,
-    cap: usize,
-}
-
-impl Queue {
-    /// Blocks while the queue is full: the backpressure of `Wal::send`.
-    fn send(&self, ack: Ack) {
-        let mut q = self.items.lock().unwrap();
-        while q.len() >= self.cap {
-            q = self.changed.wait(q).unwrap();
-        }
-        q.push_back(ack);
-        self.changed.notify_all();
-    }
-
-    /// Everything queued (one group commit), waiting while empty.
-    fn recv_batch(&self) -> Vec<Ack> {
-        let mut q = self.items.lock().unwrap();
-        while q.is_empty() {
-            q = self.changed.wait(q).unwrap();
-        }
-        let batch = q.drain(..).collect();
-        self.changed.notify_all();
-        batch
-    }
-
-    /// What `Receiver::try_iter` yields: the queue's content, without waiting.
-    fn try_iter(&self) -> impl Iterator<Item = Ack> + '_ {
-        std::iter::from_fn(|| {
-            let mut q = self.items.lock().unwrap();
-            let r = q.pop_front();
-            self.changed.notify_all();
-            r
-        })
-    }
-}
-
-/// The state `Shared` holds for the commit path.
-struct Wal {
-    queue: Queue,
-    fence: Fence,
-    closed: AtomicBool,
-    durable: AtomicU64,
-}
 
 /// How the model's writer ends.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Scenario {
     /// Every sync succeeds; the writer serves every producer.
     GroupCommit,
-    /// The first batch's sync fails, later ones succeed; the writer serves every producer.
+    /// The first batch's sync fails: the writer fences and stops.
     FailedSync,
-    /// The writer serves one batch, then closes (a `Close` request).
+    /// The writer serves one batch, then closes (writing what is staged).
     Close,
     /// The writer takes one batch and dies before writing it (a panic):
-    /// unwinding drops the batch's acks, `Wal::open`'s thread fences, and
-    /// `WriterExit` closes.
+    /// `WriterExit` fences, refuses claims and ends the watermark.
     WriterDeath,
 }
 
+struct Model {
+    path: CommitPath,
+    fence: Fence,
+}
+
+/// Serves one taken batch: its I/O outcome settles, then the watermark.
+fn serve(m: &Model, (first, last): (u64, u64), io: std::io::Result<()>) -> bool {
+    match m.fence.settle(io, "write+fdatasync") {
+        Ok(()) => {
+            m.path.commit(first - 1, last);
+            true
+        }
+        Err(e) => {
+            m.path.close(e.clone());
+            m.path.end(e);
+            false
+        }
+    }
+}
+
 /// The writer's loop without its I/O.
-fn writer(wal: &Wal, producers: usize, scenario: Scenario) {
-    let (mut next, mut served, mut batches) = (1u64, 0, 0);
+fn writer(m: &Model, producers: u64, scenario: Scenario) {
+    let (mut served, mut batches) = (0u64, 0);
     while served < producers {
-        let batch = wal.queue.recv_batch();
-        served += batch.len();
+        m.path.wait_for_work();
+        let Some(batch) = m.path.take() else {
+            continue;
+        };
+        served += batch.1 + 1 - batch.0;
         if scenario == Scenario::WriterDeath {
-            drop(batch);
-            wal.fence.set(Error::Fenced {
+            let e = Error::Fenced {
                 op: "writer thread",
                 cause: "panicked: model".into(),
-            });
-            break;
+            };
+            m.fence.set(e.clone());
+            m.path.close(e.clone());
+            m.path.end(e);
+            return;
         }
-        let acks: Vec<_> = batch
-            .into_iter()
-            .map(|ack| {
-                next += 1;
-                (ack, next - 1, next - 1)
-            })
-            .collect();
-        let last = next - 1;
-        // The write and its linked fdatasync complete here.
         let io = if scenario == Scenario::FailedSync && batches == 0 {
             Err(std::io::Error::from_raw_os_error(5)) // EIO
         } else {
             Ok(())
         };
         batches += 1;
-        let r = wal.fence.settle(io, "write+fdatasync");
-        if r.is_ok() {
-            wal.durable.store(last, Ordering::Release);
+        if !serve(m, batch, io) {
+            return;
         }
-        deliver([(acks, r)]);
         if scenario == Scenario::Close {
-            break;
+            if let Some(rest) = m.path.close(Error::Closed) {
+                serve(m, rest, Ok(()));
+            }
+            m.path.end(Error::Closed);
+            return;
         }
     }
-    close_and_drain(&wal.closed, &wal.fence, wal.queue.try_iter());
 }
 
-/// A producer: `Wal::submit` (queue, then the close check), then the ticket.
-fn produce(wal: &Wal, by_await: bool) -> Result<u64> {
-    let (ack, ticket) = loom_api::request();
-    wal.queue.send(ack);
-    drain_if_closed(&wal.closed, &wal.fence, wal.queue.try_iter());
+/// A producer: `Wal::submit`, then the ticket.
+fn produce(m: &Model, by_await: bool) -> Result<u64> {
+    let ticket = m.path.submit(b"entry")?;
     let r = if by_await {
         loom::future::block_on(ticket)
     } else {
@@ -152,8 +117,8 @@ fn produce(wal: &Wal, by_await: bool) -> Result<u64> {
     };
     if let Ok(lsn) = r {
         assert!(
-            wal.durable.load(Ordering::Acquire) >= lsn,
-            "ack of {lsn} ran ahead of the durable watermark"
+            m.path.acked() >= lsn,
+            "ack of {lsn} ran ahead of the watermark"
         );
     }
     r
@@ -176,15 +141,10 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
     let counted = executions.clone();
     b.check(move || {
         counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let wal = Arc::new(Wal {
-            queue: Queue {
-                items: Mutex::new(VecDeque::new()),
-                changed: Condvar::new(),
-                cap: 1,
-            },
+        // Batches of one LSN: a second producer meets the backpressure.
+        let wal = Arc::new(Model {
+            path: CommitPath::new(1),
             fence: Fence::default(),
-            closed: AtomicBool::new(false),
-            durable: AtomicU64::new(0),
         });
         let handles: Vec<_> = (0..producers)
             .map(|i| {
@@ -192,7 +152,7 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
                 thread::spawn(move || produce(&wal, first_awaits && i == 0))
             })
             .collect();
-        writer(&wal, producers, scenario);
+        writer(&wal, producers as u64, scenario);
         let answers: Vec<Result<u64>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let mut lsns: Vec<u64> = answers
             .iter()
@@ -212,7 +172,6 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
                 (Scenario::FailedSync, Err(Error::Fenced { op, .. })) => {
                     assert_eq!(*op, "write+fdatasync")
                 }
-                (Scenario::WriterDeath, Err(Error::Closed)) => {}
                 (Scenario::WriterDeath, Err(Error::Fenced { op, .. })) => {
                     assert_eq!(*op, "writer thread")
                 }
