@@ -1,10 +1,15 @@
 //! Raw baselines on the same disk: what the hardware gives without xwal.
 //!
-//! - [`uring_write_fdatasync`]: one O_DIRECT write linked to an fdatasync at
-//!   queue depth 1, sequential offsets in a zero-filled file. With 4 KiB
-//!   writes it is the latency floor of one durable append (workloads a, b);
-//!   with 128 KiB writes holding 1,000 packed 128-byte entries it is the
-//!   ceiling of group commit at that batch size (workload c).
+//! - [`qd1_loop`]: one durable 4 KiB write at a time at sequential offsets of a
+//!   zero-filled file, by one of four [`RawStrategy`]s (io_uring write linked
+//!   to an fdatasync; pwrite O_DIRECT + fdatasync; pwrite on O_DIRECT|O_DSYNC;
+//!   buffered pwrite + fdatasync). No one strategy is fastest on every disk,
+//!   so the bench runs all four and takes the best as the disk's limit
+//!   (workloads a, b, r). With 128 KiB writes holding 1,000 packed 128-byte
+//!   entries the io_uring loop is the ceiling of group commit at that batch
+//!   size (workload c).
+//! - [`PwriteLoop`]: the pwrite strategies one commit at a time, also the disk
+//!   half of the broadcast floor (`bench/floors.rs`).
 //! - [`uring_sequential_write`] / [`uring_sequential_read`]: sequential
 //!   O_DIRECT I/O with several requests in flight, the bandwidth ceiling
 //!   (workloads d and e).
@@ -12,8 +17,8 @@
 use super::bench::stats::Histogram;
 use io_uring::{IoUring, opcode, squeue, types};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xwal::internals::io::AlignedBuf;
 
@@ -36,13 +41,177 @@ impl BandwidthResult {
     }
 }
 
-/// A zero-filled, preallocated file like an xwal segment.
-pub fn prepared_file(dir: &Path, name: &str, size: u64) -> Result<std::fs::File, String> {
+/// A zero-filled, preallocated file like an xwal segment, at `dir/name`.
+fn prepared_path(dir: &Path, name: &str, size: u64) -> Result<PathBuf, String> {
     let seg = xwal::internals::dir::prepare_segment(dir, 1_000_000 + name.len() as u64, size, true)
         .map_err(|e| e.to_string())?;
     let path = dir.join(name);
     std::fs::rename(&seg, &path).map_err(|e| e.to_string())?;
-    xwal::internals::dir::open_for_write(&path, false).map_err(|e| e.to_string())
+    Ok(path)
+}
+
+/// The file and buffer of a QD1 loop: `dir/name`, zero-filled to `file_size`
+/// bytes and opened for writing with `flags`, and one aligned `block` of data
+/// (O_DIRECT needs the alignment; the buffered loop uses the same buffer so
+/// that only the open flags differ).
+fn loop_file(
+    dir: &Path,
+    name: &str,
+    block: usize,
+    file_size: u64,
+    flags: i32,
+) -> Result<(std::fs::File, AlignedBuf), String> {
+    assert!(block % 4096 == 0 && block as u64 <= file_size);
+    let path = prepared_path(dir, name, file_size)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(flags | libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let mut buf = AlignedBuf::new(block);
+    buf.as_mut_slice().fill(0xa5);
+    Ok((file, buf))
+}
+
+/// How a raw QD1 loop makes each 4 KiB write durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawStrategy {
+    /// io_uring O_DIRECT write linked to an fdatasync (IO_LINK).
+    UringFdatasync,
+    /// pwrite on an O_DIRECT file, then fdatasync.
+    DirectFdatasync,
+    /// pwrite on an O_DIRECT|O_DSYNC file: durable when the call returns.
+    DirectDsync,
+    /// pwrite through the page cache, then fdatasync.
+    BufferedFdatasync,
+}
+
+impl RawStrategy {
+    pub const ALL: [RawStrategy; 4] = [
+        RawStrategy::UringFdatasync,
+        RawStrategy::DirectFdatasync,
+        RawStrategy::DirectDsync,
+        RawStrategy::BufferedFdatasync,
+    ];
+
+    /// Short name, used in row names and file names.
+    pub fn label(self) -> &'static str {
+        match self {
+            RawStrategy::UringFdatasync => "uring O_DIRECT write+fdatasync",
+            RawStrategy::DirectFdatasync => "pwrite O_DIRECT+fdatasync",
+            RawStrategy::DirectDsync => "pwrite O_DIRECT|O_DSYNC",
+            RawStrategy::BufferedFdatasync => "pwrite buffered+fdatasync",
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            RawStrategy::UringFdatasync => "uring.dat",
+            RawStrategy::DirectFdatasync => "direct.dat",
+            RawStrategy::DirectDsync => "dsync.dat",
+            RawStrategy::BufferedFdatasync => "buffered.dat",
+        }
+    }
+}
+
+/// `op` (one durable commit) repeated for `duration`, each call timed.
+fn timed(
+    duration: Duration,
+    mut op: impl FnMut() -> Result<(), String>,
+) -> Result<LoopResult, String> {
+    let mut lat = Histogram::new();
+    let start = Instant::now();
+    let mut ops = 0u64;
+    while start.elapsed() < duration {
+        let t = Instant::now();
+        op()?;
+        lat.record(t.elapsed().as_nanos() as u64);
+        ops += 1;
+    }
+    Ok(LoopResult {
+        ops,
+        elapsed: start.elapsed(),
+        latency: lat,
+    })
+}
+
+/// QD1 loop of `block`-byte writes by `strategy` for `duration`, sequential
+/// offsets wrapping inside a zero-filled file of `file_size` bytes in `dir`.
+pub fn qd1_loop(
+    dir: &Path,
+    strategy: RawStrategy,
+    block: usize,
+    duration: Duration,
+    file_size: u64,
+) -> Result<LoopResult, String> {
+    let name = strategy.file_name();
+    if strategy == RawStrategy::UringFdatasync {
+        return uring_write_fdatasync(dir, name, block, duration, file_size);
+    }
+    let mut l = PwriteLoop::new(dir, name, block, file_size, strategy)?;
+    timed(duration, || l.commit())
+}
+
+/// One file written by pwrite, one durable `block` at a time, at sequential
+/// offsets that wrap inside the file (an overwrite of written blocks, as a
+/// WAL's zero-filled segment is).
+pub struct PwriteLoop {
+    file: std::fs::File,
+    buf: AlignedBuf,
+    block: usize,
+    off: u64,
+    file_size: u64,
+    /// fdatasync after each write (not for O_DSYNC, where the write is durable).
+    sync: bool,
+}
+
+impl PwriteLoop {
+    /// A new zero-filled file `dir/name` of `file_size` bytes, opened for `strategy`
+    /// (any but [`RawStrategy::UringFdatasync`], which is not a pwrite).
+    pub fn new(
+        dir: &Path,
+        name: &str,
+        block: usize,
+        file_size: u64,
+        strategy: RawStrategy,
+    ) -> Result<PwriteLoop, String> {
+        let flags = match strategy {
+            RawStrategy::DirectFdatasync => libc::O_DIRECT,
+            RawStrategy::DirectDsync => libc::O_DIRECT | libc::O_DSYNC,
+            RawStrategy::BufferedFdatasync => 0,
+            RawStrategy::UringFdatasync => return Err("io_uring is not a pwrite loop".into()),
+        };
+        let (file, buf) = loop_file(dir, name, block, file_size, flags)?;
+        Ok(PwriteLoop {
+            file,
+            buf,
+            block,
+            off: 0,
+            file_size,
+            sync: strategy != RawStrategy::DirectDsync,
+        })
+    }
+
+    /// One write of `block` bytes at the next offset, durable on return.
+    pub fn commit(&mut self) -> Result<(), String> {
+        let n = self
+            .file
+            .write_at(&self.buf.as_slice()[..self.block], self.off)
+            .map_err(|e| format!("baseline pwrite: {e}"))?;
+        if n != self.block {
+            return Err(format!("baseline short write: {n}"));
+        }
+        if self.sync {
+            self.file
+                .sync_data()
+                .map_err(|e| format!("baseline fdatasync: {e}"))?;
+        }
+        self.off += self.block as u64;
+        if self.off + self.block as u64 > self.file_size {
+            self.off = 0;
+        }
+        Ok(())
+    }
 }
 
 fn check(res: i32, what: &str) -> Result<(), String> {
@@ -65,18 +234,11 @@ pub fn uring_write_fdatasync(
     duration: Duration,
     file_size: u64,
 ) -> Result<LoopResult, String> {
-    assert!(block % 4096 == 0 && block as u64 <= file_size);
-    let file = prepared_file(dir, name, file_size)?;
+    let (file, mut buf) = loop_file(dir, name, block, file_size, libc::O_DIRECT)?;
     let fd = types::Fd(file.as_raw_fd());
     let mut ring = IoUring::new(8).map_err(|e| format!("io_uring: {e}"))?;
-    let mut buf = AlignedBuf::new(block);
-    buf.as_mut_slice().fill(0xa5);
-    let mut lat = Histogram::new();
-    let start = Instant::now();
     let mut off = 0u64;
-    let mut ops = 0u64;
-    while start.elapsed() < duration {
-        let t = Instant::now();
+    timed(duration, || {
         let w = opcode::Write::new(fd, buf.as_mut_ptr(), block as u32)
             .offset(off)
             .build()
@@ -99,17 +261,11 @@ pub fn uring_write_fdatasync(
                 return Err(format!("baseline short write: {}", cqe.result()));
             }
         }
-        lat.record(t.elapsed().as_nanos() as u64);
-        ops += 1;
         off += block as u64;
         if off + block as u64 > file_size {
             off = 0;
         }
-    }
-    Ok(LoopResult {
-        ops,
-        elapsed: start.elapsed(),
-        latency: lat,
+        Ok(())
     })
 }
 

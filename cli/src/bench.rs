@@ -1,22 +1,18 @@
-//! `xwal bench`: durable-append throughput and latency for each sync policy and
-//! group-commit setting, as absolute figures and as ratios to raw io_uring
-//! baselines measured in the same run on the same directory.
+//! `xwal bench`: durable-append throughput and latency for each I/O engine,
+//! sync policy and group-commit setting, as absolute figures and as ratios to
+//! raw baselines measured in the same run on the same directory, closing with
+//! the configuration that did best on this disk (as a config file).
 //!
-//! Workloads (`--workloads`, default all):
-//! - a: one writer, each append waits for its ack: latency percentiles;
-//! - b: N writers (`--threads`), each waiting: entries/s, MB/s, percentiles;
-//! - c: pipelined producers keeping `--windows` tickets from `Wal::submit` outstanding;
-//! - d: 64 KiB entries, pipelined: MB/s;
-//! - e: replay, forward and backward, of what c and d wrote: entries/s and MB/s;
-//! - f: open (recovery) time of a small and a large log;
-//! - r: rollover stall: p99.9 with small segments against steady-state p99.
+//! Workloads (`--workloads`, default all): see [`WORKLOADS_HELP`].
 //!
-//! Baselines: raw QD1 4 KiB O_DIRECT write + linked fdatasync (a, b, r); the
-//! same loop with `--raw-entries-per-commit` entries packed per write (c);
-//! sequential O_DIRECT write and read of the same volume, several in flight
-//! (d, e).
+//! Baselines: the raw limit, the fastest of four QD1 4 KiB strategies (a, b,
+//! r: no single strategy is fastest on every disk, so the best is the
+//! disk's limit); the broadcast and wake floors of N blocking writers (b, g);
+//! an io_uring write + linked fdatasync with `--raw-entries-per-commit` entries
+//! packed per write (c); sequential O_DIRECT write and read of the same volume,
+//! several in flight (d, e).
 
-use super::baseline;
+use super::baseline::{self, RawStrategy};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -25,20 +21,48 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xwal::IoEngine;
 
+mod floors;
 mod plot;
+mod recommend;
 mod report;
 pub(crate) mod stats;
+mod tasks;
 mod workloads;
 
+use floors::FloorKind;
 use report::{Baselines, OpenRow, Row};
-use workloads::{Ctx, GcSetting, Kept, Policy};
+use workloads::{Ctx, GcSetting, Kept, Policy, engine_name};
+
+/// The workload letters, shown by `xwal bench --help`.
+const WORKLOADS_HELP: &str = "Workloads (--workloads, default all):
+  a  one writer, each append waits for its ack: latency percentiles
+  b  N writers (--threads), each blocking until its ack: entries/s, MB/s, percentiles
+  g  b-async: --tasks tasks on a 2-worker tokio runtime, each awaiting `wal.submit(..)?.await`
+  c  pipelined producers keeping --windows tickets from Wal::submit outstanding
+  d  64 KiB entries, pipelined: MB/s
+  e  replay, forward and backward, of what c and d wrote: entries/s and MB/s
+  f  open (recovery) time of a small and a large log
+  r  rollover stall: p99.9 with small segments against steady-state p99
+
+Baselines, all in the same run and directory:
+  raw limit       the fastest of four QD1 4 KiB overwrite loops of a zero-filled file
+                  (io_uring O_DIRECT write + linked fdatasync, pwrite O_DIRECT + fdatasync,
+                  pwrite O_DIRECT|O_DSYNC, buffered pwrite + fdatasync); a, b, r relate to it
+  broadcast floor N blocking threads woken by one committer per 4 KiB pwrite O_DIRECT +
+                  fdatasync through one shared counter (notify_all): b's targets relate to it
+  wake floor      the same without the disk: the cost of waking threads on this machine
+
+The run ends with a recommendation: the engine, durable sync policy and group-commit
+setting with the lowest p99 at one writer (a) and the highest throughput at 64 writers (b),
+as config-file snippets (`xwal --config FILE`, `Config::from_file`).";
 
 #[derive(Args, Debug, Clone)]
+#[command(after_help = WORKLOADS_HELP)]
 pub struct BenchArgs {
     /// Directory to run in (a temp dir under it is used and removed). Default: the current directory.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Workloads to run, comma separated: a,b,c,d,e,f,r (see `xwal bench --help`). Default: all.
+    /// Workloads to run, comma separated: a,b,g,c,d,e,f,r (listed below). Default: all.
     #[arg(long, value_delimiter = ',')]
     workloads: Option<Vec<String>>,
     /// Sync policies: always, dsync, interval, never. Default: all four.
@@ -64,8 +88,12 @@ pub struct BenchArgs {
     #[arg(long)]
     seconds: Option<f64>,
     /// Writer thread counts for workload b, comma separated. Default: 1,4,16,64.
+    /// The broadcast and wake floors run at these counts, --gc-threads and 64.
     #[arg(long, value_delimiter = ',')]
     threads: Option<Vec<usize>>,
+    /// Workload g (b-async): task counts, comma separated. Default: 64.
+    #[arg(long, value_delimiter = ',')]
+    tasks: Option<Vec<usize>>,
     /// Entry size in bytes for workloads a, b, c, r and the small-entry replay.
     #[arg(long, default_value_t = 128)]
     entry_size: usize,
@@ -114,13 +142,15 @@ pub struct BenchArgs {
     /// Segment size in MiB for every other run. Default: 128 (8 with --quick).
     #[arg(long)]
     segment_mib: Option<u64>,
-    /// I/O engine: uring or sync.
-    #[arg(long, default_value = "uring")]
-    engine: String,
+    /// I/O engines, comma separated: uring, sync. The first runs every
+    /// workload; the others run a and b (at --gc-threads) under the durable
+    /// policies (always, dsync), for the recommendation. Default: uring,sync.
+    #[arg(long, value_delimiter = ',')]
+    engine: Option<Vec<String>>,
     /// Zero-fill new segments ahead of need (`Config::zero_fill`): on or off.
     #[arg(long, default_value = "on")]
     zero_fill: String,
-    /// Short run (about 10 s) for smoke tests: small volumes, 0.25 s runs, threads 1,4, 8 MiB segments.
+    /// Short run (about 20 s) for smoke tests: small volumes, 0.25 s runs, threads 1,4,64, 8 MiB segments.
     #[arg(long)]
     quick: bool,
     /// Also write the results as JSON to this file.
@@ -141,6 +171,7 @@ pub(crate) struct Settings {
     pub gc_threads: Vec<usize>,
     pub seconds: f64,
     pub threads: Vec<usize>,
+    pub tasks: Vec<usize>,
     pub entry_size: usize,
     pub windows: Vec<usize>,
     pub producers: usize,
@@ -158,31 +189,58 @@ pub(crate) struct Settings {
     pub rollover_segment: u64,
     pub rollover_threads: usize,
     pub segment_size: u64,
-    pub engine: IoEngine,
+    /// The first runs every workload, the others a and b (see `--engine`).
+    pub engines: Vec<IoEngine>,
     pub zero_fill: bool,
     pub quick: bool,
+}
+
+/// Every workload letter, in the order of `--help`.
+const ALL_WORKLOADS: &str = "abgcdefr";
+
+fn parse_workloads(v: &Option<Vec<String>>) -> Result<Vec<char>, String> {
+    let Some(v) = v else {
+        return Ok(ALL_WORKLOADS.chars().collect());
+    };
+    let mut w = Vec::new();
+    for s in v {
+        let s = s.trim();
+        match s {
+            "all" => w.extend(ALL_WORKLOADS.chars()),
+            // "b-async" is workload g's other name.
+            "b-async" => w.push('g'),
+            _ if s.len() == 1 && ALL_WORKLOADS.contains(s) => w.extend(s.chars()),
+            _ => return Err(format!("--workloads {s}: use a,b,g,c,d,e,f,r")),
+        }
+    }
+    Ok(w)
+}
+
+fn parse_engines(v: &Option<Vec<String>>) -> Result<Vec<IoEngine>, String> {
+    let names = v
+        .clone()
+        .unwrap_or_else(|| vec!["uring".into(), "sync".into()]);
+    let mut out: Vec<IoEngine> = Vec::new();
+    for n in &names {
+        let e = match n.trim() {
+            "uring" => IoEngine::Uring,
+            "sync" => IoEngine::Sync,
+            other => return Err(format!("--engine {other}: use uring or sync")),
+        };
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    if out.is_empty() {
+        return Err("--engine needs at least one value".into());
+    }
+    Ok(out)
 }
 
 impl Settings {
     fn from_args(a: &BenchArgs) -> Result<Settings, String> {
         let q = a.quick;
-        let workloads: Vec<char> = match &a.workloads {
-            None => "abcdefr".chars().collect(),
-            Some(v) => {
-                let mut w = Vec::new();
-                for s in v {
-                    let s = s.trim();
-                    match s {
-                        "a" | "b" | "c" | "d" | "e" | "f" | "r" => {
-                            w.push(s.chars().next().unwrap_or('a'))
-                        }
-                        "all" => w.extend("abcdefr".chars()),
-                        _ => return Err(format!("--workloads {s}: use a,b,c,d,e,f,r")),
-                    }
-                }
-                w
-            }
-        };
+        let workloads = parse_workloads(&a.workloads)?;
         let policy_names = a.policies.clone().unwrap_or_else(|| {
             ["always", "dsync", "interval", "never"]
                 .map(String::from)
@@ -220,31 +278,28 @@ impl Settings {
         for p in &gc_policies {
             Policy::parse(p, a.interval_ms)?;
         }
-        let engine = match a.engine.as_str() {
-            "uring" => IoEngine::Uring,
-            "sync" => IoEngine::Sync,
-            other => return Err(format!("--engine {other}: use uring or sync")),
-        };
+        let engines = parse_engines(&a.engine)?;
         let zero_fill = match a.zero_fill.as_str() {
             "on" => true,
             "off" => false,
             other => return Err(format!("--zero-fill {other}: use on or off")),
         };
-        let threads = a
-            .threads
-            .clone()
-            .unwrap_or_else(|| if q { vec![1, 4] } else { vec![1, 4, 16, 64] });
+        let threads = a.threads.clone().unwrap_or_else(|| {
+            if q {
+                vec![1, 4, 64]
+            } else {
+                vec![1, 4, 16, 64]
+            }
+        });
         let s = Settings {
             workloads,
             policies,
             gcs,
             gc_policies,
-            gc_threads: a
-                .gc_threads
-                .clone()
-                .unwrap_or_else(|| vec![if q { 4 } else { 64 }]),
+            gc_threads: a.gc_threads.clone().unwrap_or_else(|| vec![64]),
             seconds: a.seconds.unwrap_or(if q { 0.25 } else { 2.0 }),
             threads,
+            tasks: a.tasks.clone().unwrap_or_else(|| vec![64]),
             entry_size: a.entry_size,
             windows: a
                 .windows
@@ -267,15 +322,18 @@ impl Settings {
             rollover_segment: a.rollover_segment_kib << 10,
             rollover_threads: a.rollover_threads.unwrap_or(if q { 4 } else { 16 }),
             segment_size: a.segment_mib.unwrap_or(if q { 8 } else { 128 }) << 20,
-            engine,
+            engines,
             zero_fill,
             quick: q,
         };
         if s.seconds <= 0.0 || !s.seconds.is_finite() {
             return Err("--seconds must be positive".into());
         }
-        if s.threads.contains(&0) || s.windows.contains(&0) || s.gc_threads.contains(&0) {
-            return Err("thread counts and windows must be at least 1".into());
+        if [&s.threads, &s.windows, &s.gc_threads, &s.tasks]
+            .iter()
+            .any(|v| v.contains(&0))
+        {
+            return Err("thread and task counts and windows must be at least 1".into());
         }
         if s.raw_io % 4096 != 0 {
             return Err("--raw-io-kib must be a multiple of 4".into());
@@ -291,20 +349,43 @@ impl Settings {
         Duration::from_secs_f64(self.seconds)
     }
 
+    /// The engine that runs every workload.
+    pub fn engine(&self) -> IoEngine {
+        self.engines[0]
+    }
+
+    /// Writer counts of the floors: b's, --gc-threads' and always 64 (the
+    /// target of 64 blocking writers is a ratio to the floor at 64).
+    pub fn floor_threads(&self) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .threads
+            .iter()
+            .chain(&self.gc_threads)
+            .copied()
+            .collect();
+        v.push(64);
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Bytes of one raw write at the workload-c batch size, rounded up to 4 KiB.
     pub fn packed_write_size(&self) -> usize {
         (self.raw_entries_per_commit * self.entry_size).div_ceil(4096) * 4096
     }
 }
 
-/// One unit of work, in execution order.
+/// One unit of work, in execution order. Indices: engine (into
+/// `Settings::engines`), policy, group-commit setting, then a count.
 #[derive(Debug, Clone)]
 enum Job {
-    BaseQd1,
+    Raw(RawStrategy),
+    Floor(FloorKind, usize),
     BasePacked,
     BaseSeq,
-    A(usize, usize),
-    B(usize, usize, usize),
+    A(usize, usize, usize),
+    B(usize, usize, usize, usize),
+    G(usize, usize, usize),
     C(usize, usize, usize),
     D(usize),
     E(usize),
@@ -312,49 +393,82 @@ enum Job {
     F,
 }
 
-fn plan(s: &Settings) -> Vec<Job> {
-    let mut jobs = vec![Job::BaseQd1];
+fn plan_baselines(s: &Settings) -> Vec<Job> {
+    let mut jobs: Vec<Job> = RawStrategy::ALL.into_iter().map(Job::Raw).collect();
+    if s.has('b') || s.has('g') {
+        for t in s.floor_threads() {
+            jobs.push(Job::Floor(FloorKind::Broadcast, t));
+            jobs.push(Job::Floor(FloorKind::Wake, t));
+        }
+    }
     if s.has('c') {
         jobs.push(Job::BasePacked);
     }
     if s.has('d') || s.has('e') {
         jobs.push(Job::BaseSeq);
     }
+    jobs
+}
+
+/// The full matrix of policy `pi` with the first group-commit setting.
+fn plan_matrix(s: &Settings, pi: usize, jobs: &mut Vec<Job>) {
+    if s.has('a') {
+        jobs.push(Job::A(0, pi, 0));
+    }
+    if s.has('b') {
+        jobs.extend(s.threads.iter().map(|&t| Job::B(0, pi, 0, t)));
+    }
+    if s.has('g') {
+        jobs.extend(s.tasks.iter().map(|&n| Job::G(pi, 0, n)));
+    }
+    if s.has('c') {
+        jobs.extend(s.windows.iter().map(|&w| Job::C(pi, 0, w)));
+    }
+    for (w, j) in [('d', Job::D(pi)), ('e', Job::E(pi)), ('r', Job::R(pi))] {
+        if s.has(w) {
+            jobs.push(j);
+        }
+    }
+}
+
+/// An extra group-commit setting `gi` (or, on engine `ei` > 0, any setting):
+/// a, b at --gc-threads, and on the first engine c and g too.
+fn plan_gc(s: &Settings, ei: usize, pi: usize, gi: usize, jobs: &mut Vec<Job>) {
+    if s.has('a') && (gi > 0 || ei > 0) {
+        jobs.push(Job::A(ei, pi, gi));
+    }
+    if s.has('b') {
+        jobs.extend(s.gc_threads.iter().map(|&t| Job::B(ei, pi, gi, t)));
+    }
+    if ei == 0 && s.has('c') {
+        jobs.extend(s.windows.iter().map(|&w| Job::C(pi, gi, w)));
+    }
+    if ei == 0 && s.has('g') {
+        jobs.extend(s.tasks.iter().map(|&n| Job::G(pi, gi, n)));
+    }
+}
+
+fn plan(s: &Settings) -> Vec<Job> {
+    let mut jobs = plan_baselines(s);
+    let in_gc = |p: &Policy| s.gc_policies.iter().any(|g| g == &p.label || g == p.kind());
     for (pi, p) in s.policies.iter().enumerate() {
-        if s.has('a') {
-            jobs.push(Job::A(pi, 0));
-        }
-        if s.has('b') {
-            for &t in &s.threads {
-                jobs.push(Job::B(pi, 0, t));
-            }
-        }
-        if s.has('c') {
-            for &w in &s.windows {
-                jobs.push(Job::C(pi, 0, w));
-            }
-        }
-        if s.has('d') {
-            jobs.push(Job::D(pi));
-        }
-        if s.has('e') {
-            jobs.push(Job::E(pi));
-        }
-        if s.has('r') {
-            jobs.push(Job::R(pi));
-        }
-        if s.gc_policies.iter().any(|g| g == &p.label || g == p.kind()) {
+        plan_matrix(s, pi, &mut jobs);
+        if in_gc(p) {
             for gi in 1..s.gcs.len() {
-                if s.has('b') {
-                    for &t in &s.gc_threads {
-                        jobs.push(Job::B(pi, gi, t));
-                    }
-                }
-                if s.has('c') {
-                    for &w in &s.windows {
-                        jobs.push(Job::C(pi, gi, w));
-                    }
-                }
+                plan_gc(s, 0, pi, gi, &mut jobs);
+            }
+        }
+    }
+    // The other engines only for what the recommendation compares: a and b
+    // under the durable policies.
+    for ei in 1..s.engines.len() {
+        for (pi, p) in s.policies.iter().enumerate() {
+            if !p.is_durable() {
+                continue;
+            }
+            let gcs = if in_gc(p) { s.gcs.len() } else { 1 };
+            for gi in 0..gcs {
+                plan_gc(s, ei, pi, gi, &mut jobs);
             }
         }
     }
@@ -367,8 +481,10 @@ fn plan(s: &Settings) -> Vec<Job> {
 fn describe(s: &Settings, j: &Job) -> String {
     let p = |i: usize| s.policies[i].label.clone();
     let g = |i: usize| s.gcs[i].label.clone();
+    let e = |i: usize| engine_name(s.engines[i]);
     match j {
-        Job::BaseQd1 => "baseline: raw 4 KiB write + linked fdatasync, QD1".into(),
+        Job::Raw(r) => format!("baseline: raw 4 KiB {}, QD1", r.label()),
+        Job::Floor(k, t) => format!("baseline: {} at {t} blocking writers", k.label()),
         Job::BasePacked => format!(
             "baseline: raw {} KiB write ({} entries) + linked fdatasync, QD1",
             s.packed_write_size() >> 10,
@@ -380,8 +496,11 @@ fn describe(s: &Settings, j: &Job) -> String {
             s.raw_io >> 10,
             s.raw_qd
         ),
-        Job::A(pi, gi) => format!("a: one writer, {} {}", p(*pi), g(*gi)),
-        Job::B(pi, gi, t) => format!("b: {t} waiting writers, {} {}", p(*pi), g(*gi)),
+        Job::A(ei, pi, gi) => format!("a: one writer, {} {} {}", e(*ei), p(*pi), g(*gi)),
+        Job::B(ei, pi, gi, t) => {
+            format!("b: {t} waiting writers, {} {} {}", e(*ei), p(*pi), g(*gi))
+        }
+        Job::G(pi, gi, n) => format!("g: {n} async tasks, {} {}", p(*pi), g(*gi)),
         Job::C(pi, gi, w) => format!("c: submit window {w}, {} {}", p(*pi), g(*gi)),
         Job::D(pi) => format!("d: {} KiB entries, {}", s.large_entry_size >> 10, p(*pi)),
         Job::E(pi) => format!("e: replay forward and backward, {}", p(*pi)),
@@ -431,6 +550,21 @@ fn warn_if_tmpfs(dir: &Path) -> &'static str {
     }
 }
 
+/// "engines uring (all workloads), sync (a, b), zero-fill on".
+fn engines_text(s: &Settings) -> String {
+    let mut v = vec![format!("{} (all workloads)", engine_name(s.engine()))];
+    v.extend(
+        s.engines[1..]
+            .iter()
+            .map(|e| format!("{} (a, b)", engine_name(*e))),
+    );
+    format!(
+        "engines {}, zero-fill {}",
+        v.join(", "),
+        if s.zero_fill { "on" } else { "off" }
+    )
+}
+
 /// Everything measured, handed to the report.
 pub(crate) struct Results {
     pub rows: Vec<Row>,
@@ -450,73 +584,21 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     let load_before = stats::loadavg();
     let started = Instant::now();
     eprintln!(
-        "xwal bench in {} ({fs}), engine {:?}, zero-fill {}, {} s per run, load average {load_before}",
+        "xwal bench in {} ({fs}), {}, {} s per run, load average {load_before}",
         tmp.path().display(),
-        s.engine,
-        if s.zero_fill { "on" } else { "off" },
+        engines_text(&s),
         s.seconds
     );
-
-    let jobs = plan(&s);
-    let pb = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
-    pb.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
-    pb.enable_steady_tick(Duration::from_millis(250));
-    let log_lines = !std::io::stderr().is_terminal();
-
     let ctx = Ctx::new(tmp.path().to_path_buf(), &s);
-    let mut res = Results {
-        rows: Vec::new(),
-        opens: Vec::new(),
-        base: Baselines::default(),
-        errors: Vec::new(),
-    };
-    let mut kept: HashMap<usize, Kept> = HashMap::new();
-    for job in &jobs {
-        let what = describe(&s, job);
-        pb.set_message(what.clone());
-        if log_lines {
-            eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
-        }
-        stats::reset_peak_rss();
-        let rss_start = stats::rss_mib();
-        let first_row = res.rows.len();
-        let out = run_job(&ctx, &s, job, &mut res, &mut kept);
-        for row in &mut res.rows[first_row..] {
-            row.rss_growth_mib = (row.peak_rss_mib - rss_start).max(0.0);
-        }
-        if let Err(e) = out {
-            let msg = format!("{what}: {e}");
-            pb.suspend(|| eprintln!("error: {msg}"));
-            res.errors.push(msg);
-            if matches!(job, Job::BaseQd1) {
-                pb.finish_and_clear();
-                return Err(res.errors.join("; "));
-            }
-        }
-        pb.inc(1);
-    }
-    for (_, k) in kept.drain() {
-        k.remove();
-    }
-    pb.finish_and_clear();
-    let total = started.elapsed();
-    let load_after = stats::loadavg();
-
+    let mut res = run_jobs(&ctx, &s, &plan(&s), started)?;
+    res.base.mark_limit(&mut res.rows);
     let meta = report::Meta {
         dir: tmp.path().display().to_string(),
         fs: fs.to_string(),
-        engine: format!(
-            "{:?} (zero-fill {})",
-            s.engine,
-            if s.zero_fill { "on" } else { "off" }
-        ),
+        engine: engines_text(&s),
         load_before,
-        load_after,
-        seconds_total: total.as_secs_f64(),
+        load_after: stats::loadavg(),
+        seconds_total: started.elapsed().as_secs_f64(),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|k| k.trim().to_string())
             .unwrap_or_default(),
@@ -525,9 +607,11 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             .unwrap_or(0),
     };
     let targets = report::targets(&s, &res);
+    let picks = recommend::recommend(&s, &res.rows, &meta);
     report::print(&s, &res, &targets, &meta);
+    recommend::print(&picks);
     if let Some(path) = &a.json {
-        report::write_json(path, &s, &res, &targets, &meta)?;
+        report::write_json(path, &s, &res, &targets, &picks, &meta)?;
     }
     if let Some(path) = &a.plot {
         plot::draw(path, &res.rows).map_err(|e| format!("plot {}: {e}", path.display()))?;
@@ -545,28 +629,77 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_job(
-    ctx: &Ctx,
-    s: &Settings,
-    job: &Job,
-    res: &mut Results,
-    kept: &mut HashMap<usize, Kept>,
-) -> Result<(), String> {
-    // Workload e replays the logs c and d wrote; --quick writes small ones instead.
-    let keep_logs = s.has('e') && !s.quick;
+/// Runs `jobs` in order under a progress bar; a failed job is listed in
+/// `errors` and the others go on, unless no raw QD1 baseline ran.
+fn run_jobs(ctx: &Ctx, s: &Settings, jobs: &[Job], started: Instant) -> Result<Results, String> {
+    let pb = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(250));
+    let log_lines = !std::io::stderr().is_terminal();
+    let mut res = Results {
+        rows: Vec::new(),
+        opens: Vec::new(),
+        base: Baselines::default(),
+        errors: Vec::new(),
+    };
+    let mut kept: HashMap<usize, Kept> = HashMap::new();
+    for job in jobs {
+        // Every later ratio needs the raw limit: without one, stop here.
+        if !matches!(job, Job::Raw(_)) && res.base.limit.is_none() {
+            pb.finish_and_clear();
+            return Err(format!(
+                "no raw QD1 baseline ran: {}",
+                res.errors.join("; ")
+            ));
+        }
+        let what = describe(s, job);
+        pb.set_message(what.clone());
+        if log_lines {
+            eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
+        }
+        stats::reset_peak_rss();
+        let rss_start = stats::rss_mib();
+        let first_row = res.rows.len();
+        let out = run_job(ctx, s, job, &mut res, &mut kept);
+        for row in &mut res.rows[first_row..] {
+            row.rss_growth_mib = (row.peak_rss_mib - rss_start).max(0.0);
+        }
+        if let Err(e) = out {
+            let msg = format!("{what}: {e}");
+            pb.suspend(|| eprintln!("error: {msg}"));
+            res.errors.push(msg);
+        }
+        pb.inc(1);
+    }
+    for (_, k) in kept.drain() {
+        k.remove();
+    }
+    pb.finish_and_clear();
+    Ok(res)
+}
+
+/// A baseline job: raw loops and floors, measured without xwal.
+fn run_baseline(ctx: &Ctx, s: &Settings, job: &Job, res: &mut Results) -> Result<(), String> {
     match *job {
-        Job::BaseQd1 => {
+        Job::Raw(strategy) => {
             let dir = ctx.fresh_dir("raw-qd1")?;
-            let r = baseline::uring_write_fdatasync(&dir, "qd1.dat", 4096, s.duration(), 64 << 20)?;
+            let r = baseline::qd1_loop(&dir, strategy, 4096, s.duration(), 64 << 20);
             let _ = std::fs::remove_dir_all(&dir);
-            let row = Row::baseline_loop(
-                "raw 4K write+fdatasync QD1",
-                &r,
-                1,
-                4096,
-                stats::peak_rss_mib(),
-            );
-            res.base.qd1 = Some(report::LoopRef::of(&row));
+            let name = format!("raw 4K {} QD1", strategy.label());
+            let row = Row::baseline_loop(&name, &r?, 1, 4096, stats::peak_rss_mib());
+            res.base.add_raw(&row);
+            res.rows.push(row);
+        }
+        Job::Floor(kind, threads) => {
+            let dir = ctx.fresh_dir("floor")?;
+            let r = floors::run(kind, &dir, threads, s.duration());
+            let _ = std::fs::remove_dir_all(&dir);
+            let row = Row::floor(kind, threads, &r?, stats::peak_rss_mib());
+            res.base.add_floor(kind, &row);
             res.rows.push(row);
         }
         Job::BasePacked => {
@@ -578,7 +711,7 @@ fn run_job(
                 size,
                 s.duration(),
                 (size as u64 * 2048).clamp(64 << 20, 512 << 20),
-            )?;
+            );
             let _ = std::fs::remove_dir_all(&dir);
             let row = Row::baseline_loop(
                 &format!(
@@ -586,7 +719,7 @@ fn run_job(
                     size >> 10,
                     s.raw_entries_per_commit
                 ),
-                &r,
+                &r?,
                 s.raw_entries_per_commit,
                 s.entry_size,
                 stats::peak_rss_mib(),
@@ -594,71 +727,93 @@ fn run_job(
             res.base.packed = Some(report::LoopRef::of(&row));
             res.rows.push(row);
         }
-        Job::BaseSeq => {
-            let dir = ctx.fresh_dir("raw-seq")?;
-            let path = dir.join("seq.dat");
-            let w = baseline::uring_sequential_write(&path, s.volume, s.raw_io, s.raw_qd)?;
-            let r = baseline::uring_sequential_read(&path, s.raw_io, s.raw_qd)?;
-            let _ = std::fs::remove_dir_all(&dir);
-            let rss = stats::peak_rss_mib();
-            let wr = Row::baseline_bw(
-                &format!("raw seq write {}K QD{}", s.raw_io >> 10, s.raw_qd),
-                &w,
-                s.raw_io,
-                rss,
-            );
-            let rr = Row::baseline_bw(
-                &format!("raw seq read {}K QD{}", s.raw_io >> 10, s.raw_qd),
-                &r,
-                s.raw_io,
-                rss,
-            );
-            res.base.seq_write_mb_s = Some(wr.mb_per_s);
-            res.base.seq_read_mb_s = Some(rr.mb_per_s);
-            res.base.seq_write_name = wr.name.clone();
-            res.base.seq_read_name = rr.name.clone();
-            res.rows.push(wr);
-            res.rows.push(rr);
+        Job::BaseSeq => run_seq_baseline(ctx, s, res)?,
+        _ => return Err(format!("not a baseline: {job:?}")),
+    }
+    Ok(())
+}
+
+fn run_seq_baseline(ctx: &Ctx, s: &Settings, res: &mut Results) -> Result<(), String> {
+    let dir = ctx.fresh_dir("raw-seq")?;
+    let path = dir.join("seq.dat");
+    let rw = baseline::uring_sequential_write(&path, s.volume, s.raw_io, s.raw_qd)
+        .and_then(|w| baseline::uring_sequential_read(&path, s.raw_io, s.raw_qd).map(|r| (w, r)));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (w, r) = rw?;
+    let rss = stats::peak_rss_mib();
+    let shape = format!("{}K QD{}", s.raw_io >> 10, s.raw_qd);
+    let wr = Row::baseline_bw(&format!("raw seq write {shape}"), &w, s.raw_io, rss);
+    let rr = Row::baseline_bw(&format!("raw seq read {shape}"), &r, s.raw_io, rss);
+    res.base.seq_write_mb_s = Some(wr.mb_per_s);
+    res.base.seq_read_mb_s = Some(rr.mb_per_s);
+    res.base.seq_write_name = wr.name.clone();
+    res.base.seq_read_name = rr.name.clone();
+    res.rows.push(wr);
+    res.rows.push(rr);
+    Ok(())
+}
+
+impl Results {
+    /// A workload row, run on `engine`, related to the baselines.
+    fn add(&mut self, mut row: Row, engine: IoEngine) {
+        row.engine = engine_name(engine).into();
+        self.rows.push(self.base.relate(row));
+    }
+}
+
+fn run_job(
+    ctx: &Ctx,
+    s: &Settings,
+    job: &Job,
+    res: &mut Results,
+    kept: &mut HashMap<usize, Kept>,
+) -> Result<(), String> {
+    // Workload e replays the logs c and d wrote; --quick writes small ones instead.
+    let keep_logs = s.has('e') && !s.quick;
+    let (e0, pol, gcs) = (s.engine(), &s.policies, &s.gcs);
+    match *job {
+        Job::Raw(_) | Job::Floor(..) | Job::BasePacked | Job::BaseSeq => {
+            run_baseline(ctx, s, job, res)?
         }
-        Job::A(pi, gi) => {
-            let row = workloads::waiting(ctx, s, &s.policies[pi], &s.gcs[gi], 1, 'a')?;
-            res.rows.push(res.base.relate(row));
+        Job::A(ei, pi, gi) | Job::B(ei, pi, gi, _) => {
+            let (t, letter) = match *job {
+                Job::B(.., t) => (t, 'b'),
+                _ => (1, 'a'),
+            };
+            let e = s.engines[ei];
+            let row = workloads::waiting(ctx, s, e, &pol[pi], &gcs[gi], t, letter)?;
+            res.add(row, e);
         }
-        Job::B(pi, gi, t) => {
-            let row = workloads::waiting(ctx, s, &s.policies[pi], &s.gcs[gi], t, 'b')?;
-            res.rows.push(res.base.relate(row));
-        }
+        Job::G(pi, gi, n) => res.add(tasks::async_tasks(ctx, s, &pol[pi], &gcs[gi], n)?, e0),
         Job::C(pi, gi, w) => {
             let keep = keep_logs && gi == 0 && kept.get(&pi).is_none_or(|k| k.small.is_none());
-            let (row, log) = workloads::pipelined(ctx, s, &s.policies[pi], &s.gcs[gi], w, keep)?;
+            let (row, log) = workloads::pipelined(ctx, s, &pol[pi], &gcs[gi], w, keep)?;
             if let Some(log) = log {
                 kept.entry(pi).or_default().small = Some(log);
             }
-            res.rows.push(res.base.relate(row));
+            res.add(row, e0);
         }
         Job::D(pi) => {
-            let (row, log) = workloads::large(ctx, s, &s.policies[pi], keep_logs)?;
+            let (row, log) = workloads::large(ctx, s, &pol[pi], keep_logs)?;
             if let Some(log) = log {
                 kept.entry(pi).or_default().large = Some(log);
             }
-            res.rows.push(res.base.relate(row));
+            res.add(row, e0);
         }
         Job::E(pi) => {
             let k = kept.remove(&pi).unwrap_or_default();
-            let out = workloads::replay(ctx, s, &s.policies[pi], &k);
+            let out = workloads::replay(ctx, s, &pol[pi], &k);
             k.remove();
             for row in out? {
-                res.rows.push(res.base.relate(row));
+                res.add(row, e0);
             }
         }
         Job::R(pi) => {
-            for row in workloads::rollover(ctx, s, &s.policies[pi])? {
-                res.rows.push(res.base.relate(row));
+            for row in workloads::rollover(ctx, s, &pol[pi])? {
+                res.add(row, e0);
             }
         }
-        Job::F => {
-            res.opens = workloads::open_times(ctx, s)?;
-        }
+        Job::F => res.opens = workloads::open_times(ctx, s)?,
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `--plot FILE.svg`: throughput against p99 latency, one line per strategy
-//! (sync policy and group-commit setting) through its thread counts (a, b),
-//! pipelined runs (c) as triangles labelled with their window, the raw QD1
-//! loop as a black cross. Log scales on both axes. SVG only: no fonts needed.
+//! (engine, sync policy and group-commit setting) through its thread counts
+//! (a, b), pipelined runs (c) as triangles labelled with their window, the
+//! raw limit (the fastest raw QD1 loop) as a black cross. Log scales on both
+//! axes. SVG only: no fonts needed.
 
 use super::report::Row;
 use plotters::prelude::*;
@@ -34,12 +35,15 @@ pub fn draw(path: &Path, rows: &[Row]) -> Result<(), String> {
         if r.p99_us <= 0.0 || r.entries_per_s <= 0.0 {
             continue;
         }
-        let key = format!("{}, {}", r.policy, r.group_commit);
+        let key = format!("{}, {}, {}", r.engine, r.policy, r.group_commit);
         match r.workload.as_str() {
             // One writer appears in a and in b at 1 thread: a only fills in
             // for strategies without b.
             "a" if rows.iter().any(|o| {
-                o.workload == "b" && o.policy == r.policy && o.group_commit == r.group_commit
+                o.workload == "b"
+                    && o.engine == r.engine
+                    && o.policy == r.policy
+                    && o.group_commit == r.group_commit
             }) => {}
             "a" | "b" => waiting.entry(key).or_default().push(Pt {
                 x: r.entries_per_s,
@@ -56,11 +60,11 @@ pub fn draw(path: &Path, rows: &[Row]) -> Result<(), String> {
                     label: format!("w{w}"),
                 })
             }
-            "baseline" if r.name.contains("QD1") => base.push(Pt {
+            "baseline" if r.limit => base.push(Pt {
                 x: r.entries_per_s,
                 y: r.p99_us,
                 order: 0,
-                label: "raw QD1".into(),
+                label: "raw limit".into(),
             }),
             _ => {}
         }
@@ -169,7 +173,7 @@ pub fn draw(path: &Path, rows: &[Row]) -> Result<(), String> {
                     .map(|p| Cross::new((p.x, p.y), 7, BLACK.stroke_width(2))),
             )
             .map_err(|x| e(&x))?
-            .label("raw io_uring 4 KiB write + fdatasync, QD1")
+            .label("raw limit: the fastest raw 4 KiB QD1 loop")
             .legend(|(x, y)| Cross::new((x + 10, y), 6, BLACK.stroke_width(2)));
     }
     chart

@@ -1,6 +1,9 @@
-//! Rows, ratios to baselines, the printed tables, the targets of issue 3, and JSON.
+//! Rows, ratios to baselines, the printed tables, the targets of issues 3
+//! and 12, and JSON.
 
 use super::baseline::{BandwidthResult, LoopResult};
+use super::floors::{FloorKind, FloorResult};
+use super::recommend::Pick;
 use super::stats;
 use super::workloads::{Measured, Policy};
 use super::{Results, Settings};
@@ -11,9 +14,11 @@ use std::path::Path;
 /// or MB/s) with the row named in `baseline`.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// "baseline", or the workload letter.
+    /// "baseline", "floor", or the workload letter.
     pub workload: String,
     pub name: String,
+    /// The I/O engine of an xwal row ("uring", "sync"); "-" for baselines.
+    pub engine: String,
     pub policy: String,
     pub policy_kind: String,
     pub group_commit: String,
@@ -33,6 +38,10 @@ pub struct Row {
     pub ratio_unit: &'static str,
     pub p50_ratio: Option<f64>,
     pub p99_ratio: Option<f64>,
+    /// b and g: entries/s over the broadcast floor at the same count.
+    pub floor_ratio: Option<f64>,
+    /// This raw QD1 row is the raw limit (the fastest of them).
+    pub limit: bool,
     pub peak_rss_mib: f64,
     /// Peak RSS minus RSS when the run started.
     pub rss_growth_mib: f64,
@@ -53,6 +62,7 @@ impl Row {
         Row {
             workload: "baseline".into(),
             name: name.into(),
+            engine: "-".into(),
             policy: "-".into(),
             policy_kind: "-".into(),
             group_commit: "-".into(),
@@ -72,6 +82,8 @@ impl Row {
             ratio_unit: "entries/s",
             p50_ratio: Some(1.0),
             p99_ratio: Some(1.0),
+            floor_ratio: None,
+            limit: false,
             peak_rss_mib: rss,
             rss_growth_mib: 0.0,
             note: if entries_per_op > 1 {
@@ -88,6 +100,7 @@ impl Row {
         Row {
             workload: "baseline".into(),
             name: name.into(),
+            engine: "-".into(),
             policy: "-".into(),
             policy_kind: "-".into(),
             group_commit: "-".into(),
@@ -107,10 +120,33 @@ impl Row {
             ratio_unit: "MB/s",
             p50_ratio: None,
             p99_ratio: None,
+            floor_ratio: None,
+            limit: false,
             peak_rss_mib: rss,
             rss_growth_mib: 0.0,
             note: format!("{} MiB", r.bytes >> 20),
         }
+    }
+
+    /// A floor of `threads` blocking writers: appends/s, latency per append.
+    pub fn floor(kind: FloorKind, threads: usize, r: &FloorResult, rss: f64) -> Row {
+        let mut row = Row::baseline_loop(kind.label(), &r.appends, 1, 0, rss);
+        let secs = r.appends.elapsed.as_secs_f64().max(1e-9);
+        row.workload = "floor".into();
+        row.threads = threads;
+        // A floor is a reference of its own: no ratio to another baseline.
+        row.baseline = String::new();
+        (row.p50_ratio, row.p99_ratio) = (None, None);
+        row.note = format!(
+            "{} batches/s, {:.1} appends per batch{}",
+            thousands(r.batches as f64 / secs),
+            r.appends.ops as f64 / r.batches.max(1) as f64,
+            match kind {
+                FloorKind::Broadcast => "; 4 KiB pwrite O_DIRECT + fdatasync per batch",
+                FloorKind::Wake => "; no disk",
+            }
+        );
+        row
     }
 
     /// A workload row; the ratio is filled in by [`Baselines::relate`].
@@ -138,6 +174,7 @@ impl Row {
         Row {
             workload: workload.to_string(),
             name: name.into(),
+            engine: String::new(),
             policy: policy.label.clone(),
             policy_kind: policy.kind().into(),
             group_commit: gc.into(),
@@ -157,6 +194,8 @@ impl Row {
             ratio_unit: "entries/s",
             p50_ratio: None,
             p99_ratio: None,
+            floor_ratio: None,
+            limit: false,
             peak_rss_mib: stats::peak_rss_mib(),
             rss_growth_mib: 0.0,
             note: note.into(),
@@ -190,7 +229,12 @@ impl LoopRef {
 
 #[derive(Debug, Clone, Default)]
 pub struct Baselines {
-    pub qd1: Option<LoopRef>,
+    /// The raw limit: the fastest raw QD1 loop by entries/s.
+    pub limit: Option<LoopRef>,
+    /// Every raw QD1 loop that ran, in run order.
+    pub raw: Vec<LoopRef>,
+    /// (kind, threads, appends/s) of each floor that ran.
+    pub floors: Vec<(FloorKind, usize, f64)>,
     pub packed: Option<LoopRef>,
     pub seq_write_mb_s: Option<f64>,
     pub seq_read_mb_s: Option<f64>,
@@ -199,17 +243,65 @@ pub struct Baselines {
 }
 
 impl Baselines {
-    /// Fills in the row's baseline and ratios: a, b, r against the QD1 loop;
-    /// c against the packed loop; d against raw sequential write; e against
+    /// A raw QD1 loop; the fastest so far becomes the raw limit.
+    pub fn add_raw(&mut self, row: &Row) {
+        let r = LoopRef::of(row);
+        if self
+            .limit
+            .as_ref()
+            .is_none_or(|l| r.entries_per_s > l.entries_per_s)
+        {
+            self.limit = Some(r.clone());
+        }
+        self.raw.push(r);
+    }
+
+    pub fn add_floor(&mut self, kind: FloorKind, row: &Row) {
+        self.floors.push((kind, row.threads, row.entries_per_s));
+    }
+
+    /// The floor of `kind` at `threads` blocking writers, in appends/s.
+    pub fn floor(&self, kind: FloorKind, threads: usize) -> Option<f64> {
+        self.floors
+            .iter()
+            .find(|(k, t, _)| *k == kind && *t == threads)
+            .map(|f| f.2)
+    }
+
+    /// Flags the raw limit's row and relates every raw QD1 row to it, once
+    /// every raw loop has run.
+    pub fn mark_limit(&self, rows: &mut [Row]) {
+        let Some(l) = &self.limit else { return };
+        let raw = |r: &Row| r.workload == "baseline" && self.raw.iter().any(|x| x.name == r.name);
+        for row in rows.iter_mut().filter(|r| raw(r)) {
+            row.baseline = l.name.clone();
+            row.ratio_to_baseline = row.entries_per_s / l.entries_per_s;
+            row.p50_ratio = Some(row.p50_us / l.p50_us);
+            row.p99_ratio = Some(row.p99_us / l.p99_us);
+            if row.name == l.name {
+                row.limit = true;
+                row.note = "<- raw limit: the fastest QD1 strategy here".into();
+            }
+        }
+    }
+
+    /// Fills in the row's baseline and ratios: a, b, g, r against the raw
+    /// limit (b, g also against the broadcast floor at the same count); c
+    /// against the packed loop; d against raw sequential write; e against
     /// raw sequential read (MB/s).
     pub fn relate(&self, mut row: Row) -> Row {
         match row.workload.as_str() {
-            "a" | "b" | "r" => {
-                if let Some(b) = &self.qd1 {
+            "a" | "b" | "g" | "r" => {
+                if let Some(b) = &self.limit {
                     row.baseline = b.name.clone();
                     row.ratio_to_baseline = row.entries_per_s / b.entries_per_s;
                     row.p50_ratio = Some(row.p50_us / b.p50_us);
                     row.p99_ratio = Some(row.p99_us / b.p99_us);
+                }
+                if row.workload == "b" || row.workload == "g" {
+                    row.floor_ratio = self
+                        .floor(FloorKind::Broadcast, row.threads)
+                        .map(|f| row.entries_per_s / f);
                 }
             }
             "c" => {
@@ -351,7 +443,7 @@ fn mib(v: f64) -> String {
     format!("{v:.1} MiB")
 }
 
-fn thousands(v: f64) -> String {
+pub(super) fn thousands(v: f64) -> String {
     let n = v.round() as u64;
     let s = n.to_string();
     let mut out = String::new();
@@ -364,62 +456,30 @@ fn thousands(v: f64) -> String {
     out
 }
 
-/// The targets of issue 3, evaluated on the `always` policy with the default
-/// group-commit setting (the durable default configuration).
+/// The targets of issues 3 and 12, evaluated on the `always` policy with the
+/// default group-commit setting (the durable default configuration) on the
+/// first engine. Every bound is a ratio to a baseline of the same run, or to
+/// the row's own figures, so that a slow disk or a busy machine moves the
+/// bound with the result.
 pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
     let gc0 = s.gcs[0].label.as_str();
+    let engine = super::workloads::engine_name(s.engine());
     let find = |w: &str, pred: &dyn Fn(&Row) -> bool| {
         r.rows
             .iter()
-            .filter(|x| x.is(w, "always", gc0) && pred(x))
+            .filter(|x| x.is(w, "always", gc0) && x.engine == engine && pred(x))
             .cloned()
             .collect::<Vec<_>>()
     };
-    let mut out = Vec::new();
-    let qd1 = r.base.qd1.as_ref();
-    let a = find("a", &|_| true).into_iter().next();
-    out.push(t(
-        "a_p50",
-        "(a) one writer, always: p50 within 1.10x of the raw QD1 loop",
-        a.as_ref()
-            .zip(qd1)
-            .map(|(a, b)| (a.p50_us, 1.10 * b.p50_us)),
-        false,
-        us,
-    ));
-    out.push(t(
-        "a_p99",
-        "(a) one writer, always: p99 within 1.25x of the raw QD1 loop",
-        a.as_ref()
-            .zip(qd1)
-            .map(|(a, b)| (a.p99_us, 1.25 * b.p99_us)),
-        false,
-        us,
-    ));
-    let b64 = find("b", &|x| x.threads == 64).into_iter().next();
-    out.push(t(
-        "b_64",
-        "(b) 64 waiting writers, always: >= 0.8 x 64 / (raw QD1 p50 latency)",
-        b64.as_ref()
-            .zip(qd1)
-            .map(|(b, q)| (b.entries_per_s, 0.8 * 64.0 / (q.p50_us / 1e6))),
-        true,
-        eps,
-    ));
-    out.push(Target {
-        id: "b_peers",
-        text: "(b) 64 writers: >= 3x the best peer".into(),
-        measured: "-".into(),
-        required: "scripts/bench-peers.sh".into(),
-        status: Status::Peers,
-    });
+    let mut out = writer_targets(r, find("a", &|_| true).first());
+    out.extend(many_targets(r, &find));
     let c_best = find("c", &|_| true)
         .into_iter()
         .max_by(|x, y| x.entries_per_s.total_cmp(&y.entries_per_s));
     out.push(t(
         "c_raw",
         format!(
-            "(c) submit pipeline, always (best window): >= 0.85x raw loop at {} entries/commit",
+            "(c) submit pipeline, always (best window): >= 0.85x raw packed loop at {} entries/commit",
             s.raw_entries_per_commit
         ),
         c_best
@@ -460,6 +520,51 @@ pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
         true,
         mbs,
     ));
+    out.extend(replay_targets(s, r, &find));
+    out.extend(open_targets(s, r));
+    out
+}
+
+/// Finds the rows of a workload that the targets judge (see [`targets`]).
+type Find<'a> = dyn Fn(&str, &dyn Fn(&Row) -> bool) -> Vec<Row> + 'a;
+
+/// Many writers: 64 blocking threads against the broadcast floor at 64, and
+/// 64 async tasks against an absolute figure.
+fn many_targets(r: &Results, find: &Find) -> Vec<Target> {
+    let mut out = Vec::new();
+    let b64 = find("b", &|x| x.threads == 64).into_iter().next();
+    let floor64 = r.base.floor(FloorKind::Broadcast, 64);
+    out.push(t(
+        "b_64",
+        "(b) 64 blocking writers, always: >= 1.5x the broadcast floor at 64",
+        b64.as_ref()
+            .zip(floor64)
+            .map(|(b, f)| (b.entries_per_s, 1.5 * f)),
+        true,
+        eps,
+    ));
+    out.push(Target {
+        id: "b_peers",
+        text: "(b) 64 writers: >= 3x the best peer".into(),
+        measured: "-".into(),
+        required: "scripts/bench-peers.sh".into(),
+        status: Status::Peers,
+    });
+    let g64 = find("g", &|x| x.threads == 64).into_iter().next();
+    out.push(t(
+        "g_64",
+        "(g) 64 async tasks (b-async), always: >= 1,000,000 durable appends/s",
+        g64.as_ref().map(|g| (g.entries_per_s, 1e6)),
+        true,
+        eps,
+    ));
+    out
+}
+
+/// Workload e: replay bandwidth against the raw sequential read, and small
+/// entries per second.
+fn replay_targets(s: &Settings, r: &Results, find: &Find) -> Vec<Target> {
+    let mut out = Vec::new();
     let large_e = |bwd: bool| {
         find("e", &|x| {
             x.entry_size == s.large_entry_size && x.name.contains(if bwd { "bwd" } else { "fwd" })
@@ -497,6 +602,12 @@ pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
             eps,
         ));
     }
+    out
+}
+
+/// Workload f: open time and memory of the large log against the small one.
+fn open_targets(s: &Settings, r: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
     let open = |log: &str| {
         r.opens
             .iter()
@@ -532,6 +643,36 @@ pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
     out
 }
 
+/// Workload a's targets: throughput and p50 against the raw limit, and its
+/// own tail (p99.9 against its own p99).
+fn writer_targets(r: &Results, a: Option<&Row>) -> Vec<Target> {
+    let limit = r.base.limit.as_ref();
+    vec![
+        t(
+            "a_eps",
+            "(a) one writer, always: >= 0.95x the raw limit's throughput",
+            a.zip(limit)
+                .map(|(a, l)| (a.entries_per_s, 0.95 * l.entries_per_s)),
+            true,
+            eps,
+        ),
+        t(
+            "a_p50",
+            "(a) one writer, always: p50 <= 1.10x the raw limit's p50",
+            a.zip(limit).map(|(a, l)| (a.p50_us, 1.10 * l.p50_us)),
+            false,
+            us,
+        ),
+        t(
+            "a_p999",
+            "(a) one writer, always: own p99.9 <= 2x own p99",
+            a.map(|a| (a.p999_us, 2.0 * a.p99_us)),
+            false,
+            us,
+        ),
+    ]
+}
+
 fn opt_ratio(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "-".into())
 }
@@ -546,19 +687,11 @@ fn num(v: f64, prec: usize) -> String {
     }
 }
 
-pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
+fn print_header() {
     println!(
-        "xwal bench: {} ({}), engine {}, kernel {}, {} CPUs, {:.1} s per run, entry size {} B",
-        meta.dir, meta.fs, meta.engine, meta.kernel, meta.cpus, s.seconds, s.entry_size
-    );
-    println!(
-        "load average (1/5/15 min) before: {}, after: {}; total {:.0} s",
-        meta.load_before, meta.load_after, meta.seconds_total
-    );
-    println!();
-    println!(
-        "{:<42} {:<13} {:<12} {:>4} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5} {:>6} {:>5}  note",
+        "{:<42} {:<6} {:<13} {:<12} {:>4} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5} {:>6} {:>6} {:>5}  note",
         "workload",
+        "engine",
         "policy",
         "group-commit",
         "thr",
@@ -571,61 +704,95 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
         "x base",
         "p50x",
         "p99x",
+        "xfloor",
         "RSS MB",
         "+MB"
     );
+}
+
+fn print_row(x: &Row) {
+    println!(
+        "{:<42} {:<6} {:<13} {:<12} {:>4} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5} {:>6} {:>6.0} {:>5.0}  {}",
+        x.name,
+        x.engine,
+        x.policy,
+        x.group_commit,
+        x.threads,
+        thousands(x.entries_per_s),
+        num(x.mb_per_s, 1),
+        num(x.p50_us, 0),
+        num(x.p99_us, 0),
+        num(x.p999_us, 0),
+        num(x.max_us, 0),
+        if x.baseline.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{:.2}", x.ratio_to_baseline)
+        },
+        opt_ratio(x.p50_ratio),
+        opt_ratio(x.p99_ratio),
+        opt_ratio(x.floor_ratio),
+        x.peak_rss_mib,
+        x.rss_growth_mib,
+        x.note
+    );
+}
+
+/// The rows, grouped by workload in the order of `--help`.
+fn print_rows(r: &Results) {
+    print_header();
     let mut rows: Vec<&Row> = r.rows.iter().collect();
-    let rank = |w: &str| match w {
-        "baseline" => 0,
-        "a" => 1,
-        "b" => 2,
-        "c" => 3,
-        "d" => 4,
-        "e" => 5,
-        "r" => 6,
-        _ => 7,
-    };
-    rows.sort_by_key(|x| rank(&x.workload));
+    let order = ["baseline", "floor", "a", "b", "g", "c", "d", "e", "r"];
+    rows.sort_by_key(|x| {
+        order
+            .iter()
+            .position(|w| *w == x.workload)
+            .unwrap_or(order.len())
+    });
     let mut last = "";
     for x in rows {
         if x.workload != last {
             println!();
             last = &x.workload;
         }
-        println!(
-            "{:<42} {:<13} {:<12} {:>4} {:>12} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5} {:>5} {:>6.0} {:>5.0}  {}",
-            x.name,
-            x.policy,
-            x.group_commit,
-            x.threads,
-            thousands(x.entries_per_s),
-            num(x.mb_per_s, 1),
-            num(x.p50_us, 0),
-            num(x.p99_us, 0),
-            num(x.p999_us, 0),
-            num(x.max_us, 0),
-            if x.baseline.is_empty() {
-                "-".to_string()
-            } else {
-                format!("{:.2}", x.ratio_to_baseline)
-            },
-            opt_ratio(x.p50_ratio),
-            opt_ratio(x.p99_ratio),
-            x.peak_rss_mib,
-            x.rss_growth_mib,
-            x.note
-        );
+        print_row(x);
     }
     println!();
+    if let Some(l) = &r.base.limit {
+        println!(
+            "raw limit: {} (the fastest of {} raw QD1 strategies by entries/s): {} entries/s, p50 {:.0} us, p99 {:.0} us",
+            l.name,
+            r.base.raw.len(),
+            thousands(l.entries_per_s),
+            l.p50_us,
+            l.p99_us
+        );
+    }
     println!(
-        "x base: entries/s (d, e: MB/s) over the baseline: a, b, r vs the raw QD1 loop; c vs the raw packed loop; d vs raw sequential write; e vs raw sequential read."
+        "x base: entries/s (d, e: MB/s) over the baseline: a, b, g, r vs the raw limit; c vs the raw packed loop; d vs raw sequential write; e vs raw sequential read."
     );
     println!(
-        "p50x, p99x: latency over the raw QD1 loop's. RSS MB: peak RSS (VmHWM) during the run; +MB: that peak minus RSS at the run's start"
+        "p50x, p99x: latency over the raw limit's. xfloor: b, g entries/s over the broadcast floor at the same count (thr)."
+    );
+    println!(
+        "RSS MB: peak RSS (VmHWM) during the run; +MB: that peak minus RSS at the run's start"
     );
     println!(
         "(the process keeps earlier runs' thread stacks cached, so +MB is what the run itself added)."
     );
+}
+
+pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
+    println!(
+        "xwal bench: {} ({}), {}, kernel {}, {} CPUs, {:.1} s per run, entry size {} B",
+        meta.dir, meta.fs, meta.engine, meta.kernel, meta.cpus, s.seconds, s.entry_size
+    );
+    println!(
+        "load average (1/5/15 min) before: {}, after: {}; total {:.0} s",
+        meta.load_before, meta.load_after, meta.seconds_total
+    );
+    println!();
+    print_rows(r);
     if !r.opens.is_empty() {
         println!();
         println!(
@@ -666,7 +833,8 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
     println!("peak RSS over all runs: {peak:.0} MB (VmHWM; reset before each run)");
     println!();
     println!(
-        "targets (issue 3; policy always, group commit {}):",
+        "targets (issues 3 and 12; engine {}, policy always, group commit {}):",
+        super::workloads::engine_name(s.engine()),
         s.gcs[0].label
     );
     for x in targets {
@@ -686,20 +854,11 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
     }
 }
 
-pub fn write_json(
-    path: &Path,
-    s: &Settings,
-    r: &Results,
-    targets: &[Target],
-    meta: &Meta,
-) -> Result<(), String> {
-    let rows: Vec<_> = r
-        .rows
-        .iter()
-        .map(|x| {
-            json!({
+fn row_json(x: &Row) -> serde_json::Value {
+    json!({
                 "workload": x.workload,
                 "name": x.name,
+                "engine": x.engine,
                 "policy": x.policy,
                 "group_commit": x.group_commit,
                 "threads": x.threads,
@@ -718,12 +877,40 @@ pub fn write_json(
                 "ratio_unit": x.ratio_unit,
                 "p50_ratio": x.p50_ratio,
                 "p99_ratio": x.p99_ratio,
+                "floor_ratio": x.floor_ratio,
+                "raw_limit": x.limit,
                 "peak_rss_mib": x.peak_rss_mib,
                 "rss_growth_mib": x.rss_growth_mib,
                 "note": x.note,
-            })
-        })
-        .collect();
+    })
+}
+
+fn settings_json(s: &Settings) -> serde_json::Value {
+    json!({
+        "seconds": s.seconds,
+        "entry_size": s.entry_size,
+        "threads": s.threads,
+        "tasks": s.tasks,
+        "engines": s.engines.iter().map(|e| super::workloads::engine_name(*e)).collect::<Vec<_>>(),
+        "windows": s.windows,
+        "producers": s.producers,
+        "policies": s.policies.iter().map(|p| p.label.clone()).collect::<Vec<_>>(),
+        "group_commit": s.gcs.iter().map(|g| g.label.clone()).collect::<Vec<_>>(),
+        "volume_bytes": s.volume,
+        "segment_size": s.segment_size,
+        "quick": s.quick,
+    })
+}
+
+pub fn write_json(
+    path: &Path,
+    s: &Settings,
+    r: &Results,
+    targets: &[Target],
+    picks: &[Pick],
+    meta: &Meta,
+) -> Result<(), String> {
+    let rows: Vec<_> = r.rows.iter().map(row_json).collect();
     let opens: Vec<_> = r
         .opens
         .iter()
@@ -754,24 +941,27 @@ pub fn write_json(
             })
         })
         .collect();
+    let floors: Vec<_> = r
+        .base
+        .floors
+        .iter()
+        .map(|(k, t, v)| json!({"floor": k.label(), "threads": t, "appends_per_s": v}))
+        .collect();
     let v = json!({
         "rows": rows,
         "open": opens,
         "targets": tg,
+        "raw_limit": r.base.limit.as_ref().map(|l| json!({
+            "name": l.name,
+            "entries_per_s": l.entries_per_s,
+            "p50_us": l.p50_us,
+            "p99_us": l.p99_us,
+        })),
+        "floors": floors,
+        "recommendation": super::recommend::to_json(picks),
         "peak_rss_mib": r.rows.iter().map(|x| x.peak_rss_mib).fold(0.0, f64::max),
         "errors": r.errors,
-        "settings": {
-            "seconds": s.seconds,
-            "entry_size": s.entry_size,
-            "threads": s.threads,
-            "windows": s.windows,
-            "producers": s.producers,
-            "policies": s.policies.iter().map(|p| p.label.clone()).collect::<Vec<_>>(),
-            "group_commit": s.gcs.iter().map(|g| g.label.clone()).collect::<Vec<_>>(),
-            "volume_bytes": s.volume,
-            "segment_size": s.segment_size,
-            "quick": s.quick,
-        },
+        "settings": settings_json(s),
         "machine": {
             "dir": meta.dir,
             "fs": meta.fs,

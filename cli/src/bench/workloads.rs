@@ -40,6 +40,12 @@ impl Policy {
         Ok(Policy { label, sync })
     }
 
+    /// True if an append is on the disk before its ack (always, dsync): the
+    /// only policies the recommendation may name for durable workloads.
+    pub fn is_durable(&self) -> bool {
+        is_durable_kind(self.kind())
+    }
+
     /// always, dsync, interval or never.
     pub fn kind(&self) -> &'static str {
         match self.sync {
@@ -48,6 +54,20 @@ impl Policy {
             SyncPolicy::Interval(_) => "interval",
             SyncPolicy::Never => "never",
         }
+    }
+}
+
+/// [`Policy::is_durable`] by the policy's kind (as rows carry it).
+pub fn is_durable_kind(kind: &str) -> bool {
+    matches!(kind, "always" | "dsync")
+}
+
+/// The engine as the config file and `--engine` spell it.
+pub fn engine_name(e: IoEngine) -> &'static str {
+    match e {
+        IoEngine::Uring => "uring",
+        IoEngine::Sync => "sync",
+        IoEngine::Auto => "auto",
     }
 }
 
@@ -145,7 +165,7 @@ impl Ctx {
     pub fn new(root: PathBuf, s: &Settings) -> Ctx {
         Ctx {
             root,
-            engine: s.engine,
+            engine: s.engine(),
             zero_fill: s.zero_fill,
             segment_size: s.segment_size,
             counter: AtomicU64::new(0),
@@ -176,14 +196,14 @@ impl Ctx {
     }
 }
 
-fn open(cfg: Config) -> Result<Arc<Wal>, String> {
+pub(super) fn open(cfg: Config) -> Result<Arc<Wal>, String> {
     let dir = cfg.dir.clone();
     Wal::open(cfg)
         .map(|(w, _)| Arc::new(w))
         .map_err(|e| format!("opening {}: {e}", dir.display()))
 }
 
-fn close(wal: Arc<Wal>) -> Result<(), String> {
+pub(super) fn close(wal: Arc<Wal>) -> Result<(), String> {
     let wal = Arc::try_unwrap(wal).map_err(|_| "WAL still shared at close".to_string())?;
     wal.close().map_err(|e| format!("close: {e}"))
 }
@@ -217,6 +237,40 @@ pub struct Measured {
     pub entries: u64,
     pub elapsed: Duration,
     pub latency: Histogram,
+}
+
+/// Adds up what each worker of a timed run counted (entries, latency), from
+/// `start` until the last worker's result was taken; the run fails if any
+/// worker did.
+pub(super) fn gather(
+    results: impl IntoIterator<Item = Result<(u64, Histogram), String>>,
+    start: Instant,
+) -> Result<Measured, String> {
+    let mut m = Measured {
+        entries: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new(),
+    };
+    let mut err = None;
+    for r in results {
+        match r {
+            Ok((n, hist)) => {
+                m.entries += n;
+                m.latency.merge(&hist);
+            }
+            Err(e) => err = Some(e),
+        }
+    }
+    m.elapsed = start.elapsed();
+    err.map_or(Ok(m), Err)
+}
+
+/// Joins a worker thread, a panic counting as its error.
+pub(super) fn join<T>(
+    h: std::thread::JoinHandle<Result<T, String>>,
+    who: &str,
+) -> Result<T, String> {
+    h.join().map_err(|_| format!("{who} panicked"))?
 }
 
 /// `threads` writers, each appending `entry_size` bytes and waiting for the ack, for `dur`.
@@ -253,23 +307,7 @@ pub fn run_waiting(
     let start = Instant::now();
     std::thread::sleep(dur);
     stop.store(true, Ordering::Relaxed);
-    let mut m = Measured {
-        entries: 0,
-        elapsed: Duration::ZERO,
-        latency: Histogram::new(),
-    };
-    let mut err = None;
-    for h in handles {
-        match h.join().map_err(|_| "writer thread panicked".to_string()) {
-            Ok(Ok((n, hist))) => {
-                m.entries += n;
-                m.latency.merge(&hist);
-            }
-            Ok(Err(e)) | Err(e) => err = Some(e),
-        }
-    }
-    m.elapsed = start.elapsed();
-    err.map_or(Ok(m), Err)
+    gather(handles.into_iter().map(|h| join(h, "writer thread")), start)
 }
 
 /// `producers` threads, each keeping up to `window` tickets from `Wal::submit`
@@ -329,36 +367,24 @@ pub fn run_pipelined(
         .collect::<Result<_, _>>()?;
     barrier.wait();
     let start = Instant::now();
-    let mut m = Measured {
-        entries: 0,
-        elapsed: Duration::ZERO,
-        latency: Histogram::new(),
-    };
-    let mut err = None;
-    for h in handles {
-        match h.join().map_err(|_| "producer thread panicked".to_string()) {
-            Ok(Ok((n, hist))) => {
-                m.entries += n;
-                m.latency.merge(&hist);
-            }
-            Ok(Err(e)) | Err(e) => err = Some(e),
-        }
-    }
-    m.elapsed = start.elapsed();
-    err.map_or(Ok(m), Err)
+    gather(
+        handles.into_iter().map(|h| join(h, "producer thread")),
+        start,
+    )
 }
 
-/// Workloads a and b: `threads` writers each waiting for durability.
+/// Workloads a and b: `threads` writers each waiting for durability, on `engine`.
 pub fn waiting(
     ctx: &Ctx,
     s: &Settings,
+    engine: IoEngine,
     policy: &Policy,
     gc: &GcSetting,
     threads: usize,
     letter: char,
 ) -> Result<Row, String> {
     let dir = ctx.fresh_dir(&format!("{letter}-{threads}"))?;
-    let wal = open(ctx.config(&dir, policy, gc))?;
+    let wal = open(ctx.config(&dir, policy, gc).io_engine(engine))?;
     let m = run_waiting(&wal, threads, s.entry_size, s.duration())?;
     close(wal)?;
     let _ = std::fs::remove_dir_all(&dir);
