@@ -146,17 +146,23 @@ pub const WAKE_SLOTS: usize = 256;
 pub const WAKE_SLOTS: usize = 2;
 
 /// One wake slot: threads park on `parked`; async waiters leave their waker.
+/// A waiter reads the watermark under the slot's lock before it parks, and
+/// the writer takes that lock to wake the slot after raising the watermark,
+/// so a wake-up is never lost (no lock-free shortcut: the writer's lock of an
+/// idle slot is uncontended, about 20 ns, and loom checks this protocol).
 #[derive(Default)]
 struct WakeSlot {
-    /// Threads parked plus wakers left here. The writer skips a slot at zero
-    /// without its lock: a waiter counts itself (SeqCst) before it reads the
-    /// watermark (SeqCst), and the writer raises the watermark (SeqCst) before
-    /// it reads the count, so one of the two sees the other.
-    waiting: AtomicUsize,
+    waiters: Mutex<SlotWaiters>,
+    parked: Condvar,
+}
+
+#[derive(Default)]
+struct SlotWaiters {
+    /// Threads parked here: the writer notifies only a slot that has some.
+    threads: usize,
     /// `(lsn, waker)` of the async waiters in this slot. Its capacity is kept,
     /// so registering allocates nothing in steady state.
-    wakers: Mutex<Vec<(Lsn, Waker)>>,
-    parked: Condvar,
+    wakers: Vec<(Lsn, Waker)>,
 }
 
 /// The LSN through which appends are acknowledged, and the waiters below it.
@@ -201,10 +207,7 @@ impl Watermark {
         let count = to.saturating_sub(from).min(WAKE_SLOTS as u64);
         for i in 0..count {
             let slot = &self.slots[((from + 1 + i) % WAKE_SLOTS as u64) as usize];
-            if slot.waiting.load(Ordering::SeqCst) == 0 {
-                continue;
-            }
-            self.wake_slot(slot, to, woken);
+            Self::wake_slot(slot, to, woken);
         }
         for w in woken.drain(..) {
             w.wake();
@@ -212,14 +215,16 @@ impl Watermark {
     }
 
     /// Wakes the threads of `slot` and takes its wakers of LSNs up to `to`.
-    fn wake_slot(&self, slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
-        let mut wakers = slot.wakers.lock();
-        slot.parked.notify_all();
+    fn wake_slot(slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
+        let mut waiters = slot.waiters.lock();
+        if waiters.threads > 0 {
+            slot.parked.notify_all();
+        }
+        let wakers = &mut waiters.wakers;
         let mut i = 0;
         while i < wakers.len() {
             if wakers[i].0 <= to {
                 woken.push(wakers.swap_remove(i).1);
-                slot.waiting.fetch_sub(1, Ordering::SeqCst);
             } else {
                 i += 1;
             }
@@ -238,7 +243,7 @@ impl Watermark {
         self.ended.store(true, Ordering::SeqCst);
         let mut woken = Vec::new();
         for slot in self.slots.iter() {
-            self.wake_slot(slot, Lsn::MAX, &mut woken);
+            Self::wake_slot(slot, Lsn::MAX, &mut woken);
         }
         for w in woken {
             w.wake();
@@ -268,15 +273,15 @@ impl Watermark {
         // spin by one producer avoids it when the writer answers quickly.
         spin_if_alone(|| self.acked.load(Ordering::Acquire) >= lsn);
         let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
-        let mut guard = slot.wakers.lock();
-        slot.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut waiters = slot.waiters.lock();
+        waiters.threads += 1;
         let r = loop {
             if let Some(r) = self.outcome(lsn) {
                 break r;
             }
-            slot.parked.wait(&mut guard);
+            slot.parked.wait(&mut waiters);
         };
-        slot.waiting.fetch_sub(1, Ordering::SeqCst);
+        waiters.threads -= 1;
         r
     }
 
@@ -287,20 +292,17 @@ impl Watermark {
             return Poll::Ready(r);
         }
         let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
-        let mut wakers = slot.wakers.lock();
+        let mut waiters = slot.waiters.lock();
+        let wakers = &mut waiters.wakers;
         match wakers.iter_mut().find(|(l, _)| *l == lsn) {
             Some((_, w)) if w.will_wake(cx.waker()) => {}
             Some((_, w)) => *w = cx.waker().clone(),
-            None => {
-                wakers.push((lsn, cx.waker().clone()));
-                slot.waiting.fetch_add(1, Ordering::SeqCst);
-            }
+            None => wakers.push((lsn, cx.waker().clone())),
         }
         match self.outcome(lsn) {
             Some(r) => {
                 if let Some(i) = wakers.iter().position(|(l, _)| *l == lsn) {
                     wakers.swap_remove(i);
-                    slot.waiting.fetch_sub(1, Ordering::SeqCst);
                 }
                 Poll::Ready(r)
             }

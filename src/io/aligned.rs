@@ -63,26 +63,6 @@ impl AlignedBuf {
         self.cap
     }
 
-    /// Grows to at least `cap` bytes, discarding the contents.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use xwal::internals::io::AlignedBuf;
-    ///
-    /// let mut buf = AlignedBuf::new(4096);
-    /// buf.as_mut_slice()[0] = 1;
-    /// buf.reserve_discard(4096); // big enough already: kept as is
-    /// assert_eq!((buf.capacity(), buf.as_slice()[0]), (4096, 1));
-    /// buf.reserve_discard(6000); // grown, contents discarded
-    /// assert_eq!((buf.capacity(), buf.as_slice()[0]), (8192, 0));
-    /// ```
-    pub fn reserve_discard(&mut self, cap: usize) {
-        if cap > self.cap {
-            *self = AlignedBuf::new(cap);
-        }
-    }
-
     /// The whole buffer.
     ///
     /// # Examples
