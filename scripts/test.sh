@@ -37,7 +37,7 @@ step "doc tests, without test-seams (the seams must not exist), then those of th
 cargo test -p xwal --doc --features internals,config-file
 cargo test -p xwal --doc --features "$lib_features" -- seams fault sim open_with
 
-step "loom: the commit path's own code (src/ticket.rs, src/fence.rs) model-checked"
+step "loom: the commit path's own code (src/append_buffer.rs, src/ticket.rs, src/fence.rs) model-checked"
 # --cfg loom swaps src/sync.rs to loom's primitives; its own target dir keeps
 # the normal build's cache. Without it tests/loom_commit.rs compiles to nothing.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p xwal --test loom_commit
