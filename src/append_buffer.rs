@@ -584,6 +584,60 @@ mod tests {
         assert!(t.len >= BLOCK_SIZE + big.len());
     }
 
+    /// Encodes half its record, then panics: a producer dying between claim and publish.
+    struct Dies;
+
+    impl Records for Dies {
+        fn count(&self) -> u64 {
+            1
+        }
+        fn encoded_len(&self, _: u64) -> usize {
+            64
+        }
+        fn encode(&self, out: &mut [u8], _: u64, _: u64, _: u32) {
+            out[..32].fill(0xEE);
+            panic!("producer dies mid-record");
+        }
+    }
+
+    #[test]
+    fn a_producer_that_dies_mid_record_publishes_nothing() {
+        let b = buffer(1 << 16, 100);
+        assert_eq!(b.claim(&One(b"before"), 0).unwrap(), 1);
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.claim(&Dies, 0)));
+        assert!(died.is_err());
+        // Its LSN is not consumed, its bytes are not in the batch, nothing waits for it.
+        assert_eq!(b.claim(&One(b"after"), 0).unwrap(), 2);
+        let t = b.take(0).unwrap();
+        assert_eq!((t.first_lsn, t.last_lsn), (1, 2));
+        let rec = |lsn, d: &[u8]| encoded_record_len(entry_body_len(lsn, d.len()));
+        assert_eq!(
+            t.end,
+            (BLOCK_SIZE + rec(1, b"before") + rec(2, b"after")) as u64
+        );
+        assert!(
+            !t.buf.as_slice()[..t.len]
+                .windows(32)
+                .any(|w| w.iter().all(|&x| x == 0xEE))
+        );
+    }
+
+    #[test]
+    fn a_full_batch_holds_the_next_producer_until_the_writer_takes_it() {
+        let b = buffer(1 << 16, 2);
+        b.claim(&One(b"a"), 0).unwrap();
+        b.claim(&One(b"b"), 0).unwrap();
+        assert!(b.batch_is_full());
+        std::thread::scope(|scope| {
+            let third = scope.spawn(|| b.claim(&One(b"c"), 0));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!third.is_finished(), "a claim passed the batch limit");
+            let t = b.take(0).unwrap();
+            assert_eq!((t.first_lsn, t.last_lsn), (1, 2));
+            assert_eq!(third.join().unwrap().unwrap(), 3);
+        });
+    }
+
     #[test]
     fn a_closed_buffer_refuses_claims() {
         let b = buffer(1 << 16, 10);
