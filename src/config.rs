@@ -125,7 +125,9 @@ pub struct Config {
     pub max_batch_entries: usize,
     /// How long the writer waits for more appends before committing a batch. Default 0.
     pub commit_delay: Duration,
-    /// Capacity of the submission queue, in requests; producers wait when it is full. Default 4096.
+    /// Capacity of the queue of requests other than appends (flush, checkpoint,
+    /// rotate, close); senders wait when it is full. Appends are staged in the
+    /// writer's next write buffer and wait while it holds a full batch. Default 4096.
     pub queue_depth: usize,
     /// Group commits in flight at once under [`SyncPolicy::Always`], 1 to 4. Default 1:
     /// commits run strictly one after another. With 2 or more, the next batch's write and

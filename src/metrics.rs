@@ -15,7 +15,7 @@
 //! | `xwal_batch_bytes` | histogram | bytes | encoded bytes per group commit |
 //! | `xwal_commit_latency_seconds` | histogram | seconds | from a batch's submission to its completion |
 //! | `xwal_fsync_latency_seconds` | histogram | seconds | one `fdatasync` |
-//! | `xwal_queue_depth` | gauge | requests | requests waiting for the writer |
+//! | `xwal_queue_depth` | gauge | entries | entries staged for the writer's next batch, at each submission |
 //! | `xwal_segments` | gauge | segments | segment files in the directory |
 //! | `xwal_archive_backlog` | gauge | segments | sealed segments not yet archived |
 //!
@@ -92,7 +92,7 @@ pub fn describe() {
     describe_gauge!(
         QUEUE_DEPTH,
         Unit::Count,
-        "Requests waiting in the submission queue."
+        "Entries staged for the writer's next batch."
     );
     describe_gauge!(SEGMENTS, Unit::Count, "Segment files present.");
     describe_gauge!(

@@ -243,9 +243,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn append(&self, data: &[u8]) -> Result<Lsn> {
-        self.check_entry(data.len())?;
-        let lsn = self.stage(&OneEntry(data))?;
-        self.shared.commits.wait(lsn)
+        self.submit(data)?.wait()
     }
 
     /// Appends entries as one atomic group: after a crash either all of them are
@@ -811,9 +809,7 @@ impl Drop for WriterExit {
         // Staged records the writer will never write: refused, and their
         // waiters answered, as is every claim from now on.
         let end = self.shared.fence_error().unwrap_or(Error::Closed);
-        if let Some(t) = self.shared.appends.close(end.clone(), 0) {
-            drop(t);
-        }
+        drop(self.shared.appends.close(end.clone(), 0));
         self.shared.commits.end(end);
         fence::close_and_drain(
             &self.shared.closed,

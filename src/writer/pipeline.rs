@@ -25,15 +25,7 @@ pub(super) struct InFlight {
 impl Writer {
     /// Submits what producers staged, as one group commit.
     pub(super) fn commit_staged(&mut self) {
-        while self.inflight.len() >= self.depth {
-            self.finish_oldest();
-        }
-        // A failed write in flight: finish everything (that fences) rather
-        // than submit behind it.
-        if !self.inflight.is_empty() && !self.engine.wait_written() {
-            self.complete_inflight();
-        }
-        if self.shared.fence_error().is_some() {
+        if !self.make_room() {
             return;
         }
         let inline = runs_inline(self.inflight.len(), self.shared.appends.staged());
@@ -64,17 +56,24 @@ impl Writer {
 
     /// Submits `t` once the pipeline has room (and is not failing).
     pub(super) fn submit_when_room(&mut self, t: Taken) {
+        if self.make_room() {
+            self.submit(t, false);
+        } else {
+            self.shared.appends.give_back(t.buf);
+        }
+    }
+
+    /// Waits until the pipeline has room for one more batch. A failed write
+    /// in flight finishes everything (that fences) rather than submit behind
+    /// it. False if the WAL is fenced.
+    fn make_room(&mut self) -> bool {
         while self.inflight.len() >= self.depth {
             self.finish_oldest();
         }
         if !self.inflight.is_empty() && !self.engine.wait_written() {
             self.complete_inflight();
         }
-        if self.shared.fence_error().is_some() {
-            self.shared.appends.give_back(t.buf);
-            return;
-        }
-        self.submit(t, false);
+        self.shared.fence_error().is_none()
     }
 
     fn submit(&mut self, t: Taken, inline: bool) {
