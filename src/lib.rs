@@ -98,7 +98,7 @@ pub use backend::WalBackend;
 pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolicy};
 pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{RecoveryReport, ShortFile, Truncation};
-pub use replay::{Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
+pub use replay::{Batch, Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
 pub use ticket::CommitTicket;
 pub use wal::{SegmentInfo, Wal};
 

@@ -196,7 +196,32 @@ pub struct DecodedRecord<'a> {
     pub len: usize,
 }
 
-impl DecodedRecord<'_> {
+impl<'a> DecodedRecord<'a> {
+    /// The entry payload, borrowed from the record where it is stored as the
+    /// writer stores it (always, for records xwal wrote), else decoded by
+    /// prost into an owned copy. Only valid for [`RecordKind::Entry`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use xwal::format::{decode_record, encode_entry_record, RecordDecode};
+    ///
+    /// let mut buf = [0u8; 64];
+    /// encode_entry_record(&mut buf, 9, 8, 0, 0x5A17, b"abc");
+    /// let RecordDecode::Record(r) = decode_record(&buf, 0x5A17, 1024) else { panic!() };
+    /// assert!(matches!(r.payload(), Ok(Cow::Borrowed(b"abc"))));
+    /// ```
+    pub fn payload(&self) -> Result<std::borrow::Cow<'a, [u8]>, DecodeError> {
+        if self.header.kind != RecordKind::Entry {
+            return Err(DecodeError::BadBody);
+        }
+        if let Some(data) = canonical_payload(self.body, self.header.lsn) {
+            return Ok(std::borrow::Cow::Borrowed(data));
+        }
+        prost_payload(self.body, self.header.lsn).map(std::borrow::Cow::Owned)
+    }
+
     /// Decodes the entry payload. Only valid for [`RecordKind::Entry`].
     ///
     /// # Examples

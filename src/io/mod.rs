@@ -6,6 +6,7 @@
 //! (fault injection) without touching the engine code.
 
 pub mod aligned;
+pub mod chunk;
 #[cfg(feature = "test-seams")]
 pub mod fault;
 pub mod seams;
@@ -15,6 +16,7 @@ pub mod sync;
 pub mod uring;
 
 pub use aligned::AlignedBuf;
+pub use chunk::{BufPool, Chunk};
 pub(crate) use seams::Seams;
 
 /// Upper bound of [`Config::commits_in_flight`]: the writer ring holds this many chains.
@@ -278,7 +280,9 @@ pub trait WriteEngine: Send {
     fn sync_data(&mut self, fd: RawFd) -> io::Result<()>;
 }
 
-/// Reads a byte range of a file in chunks, several in flight, delivered in order.
+/// Reads a byte range of a file in chunks, several in flight, delivered in
+/// order: pull-based, so the caller's `?` ends a scan and nothing is captured
+/// in a callback.
 ///
 /// # Examples
 ///
@@ -292,18 +296,19 @@ pub trait WriteEngine: Send {
 /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
 /// let file = xwal::internals::dir::open_for_read(&path)?;
 /// let mut engine: Box<dyn ReadEngine> = Box::new(SyncReadEngine::new(16 << 10));
+/// engine.begin(file.as_raw_fd(), 0, 64 << 10)?;
 /// let mut total = 0;
-/// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |_, chunk| {
+/// while let Some(chunk) = engine.next_chunk()? {
 ///     total += chunk.len();
-///     true
-/// })?;
+/// }
 /// assert_eq!(total, 64 << 10);
 /// # Ok(()) }
 /// ```
 pub trait ReadEngine: Send {
-    /// Reads `[start, end)` of `fd` (both multiples of 4096) in chunks of `chunk`
-    /// bytes, calling `sink` with each chunk in file order until it returns false.
-    /// A short read (end of file) ends the range early.
+    /// Starts reading `[start, end)` of `fd` (both multiples of 4096). A range
+    /// still being read is abandoned first: its reads in flight are waited
+    /// for, so no buffer is reused while the kernel may write into it. `fd`
+    /// must stay open until the range ends, the next `begin`, or the drop.
     ///
     /// # Examples
     ///
@@ -317,8 +322,55 @@ pub trait ReadEngine: Send {
     /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
     /// let file = xwal::internals::dir::open_for_read(&path)?;
     /// let mut engine = SyncReadEngine::new(4096);
+    /// engine.begin(file.as_raw_fd(), 8192, 64 << 10)?;
+    /// assert_eq!(engine.next_chunk()?.unwrap().offset(), 8192);
+    /// // A new range abandons the old one.
+    /// engine.begin(file.as_raw_fd(), 0, 4096)?;
+    /// assert_eq!(engine.next_chunk()?.unwrap().offset(), 0);
+    /// assert!(engine.next_chunk()?.is_none());
+    /// # Ok(()) }
+    /// ```
+    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()>;
+
+    /// The next chunk of the range in file order, `None` at its end. A short
+    /// read (end of file) is delivered and ends the range; an error ends it too.
     ///
-    /// // Chunks arrive in file order; returning false stops the range.
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsRawFd;
+    /// use xwal::internals::io::sync::SyncReadEngine;
+    /// use xwal::internals::io::ReadEngine;
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
+    /// let mut engine = SyncReadEngine::new(4096);
+    /// // The range runs past the end of the file: it ends there.
+    /// engine.begin(file.as_raw_fd(), 56 << 10, 128 << 10)?;
+    /// let offsets: Vec<u64> =
+    ///     std::iter::from_fn(|| engine.next_chunk().unwrap()).map(|c| c.offset()).collect();
+    /// assert_eq!(offsets, [56 << 10, 60 << 10]);
+    /// # Ok(()) }
+    /// ```
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>>;
+
+    /// Reads `[start, end)` of `fd`, calling `sink` with each chunk in file
+    /// order until it returns false: for callers with nothing to fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsRawFd;
+    /// use xwal::internals::io::sync::SyncReadEngine;
+    /// use xwal::internals::io::ReadEngine;
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
+    /// let mut engine = SyncReadEngine::new(4096);
     /// let mut offsets = Vec::new();
     /// engine.read_range(file.as_raw_fd(), 8192, 64 << 10, &mut |offset, chunk| {
     ///     assert_eq!(chunk.len(), 4096);
@@ -334,7 +386,15 @@ pub trait ReadEngine: Send {
         start: u64,
         end: u64,
         sink: &mut dyn FnMut(u64, &[u8]) -> bool,
-    ) -> io::Result<()>;
+    ) -> io::Result<()> {
+        self.begin(fd, start, end)?;
+        while let Some(chunk) = self.next_chunk()? {
+            if !sink(chunk.offset(), chunk.as_slice()) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Creates the write engine of kind `kind` with `commits_in_flight` group

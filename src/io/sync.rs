@@ -1,6 +1,7 @@
 //! The plain-syscall engine: pwrite + fdatasync, pread.
 
-use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
+use super::{AlignedBuf, BufPool, Chunk, ReadEngine, WriteEngine, WriteOp};
+use crate::format::BLOCK_SIZE;
 use std::io;
 use std::os::fd::RawFd;
 
@@ -122,7 +123,7 @@ impl WriteEngine for SyncWriteEngine {
     }
 }
 
-/// pread in chunks.
+/// pread in chunks, one at a time.
 ///
 /// # Examples
 ///
@@ -138,22 +139,26 @@ impl WriteEngine for SyncWriteEngine {
 /// std::fs::OpenOptions::new().write(true).open(&path)?.write_all_at(b"mark", 12288)?;
 /// let file = xwal::internals::dir::open_for_read(&path)?;
 /// let mut engine = SyncReadEngine::new(4096);
+/// engine.begin(file.as_raw_fd(), 0, 64 << 10)?;
 /// let mut found = None;
-/// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |offset, chunk| {
-///     if chunk.starts_with(b"mark") {
-///         found = Some(offset);
+/// while let Some(chunk) = engine.next_chunk()? {
+///     if chunk.as_slice().starts_with(b"mark") {
+///         found = Some(chunk.offset());
+///         break;
 ///     }
-///     found.is_none()
-/// })?;
+/// }
 /// assert_eq!(found, Some(12288));
 /// # Ok(()) }
 /// ```
 pub struct SyncReadEngine {
-    buf: AlignedBuf,
+    pool: std::sync::Arc<BufPool>,
+    fd: RawFd,
+    next: u64,
+    end: u64,
 }
 
 impl SyncReadEngine {
-    /// A reader with one chunk buffer.
+    /// A reader of `chunk`-byte chunks.
     ///
     /// # Examples
     ///
@@ -179,29 +184,42 @@ impl SyncReadEngine {
     /// ```
     pub fn new(chunk: usize) -> Self {
         SyncReadEngine {
-            buf: AlignedBuf::new(chunk),
+            pool: BufPool::new(chunk, 2),
+            fd: -1,
+            next: 0,
+            end: 0,
         }
     }
 }
 
 impl ReadEngine for SyncReadEngine {
-    fn read_range(
-        &mut self,
-        fd: RawFd,
-        start: u64,
-        end: u64,
-        sink: &mut dyn FnMut(u64, &[u8]) -> bool,
-    ) -> io::Result<()> {
-        let chunk = self.buf.capacity() as u64;
-        let mut off = start;
-        while off < end {
-            let want = chunk.min(end - off) as usize;
-            let n = pread_full(fd, &mut self.buf.as_mut_slice()[..want], off)?;
-            if n == 0 || !sink(off, &self.buf.as_slice()[..n]) || n < want {
-                break;
-            }
-            off += n as u64;
-        }
+    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()> {
+        debug_assert!(start % BLOCK_SIZE as u64 == 0 && end % BLOCK_SIZE as u64 == 0);
+        (self.fd, self.next, self.end) = (fd, start, end);
         Ok(())
+    }
+
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        let off = self.next;
+        let want = (self.pool.chunk_bytes() as u64).min(self.end - off) as usize;
+        let mut buf = self.pool.take();
+        let n = match pread_full(self.fd, &mut buf.as_mut_slice()[..want], off) {
+            Ok(n) => n,
+            Err(e) => {
+                self.end = off;
+                self.pool.give(buf);
+                return Err(e);
+            }
+        };
+        // A short read is the end of the file: deliver it, then stop.
+        self.next = if n < want { self.end } else { off + n as u64 };
+        if n == 0 {
+            self.pool.give(buf);
+            return Ok(None);
+        }
+        Ok(Some(Chunk::new(off, n, buf, self.pool.clone())))
     }
 }

@@ -1,6 +1,6 @@
 //! The io_uring engine: linked write + fdatasync for commits, read-ahead for replay.
 
-use super::{AlignedBuf, ReadEngine, WriteEngine, WriteOp};
+use super::{AlignedBuf, BufPool, Chunk, ReadEngine, WriteEngine, WriteOp};
 use crate::error::Error;
 use crate::format::BLOCK_SIZE;
 use io_uring::{IoUring, Probe, opcode, squeue, types};
@@ -445,7 +445,8 @@ impl WriteEngine for UringWriteEngine {
     }
 }
 
-/// A replay reader: `depth` reads of `chunk` bytes in flight, delivered in order.
+/// A replay reader: up to `depth` reads of `chunk` bytes in flight, handed
+/// out in file order as owned [`Chunk`]s while the next reads run.
 ///
 /// # Examples
 ///
@@ -460,22 +461,37 @@ impl WriteEngine for UringWriteEngine {
 /// let file = xwal::internals::dir::open_for_read(&path)?;
 /// // Four 8 KiB reads in flight; chunks still arrive in file order.
 /// let mut engine = UringReadEngine::new(8192, 4)?;
+/// engine.begin(file.as_raw_fd(), 0, 64 << 10)?;
 /// let mut offsets = Vec::new();
-/// engine.read_range(file.as_raw_fd(), 0, 64 << 10, &mut |offset, _| {
-///     offsets.push(offset);
-///     true
-/// })?;
+/// while let Some(chunk) = engine.next_chunk()? {
+///     offsets.push(chunk.offset());
+/// }
 /// assert_eq!(offsets, (0..8).map(|i| i * 8192).collect::<Vec<u64>>());
 /// # Ok(()) }
 /// ```
 pub struct UringReadEngine {
     ring: IoUring,
-    bufs: Vec<AlignedBuf>,
-    chunk: usize,
+    pool: std::sync::Arc<BufPool>,
+    depth: usize,
+    fd: RawFd,
+    /// Next offset to submit a read for; `end` once the range stops.
+    next: u64,
+    end: u64,
+    /// Reads in flight or completed and not yet handed out, in file order.
+    pending: VecDeque<PendingRead>,
+    /// user_data of `pending[0]`; each read gets the next number.
+    front_seq: u64,
+}
+
+struct PendingRead {
+    offset: u64,
+    want: usize,
+    buf: AlignedBuf,
+    result: Option<i32>,
 }
 
 impl UringReadEngine {
-    /// Creates a ring of `depth` entries with `depth` chunk buffers.
+    /// Creates a ring for `depth` reads of `chunk` bytes in flight.
     ///
     /// # Examples
     ///
@@ -509,85 +525,137 @@ impl UringReadEngine {
         )?;
         Ok(UringReadEngine {
             ring,
-            bufs: (0..depth).map(|_| AlignedBuf::new(chunk)).collect(),
-            chunk,
+            // The reads in flight, the chunk the consumer holds, one spare.
+            pool: BufPool::new(chunk, depth + 2),
+            depth,
+            fd: -1,
+            next: 0,
+            end: 0,
+            pending: VecDeque::with_capacity(depth),
+            front_seq: 0,
         })
+    }
+
+    /// Queues reads until `depth` are pending or the range is covered, and
+    /// hands them to the kernel without waiting.
+    fn fill(&mut self) -> io::Result<()> {
+        let mut queued = false;
+        while self.pending.len() < self.depth && self.next < self.end {
+            let offset = self.next;
+            let want = (self.pool.chunk_bytes() as u64).min(self.end - offset) as usize;
+            let mut buf = self.pool.take();
+            let seq = self.front_seq + self.pending.len() as u64;
+            let sqe = opcode::Read::new(types::Fd(self.fd), buf.as_mut_ptr(), want as u32)
+                .offset(offset)
+                .build()
+                .user_data(seq);
+            // SAFETY: the buffer moves into `pending` below and stays there (its
+            // heap block does not move) until this read's completion is reaped:
+            // `drain` and `Drop` wait for every pending read before buffers go.
+            if unsafe { self.ring.submission().push(&sqe) }.is_err() {
+                self.pool.give(buf);
+                break;
+            }
+            self.pending.push_back(PendingRead {
+                offset,
+                want,
+                buf,
+                result: None,
+            });
+            self.next += want as u64;
+            queued = true;
+        }
+        if queued {
+            submit_wait(&self.ring, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Records the completions that have arrived.
+    fn reap(&mut self) {
+        for cqe in self.ring.completion() {
+            let at = cqe.user_data().wrapping_sub(self.front_seq) as usize;
+            debug_assert!(at < self.pending.len(), "completion of an unknown read");
+            if let Some(p) = self.pending.get_mut(at) {
+                p.result = Some(cqe.result());
+            }
+        }
+    }
+
+    /// Waits for every pending read and frees its buffer. If waiting fails,
+    /// the buffers may still be the kernel's: leaked, never reused.
+    fn drain(&mut self) {
+        while self.pending.iter().any(|p| p.result.is_none()) {
+            if submit_wait(&self.ring, 1).is_err() {
+                for p in self.pending.drain(..) {
+                    std::mem::forget(p.buf);
+                }
+                return;
+            }
+            self.reap();
+        }
+        self.front_seq += self.pending.len() as u64;
+        for p in self.pending.drain(..) {
+            self.pool.give(p.buf);
+        }
+    }
+
+    /// Ends the range: nothing more is submitted or handed out.
+    fn stop(&mut self) {
+        self.next = self.end;
+        self.drain();
     }
 }
 
 impl ReadEngine for UringReadEngine {
-    fn read_range(
-        &mut self,
-        fd: RawFd,
-        start: u64,
-        end: u64,
-        sink: &mut dyn FnMut(u64, &[u8]) -> bool,
-    ) -> io::Result<()> {
-        let depth = self.bufs.len() as u64;
-        let chunk = self.chunk as u64;
-        let chunks = (end.saturating_sub(start)).div_ceil(chunk);
-        let mut results: Vec<Option<i32>> = vec![None; depth as usize];
-        let (mut next_submit, mut next_deliver, mut inflight) = (0u64, 0u64, 0usize);
-        let mut stopping = false;
-        let mut error: Option<io::Error> = None;
-        loop {
-            // A slot is reused only after its previous chunk was delivered.
-            while !stopping && next_submit < chunks && next_submit < next_deliver + depth {
-                let slot = (next_submit % depth) as usize;
-                let off = start + next_submit * chunk;
-                let len = chunk.min(end - off) as u32;
-                let sqe = opcode::Read::new(types::Fd(fd), self.bufs[slot].as_mut_ptr(), len)
-                    .offset(off)
-                    .build()
-                    .user_data(next_submit);
-                // SAFETY: bufs[slot] is not touched until this read's completion is reaped below.
-                if unsafe { self.ring.submission().push(&sqe) }.is_err() {
-                    break;
-                }
-                next_submit += 1;
-                inflight += 1;
-            }
-            if inflight == 0 {
-                break;
-            }
+    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()> {
+        debug_assert!(start % BLOCK_SIZE as u64 == 0 && end % BLOCK_SIZE as u64 == 0);
+        self.drain();
+        (self.fd, self.next, self.end) = (fd, start, end.max(start));
+        Ok(())
+    }
+
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if let Err(e) = self.fill() {
+            self.stop();
+            return Err(e);
+        }
+        while self.pending.front().is_some_and(|p| p.result.is_none()) {
             if let Err(e) = submit_wait(&self.ring, 1) {
-                // Buffers may still be in the kernel's hands: leak them instead of reusing.
-                for b in self.bufs.iter_mut() {
-                    std::mem::forget(std::mem::replace(b, AlignedBuf::new(self.chunk)));
-                }
+                self.stop();
                 return Err(e);
             }
-            for cqe in self.ring.completion() {
-                results[(cqe.user_data() % depth) as usize] = Some(cqe.result());
-                inflight -= 1;
+            self.reap();
+        }
+        let Some(p) = self.pending.pop_front() else {
+            return Ok(None);
+        };
+        self.front_seq += 1;
+        let res = p.result.map(cqe_result).unwrap_or(Ok(0));
+        match res {
+            Ok(n) if n > 0 => {
+                if n < p.want {
+                    // End of file: later reads would only find nothing.
+                    self.stop();
+                } else if let Err(e) = self.fill() {
+                    self.stop();
+                    self.pool.give(p.buf);
+                    return Err(e);
+                }
+                Ok(Some(Chunk::new(p.offset, n, p.buf, self.pool.clone())))
             }
-            while next_deliver < next_submit {
-                let slot = (next_deliver % depth) as usize;
-                let Some(res) = results[slot].take() else {
-                    break;
-                };
-                next_deliver += 1;
-                if stopping {
-                    continue;
-                }
-                match cqe_result(res) {
-                    Err(e) => {
-                        error = Some(e);
-                        stopping = true;
-                    }
-                    Ok(n) => {
-                        let off = start + (next_deliver - 1) * chunk;
-                        let want = chunk.min(end - off) as usize;
-                        if n == 0 || !sink(off, &self.bufs[slot].as_slice()[..n]) || n < want {
-                            stopping = true;
-                        }
-                    }
-                }
+            other => {
+                self.pool.give(p.buf);
+                self.stop();
+                other.map(|_| None)
             }
         }
-        match error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+    }
+}
+
+impl Drop for UringReadEngine {
+    fn drop(&mut self) {
+        // The kernel may still write into pending buffers.
+        self.drain();
     }
 }
