@@ -149,7 +149,8 @@ pub struct Config {
     pub replay_channel_capacity: usize,
     /// Bytes per replay read. Default 1 MiB.
     pub replay_chunk_size: usize,
-    /// Replay reads in flight ahead of the consumer. Default 4.
+    /// Replay reads in flight ahead of the consumer. Default 8 (measured: 64 KiB
+    /// replay went from 0.77-0.96x of the raw sequential read at 4 to 1.0-1.15x).
     pub replay_read_ahead: usize,
     /// Backend type reported by `backend_type()`.
     pub backend: BackendType,
@@ -205,7 +206,7 @@ impl Config {
             max_dir_bytes: None,
             replay_channel_capacity: 1024,
             replay_chunk_size: 1 << 20,
-            replay_read_ahead: 4,
+            replay_read_ahead: 8,
             backend: BackendType::LocalFilesystem,
             s3: None,
         }

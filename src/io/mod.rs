@@ -330,7 +330,34 @@ pub trait ReadEngine: Send {
     /// assert!(engine.next_chunk()?.is_none());
     /// # Ok(()) }
     /// ```
-    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()>;
+    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()> {
+        self.begin_ranges(fd, &[(start, end)])
+    }
+
+    /// Like [`ReadEngine::begin`] for several ranges read one after the
+    /// other, in the order given, with reads in flight across their borders
+    /// (backward replay reads its windows newest first this way). A chunk
+    /// never spans two ranges.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::os::fd::AsRawFd;
+    /// use xwal::internals::io::sync::SyncReadEngine;
+    /// use xwal::internals::io::ReadEngine;
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let path = xwal::internals::dir::prepare_segment(dir.path(), 1, 64 << 10, true)?;
+    /// let file = xwal::internals::dir::open_for_read(&path)?;
+    /// let mut engine = SyncReadEngine::new(8192);
+    /// engine.begin_ranges(file.as_raw_fd(), &[(40960, 53248), (0, 8192)])?;
+    /// let offsets: Vec<u64> =
+    ///     std::iter::from_fn(|| engine.next_chunk().unwrap()).map(|c| c.offset()).collect();
+    /// assert_eq!(offsets, [40960, 49152, 0]);
+    /// # Ok(()) }
+    /// ```
+    fn begin_ranges(&mut self, fd: RawFd, ranges: &[(u64, u64)]) -> io::Result<()>;
 
     /// The next chunk of the range in file order, `None` at its end. A short
     /// read (end of file) is delivered and ends the range; an error ends it too.

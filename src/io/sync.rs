@@ -155,6 +155,8 @@ pub struct SyncReadEngine {
     fd: RawFd,
     next: u64,
     end: u64,
+    /// Ranges after the current one.
+    ranges: std::collections::VecDeque<(u64, u64)>,
 }
 
 impl SyncReadEngine {
@@ -188,20 +190,26 @@ impl SyncReadEngine {
             fd: -1,
             next: 0,
             end: 0,
+            ranges: std::collections::VecDeque::new(),
         }
     }
 }
 
 impl ReadEngine for SyncReadEngine {
-    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()> {
-        debug_assert!(start % BLOCK_SIZE as u64 == 0 && end % BLOCK_SIZE as u64 == 0);
-        (self.fd, self.next, self.end) = (fd, start, end);
+    fn begin_ranges(&mut self, fd: RawFd, ranges: &[(u64, u64)]) -> io::Result<()> {
+        let block = BLOCK_SIZE as u64;
+        debug_assert!(ranges.iter().all(|r| r.0 % block == 0 && r.1 % block == 0));
+        (self.fd, self.next, self.end) = (fd, 0, 0);
+        self.ranges = ranges.iter().copied().collect();
         Ok(())
     }
 
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
-        if self.next >= self.end {
-            return Ok(None);
+        while self.next >= self.end {
+            let Some((start, end)) = self.ranges.pop_front() else {
+                return Ok(None);
+            };
+            (self.next, self.end) = (start, end);
         }
         let off = self.next;
         let want = (self.pool.chunk_bytes() as u64).min(self.end - off) as usize;
@@ -209,13 +217,17 @@ impl ReadEngine for SyncReadEngine {
         let n = match pread_full(self.fd, &mut buf.as_mut_slice()[..want], off) {
             Ok(n) => n,
             Err(e) => {
-                self.end = off;
+                (self.end, self.ranges) = (off, Default::default());
                 self.pool.give(buf);
                 return Err(e);
             }
         };
         // A short read is the end of the file: deliver it, then stop.
-        self.next = if n < want { self.end } else { off + n as u64 };
+        if n < want {
+            (self.next, self.ranges) = (self.end, Default::default());
+        } else {
+            self.next = off + n as u64;
+        }
         if n == 0 {
             self.pool.give(buf);
             return Ok(None);

@@ -477,6 +477,8 @@ pub struct UringReadEngine {
     /// Next offset to submit a read for; `end` once the range stops.
     next: u64,
     end: u64,
+    /// Ranges after the current one.
+    ranges: VecDeque<(u64, u64)>,
     /// Reads in flight or completed and not yet handed out, in file order.
     pending: VecDeque<PendingRead>,
     /// user_data of `pending[0]`; each read gets the next number.
@@ -531,6 +533,7 @@ impl UringReadEngine {
             fd: -1,
             next: 0,
             end: 0,
+            ranges: VecDeque::new(),
             pending: VecDeque::with_capacity(depth),
             front_seq: 0,
         })
@@ -540,7 +543,14 @@ impl UringReadEngine {
     /// hands them to the kernel without waiting.
     fn fill(&mut self) -> io::Result<()> {
         let mut queued = false;
-        while self.pending.len() < self.depth && self.next < self.end {
+        while self.pending.len() < self.depth {
+            if self.next >= self.end {
+                match self.ranges.pop_front() {
+                    Some((start, end)) => (self.next, self.end) = (start, end),
+                    None => break,
+                }
+                continue;
+            }
             let offset = self.next;
             let want = (self.pool.chunk_bytes() as u64).min(self.end - offset) as usize;
             let mut buf = self.pool.take();
@@ -603,15 +613,19 @@ impl UringReadEngine {
     /// Ends the range: nothing more is submitted or handed out.
     fn stop(&mut self) {
         self.next = self.end;
+        self.ranges.clear();
         self.drain();
     }
 }
 
 impl ReadEngine for UringReadEngine {
-    fn begin(&mut self, fd: RawFd, start: u64, end: u64) -> io::Result<()> {
-        debug_assert!(start % BLOCK_SIZE as u64 == 0 && end % BLOCK_SIZE as u64 == 0);
+    fn begin_ranges(&mut self, fd: RawFd, ranges: &[(u64, u64)]) -> io::Result<()> {
+        let block = BLOCK_SIZE as u64;
+        debug_assert!(ranges.iter().all(|r| r.0 % block == 0 && r.1 % block == 0));
         self.drain();
-        (self.fd, self.next, self.end) = (fd, start, end.max(start));
+        (self.fd, self.next, self.end) = (fd, 0, 0);
+        self.ranges.clear();
+        self.ranges.extend(ranges.iter().copied());
         Ok(())
     }
 

@@ -131,6 +131,18 @@ impl Reader {
             }
             Direction::Backward => {
                 let (windows, upper) = self.find_windows(&meta, &file, stop)?;
+                // Every window's reads are queued, newest first, so the reads
+                // of the next run while this one is decoded.
+                let mut ranges = Vec::with_capacity(windows.len());
+                let mut top = upper.0;
+                for w in windows.iter().rev() {
+                    let end = align_up(top, BLOCK_SIZE as u64).min(meta.capacity);
+                    ranges.push((align_down(w.0, BLOCK_SIZE as u64), end));
+                    top = w.0;
+                }
+                self.engine
+                    .begin_ranges(file.as_raw_fd(), &ranges)
+                    .map_err(|e| read_error(&meta, e))?;
                 Ok(Current::Backward {
                     meta,
                     file,
@@ -204,7 +216,7 @@ impl Reader {
             }) => {
                 let batch = match windows.pop() {
                     Some(w) => {
-                        let b = self.read_window(&meta, &file, w, upper)?;
+                        let b = self.read_window(&meta, w, upper)?;
                         upper = w;
                         Some(b)
                     }
@@ -222,18 +234,18 @@ impl Reader {
         }
     }
 
-    /// Reads the window from `(offset, lsn)` up to where `upper` starts, and
-    /// returns its entries newest first.
+    /// Decodes the window from `(offset, lsn)` up to where `upper` starts
+    /// (its chunks come next: `open` queued every window's range), and
+    /// returns its entries newest first. The scan ends in the range's last
+    /// chunk, since the range ends at the block holding the window's end.
     fn read_window(
         &mut self,
         meta: &SegmentMeta,
-        file: &File,
         (offset, lsn): (u64, Lsn),
         upper: (u64, Lsn),
     ) -> Result<Batch> {
         debug_assert!(offset < upper.0 && lsn < upper.1);
         let mut scanner = ChunkScanner::new(meta, offset, lsn, upper.1 - 1);
-        self.begin(file, meta, offset, upper.0)?;
         let mut b = BatchBuilder::new(self.lo, self.hi);
         while !scanner.done() {
             let chunk = self.next_chunk(meta, &scanner)?;

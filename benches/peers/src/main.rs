@@ -288,7 +288,7 @@ fn xwal_replay(dir: &Path, n: u64, batch: usize, size: usize, until: Instant) ->
         written = n - left;
     }
     let mut out = Vec::new();
-    for bwd in [false, true] {
+    for (bwd, channel) in [(false, false), (true, false), (false, true), (true, true)] {
         let (wal, _) = xwal::Wal::open_read_only(xwal::Config::new(dir)).map_err(err)?;
         let opts = if bwd {
             xwal::ReplayOptions::all().backward()
@@ -296,19 +296,28 @@ fn xwal_replay(dir: &Path, n: u64, batch: usize, size: usize, until: Instant) ->
             xwal::ReplayOptions::all()
         };
         let start = Instant::now();
-        let r = wal.replay(opts).map_err(err)?;
+        let mut r = wal.replay(opts).map_err(err)?;
         let (mut c, mut b) = (0u64, 0u64);
-        for e in r.receiver().iter() {
-            c += 1;
-            b += e.data.len() as u64;
+        if channel {
+            for e in r.receiver().iter() {
+                c += 1;
+                b += e.data.len() as u64;
+            }
+        } else {
+            while let Some(batch) = r.next_batch().map_err(err)? {
+                for (_, data) in batch.iter() {
+                    c += 1;
+                    b += data.len() as u64;
+                }
+            }
         }
         r.finish().map_err(err)?;
-        out.push((
-            if bwd { "e bwd" } else { "e fwd" }.to_string(),
-            c,
-            b,
-            start.elapsed(),
-        ));
+        let label = format!(
+            "e {} {}",
+            if bwd { "bwd" } else { "fwd" },
+            if channel { "channel" } else { "batch" }
+        );
+        out.push((label, c, b, start.elapsed()));
     }
     Ok((written, out))
 }
@@ -866,8 +875,8 @@ fn replay_rows(ctx: &Ctx, system: &str) -> Res<Vec<Row>> {
         "raft-engine" => "Engine::open (recovery) + scan_raw_messages",
         "nodedb-wal" => "WalReader::records (no backward replay)",
         "walrus" => "batch_read_for_topic until empty (no backward replay)",
-        _ if w.contains("bwd") => "Wal::replay backward",
-        _ => "Wal::replay forward",
+        _ if w.contains("channel") => "Replay::receiver(): owned Entry over a channel",
+        _ => "Replay::next_batch: entries borrowed from the read buffers",
     };
     let (n, out) = out?;
     let mut rows = Vec::new();

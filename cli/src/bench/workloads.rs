@@ -596,11 +596,73 @@ fn size_label(n: usize) -> String {
     }
 }
 
+/// How a replay hands out its entries.
+#[derive(Clone, Copy)]
+enum ReplayForm {
+    /// `Replay::next_batch`, payloads borrowed from the read buffers.
+    Batch,
+    /// The `Replay` iterator of owned `Entry`s, pulled in this thread.
+    Entries,
+    /// `Replay::receiver()`: owned `Entry`s from the feeder thread's channel.
+    Channel,
+}
+
+impl ReplayForm {
+    fn label(self) -> &'static str {
+        match self {
+            ReplayForm::Batch => "batch",
+            ReplayForm::Entries => "entries",
+            ReplayForm::Channel => "channel",
+        }
+    }
+}
+
+/// Replays everything once in `form`; returns the entries and payload bytes.
+fn replay_once(wal: &Wal, opts: ReplayOptions, form: ReplayForm) -> Result<(u64, u64), String> {
+    let err = |e: xwal::Error| format!("replay: {e}");
+    let mut r = wal.replay(opts).map_err(err)?;
+    let (mut n, mut bytes) = (0u64, 0u64);
+    match form {
+        ReplayForm::Batch => {
+            while let Some(b) = r.next_batch().map_err(err)? {
+                for (_, data) in b.iter() {
+                    n += 1;
+                    bytes += data.len() as u64;
+                }
+            }
+        }
+        ReplayForm::Entries => {
+            for e in r.by_ref() {
+                n += 1;
+                bytes += e.data.len() as u64;
+            }
+        }
+        ReplayForm::Channel => {
+            for e in r.receiver().iter() {
+                n += 1;
+                bytes += e.data.len() as u64;
+            }
+        }
+    }
+    let summary = r.finish().map_err(err)?;
+    if summary.entries != n {
+        return Err(format!(
+            "replay counted {} entries, delivered {n}",
+            summary.entries
+        ));
+    }
+    Ok((n, bytes))
+}
+
 fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
     let gc = GcSetting::parse("default")?;
     let cfg = ctx.config(&log.dir, &log.policy, &gc);
     let mut rows = Vec::new();
-    for backward in [false, true] {
+    let forms = [ReplayForm::Batch, ReplayForm::Entries, ReplayForm::Channel];
+    for (backward, form) in [false, true]
+        .into_iter()
+        .flat_map(|b| forms.map(|f| (b, f)))
+    {
         stats::reset_peak_rss();
         let (wal, _) = Wal::open_read_only(cfg.clone()).map_err(|e| format!("open: {e}"))?;
         let opts = if backward {
@@ -609,16 +671,10 @@ fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
             ReplayOptions::all()
         };
         let start = Instant::now();
-        let r = wal.replay(opts).map_err(|e| format!("replay: {e}"))?;
-        let (mut n, mut bytes) = (0u64, 0u64);
-        for e in r.receiver().iter() {
-            n += 1;
-            bytes += e.data.len() as u64;
-        }
-        let summary = r.finish().map_err(|e| format!("replay: {e}"))?;
+        let (n, bytes) = replay_once(&wal, opts, form)?;
         let elapsed = start.elapsed();
         drop(wal);
-        if n != log.entries || summary.entries != n {
+        if n != log.entries {
             return Err(format!(
                 "replay returned {n} entries, {} written",
                 log.entries
@@ -632,8 +688,9 @@ fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
         let mut row = Row::measured(
             'e',
             &format!(
-                "e: replay {}, {}",
+                "e: replay {} {}, {}",
                 if backward { "bwd" } else { "fwd" },
+                form.label(),
                 size_label(log.entry_size)
             ),
             &log.policy,
