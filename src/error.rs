@@ -172,6 +172,19 @@ pub enum Error {
     #[error("WAL is open read-only; open it with Wal::open to write")]
     ReadOnly,
 
+    /// A live tail needs entries whose segments were removed (`purge_through`,
+    /// a consuming replay, or another process's retention): it ends here
+    /// rather than skip them. Start a new tail at `first_present` to go on.
+    #[error(
+        "tail needs LSN {needed}, but the segments holding LSNs {needed}..{first_present} were removed (purged or consumed); the oldest entry present is LSN {first_present}"
+    )]
+    TailBehindRemoval {
+        /// The LSN the tail was about to deliver.
+        needed: u64,
+        /// The first LSN still present.
+        first_present: u64,
+    },
+
     /// A checkpoint or segment that was asked for does not exist.
     #[error("{what} {number} not found")]
     NotFound {

@@ -69,6 +69,7 @@ mod config_file;
 mod cursor;
 mod dir;
 mod error;
+mod feed;
 mod fence;
 pub mod format;
 #[cfg(feature = "internals")]
@@ -98,7 +99,9 @@ pub use backend::WalBackend;
 pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolicy};
 pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{RecoveryReport, ShortFile, Truncation};
-pub use replay::{Batch, Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary};
+pub use replay::{
+    Batch, Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary, Tail,
+};
 pub use ticket::CommitTicket;
 pub use wal::{SegmentInfo, Wal};
 

@@ -260,6 +260,7 @@ fn apply_sealed_floor(
             w.fetch_max(last_lsn, Ordering::SeqCst);
         }
         shared.commits.raise(last_lsn);
+        shared.feed.durable(last_lsn);
     }
     Ok(())
 }

@@ -74,6 +74,8 @@ pub(crate) struct Shared {
     /// The acknowledgement watermark: what tickets wait on.
     /// (`crate::sync`'s `Arc`: loom's in a loom build, where tickets hold it.)
     pub commits: crate::sync::Arc<Watermark>,
+    /// The durable LSN and recent commits, for live tails.
+    pub feed: crate::feed::CommitFeed,
     pub fence: Fence,
     /// Set when the writer stops (the close hand-off of [`crate::fence`]).
     pub closed: crate::sync::AtomicBool,
@@ -144,6 +146,7 @@ impl Shared {
             last_lsn: AtomicU64::new(last_lsn),
             appends,
             commits: crate::sync::Arc::new(Watermark::new(last_lsn)),
+            feed: crate::feed::CommitFeed::new(last_lsn),
             fence: Fence::default(),
             closed: crate::sync::AtomicBool::new(false),
             uring,

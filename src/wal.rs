@@ -6,7 +6,7 @@ use crate::dir::DirLock;
 use crate::error::{Error, Result};
 use crate::fence;
 use crate::format::{BLOCK_SIZE, encoded_record_len, entry_body_len};
-use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary};
+use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary, Tail};
 use crate::shared::{SegmentMeta, Shared};
 use crate::ticket::{self, Ack, CommitTicket};
 use crate::writer::batch::{Entry as OneEntry, Group, Skip};
@@ -625,9 +625,54 @@ impl Wal {
         &self.shared.dir
     }
 
-    /// Starts a replay on its own thread; entries arrive on a bounded channel.
-    /// Appends may run meanwhile, also from the consumer. Replays what was
-    /// written when it started.
+    /// Follows the log: every entry from `from_lsn` on (1 or 0: from the
+    /// start), first from the segments, then each new entry once it is
+    /// durable under the WAL's policy. It runs beside the writer without
+    /// slowing it: the writer copies each commit's records for live tails (a
+    /// bounded copy, only while one exists), and a tail that falls behind
+    /// those copies reads the segments instead. It follows rollovers and
+    /// checkpoints; see [`Tail`] for how it ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let wal = std::sync::Arc::new(wal);
+    /// let mut tail = wal.tail(0)?;
+    /// let writer = {
+    ///     let wal = wal.clone();
+    ///     std::thread::spawn(move || {
+    ///         for i in 0..100u32 {
+    ///             wal.append(&i.to_le_bytes()).unwrap();
+    ///         }
+    ///         wal.close().unwrap();
+    ///     })
+    /// };
+    /// let mut lsns = Vec::new();
+    /// for entry in tail.by_ref() {
+    ///     match entry {
+    ///         Ok(e) => lsns.push(e.lsn),
+    ///         Err(Error::Closed) => break, // everything durable was delivered
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// writer.join().unwrap();
+    /// assert_eq!(lsns, (1..=100).collect::<Vec<u64>>());
+    /// # Ok(()) }
+    /// ```
+    pub fn tail(&self, from_lsn: Lsn) -> Result<Tail> {
+        Tail::new(self.shared.clone(), from_lsn)
+    }
+
+    /// Starts a replay; entries are read as they are pulled (by the batch or
+    /// one by one), or fed into a bounded channel by a thread of its own once
+    /// [`Replay::receiver`] is asked for. Appends may run meanwhile, also from
+    /// the consumer. Replays what was written when it started.
     ///
     /// # Examples
     ///
@@ -810,7 +855,8 @@ impl Drop for WriterExit {
         // waiters answered, as is every claim from now on.
         let end = self.shared.fence_error().unwrap_or(Error::Closed);
         drop(self.shared.appends.close(end.clone(), 0));
-        self.shared.commits.end(end);
+        self.shared.commits.end(end.clone());
+        self.shared.feed.end(end);
         fence::close_and_drain(
             &self.shared.closed,
             &self.shared.fence,

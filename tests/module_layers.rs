@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("io", 1),
     ("dir", 2),
     ("append_buffer", 2),
+    ("feed", 2),
     ("config", 3),
     ("config_file", 3),
     ("import_go", 3),

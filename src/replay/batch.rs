@@ -166,7 +166,16 @@ impl BatchBuilder {
     /// the batch, so a caller can deliver them before the error.
     pub fn add_chunk(&mut self, scanner: &mut ChunkScanner, chunk: Chunk) -> Result<()> {
         let offset = chunk.offset();
-        let bytes = chunk.into_bytes();
+        self.add_bytes(scanner, offset, chunk.into_bytes())
+    }
+
+    /// As [`BatchBuilder::add_chunk`] for bytes read at `offset` of the segment.
+    pub fn add_bytes(
+        &mut self,
+        scanner: &mut ChunkScanner,
+        offset: u64,
+        bytes: Bytes,
+    ) -> Result<()> {
         let buf = self.batch.bufs.len();
         self.batch.bufs.push(bytes.clone());
         let segment = scanner.segment();

@@ -8,8 +8,10 @@ mod batch;
 mod plan;
 mod reader;
 mod scan;
+mod tail;
 
 pub use batch::Batch;
+pub use tail::Tail;
 
 use crate::Lsn;
 use crate::error::{Error, Result};

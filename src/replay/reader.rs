@@ -52,6 +52,8 @@ pub(crate) struct Reader {
     deferred: Option<Error>,
     pub summary: ReplaySummary,
     pub consumable: Result<Vec<u64>>,
+    /// The first LSN of the oldest segment present (local or in the tier).
+    pub first_present: Option<Lsn>,
 }
 
 impl Reader {
@@ -59,6 +61,7 @@ impl Reader {
     pub fn new(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Reader> {
         let plan = plan::plan(&shared, opts)?;
         let consumable = plan::consumable(&plan, opts);
+        let first_present = plan.all.first().map(|m| m.first_lsn);
         let (lo, hi) = plan::lsn_filter(opts.range);
         let engine = crate::io::read_engine(
             shared.uring,
@@ -77,6 +80,7 @@ impl Reader {
             deferred: None,
             summary: ReplaySummary::default(),
             consumable,
+            first_present,
         })
     }
 

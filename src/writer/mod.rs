@@ -312,6 +312,7 @@ impl Writer {
         }
         self.complete_inflight();
         self.shared.commits.end(e.clone());
+        self.shared.feed.end(e.clone());
         loop {
             let req = match self.pending.take() {
                 Some(r) => r,

@@ -5,6 +5,7 @@ use super::Writer;
 use super::batch::runs_inline;
 use crate::append_buffer::Taken;
 use crate::config::SyncPolicy;
+use crate::feed::Committed;
 use crate::io::WriteOp;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -20,6 +21,8 @@ pub(super) struct InFlight {
     synced: bool,
     bytes: usize,
     started: Instant,
+    /// The batch's records for live tails, while one is registered.
+    copy: Option<Committed>,
 }
 
 impl Writer {
@@ -101,6 +104,11 @@ impl Writer {
             "commit"
         );
         crate::metrics::set_queue_depth(self.shared.appends.staged());
+        let copy = self
+            .shared
+            .feed
+            .wanted()
+            .then(|| copy_records(&t, &active.meta));
         self.engine.start(WriteOp {
             fd: active.file.as_raw_fd(),
             offset: t.offset,
@@ -116,6 +124,7 @@ impl Writer {
             synced: sync,
             bytes: t.len,
             started: Instant::now(),
+            copy,
         });
     }
 
@@ -157,9 +166,13 @@ impl Writer {
                     self.unsynced = true;
                 }
                 self.shared.commits.raise(f.last_lsn);
+                self.shared.feed.written(f.copy, f.last_lsn, f.durable);
                 self.acked = f.last_lsn;
             }
-            Err(e) => self.shared.commits.end(e),
+            Err(e) => {
+                self.shared.commits.end(e.clone());
+                self.shared.feed.end(e);
+            }
         }
     }
 
@@ -171,5 +184,20 @@ impl Writer {
                 .wake(self.woken, self.acked, &mut self.wakers);
             self.woken = self.acked;
         }
+    }
+}
+
+/// The records of a batch, copied out of the buffer before it goes to the kernel.
+fn copy_records(t: &Taken, meta: &crate::shared::SegmentMeta) -> Committed {
+    let end = (t.end - t.offset) as usize;
+    debug_assert!(t.first_record <= end && end <= t.len);
+    Committed {
+        segment: t.segment,
+        salt: meta.salt,
+        max_entry_size: meta.max_entry_size,
+        offset: t.offset + t.first_record as u64,
+        first_lsn: t.first_lsn,
+        last_lsn: t.last_lsn,
+        records: bytes::Bytes::copy_from_slice(&t.buf.as_slice()[t.first_record..end]),
     }
 }

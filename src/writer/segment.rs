@@ -159,6 +159,7 @@ impl Writer {
                 self.last_sync = Instant::now();
                 let r = self.shared.readable_lsn.load(Ordering::Acquire);
                 self.shared.durable_lsn.store(r, Ordering::Release);
+                self.shared.feed.durable(r);
                 Ok(())
             }
             Err(e) => self.shared.fence.settle(Err(e), "fdatasync"),

@@ -1,0 +1,247 @@
+//! A live tail: every entry from an LSN on, first from the segments, then
+//! each new one once it is durable, read from the writer's copies of recent
+//! commits (no disk read while the tail keeps up) or, behind them, from disk.
+
+use super::batch::{Batch, BatchBuilder};
+use super::reader::Reader;
+use super::scan::ChunkScanner;
+use super::{Entry, ReplayOptions, ReplayRange};
+use crate::Lsn;
+use crate::error::{Error, Result};
+use crate::feed::{Committed, Wait};
+use crate::shared::Shared;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Follows the log from an LSN on; see [`Wal::tail`](crate::Wal::tail).
+///
+/// Entries come by the batch ([`Tail::next_batch`], [`Tail::next_batch_timeout`])
+/// or one by one (it is an [`Iterator`] of `Result<Entry>`). Every entry is
+/// delivered once, in LSN order, and only once it is durable: never one that
+/// a crash could still take back. It ends with an error: [`Error::Closed`]
+/// once the WAL is closed and everything durable was delivered, the fence
+/// error if a write failed, [`Error::TailBehindRemoval`] if segments it
+/// still needed were removed.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use std::time::Duration;
+/// use xwal::{Config, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append(b"before")?;
+/// let mut tail = wal.tail(1)?;
+/// wal.append(b"after")?;
+/// let mut seen = Vec::new();
+/// while seen.len() < 2 {
+///     if let Some(batch) = tail.next_batch_timeout(Duration::from_secs(10))? {
+///         seen.extend(batch.iter().map(|(lsn, data)| (lsn, data.to_vec())));
+///     }
+/// }
+/// assert_eq!(seen, [(1, b"before".to_vec()), (2, b"after".to_vec())]);
+/// // Nothing new: the wait times out.
+/// assert!(tail.next_batch_timeout(Duration::from_millis(1))?.is_none());
+/// # Ok(()) }
+/// ```
+pub struct Tail {
+    shared: Arc<Shared>,
+    /// The next LSN to look at (everything below was delivered or skipped).
+    next: Lsn,
+    /// Reading from the segments up to the LSN the reader was started for.
+    catch_up: Option<(Reader, Lsn)>,
+    /// Entries of the batch the iterator is in.
+    current: Batch,
+    pos: usize,
+    failure: Option<Error>,
+}
+
+impl Tail {
+    pub(crate) fn new(shared: Arc<Shared>, from: Lsn) -> Result<Tail> {
+        if shared.read_only {
+            return Err(Error::InvalidArgument(
+                "a read-only view has no writer to follow: use Wal::follow".into(),
+            ));
+        }
+        shared.feed.register();
+        Ok(Tail {
+            shared,
+            next: from.max(1),
+            catch_up: None,
+            current: Batch::default(),
+            pos: 0,
+            failure: None,
+        })
+    }
+
+    /// The next LSN the tail will look at.
+    pub fn next_lsn(&self) -> Lsn {
+        self.next
+    }
+
+    /// The next batch of durable entries, waiting as long as it takes.
+    pub fn next_batch(&mut self) -> Result<Batch> {
+        loop {
+            if let Some(b) = self.next_batch_until(None)? {
+                return Ok(b);
+            }
+        }
+    }
+
+    /// The next batch of durable entries, or `None` if none arrived within `timeout`.
+    pub fn next_batch_timeout(&mut self, timeout: Duration) -> Result<Option<Batch>> {
+        self.next_batch_until(Some(Instant::now() + timeout))
+    }
+
+    fn next_batch_until(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        let r = self.step(deadline);
+        if let Err(e) = &r {
+            self.failure = Some(e.clone());
+        }
+        r
+    }
+
+    fn step(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>> {
+        loop {
+            if let Some(b) = self.read_catch_up()? {
+                return Ok(Some(b));
+            }
+            let durable = match self.shared.feed.wait(self.next, deadline) {
+                Wait::Durable(d) => d,
+                Wait::TimedOut => return Ok(None),
+                Wait::Ended(e) => return Err(e),
+            };
+            if let Some(c) = self.shared.feed.find(self.next) {
+                let b = self.from_copy(&c, durable)?;
+                if !b.is_empty() {
+                    return Ok(Some(b));
+                }
+                continue;
+            }
+            self.start_catch_up(durable)?;
+        }
+    }
+
+    /// The next batch of the catch-up read, if one is running.
+    fn read_catch_up(&mut self) -> Result<Option<Batch>> {
+        let Some((reader, to)) = self.catch_up.as_mut() else {
+            return Ok(None);
+        };
+        let next = self.next;
+        let read = reader.next_batch().map_err(|e| match e {
+            // Removed between the plan and the read: say so, as for one
+            // removed before.
+            Error::NotFound {
+                what: "segment", ..
+            } => Error::TailBehindRemoval {
+                needed: next,
+                first_present: first_present_lsn(&self.shared).unwrap_or(next),
+            },
+            e => e,
+        })?;
+        match read {
+            Some(b) => {
+                if let Some((_, last)) = b.lsns() {
+                    self.next = last + 1;
+                }
+                Ok(Some(b))
+            }
+            None => {
+                self.next = *to + 1;
+                self.catch_up = None;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reads `next..=durable` from the segments (behind the writer's copies).
+    fn start_catch_up(&mut self, durable: Lsn) -> Result<()> {
+        let range = ReplayRange::Lsns {
+            from: self.next,
+            to: durable,
+        };
+        let reader = Reader::new(self.shared.clone(), ReplayOptions::all().range(range))?;
+        match reader.first_present {
+            Some(first) if first > self.next => Err(Error::TailBehindRemoval {
+                needed: self.next,
+                first_present: first,
+            }),
+            None => Err(Error::TailBehindRemoval {
+                needed: self.next,
+                first_present: durable + 1,
+            }),
+            Some(_) => {
+                self.catch_up = Some((reader, durable));
+                Ok(())
+            }
+        }
+    }
+
+    /// The entries `next..=durable` of a commit the writer copied.
+    fn from_copy(&mut self, c: &Committed, durable: Lsn) -> Result<Batch> {
+        // The copy carries what decoding needs: its segment may be gone by now.
+        let meta = crate::shared::SegmentMeta {
+            segment: c.segment,
+            first_lsn: c.first_lsn,
+            salt: c.salt,
+            max_entry_size: c.max_entry_size,
+            capacity: u64::MAX,
+            checkpoint: false,
+        };
+        let stop = c.last_lsn.min(durable);
+        debug_assert!(c.first_lsn <= self.next && self.next <= stop);
+        let mut scanner = ChunkScanner::new(&meta, c.offset, c.first_lsn, stop);
+        let mut b = BatchBuilder::new(self.next, stop);
+        b.add_bytes(&mut scanner, c.offset, c.records.clone())?;
+        if !scanner.done() {
+            return Err(scanner.ended_early());
+        }
+        self.next = stop + 1;
+        Ok(b.finish(false))
+    }
+}
+
+/// The first LSN of the oldest segment present, locally or in the tier.
+fn first_present_lsn(shared: &Shared) -> Option<Lsn> {
+    let (local, _) = shared.snapshot();
+    let all = match &shared.tier {
+        Some(t) => t.visible_now(local),
+        None => local,
+    };
+    all.first().map(|m| m.first_lsn)
+}
+
+impl Iterator for Tail {
+    type Item = Result<Entry>;
+
+    /// The next durable entry, waiting for it; `None` after an error was returned.
+    fn next(&mut self) -> Option<Result<Entry>> {
+        while self.pos >= self.current.len() {
+            if self.failure.is_some() {
+                return None;
+            }
+            match self.next_batch() {
+                Ok(b) => (self.current, self.pos) = (b, 0),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let (lsn, data) = self.current.get(self.pos)?;
+        self.pos += 1;
+        Some(Ok(Entry {
+            lsn,
+            data: data.to_vec(),
+        }))
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        self.shared.feed.unregister();
+    }
+}
