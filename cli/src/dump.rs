@@ -31,6 +31,11 @@ pub struct DumpArgs {
     /// Show at most this many payload bytes per entry (`len` still tells the full size).
     #[arg(long, value_name = "N")]
     max_bytes: Option<usize>,
+    /// Keep going like `tail -f`: after the entries from --from-lsn (default:
+    /// the first), print each new one once the log proves it durable, until
+    /// SIGINT or SIGTERM. Read-only and lock-free: the writer runs beside it.
+    #[arg(long, conflicts_with_all = ["to_lsn", "segments", "start_segment", "end_segment", "from_checkpoint", "to_checkpoint", "backwards"])]
+    follow: bool,
 }
 
 fn write_entry(
@@ -89,6 +94,19 @@ pub fn run(a: DumpArgs, config_file: Option<&Path>) -> CliResult {
     common::require_dir(&dir)?;
     let opts = a.range.options()?;
     let cfg = common::load_config(&dir, config_file)?;
+    if a.follow {
+        let max = a.max_bytes.unwrap_or(usize::MAX);
+        return crate::follow::follow(cfg, a.range.from_lsn.unwrap_or(1), |out, lsn, data| {
+            let mut out = out;
+            write_entry(
+                &mut out,
+                a.format,
+                lsn,
+                &data[..max.min(data.len())],
+                data.len(),
+            )
+        });
+    }
     let (wal, _) = Wal::open_read_only(cfg).map_err(|e| e.to_string())?;
     let replay = wal.replay(opts).map_err(|e| e.to_string())?;
     let mut out = common::stdout();

@@ -9,6 +9,7 @@ mod bench;
 mod checkpoint;
 mod common;
 mod dump;
+mod follow;
 mod import_go;
 mod inspect;
 mod replay;

@@ -21,6 +21,11 @@ pub struct ReplayArgs {
     /// writing (takes the lock). The range must start at the first segment.
     #[arg(long)]
     consume: bool,
+    /// Keep going like `tail -f`: after the entries from --from-lsn (default:
+    /// the first), print each new one once the log proves it durable, until
+    /// SIGINT or SIGTERM. Read-only and lock-free: the writer runs beside it.
+    #[arg(long, conflicts_with_all = ["to_lsn", "segments", "start_segment", "end_segment", "from_checkpoint", "to_checkpoint", "backwards", "consume"])]
+    follow: bool,
 }
 
 pub fn run(a: ReplayArgs, config_file: Option<&Path>) -> CliResult {
@@ -28,6 +33,15 @@ pub fn run(a: ReplayArgs, config_file: Option<&Path>) -> CliResult {
     common::require_dir(&dir)?;
     let opts = a.range.options()?.consume(a.consume);
     let cfg = common::load_config(&dir, config_file)?;
+    if a.follow {
+        return crate::follow::follow(cfg, a.range.from_lsn.unwrap_or(1), |out, lsn, data| {
+            writeln!(
+                out,
+                "{{\"lsn\":{lsn},\"data_hex\":\"{}\"}}",
+                common::hex(data)
+            )
+        });
+    }
     let wal = if a.consume {
         Wal::open(cfg)
     } else {

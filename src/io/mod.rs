@@ -14,10 +14,12 @@ pub mod seams;
 pub mod sim;
 pub mod sync;
 pub mod uring;
+pub mod watch;
 
 pub use aligned::AlignedBuf;
 pub use chunk::{BufPool, Chunk};
 pub(crate) use seams::Seams;
+pub use watch::DirWatch;
 
 /// Upper bound of [`Config::commits_in_flight`]: the writer ring holds this many chains.
 pub const MAX_COMMITS_IN_FLIGHT: usize = 4;

@@ -5,6 +5,7 @@
 //! bounded channel by a thread of its own ([`Replay::receiver`]).
 
 mod batch;
+mod follow;
 mod plan;
 mod reader;
 mod scan;

@@ -50,6 +50,16 @@ impl ChunkScanner {
         self.segment
     }
 
+    /// File offset of the next record.
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset
+    }
+
+    /// The LSN expected next.
+    pub fn expected(&self) -> Lsn {
+        self.expected
+    }
+
     /// Every LSN through `stop` was found.
     pub fn done(&self) -> bool {
         self.expected > self.stop

@@ -3,6 +3,7 @@
 //! commits (no disk read while the tail keeps up) or, behind them, from disk.
 
 use super::batch::{Batch, BatchBuilder};
+use super::follow::Follower;
 use super::reader::Reader;
 use super::scan::ChunkScanner;
 use super::{Entry, ReplayOptions, ReplayRange};
@@ -13,7 +14,12 @@ use crate::shared::Shared;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Follows the log from an LSN on; see [`Wal::tail`](crate::Wal::tail).
+/// Follows the log from an LSN on; see [`Wal::tail`](crate::Wal::tail). On a
+/// read-only view ([`Wal::open_read_only`](crate::Wal::open_read_only)) it
+/// follows what another process writes: an entry is delivered once the log
+/// proves it durable (a later record names it durable, or the segment was
+/// sealed), and new records are noticed through inotify on the directory
+/// (with a look at least every 100 ms).
 ///
 /// Entries come by the batch ([`Tail::next_batch`], [`Tail::next_batch_timeout`])
 /// or one by one (it is an [`Iterator`] of `Result<Entry>`). Every entry is
@@ -53,6 +59,8 @@ pub struct Tail {
     next: Lsn,
     /// Reading from the segments up to the LSN the reader was started for.
     catch_up: Option<(Reader, Lsn)>,
+    /// On a read-only view: follows another process's writes.
+    follower: Option<Follower>,
     /// Entries of the batch the iterator is in.
     current: Batch,
     pos: usize,
@@ -61,16 +69,18 @@ pub struct Tail {
 
 impl Tail {
     pub(crate) fn new(shared: Arc<Shared>, from: Lsn) -> Result<Tail> {
-        if shared.read_only {
-            return Err(Error::InvalidArgument(
-                "a read-only view has no writer to follow: use Wal::follow".into(),
-            ));
-        }
-        shared.feed.register();
+        let follower = match shared.read_only {
+            true => Some(Follower::new(shared.clone(), from)?),
+            false => {
+                shared.feed.register();
+                None
+            }
+        };
         Ok(Tail {
             shared,
             next: from.max(1),
             catch_up: None,
+            follower,
             current: Batch::default(),
             pos: 0,
             failure: None,
@@ -108,6 +118,11 @@ impl Tail {
     }
 
     fn step(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>> {
+        if let Some(f) = self.follower.as_mut() {
+            let b = f.next_batch(deadline)?;
+            self.next = f.next;
+            return Ok(b);
+        }
         loop {
             if let Some(b) = self.read_catch_up()? {
                 return Ok(Some(b));
@@ -242,6 +257,8 @@ impl Iterator for Tail {
 
 impl Drop for Tail {
     fn drop(&mut self) {
-        self.shared.feed.unregister();
+        if self.follower.is_none() {
+            self.shared.feed.unregister();
+        }
     }
 }

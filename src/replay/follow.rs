@@ -1,0 +1,322 @@
+//! A follower: a live tail on a read-only view of a directory that another
+//! process writes. With no writer in this process, it learns what is
+//! durable from the log itself and notices new records through inotify.
+//!
+//! A record is delivered once it is proven durable, never earlier: by the
+//! durable LSN a later record carries (each record names the highest LSN
+//! whose sync had completed when it was written), or by the next segment's
+//! valid header (a segment is synced before the next one is written). So the
+//! newest commit is delivered once the writer commits again or rolls over.
+
+use super::batch::{Batch, BatchBuilder};
+use super::scan::ChunkScanner;
+use crate::Lsn;
+use crate::dir::{self, ListedSegment};
+use crate::error::{Error, Result};
+use crate::format::{BLOCK_SIZE, HeaderDecode, SegmentHeader, align_down};
+use crate::io::{DirWatch, ReadEngine, sync::SyncReadEngine};
+use crate::shared::{SegmentMeta, Shared};
+use bytes::Bytes;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Longest wait between two looks at the directory, whatever inotify says.
+pub const FOLLOW_MAX_WAIT: Duration = Duration::from_millis(100);
+/// Bytes read per look before delivering (doubled while no record is proven).
+const LOOK_BYTES: u64 = 4 << 20;
+const CHUNK_BYTES: usize = 256 << 10;
+
+/// Where the next undelivered record is.
+struct Position {
+    meta: SegmentMeta,
+    file: File,
+    offset: u64,
+    lsn: Lsn,
+}
+
+/// What one look at the current segment found.
+struct Look {
+    chunks: Vec<(u64, Bytes)>,
+    /// Last LSN of the valid records in sequence from the position.
+    last_valid: Lsn,
+    max_durable: Lsn,
+    /// The look stopped at the end of what is written (not at its byte limit).
+    at_end: bool,
+}
+
+pub(crate) struct Follower {
+    shared: Arc<Shared>,
+    watch: Option<DirWatch>,
+    engine: SyncReadEngine,
+    pos: Option<Position>,
+    /// Highest LSN proven durable.
+    proven: Lsn,
+    pub next: Lsn,
+}
+
+impl Follower {
+    pub fn new(shared: Arc<Shared>, from: Lsn) -> Result<Follower> {
+        let watch = DirWatch::new(&shared.dir)
+            .inspect_err(
+                |e| tracing::warn!(error = %e, "no inotify: the follower looks every 100 ms"),
+            )
+            .ok();
+        Ok(Follower {
+            shared,
+            watch,
+            engine: SyncReadEngine::new(CHUNK_BYTES),
+            pos: None,
+            proven: 0,
+            next: from.max(1),
+        })
+    }
+
+    /// The next batch of proven-durable entries, or `None` at `deadline`.
+    pub fn next_batch(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>> {
+        loop {
+            if let Some(b) = self.look()? {
+                return Ok(Some(b));
+            }
+            let now = Instant::now();
+            let left = match deadline {
+                Some(d) if now >= d => return Ok(None),
+                Some(d) => (d - now).min(FOLLOW_MAX_WAIT),
+                None => FOLLOW_MAX_WAIT,
+            };
+            match &self.watch {
+                Some(w) => {
+                    w.wait(left)
+                        .map_err(|e| Error::io("waiting on inotify", e))?;
+                }
+                None => std::thread::sleep(left),
+            }
+        }
+    }
+
+    /// Reads what is new; a batch if anything could be delivered.
+    fn look(&mut self) -> Result<Option<Batch>> {
+        let listed = dir::list(&self.shared.dir)?.0;
+        if self.pos.is_none() {
+            match self.position(&listed)? {
+                Some(p) => self.pos = Some(p),
+                None => return Ok(None),
+            }
+        }
+        loop {
+            let next_header = self.next_segment_header(&listed)?;
+            let mut limit = LOOK_BYTES;
+            let look = loop {
+                let look = self.read_written(limit)?;
+                let pos = self.pos.as_ref().map_or(0, |p| p.lsn);
+                let proven_here = self.proven.max(look.max_durable) >= pos;
+                if look.at_end || proven_here || next_header.is_some() {
+                    break look;
+                }
+                limit *= 2;
+            };
+            self.proven = self.proven.max(look.max_durable);
+            let sealed_through = next_header.filter(|_| look.at_end).map(|h| {
+                // The segment ends where the next begins.
+                (h.first_lsn.saturating_sub(1), h)
+            });
+            let mut stop = self.proven.min(look.last_valid);
+            if let Some((end, _)) = sealed_through {
+                if look.last_valid + 1 < end + 1 {
+                    return Err(self.missing(look.last_valid, end));
+                }
+                stop = look.last_valid;
+            }
+            let pos_lsn = self.pos.as_ref().map_or(0, |p| p.lsn);
+            if stop >= pos_lsn {
+                let b = self.deliver(&look, stop)?;
+                if !b.is_empty() {
+                    return Ok(Some(b));
+                }
+                continue;
+            }
+            match sealed_through {
+                Some((_, h)) if look.last_valid + 1 == pos_lsn => self.move_to(&listed, h)?,
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    fn missing(&self, last_valid: Lsn, end: Lsn) -> Error {
+        let p = self.pos.as_ref();
+        Error::Corruption {
+            segment: p.map_or(0, |p| p.meta.segment),
+            offset: p.map_or(0, |p| p.offset),
+            reason: format!(
+                "records end at LSN {last_valid}, but the next segment starts at LSN {}",
+                end + 1
+            ),
+        }
+    }
+
+    /// Reads from the position until the records stop (the end of what is
+    /// written, for now) or `limit` bytes were read.
+    fn read_written(&mut self, limit: u64) -> Result<Look> {
+        let Some(p) = self.pos.as_ref() else {
+            return Ok(Look {
+                chunks: vec![],
+                last_valid: 0,
+                max_durable: 0,
+                at_end: true,
+            });
+        };
+        let meta = p.meta;
+        let mut scanner = ChunkScanner::new(&meta, p.offset, p.lsn, Lsn::MAX);
+        let start = align_down(p.offset, BLOCK_SIZE as u64);
+        self.engine
+            .begin(p.file.as_raw_fd(), start, meta.capacity)
+            .map_err(|e| Error::io(format!("reading segment {}", meta.segment), e))?;
+        let mut look = Look {
+            chunks: Vec::new(),
+            last_valid: p.lsn - 1,
+            max_durable: 0,
+            at_end: false,
+        };
+        let mut read = 0u64;
+        'chunks: while read < limit {
+            let chunk = self
+                .engine
+                .next_chunk()
+                .map_err(|e| Error::io(format!("reading segment {}", meta.segment), e))?;
+            let Some(chunk) = chunk else {
+                look.at_end = true;
+                break;
+            };
+            let (off, bytes) = (chunk.offset(), chunk.into_bytes());
+            read += bytes.len() as u64;
+            let mut at = scanner.start_in(off);
+            loop {
+                match scanner.next_record(&bytes, off, &mut at) {
+                    Ok(Some(f)) => {
+                        look.last_valid = f.record.header.lsn;
+                        look.max_durable = look.max_durable.max(f.record.header.durable_lsn);
+                    }
+                    Ok(None) => break,
+                    // Zeros, a record being written, or damage: the end for now.
+                    Err(_) => {
+                        look.chunks.push((off, bytes));
+                        look.at_end = true;
+                        break 'chunks;
+                    }
+                }
+            }
+            look.chunks.push((off, bytes));
+        }
+        Ok(look)
+    }
+
+    /// Builds the batch of entries `next..=stop` from the look's chunks.
+    fn deliver(&mut self, look: &Look, stop: Lsn) -> Result<Batch> {
+        let Some(p) = self.pos.as_mut() else {
+            return Ok(Batch::default());
+        };
+        let mut scanner = ChunkScanner::new(&p.meta, p.offset, p.lsn, stop);
+        let mut b = BatchBuilder::new(self.next, stop);
+        for (off, bytes) in &look.chunks {
+            if scanner.done() {
+                break;
+            }
+            b.add_bytes(&mut scanner, *off, bytes.clone())?;
+        }
+        debug_assert!(scanner.done());
+        p.offset = scanner.next_offset();
+        p.lsn = scanner.expected();
+        self.next = self.next.max(p.lsn);
+        Ok(b.finish(false))
+    }
+
+    /// The segment holding `next`, from the start of its records.
+    fn position(&self, listed: &[ListedSegment]) -> Result<Option<Position>> {
+        let mut found: Option<(SegmentMeta, Lsn)> = None;
+        let mut first_present = None;
+        for s in listed {
+            let Some(h) = self.header_of(s)? else {
+                continue;
+            };
+            first_present.get_or_insert(h.first_lsn);
+            if h.first_lsn <= self.next {
+                found = Some((meta_of(s, &h), h.first_lsn));
+            }
+        }
+        match (found, first_present) {
+            (Some((meta, lsn)), _) => Ok(Some(self.open(meta, lsn)?)),
+            (None, Some(first)) => Err(Error::TailBehindRemoval {
+                needed: self.next,
+                first_present: first,
+            }),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn open(&self, meta: SegmentMeta, lsn: Lsn) -> Result<Position> {
+        let path = dir::segment_path(&self.shared.dir, meta.segment, meta.checkpoint);
+        let file = match dir::open_for_read(&path) {
+            Ok(f) => f,
+            // Renamed to its checkpoint name since the listing.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => dir::open_for_read(
+                &dir::segment_path(&self.shared.dir, meta.segment, !meta.checkpoint),
+            )
+            .map_err(|e| Error::io(format!("opening segment {}", meta.segment), e))?,
+            Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        };
+        Ok(Position {
+            meta,
+            file,
+            offset: BLOCK_SIZE as u64,
+            lsn,
+        })
+    }
+
+    /// The valid header of the segment after the current one, if it exists.
+    fn next_segment_header(&self, listed: &[ListedSegment]) -> Result<Option<SegmentHeader>> {
+        let Some(p) = self.pos.as_ref() else {
+            return Ok(None);
+        };
+        match listed.iter().find(|s| s.segment == p.meta.segment + 1) {
+            Some(s) => self.header_of(s),
+            None => Ok(None),
+        }
+    }
+
+    /// Moves to the next segment, which must start where this one ended.
+    fn move_to(&mut self, listed: &[ListedSegment], h: SegmentHeader) -> Result<()> {
+        let Some(s) = listed.iter().find(|s| s.segment == h.segment) else {
+            return Ok(());
+        };
+        self.pos = Some(self.open(meta_of(s, &h), h.first_lsn)?);
+        Ok(())
+    }
+
+    fn header_of(&self, s: &ListedSegment) -> Result<Option<SegmentHeader>> {
+        let path = dir::segment_path(&self.shared.dir, s.segment, s.checkpoint);
+        let block = match dir::read_header_block(&path) {
+            Ok(b) => b,
+            // Renamed or removed since the listing: the next look sees it.
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(match SegmentHeader::decode(&block) {
+            HeaderDecode::Valid(h) if h.segment == s.segment => Some(h),
+            _ => None,
+        })
+    }
+}
+
+fn meta_of(s: &ListedSegment, h: &SegmentHeader) -> SegmentMeta {
+    SegmentMeta {
+        segment: s.segment,
+        first_lsn: h.first_lsn,
+        salt: h.salt,
+        max_entry_size: h.max_entry_size,
+        capacity: h.capacity,
+        checkpoint: s.checkpoint,
+    }
+}
