@@ -156,6 +156,7 @@ pub fn recovery(data: &[u8]) {
             salt,
             max_entry_size: 4096,
             capacity,
+            inflight_bytes: 16 << 10,
         }
         .encode(&mut file);
         let n = body.len().min(file.len() - BLOCK_SIZE);

@@ -200,7 +200,10 @@ pub(crate) fn recover(
     let built = build_table(cfg, &headers, reader, read_only, &mut report)?;
     report.segments = built.table.len();
     let (last_lsn, resume) = match built.table.values().next_back() {
-        Some(tail) => recover_tail(cfg, seams, tail, reader, read_only, &mut report)?,
+        Some(tail) => {
+            let window = evidence_window(&headers, tail.segment);
+            recover_tail(cfg, seams, tail, window, reader, read_only, &mut report)?
+        }
         None => (0, None),
     };
     // New segments go above every listed one, and appends only to the newest.
@@ -221,6 +224,21 @@ pub(crate) fn recover(
         next_prepared: built.next_prepared,
         short_lens: built.short_lens,
     })
+}
+
+/// How far past the end of the tail's data recovery looks for proof that it
+/// had been durable: the in-flight bound its writer recorded (ARCHITECTURE.md,
+/// "Recovery"), or the whole segment for a header without one.
+fn evidence_window(headers: &[(ListedSegment, HeaderDecode)], segment: u64) -> u64 {
+    headers
+        .iter()
+        .find_map(|(s, h)| match h {
+            HeaderDecode::Valid(h) if s.segment == segment && h.inflight_bytes > 0 => {
+                Some(h.inflight_bytes)
+            }
+            _ => None,
+        })
+        .unwrap_or(u64::MAX)
 }
 
 /// Reads and classifies the header block of every listed segment, in order.
@@ -414,13 +432,14 @@ fn recover_tail(
     cfg: &Config,
     seams: &Seams,
     tail: &SegmentMeta,
+    window: u64,
     reader: &mut dyn ReadEngine,
     read_only: bool,
     report: &mut RecoveryReport,
 ) -> Result<(u64, Option<Resume>)> {
     report.tail_segment = Some(tail.segment);
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
-        scan_tail(seams, tail, p, reader, read_only)
+        scan_tail(seams, tail, p, window, reader, read_only)
     })?;
     debug_assert!(scan.last_lsn + 1 >= tail.first_lsn && scan.end >= BLOCK_SIZE as u64);
     report.scanned_bytes = scan.scanned_bytes;
@@ -430,10 +449,20 @@ fn recover_tail(
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     // A segment written under a smaller entry limit must not receive larger
     // records: its header bounds every length on read. Start a new segment.
+    // Nor more in flight than its header promises recovery.
+    let bound = match cfg.sync.acks_are_durable() {
+        true => crate::format::inflight_bound(
+            cfg.commits_in_flight,
+            cfg.max_batch_bytes,
+            cfg.max_entry_size,
+        ),
+        false => u64::MAX,
+    };
     let sealed = tail.checkpoint
         || report.short_file.is_some()
         || read_only
-        || (tail.max_entry_size as u64) < cfg.max_entry_size;
+        || (tail.max_entry_size as u64) < cfg.max_entry_size
+        || window < bound;
     let resume = (!sealed).then_some(Resume {
         meta: *tail,
         write_pos: scan.end,
@@ -571,19 +600,22 @@ impl Scanned {
 struct TailScanner {
     salt: u32,
     max_body: u32,
+    /// Bytes past the first bad record to look for evidence in.
+    window: u64,
     /// Holds the bytes of the record being decoded; unused past a bad record.
     cursor: RecordCursor,
     out: Scanned,
 }
 
 impl TailScanner {
-    fn new(meta: &SegmentMeta) -> Self {
+    fn new(meta: &SegmentMeta, window: u64) -> Self {
         // A valid header's first LSN is at least 1, so `first_lsn - 1` is the
         // LSN before the segment (0 for a new WAL).
         debug_assert!(meta.first_lsn >= 1);
         TailScanner {
             salt: meta.salt,
             max_body: meta.max_entry_size,
+            window,
             cursor: RecordCursor::new(BLOCK_SIZE as u64),
             out: Scanned {
                 phase: Phase::Records,
@@ -599,9 +631,11 @@ impl TailScanner {
     }
 
     /// Takes the chunk read at `off`; false once evidence was found, since
-    /// nothing read later can change the verdict.
+    /// nothing read later can change the verdict, or once the evidence scan
+    /// has covered the window past the first bad record (no write in flight
+    /// at the crash reached further).
     fn push(&mut self, off: u64, chunk: &[u8]) -> bool {
-        if self.out.evidence().is_some() {
+        if self.out.evidence().is_some() || self.past_window(off) {
             return false;
         }
         self.out.scanned += chunk.len() as u64;
@@ -653,6 +687,22 @@ impl TailScanner {
         }
     }
 
+    /// Where the evidence window ends, once a bad record was found.
+    fn window_end(&self) -> Option<u64> {
+        match &self.out.phase {
+            Phase::Evidence { bad_at, .. } => Some(bad_at.saturating_add(self.window)),
+            Phase::Records => None,
+        }
+    }
+
+    /// True if `off` lies past the evidence window of the first bad record.
+    fn past_window(&self, off: u64) -> bool {
+        match &self.out.phase {
+            Phase::Evidence { bad_at, .. } => off >= bad_at.saturating_add(self.window),
+            Phase::Records => false,
+        }
+    }
+
     fn accept(&mut self, len: usize, group_end: bool) {
         self.out.expected += 1;
         self.cursor.advance(len);
@@ -698,15 +748,34 @@ fn scan_records(
     path: &std::path::Path,
     file: &std::fs::File,
     size: u64,
+    window: u64,
     reader: &mut dyn ReadEngine,
 ) -> Result<Scanned> {
     let end_of_data = size.min(meta.capacity);
     let aligned_end = align_down(end_of_data, BLOCK_SIZE as u64);
-    let mut scanner = TailScanner::new(meta);
-    let mut sink = |off: u64, chunk: &[u8]| scanner.push(off, chunk);
+    let mut scanner = TailScanner::new(meta, window);
+    let io_error = |e| Error::io(format!("reading tail segment {}", path.display()), e);
     reader
-        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, aligned_end, &mut sink)
-        .map_err(|e| Error::io(format!("reading tail segment {}", path.display()), e))?;
+        .begin(file.as_raw_fd(), BLOCK_SIZE as u64, aligned_end)
+        .map_err(io_error)?;
+    let mut end = aligned_end;
+    while let Some(chunk) = reader.next_chunk().map_err(io_error)? {
+        let chunk_end = chunk.offset() + chunk.len() as u64;
+        if !scanner.push(chunk.offset(), chunk.as_slice()) {
+            break;
+        }
+        // Past the first bad record only its evidence window is read: the
+        // reads queued beyond it are dropped.
+        let limit = scanner
+            .window_end()
+            .map_or(end, |w| align_up(w.min(end), BLOCK_SIZE as u64).min(end));
+        if limit < end {
+            end = limit;
+            reader
+                .begin(file.as_raw_fd(), chunk_end.min(end), end)
+                .map_err(io_error)?;
+        }
+    }
     if end_of_data > aligned_end && aligned_end >= BLOCK_SIZE as u64 {
         // O_DIRECT reads whole blocks only: the partial last block of a
         // short file goes through the page cache.
@@ -722,11 +791,12 @@ fn scan_tail(
     seams: &Seams,
     meta: &SegmentMeta,
     path: &std::path::Path,
+    window: u64,
     reader: &mut dyn ReadEngine,
     read_only: bool,
 ) -> Result<TailScan> {
     let (file, size) = open_with_size(path)?;
-    let sc = scan_records(meta, path, &file, size, reader)?;
+    let sc = scan_records(meta, path, &file, size, window, reader)?;
     drop(file);
     let leftover_zero = sc.leftover.iter().all(|&b| b == 0);
     let (bad_at, reason, tear) = match sc.phase {

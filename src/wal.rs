@@ -247,7 +247,9 @@ impl Wal {
     }
 
     /// Appends entries as one atomic group: after a crash either all of them are
-    /// present or none. Returns their LSNs.
+    /// present or none. Returns their LSNs. The group's encoded size is at most
+    /// [`crate::Config::max_batch_bytes`] plus one record of [`crate::Config::max_entry_size`]
+    /// (and fits a segment), else [`Error::EntryTooLarge`].
     ///
     /// # Examples
     ///
@@ -282,7 +284,12 @@ impl Wal {
             self.check_entry(len)?;
             total += encoded_record_len(entry_body_len(u64::MAX, len)) as u64;
         }
-        let limit = self.shared.config.segment_size - BLOCK_SIZE as u64;
+        // A group is one write: it must fit a segment, and the in-flight
+        // bound the segment headers promise recovery (a batch plus one record
+        // of the largest entry; ARCHITECTURE.md, "Recovery").
+        let c = &self.shared.config;
+        let largest = encoded_record_len(entry_body_len(u64::MAX, c.max_entry_size as usize));
+        let limit = (c.segment_size - BLOCK_SIZE as u64).min((c.max_batch_bytes + largest) as u64);
         if total > limit {
             return Err(Error::EntryTooLarge { size: total, limit });
         }

@@ -94,6 +94,7 @@ fn craft_segment(cfg: &Config, segment: u64, first_lsn: u64) {
         salt: 0x5A17_0001,
         max_entry_size: cfg.max_entry_size as u32,
         capacity: cfg.segment_size,
+        inflight_bytes: xwal::format::inflight_bound(1, cfg.max_batch_bytes, cfg.max_entry_size),
     };
     let mut file = vec![0u8; cfg.segment_size as usize];
     h.encode(&mut file);

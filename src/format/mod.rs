@@ -27,7 +27,9 @@ pub use record::{
     encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, foreign_bytes,
     patch_durable_lsn, single_bit_flip, tear_possible,
 };
-pub use segment_header::{FORMAT_VERSION, HeaderDecode, SEGMENT_MAGIC, SegmentHeader};
+pub use segment_header::{
+    FORMAT_VERSION, HeaderDecode, SEGMENT_MAGIC, SegmentHeader, inflight_bound,
+};
 
 /// Every write is a whole number of these, at an offset that is a multiple of it (O_DIRECT).
 pub const BLOCK_SIZE: usize = 4096;

@@ -2,8 +2,8 @@
 
 /// Magic bytes at offset 0 of every segment.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"XWALSEG\0";
-/// Current format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current format version. Version 1 (no in-flight bound) is still read.
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes of the header that carry meaning; the rest of block 0 is zero.
 pub const HEADER_LEN: usize = 64;
 
@@ -12,14 +12,15 @@ pub const HEADER_LEN: usize = 64;
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 8 | magic `XWALSEG\0` |
-/// | 8 | 4 | format version (1) |
+/// | 8 | 4 | format version (2; 1 is read too) |
 /// | 12 | 4 | flags (0) |
 /// | 16 | 8 | segment number |
 /// | 24 | 8 | first LSN stored in this segment |
 /// | 32 | 4 | salt: random, non-zero, repeated in every record |
 /// | 36 | 4 | max entry size the writer allowed |
 /// | 40 | 8 | segment capacity in bytes (file size) |
-/// | 48 | 12 | reserved, zero |
+/// | 48 | 8 | in-flight bound in bytes (version 2; zero and absent in 1) |
+/// | 56 | 4 | reserved, zero |
 /// | 60 | 4 | CRC32C of bytes 0..60 |
 ///
 /// # Examples
@@ -33,6 +34,7 @@ pub const HEADER_LEN: usize = 64;
 ///     salt: 0x5A17,
 ///     max_entry_size: 1 << 20,
 ///     capacity: 64 << 20,
+///     inflight_bytes: 8 << 20,
 /// };
 /// let mut block = vec![0u8; BLOCK_SIZE];
 /// header.encode(&mut block);
@@ -50,6 +52,13 @@ pub struct SegmentHeader {
     pub max_entry_size: u32,
     /// Capacity of the segment file in bytes.
     pub capacity: u64,
+    /// How far past the end of its completed records the writer's writes in
+    /// flight could reach when it stopped: at most its commits in flight,
+    /// each at most a batch plus its largest record and the block it
+    /// rewrites ([`inflight_bound`]). Recovery looks this far past the end of
+    /// the data for proof that it had been durable, and no further. 0: not
+    /// known (a version 1 header): the rest of the segment.
+    pub inflight_bytes: u64,
 }
 
 /// What a header block decodes to.
@@ -68,6 +77,7 @@ pub struct SegmentHeader {
 ///     salt: 7,
 ///     max_entry_size: 4096,
 ///     capacity: 1 << 20,
+///     inflight_bytes: 8 << 20,
 /// };
 /// header.encode(&mut block);
 /// assert!(matches!(SegmentHeader::decode(&block), HeaderDecode::Valid(h) if h.segment == 1));
@@ -98,6 +108,7 @@ impl SegmentHeader {
     ///     salt: 0x5A17,
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
+    ///     inflight_bytes: 8 << 20,
     /// };
     /// let mut out = [0xFFu8; 128];
     /// header.encode(&mut out);
@@ -113,12 +124,20 @@ impl SegmentHeader {
         let out = &mut out[..HEADER_LEN];
         out.fill(0);
         out[0..8].copy_from_slice(&SEGMENT_MAGIC);
-        out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        // A header without an in-flight bound is a version 1 header, so that
+        // every header decodes and re-encodes to the same bytes.
+        let version = if self.inflight_bytes == 0 {
+            1
+        } else {
+            FORMAT_VERSION
+        };
+        out[8..12].copy_from_slice(&version.to_le_bytes());
         out[16..24].copy_from_slice(&self.segment.to_le_bytes());
         out[24..32].copy_from_slice(&self.first_lsn.to_le_bytes());
         out[32..36].copy_from_slice(&self.salt.to_le_bytes());
         out[36..40].copy_from_slice(&self.max_entry_size.to_le_bytes());
         out[40..48].copy_from_slice(&self.capacity.to_le_bytes());
+        out[48..56].copy_from_slice(&self.inflight_bytes.to_le_bytes());
         let crc = crc32c::crc32c(&out[0..60]);
         out[60..64].copy_from_slice(&crc.to_le_bytes());
     }
@@ -136,6 +155,7 @@ impl SegmentHeader {
     ///     salt: 0x5A17,
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
+    ///     inflight_bytes: 8 << 20,
     /// };
     /// let mut block = [0u8; 64];
     /// header.encode(&mut block);
@@ -162,11 +182,16 @@ impl SegmentHeader {
             return HeaderDecode::Invalid("header checksum mismatch");
         }
         let version = le_u32(b, 8);
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != 1 {
             return HeaderDecode::Invalid("unsupported format version");
         }
-        if le_u32(b, 12) != 0 || b[48..60].iter().any(|&x| x != 0) {
+        let reserved = if version == 1 { &b[48..60] } else { &b[56..60] };
+        if le_u32(b, 12) != 0 || reserved.iter().any(|&x| x != 0) {
             return HeaderDecode::Invalid("reserved header bytes are not zero");
+        }
+        let inflight_bytes = if version == 1 { 0 } else { le_u64(b, 48) };
+        if version != 1 && (inflight_bytes == 0 || inflight_bytes % super::BLOCK_SIZE as u64 != 0) {
+            return HeaderDecode::Invalid("in-flight bound is zero or not whole blocks");
         }
         let h = SegmentHeader {
             segment: le_u64(b, 16),
@@ -174,6 +199,7 @@ impl SegmentHeader {
             salt: le_u32(b, 32),
             max_entry_size: le_u32(b, 36),
             capacity: le_u64(b, 40),
+            inflight_bytes,
         };
         if h.salt == 0 {
             return HeaderDecode::Invalid("salt is zero");
@@ -222,6 +248,7 @@ impl SegmentHeader {
     ///     salt: 0x5A17,
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
+    ///     inflight_bytes: 8 << 20,
     /// };
     /// let mut block = [0u8; 64];
     /// header.encode(&mut block);
@@ -260,6 +287,7 @@ mod tests {
             salt: 0xdead_beef,
             max_entry_size: 1 << 26,
             capacity: 1 << 27,
+            inflight_bytes: 8 << 20,
         }
     }
 
@@ -296,4 +324,34 @@ mod tests {
             HeaderDecode::Invalid(_)
         ));
     }
+}
+
+/// The in-flight bound a writer that acknowledges only durable data records
+/// in its segments, for these limits. Once a record R is durable, the next
+/// batch the writer takes carries a durable LSN of at least R's. Between R
+/// and that batch lie at most `commits_in_flight` batches (R's own
+/// included), each at most `max_batch_bytes` plus one record of the largest
+/// entry (a lone record or an atomic group may pass the batch limit by that
+/// much, no more); then the proving record itself, at most one such record.
+/// Two blocks of slack cover block rounding.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::inflight_bound;
+///
+/// let one = inflight_bound(1, 4 << 20, 1 << 20);
+/// assert!(one > 6 << 20 && one < 7 << 20 && one % 4096 == 0);
+/// assert!(inflight_bound(4, 4 << 20, 1 << 20) > 3 * one);
+/// ```
+pub fn inflight_bound(
+    commits_in_flight: usize,
+    max_batch_bytes: usize,
+    max_entry_size: u64,
+) -> u64 {
+    let record =
+        super::encoded_record_len(super::entry_body_len(u64::MAX, max_entry_size as usize)) as u64;
+    let batch = max_batch_bytes as u64 + record;
+    let bytes = commits_in_flight.max(1) as u64 * batch + record + 2 * super::BLOCK_SIZE as u64;
+    super::align_up(bytes, super::BLOCK_SIZE as u64)
 }

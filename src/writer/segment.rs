@@ -49,7 +49,7 @@ impl Active {
         }
     }
 
-    fn header_block(&self) -> Vec<u8> {
+    fn header_block(&self, config: &crate::config::Config) -> Vec<u8> {
         let mut block = vec![0u8; BLOCK_SIZE];
         SegmentHeader {
             segment: self.meta.segment,
@@ -57,6 +57,7 @@ impl Active {
             salt: self.meta.salt,
             max_entry_size: self.meta.max_entry_size,
             capacity: self.meta.capacity,
+            inflight_bytes: writer_inflight_bound(config),
         }
         .encode(&mut block);
         block
@@ -103,10 +104,11 @@ impl Writer {
                     .appends
                     .install(Some(a.view()), BLOCK_SIZE as u64, &[]);
             }
-            Some(a) => self
-                .shared
-                .appends
-                .install(Some(a.view()), 0, &a.header_block()),
+            Some(a) => {
+                self.shared
+                    .appends
+                    .install(Some(a.view()), 0, &a.header_block(&self.shared.config))
+            }
         }
     }
 
@@ -185,7 +187,7 @@ impl Writer {
             return Ok(());
         }
         let mut buf = AlignedBuf::new(BLOCK_SIZE);
-        buf.as_mut_slice()[..BLOCK_SIZE].copy_from_slice(&a.header_block());
+        buf.as_mut_slice()[..BLOCK_SIZE].copy_from_slice(&a.header_block(&self.shared.config));
         let dsync = self.shared.config.sync == SyncPolicy::Dsync;
         self.engine.start(WriteOp {
             fd: a.file.as_raw_fd(),
@@ -352,4 +354,19 @@ impl Writer {
         }
         Ok(n)
     }
+}
+
+/// The in-flight bound of this writer's configuration (see
+/// [`SegmentHeader::inflight_bytes`]); 0 (none) under a policy that
+/// acknowledges unsynced data: any number of batches may then be written
+/// between two syncs, so a proof of durability may lie anywhere later.
+pub(crate) fn writer_inflight_bound(config: &crate::config::Config) -> u64 {
+    if !config.sync.acks_are_durable() {
+        return 0;
+    }
+    crate::format::inflight_bound(
+        config.commits_in_flight,
+        config.max_batch_bytes,
+        config.max_entry_size,
+    )
 }
