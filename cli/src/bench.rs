@@ -26,6 +26,7 @@ mod plot;
 mod recommend;
 mod report;
 pub(crate) mod stats;
+mod tail;
 mod tasks;
 mod workloads;
 
@@ -43,6 +44,8 @@ const WORKLOADS_HELP: &str = "Workloads (--workloads, default all):
   e  replay, forward and backward, of what c and d wrote: entries/s and MB/s
   f  open (recovery) time of a small and a large log
   r  rollover stall: p99.9 with small segments against steady-state p99
+  t  live tail: durable -> delivered latency at --tail-rate appends/s, in-process and
+     from a follower process (`xwal replay DIR --follow`), durable policies only
 
 Baselines, all in the same run and directory:
   raw limit       the fastest of four QD1 4 KiB overwrite loops of a zero-filled file
@@ -131,6 +134,13 @@ pub struct BenchArgs {
     /// Workload f: entry size of the logs.
     #[arg(long, default_value_t = 4096)]
     recovery_entry_size: usize,
+    /// Workload f: KiB held by the fresh 128 MiB tail segment whose open time
+    /// is compared with a full one's.
+    #[arg(long, default_value_t = 1024)]
+    tail_kib: u64,
+    /// Workload t: appends per second while the tails run.
+    #[arg(long, default_value_t = 10_000)]
+    tail_rate: u64,
     /// Workload f: opens per log and policy (the median is reported). Default: 3 (1 with --quick).
     #[arg(long)]
     open_repeats: Option<usize>,
@@ -185,6 +195,8 @@ pub(crate) struct Settings {
     pub small_log: u64,
     pub large_log: u64,
     pub recovery_entry_size: usize,
+    pub tail_bytes: u64,
+    pub tail_rate: u64,
     pub open_repeats: usize,
     pub rollover_segment: u64,
     pub rollover_threads: usize,
@@ -196,7 +208,7 @@ pub(crate) struct Settings {
 }
 
 /// Every workload letter, in the order of `--help`.
-const ALL_WORKLOADS: &str = "abgcdefr";
+const ALL_WORKLOADS: &str = "abgcdefrt";
 
 fn parse_workloads(v: &Option<Vec<String>>) -> Result<Vec<char>, String> {
     let Some(v) = v else {
@@ -210,7 +222,7 @@ fn parse_workloads(v: &Option<Vec<String>>) -> Result<Vec<char>, String> {
             // "b-async" is workload g's other name.
             "b-async" => w.push('g'),
             _ if s.len() == 1 && ALL_WORKLOADS.contains(s) => w.extend(s.chars()),
-            _ => return Err(format!("--workloads {s}: use a,b,g,c,d,e,f,r")),
+            _ => return Err(format!("--workloads {s}: use a,b,g,c,d,e,f,r,t")),
         }
     }
     Ok(w)
@@ -318,6 +330,8 @@ impl Settings {
             small_log: a.small_log_mib.unwrap_or(if q { 4 } else { 100 }) << 20,
             large_log: a.large_log_mib.unwrap_or(if q { 64 } else { 10 << 10 }) << 20,
             recovery_entry_size: a.recovery_entry_size.max(1),
+            tail_bytes: a.tail_kib.max(4) << 10,
+            tail_rate: a.tail_rate.max(1),
             open_repeats: a.open_repeats.unwrap_or(if q { 1 } else { 3 }).max(1),
             rollover_segment: a.rollover_segment_kib << 10,
             rollover_threads: a.rollover_threads.unwrap_or(if q { 4 } else { 16 }),
@@ -390,6 +404,7 @@ enum Job {
     D(usize),
     E(usize),
     R(usize),
+    T(usize),
     F,
 }
 
@@ -428,6 +443,9 @@ fn plan_matrix(s: &Settings, pi: usize, jobs: &mut Vec<Job>) {
         if s.has(w) {
             jobs.push(j);
         }
+    }
+    if s.has('t') && s.policies[pi].is_durable() {
+        jobs.push(Job::T(pi));
     }
 }
 
@@ -505,6 +523,7 @@ fn describe(s: &Settings, j: &Job) -> String {
         Job::D(pi) => format!("d: {} KiB entries, {}", s.large_entry_size >> 10, p(*pi)),
         Job::E(pi) => format!("e: replay forward and backward, {}", p(*pi)),
         Job::R(pi) => format!("r: rollover stall check, {}", p(*pi)),
+        Job::T(pi) => format!("t: live tail at {} appends/s, {}", s.tail_rate, p(*pi)),
         Job::F => format!(
             "f: open a {} MiB and a {} MiB log",
             s.small_log >> 20,
@@ -813,7 +832,15 @@ fn run_job(
                 res.add(row, e0);
             }
         }
-        Job::F => res.opens = workloads::open_times(ctx, s)?,
+        Job::T(pi) => {
+            for row in tail::tail_latency(ctx, s.seconds, s.tail_rate, &pol[pi])? {
+                res.add(row, e0);
+            }
+        }
+        Job::F => {
+            res.opens = workloads::open_times(ctx, s)?;
+            res.opens.extend(workloads::tail_open_times(ctx, s)?);
+        }
     }
     Ok(())
 }

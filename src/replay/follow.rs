@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 pub const FOLLOW_MAX_WAIT: Duration = Duration::from_millis(100);
 /// Bytes read per look before delivering (doubled while no record is proven).
 const LOOK_BYTES: u64 = 4 << 20;
+/// A look starts with one small read (a caught-up follower finds a few new
+/// records), and goes on in large ones while the records continue.
+const FIRST_READ_BYTES: usize = 16 << 10;
 const CHUNK_BYTES: usize = 256 << 10;
 
 /// Where the next undelivered record is.
@@ -49,6 +52,7 @@ struct Look {
 pub(crate) struct Follower {
     shared: Arc<Shared>,
     watch: Option<DirWatch>,
+    first: SyncReadEngine,
     engine: SyncReadEngine,
     pos: Option<Position>,
     /// Highest LSN proven durable.
@@ -66,6 +70,7 @@ impl Follower {
         Ok(Follower {
             shared,
             watch,
+            first: SyncReadEngine::new(FIRST_READ_BYTES),
             engine: SyncReadEngine::new(CHUNK_BYTES),
             pos: None,
             proven: 0,
@@ -97,38 +102,18 @@ impl Follower {
 
     /// Reads what is new; a batch if anything could be delivered.
     fn look(&mut self) -> Result<Option<Batch>> {
-        let listed = dir::list(&self.shared.dir)?.0;
         if self.pos.is_none() {
+            let listed = dir::list(&self.shared.dir)?.0;
             match self.position(&listed)? {
                 Some(p) => self.pos = Some(p),
                 None => return Ok(None),
             }
         }
         loop {
-            let next_header = self.next_segment_header(&listed)?;
-            let mut limit = LOOK_BYTES;
-            let look = loop {
-                let look = self.read_written(limit)?;
-                let pos = self.pos.as_ref().map_or(0, |p| p.lsn);
-                let proven_here = self.proven.max(look.max_durable) >= pos;
-                if look.at_end || proven_here || next_header.is_some() {
-                    break look;
-                }
-                limit *= 2;
-            };
+            let look = self.read_until_proven()?;
             self.proven = self.proven.max(look.max_durable);
-            let sealed_through = next_header.filter(|_| look.at_end).map(|h| {
-                // The segment ends where the next begins.
-                (h.first_lsn.saturating_sub(1), h)
-            });
-            let mut stop = self.proven.min(look.last_valid);
-            if let Some((end, _)) = sealed_through {
-                if look.last_valid + 1 < end + 1 {
-                    return Err(self.missing(look.last_valid, end));
-                }
-                stop = look.last_valid;
-            }
             let pos_lsn = self.pos.as_ref().map_or(0, |p| p.lsn);
+            let stop = self.proven.min(look.last_valid);
             if stop >= pos_lsn {
                 let b = self.deliver(&look, stop)?;
                 if !b.is_empty() {
@@ -136,10 +121,37 @@ impl Follower {
                 }
                 continue;
             }
-            match sealed_through {
-                Some((_, h)) if look.last_valid + 1 == pos_lsn => self.move_to(&listed, h)?,
-                _ => return Ok(None),
+            // Nothing proven by durable LSNs: only the next segment's valid
+            // header proves the rest (the directory is listed only now).
+            let listed = dir::list(&self.shared.dir)?.0;
+            let Some(h) = self.next_segment_header(&listed)? else {
+                return Ok(None);
+            };
+            let end = h.first_lsn.saturating_sub(1);
+            if !look.at_end || look.last_valid < end {
+                return Err(self.missing(look.last_valid, end));
             }
+            if look.last_valid >= pos_lsn {
+                let b = self.deliver(&look, look.last_valid)?;
+                if !b.is_empty() {
+                    return Ok(Some(b));
+                }
+                continue;
+            }
+            self.move_to(&listed, h)?;
+        }
+    }
+
+    /// Reads from the position until a record is proven or the records stop.
+    fn read_until_proven(&mut self) -> Result<Look> {
+        let mut limit = LOOK_BYTES;
+        loop {
+            let look = self.read_written(limit)?;
+            let pos = self.pos.as_ref().map_or(0, |p| p.lsn);
+            if look.at_end || self.proven.max(look.max_durable) >= pos {
+                return Ok(look);
+            }
+            limit = limit.saturating_mul(2);
         }
     }
 
@@ -169,9 +181,13 @@ impl Follower {
         let meta = p.meta;
         let mut scanner = ChunkScanner::new(&meta, p.offset, p.lsn, Lsn::MAX);
         let start = align_down(p.offset, BLOCK_SIZE as u64);
+        let fd = p.file.as_raw_fd();
+        let io = |e| Error::io(format!("reading segment {}", meta.segment), e);
+        let first_end = (start + FIRST_READ_BYTES as u64).min(meta.capacity);
+        self.first.begin(fd, start, first_end).map_err(io)?;
         self.engine
-            .begin(p.file.as_raw_fd(), start, meta.capacity)
-            .map_err(|e| Error::io(format!("reading segment {}", meta.segment), e))?;
+            .begin(fd, first_end, meta.capacity)
+            .map_err(io)?;
         let mut look = Look {
             chunks: Vec::new(),
             last_valid: p.lsn - 1,
@@ -180,11 +196,11 @@ impl Follower {
         };
         let mut read = 0u64;
         'chunks: while read < limit {
-            let chunk = self
-                .engine
-                .next_chunk()
-                .map_err(|e| Error::io(format!("reading segment {}", meta.segment), e))?;
-            let Some(chunk) = chunk else {
+            let chunk = match read {
+                0 => self.first.next_chunk(),
+                _ => self.engine.next_chunk(),
+            };
+            let Some(chunk) = chunk.map_err(io)? else {
                 look.at_end = true;
                 break;
             };

@@ -521,6 +521,19 @@ pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
         mbs,
     ));
     out.extend(replay_targets(s, r, &find));
+    let tail = find("t", &|x| x.name.contains("in-process"))
+        .into_iter()
+        .next();
+    out.push(t(
+        "t_tail",
+        format!(
+            "(t) live tail in-process at {} appends/s: p99 durable -> delivered <= 200 us",
+            s.tail_rate
+        ),
+        tail.as_ref().map(|x| (x.p99_us, 200.0)),
+        false,
+        us,
+    ));
     out.extend(open_targets(s, r));
     out
 }
@@ -628,6 +641,19 @@ fn open_targets(s: &Settings, r: &Results) -> Vec<Target> {
             .cloned()
     };
     let (small, large) = (open("small"), open("large"));
+    let (tail, full) = (open("tail 1 MiB"), open("tail full"));
+    out.push(t(
+        "f_tail",
+        format!(
+            "(f) open a 128 MiB tail segment holding {} KiB (entries up to 1 MiB): <= 25 ms or <= 0.2x a full one's open, whichever is larger",
+            s.tail_bytes >> 10
+        ),
+        tail.as_ref()
+            .zip(full.as_ref())
+            .map(|(t, f)| (t.open_ms_median, (0.2 * f.open_ms_median).max(25.0))),
+        false,
+        ms,
+    ));
     out.push(t(
         "f_open",
         format!(

@@ -745,6 +745,72 @@ pub fn rollover(ctx: &Ctx, s: &Settings, policy: &Policy) -> Result<Vec<Row>, St
     Ok(rows)
 }
 
+/// The entry limit of the tail-segment logs of workload f: what bounds the
+/// evidence window recovery reads past the data (with the default 64 MiB the
+/// window covers a whole 128 MiB segment).
+pub const TAIL_MAX_ENTRY: u64 = 1 << 20;
+
+/// Workload f, tail segments: a WAL whose one 128 MiB segment holds
+/// `tail_bytes` (1 MiB), and one whose segment is nearly full, written and
+/// opened under `always` with entries up to [`TAIL_MAX_ENTRY`]; median of
+/// `--open-repeats` opens after a clean close.
+pub fn tail_open_times(ctx: &Ctx, s: &Settings) -> Result<Vec<OpenRow>, String> {
+    let always = Policy::parse("always", 10)?;
+    let gc = GcSetting::parse("default")?;
+    let segment = 128u64 << 20;
+    let mut out = Vec::new();
+    let full = segment - (TAIL_MAX_ENTRY + (2 << 20));
+    for (label, bytes) in [("tail 1 MiB", s.tail_bytes.min(full)), ("tail full", full)] {
+        let dir = ctx.fresh_dir("f-tail")?;
+        let cfg = ctx
+            .config(&dir, &always, &gc)
+            .segment_size(segment)
+            .max_entry_size(TAIL_MAX_ENTRY);
+        let result = (|| {
+            let entry = s.recovery_entry_size;
+            let record =
+                xwal::format::encoded_record_len(xwal::format::entry_body_len(1 << 30, entry));
+            let entries = (bytes / record as u64).max(1);
+            let wal = open(cfg.clone())?;
+            run_pipelined(
+                &wal,
+                1,
+                1024,
+                entry,
+                Duration::from_secs(3600),
+                Some(entries),
+            )?;
+            close(wal)?;
+            let mut times = Vec::new();
+            let mut report = None;
+            for _ in 0..s.open_repeats {
+                let t0 = Instant::now();
+                let (wal, rep) = Wal::open(cfg.clone()).map_err(|e| format!("open: {e}"))?;
+                times.push(t0.elapsed().as_secs_f64() * 1e3);
+                wal.close().map_err(|e| format!("close: {e}"))?;
+                report = Some(rep);
+            }
+            times.sort_by(f64::total_cmp);
+            let rep = report.ok_or("no open")?;
+            Ok::<OpenRow, String>(OpenRow {
+                log: label.to_string(),
+                payload_bytes: entries * entry as u64,
+                entries,
+                segments: rep.segments,
+                scanned_bytes: rep.scanned_bytes,
+                policy: always.label.clone(),
+                open_ms_median: times[times.len() / 2],
+                open_ms_min: times[0],
+                open_ms_max: times[times.len() - 1],
+                rss_delta_mib: 0.0,
+            })
+        })();
+        let _ = std::fs::remove_dir_all(&dir);
+        out.push(result?);
+    }
+    Ok(out)
+}
+
 /// Workload f: open time of a small and a large log, per policy, median of
 /// `--open-repeats` opens after a clean close.
 pub fn open_times(ctx: &Ctx, s: &Settings) -> Result<Vec<OpenRow>, String> {
