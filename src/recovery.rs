@@ -540,10 +540,15 @@ fn synced_records_without_header(
     let (file, size) = open_with_size(path)?;
     let end = align_down(size, BLOCK_SIZE as u64);
     let mut scan = EvidenceScan::without_header(BLOCK_SIZE as u64, cfg.max_entry_size as u32);
-    let mut sink = |off: u64, chunk: &[u8]| scan.push(off, chunk).is_none();
+    let io_error = |e| Error::io(format!("reading {}", path.display()), e);
     reader
-        .read_range(file.as_raw_fd(), BLOCK_SIZE as u64, end, &mut sink)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        .begin(file.as_raw_fd(), BLOCK_SIZE as u64, end)
+        .map_err(io_error)?;
+    while let Some(chunk) = reader.next_chunk().map_err(io_error)? {
+        if scan.push(chunk.offset(), chunk.as_slice()).is_some() {
+            break;
+        }
+    }
     Ok(scan.evidence().map(|e| (e.lsn_offset, e.lsn)))
 }
 

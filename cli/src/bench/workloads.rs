@@ -559,7 +559,7 @@ pub fn replay(ctx: &Ctx, s: &Settings, policy: &Policy, kept: &Kept) -> Result<V
         }
     };
     let result = (|| {
-        let mut rows = replay_log(ctx, small)?;
+        let mut rows = replay_log(ctx, s, small)?;
         let large_own;
         let large = match &kept.large {
             Some(l) => l,
@@ -575,7 +575,7 @@ pub fn replay(ctx: &Ctx, s: &Settings, policy: &Policy, kept: &Kept) -> Result<V
                 &large_own
             }
         };
-        let r = replay_log(ctx, large);
+        let r = replay_log(ctx, s, large);
         if kept.large.is_none() {
             let _ = std::fs::remove_dir_all(&large.dir);
         }
@@ -654,7 +654,7 @@ fn replay_once(wal: &Wal, opts: ReplayOptions, form: ReplayForm) -> Result<(u64,
     Ok((n, bytes))
 }
 
-fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
+fn replay_log(ctx: &Ctx, s: &Settings, log: &KeptLog) -> Result<Vec<Row>, String> {
     let gc = GcSetting::parse("default")?;
     let cfg = ctx.config(&log.dir, &log.policy, &gc);
     let mut rows = Vec::new();
@@ -670,6 +670,9 @@ fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
         } else {
             ReplayOptions::all()
         };
+        // The baseline, just before: the same segment files read raw, so a
+        // disk whose speed drifts over minutes moves both figures alike.
+        let raw_mb_s = raw_read_of(&log.dir, s)?;
         let start = Instant::now();
         let (n, bytes) = replay_once(&wal, opts, form)?;
         let elapsed = start.elapsed();
@@ -703,9 +706,33 @@ fn replay_log(ctx: &Ctx, log: &KeptLog) -> Result<Vec<Row>, String> {
         );
         row.bytes = bytes;
         row.mb_per_s = bytes as f64 / elapsed.as_secs_f64() / 1e6;
+        // On-disk bytes (headers, protobuf, padding) against the raw read.
+        let record =
+            xwal::format::encoded_record_len(xwal::format::entry_body_len(1 << 20, log.entry_size));
+        row.baseline = format!("raw read of its segments, just before ({raw_mb_s:.0} MB/s)");
+        row.ratio_unit = "MB/s on disk";
+        row.ratio_to_baseline = row.entries_per_s * record as f64 / 1e6 / raw_mb_s;
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// MB/s of a raw sequential O_DIRECT read (--raw-io-kib x --raw-qd) of the
+/// segment files of `dir`.
+fn raw_read_of(dir: &Path, s: &Settings) -> Result<f64, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    files.sort();
+    let (mut bytes, mut secs) = (0u64, 0f64);
+    for f in files {
+        let r = crate::baseline::uring_sequential_read(&f, s.raw_io, s.raw_qd)?;
+        bytes += r.bytes;
+        secs += r.elapsed.as_secs_f64();
+    }
+    Ok(bytes as f64 / secs.max(1e-9) / 1e6)
 }
 
 /// Rollover check: the same writers with normal segments and with small ones.
