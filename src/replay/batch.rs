@@ -53,16 +53,62 @@ pub struct Batch {
 
 impl Batch {
     /// Entries in the batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["ab", "cde"])?;
+    /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
+    /// assert_eq!((batch.len(), batch.is_empty()), (2, false));
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
     /// True if it holds no entry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["ab", "cde"])?;
+    /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
+    /// assert!(!batch.is_empty());
+    /// assert!(xwal::Batch::default().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
     /// Payload bytes in the batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["ab", "cde"])?;
+    /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
+    /// assert_eq!(batch.payload_bytes(), 5);
+    /// # Ok(()) }
+    /// ```
     pub fn payload_bytes(&self) -> u64 {
         self.items.iter().map(|i| i.len as u64).sum()
     }
@@ -94,6 +140,23 @@ impl Batch {
     }
 
     /// The entries in replay order, borrowed from the read buffers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["ab", "cde"])?;
+    /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
+    /// let lens: Vec<(u64, usize)> = batch.iter().map(|(lsn, d)| (lsn, d.len())).collect();
+    /// assert_eq!(lens, [(1, 2), (2, 3)]);
+    /// assert_eq!(batch.iter().rev().next().map(|e| e.0), Some(2));
+    /// # Ok(()) }
+    /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (Lsn, &[u8])> + ExactSizeIterator {
         self.items.iter().map(|i| (i.lsn, self.slice(i)))
     }
@@ -135,6 +198,21 @@ impl Batch {
     }
 
     /// The first entry's LSN and the last's, in replay order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["ab", "cde"])?;
+    /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
+    /// assert_eq!(batch.lsns(), Some((1, 2)));
+    /// # Ok(()) }
+    /// ```
     pub fn lsns(&self) -> Option<(Lsn, Lsn)> {
         Some((self.items.first()?.lsn, self.items.last()?.lsn))
     }

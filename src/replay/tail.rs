@@ -88,11 +88,46 @@ impl Tail {
     }
 
     /// The next LSN the tail will look at.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use std::time::Duration;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    /// let mut tail = wal.tail(2)?;
+    /// assert_eq!(tail.next_lsn(), 2);
+    /// tail.next_batch()?;
+    /// assert_eq!(tail.next_lsn(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn next_lsn(&self) -> Lsn {
         self.next
     }
 
     /// The next batch of durable entries, waiting as long as it takes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use std::time::Duration;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    /// let mut tail = wal.tail(2)?;
+    /// let batch = tail.next_batch()?;
+    /// assert_eq!(batch.get(0), Some((2, &b"b"[..])));
+    /// # Ok(()) }
+    /// ```
     pub fn next_batch(&mut self) -> Result<Batch> {
         loop {
             if let Some(b) = self.next_batch_until(None)? {
@@ -102,6 +137,23 @@ impl Tail {
     }
 
     /// The next batch of durable entries, or `None` if none arrived within `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use std::time::Duration;
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append_batch(["a", "b"])?;
+    /// let mut tail = wal.tail(2)?;
+    /// assert!(tail.next_batch_timeout(Duration::from_secs(10))?.is_some());
+    /// assert!(tail.next_batch_timeout(Duration::from_millis(1))?.is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn next_batch_timeout(&mut self, timeout: Duration) -> Result<Option<Batch>> {
         self.next_batch_until(Some(Instant::now() + timeout))
     }
