@@ -53,6 +53,9 @@ for example in append_replay async_tickets checkpoint_truncate prometheus_metric
     cargo run --quiet -p xwal --features internals,config-file --example "$example"
 done
 
+step "openraft log store (raft/): openraft's own storage suite, the SIGKILL loop"
+cargo test -p xwal-openraft --no-fail-fast
+
 step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127.0.0.1)"
 # Installs moto[server] into .venv-s3 (once), starts it on a free port, and stops
 # it by its PID however the tests end. The tests read XWAL_S3_* from the env file.

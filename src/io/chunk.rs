@@ -116,6 +116,7 @@ impl Chunk {
     }
 
     /// True if it holds nothing.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -409,6 +409,7 @@ pub trait ReadEngine: Send {
     /// assert_eq!(offsets, [8192, 12288, 16384]);
     /// # Ok(()) }
     /// ```
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     fn read_range(
         &mut self,
         fd: RawFd,

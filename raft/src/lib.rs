@@ -1,0 +1,65 @@
+//! xwal as the log store of [openraft](https://docs.rs/openraft/0.9): an
+//! implementation of `RaftLogStorage` and `RaftLogReader` on an xwal `Wal`
+//! ([`XwalLogStore`]), and a small in-memory key-value state machine
+//! ([`KvStateMachine`]) for the tests and the example.
+//!
+//! # How a Raft log maps onto an append-only WAL
+//!
+//! Every change is one xwal entry holding one [`Record`] (JSON):
+//!
+//! - `Entry`: one Raft entry, with the committed log id known when it was
+//!   written (so `save_committed` costs nothing: it rides on the next write);
+//! - `Vote`: the vote, written and made durable before `save_vote` returns;
+//! - `Truncate(i)`: every entry from index `i` on is gone (a conflicting
+//!   suffix). Entries written before it with index `>= i` are dead;
+//! - `Purge(log_id)`: everything up to `log_id` is gone.
+//!
+//! At open the store replays the WAL once and rebuilds its index: a list of
+//! *runs*, each a stretch of consecutive Raft indexes at consecutive LSNs
+//! (`index i -> LSN first_lsn + (i - first_index)`), with the leader ids at
+//! which the term changes. The index is bounded by the number of elections,
+//! truncations and purges, not by the log's length. A range of Raft entries
+//! is read with xwal's LSN-range replay (or from a bounded cache of recent
+//! entries), never by replaying the whole log.
+//!
+//! `purge` writes its marker, then deletes the sealed segments whose entries
+//! all lie at or below the purged index with `Wal::purge_through`; the vote is
+//! written again first if its record would go with them.
+//!
+//! `append` hands each entry to xwal with `Wal::submit` (no waiting) and
+//! calls openraft's flushed callback when the last ticket resolves (from a
+//! tokio task), so group commit works across openraft's pipeline: xwal acks
+//! in LSN order, so the last ticket durable means all are.
+
+mod records;
+mod state_machine;
+mod store;
+
+pub use records::Record;
+pub use state_machine::{KvStateMachine, Request, Response};
+pub use store::XwalLogStore;
+
+use std::io::Cursor;
+
+openraft::declare_raft_types!(
+    /// The type configuration of the store and the example cluster.
+    pub TypeConfig:
+        D = Request,
+        R = Response,
+);
+
+/// A Raft entry of [`TypeConfig`].
+pub type Entry = openraft::Entry<TypeConfig>;
+/// A log id of [`TypeConfig`].
+pub type LogId = openraft::LogId<u64>;
+/// A storage error of [`TypeConfig`].
+pub type StorageError = openraft::StorageError<u64>;
+
+/// An xwal or encoding error as openraft's storage error.
+pub(crate) fn io_error(
+    what: openraft::ErrorVerb,
+    e: impl std::fmt::Display,
+) -> openraft::StorageError<u64> {
+    let e = std::io::Error::other(e.to_string());
+    openraft::StorageError::from_io_error(openraft::ErrorSubject::Logs, what, e)
+}
