@@ -31,10 +31,14 @@
 //! tokio task), so group commit works across openraft's pipeline: xwal acks
 //! in LSN order, so the last ticket durable means all are.
 
+pub mod cluster;
+pub mod local;
+mod mem_store;
 mod records;
 mod state_machine;
 mod store;
 
+pub use mem_store::MemLogStore;
 pub use records::Record;
 pub use state_machine::{KvStateMachine, Request, Response};
 pub use store::XwalLogStore;
