@@ -371,14 +371,7 @@ fn check_valid_header(
             });
         }
     }
-    Ok(SegmentMeta {
-        segment: s.segment,
-        first_lsn: h.first_lsn,
-        salt: h.salt,
-        max_entry_size: h.max_entry_size,
-        capacity: h.capacity,
-        checkpoint: s.checkpoint,
-    })
+    Ok(SegmentMeta::of_header(s.segment, s.checkpoint, h))
 }
 
 /// Deals with a trailing segment without a usable header: a torn first write

@@ -51,6 +51,22 @@ pub struct SegmentMeta {
 }
 
 impl SegmentMeta {
+    /// The entry of segment file `segment` (`checkpoint`: its name) whose valid header is `h`.
+    pub(crate) fn of_header(
+        segment: u64,
+        checkpoint: bool,
+        h: &crate::format::SegmentHeader,
+    ) -> Self {
+        SegmentMeta {
+            segment,
+            first_lsn: h.first_lsn,
+            salt: h.salt,
+            max_entry_size: h.max_entry_size,
+            capacity: h.capacity,
+            checkpoint,
+        }
+    }
+
     pub(crate) fn path(&self, dir: &std::path::Path) -> PathBuf {
         crate::dir::segment_path(dir, self.segment, self.checkpoint)
     }

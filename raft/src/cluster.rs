@@ -133,19 +133,32 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
+impl Conn {
+    /// One openraft RPC: `pick` takes the answer out of the matching reply.
+    async fn rpc<T, E: std::error::Error>(
+        &mut self,
+        m: Message,
+        pick: impl FnOnce(Reply) -> Option<Result<T, RaftError<u64, E>>>,
+    ) -> Result<T, RPCError<u64, BasicNode, RaftError<u64, E>>> {
+        match self.call(&m).await.map(pick) {
+            Ok(Some(r)) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            Ok(None) => Err(self.unexpected()),
+            Err(e) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+        }
+    }
+}
+
 impl RaftNetwork<TypeConfig> for Conn {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         _option: RPCOption,
     ) -> Result<AppendEntriesResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        match self.call(&Message::AppendEntries(rpc)).await {
-            Ok(Reply::AppendEntries(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
-            Ok(_) => Err(self.unexpected()),
-            Err(e) => Err(RPCError::Unreachable(Unreachable::new(&e))),
-        }
+        self.rpc(Message::AppendEntries(rpc), |r| match r {
+            Reply::AppendEntries(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 
     async fn install_snapshot(
@@ -156,13 +169,11 @@ impl RaftNetwork<TypeConfig> for Conn {
         InstallSnapshotResponse<u64>,
         RPCError<u64, BasicNode, RaftError<u64, InstallSnapshotError>>,
     > {
-        match self.call(&Message::InstallSnapshot(rpc)).await {
-            Ok(Reply::InstallSnapshot(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
-            Ok(_) => Err(self.unexpected()),
-            Err(e) => Err(RPCError::Unreachable(Unreachable::new(&e))),
-        }
+        self.rpc(Message::InstallSnapshot(rpc), |r| match r {
+            Reply::InstallSnapshot(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 
     async fn vote(
@@ -170,13 +181,11 @@ impl RaftNetwork<TypeConfig> for Conn {
         rpc: VoteRequest<u64>,
         _option: RPCOption,
     ) -> Result<VoteResponse<u64>, RPCError<u64, BasicNode, RaftError<u64>>> {
-        match self.call(&Message::Vote(rpc)).await {
-            Ok(Reply::Vote(r)) => {
-                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-            }
-            Ok(_) => Err(self.unexpected()),
-            Err(e) => Err(RPCError::Unreachable(Unreachable::new(&e))),
-        }
+        self.rpc(Message::Vote(rpc), |r| match r {
+            Reply::Vote(r) => Some(r),
+            _ => None,
+        })
+        .await
     }
 }
 

@@ -257,7 +257,10 @@ impl Follower {
             };
             first_present.get_or_insert(h.first_lsn);
             if h.first_lsn <= self.next {
-                found = Some((meta_of(s, &h), h.first_lsn));
+                found = Some((
+                    SegmentMeta::of_header(s.segment, s.checkpoint, &h),
+                    h.first_lsn,
+                ));
             }
         }
         match (found, first_present) {
@@ -305,7 +308,10 @@ impl Follower {
         let Some(s) = listed.iter().find(|s| s.segment == h.segment) else {
             return Ok(());
         };
-        self.pos = Some(self.open(meta_of(s, &h), h.first_lsn)?);
+        self.pos = Some(self.open(
+            SegmentMeta::of_header(s.segment, s.checkpoint, &h),
+            h.first_lsn,
+        )?);
         Ok(())
     }
 
@@ -323,16 +329,5 @@ impl Follower {
             HeaderDecode::Valid(h) if h.segment == s.segment => Some(h),
             _ => None,
         })
-    }
-}
-
-fn meta_of(s: &ListedSegment, h: &SegmentHeader) -> SegmentMeta {
-    SegmentMeta {
-        segment: s.segment,
-        first_lsn: h.first_lsn,
-        salt: h.salt,
-        max_entry_size: h.max_entry_size,
-        capacity: h.capacity,
-        checkpoint: s.checkpoint,
     }
 }

@@ -339,6 +339,17 @@ struct Feeder {
 }
 
 impl Pull {
+    /// Reading with `reader`; without one (it moved to the feeder), ended.
+    fn new(reader: Option<Reader>) -> Pull {
+        Pull {
+            ended: reader.is_none(),
+            reader,
+            current: Batch::default(),
+            pos: 0,
+            failure: None,
+        }
+    }
+
     /// The next batch, or the rest of the one the entry iterator is in.
     fn next_batch(&mut self) -> Result<Option<Batch>> {
         if let Some(e) = &self.failure {
@@ -467,16 +478,7 @@ impl Replay {
     /// what the entry iterator had not yet taken.
     fn start_feeder(&self) -> Feeder {
         let (tx, rx) = crossbeam_channel::bounded(self.shared.config.replay_channel_capacity);
-        let mut pull = std::mem::replace(
-            &mut *self.pull.lock(),
-            Pull {
-                reader: None,
-                current: Batch::default(),
-                pos: 0,
-                failure: None,
-                ended: true,
-            },
-        );
+        let mut pull = std::mem::replace(&mut *self.pull.lock(), Pull::new(None));
         let handle = std::thread::Builder::new()
             .name("xwal-replay".into())
             .spawn(move || feed(&mut pull, &tx))
@@ -589,13 +591,7 @@ impl Drop for Replay {
 pub(crate) fn spawn(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Replay> {
     let reader = Reader::new(shared.clone(), opts)?;
     Ok(Replay {
-        pull: Mutex::new(Pull {
-            reader: Some(reader),
-            current: Batch::default(),
-            pos: 0,
-            failure: None,
-            ended: false,
-        }),
+        pull: Mutex::new(Pull::new(Some(reader))),
         feeder: OnceLock::new(),
         shared,
     })
@@ -609,12 +605,6 @@ pub(crate) fn run(
     tx: &Sender<Entry>,
 ) -> Result<(ReplaySummary, Vec<u64>)> {
     let _span = tracing::debug_span!("replay", ?opts).entered();
-    let mut pull = Pull {
-        reader: Some(Reader::new(shared.clone(), opts)?),
-        current: Batch::default(),
-        pos: 0,
-        failure: None,
-        ended: false,
-    };
+    let mut pull = Pull::new(Some(Reader::new(shared.clone(), opts)?));
     feed(&mut pull, tx)
 }

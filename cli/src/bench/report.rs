@@ -345,6 +345,24 @@ pub struct OpenRow {
     pub rss_delta_mib: f64,
 }
 
+impl OpenRow {
+    /// The row of log `log` (`entries` of `entry_size` bytes) under `policy`, before it is timed.
+    pub fn log(log: &str, entries: u64, entry_size: usize, policy: &str) -> OpenRow {
+        OpenRow {
+            log: log.to_string(),
+            payload_bytes: entries * entry_size as u64,
+            entries,
+            segments: 0,
+            scanned_bytes: 0,
+            policy: policy.to_string(),
+            open_ms_median: 0.0,
+            open_ms_min: 0.0,
+            open_ms_max: 0.0,
+            rss_delta_mib: 0.0,
+        }
+    }
+}
+
 /// Facts about the run.
 pub struct Meta {
     pub dir: String,

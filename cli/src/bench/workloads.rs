@@ -808,34 +808,39 @@ pub fn tail_open_times(ctx: &Ctx, s: &Settings) -> Result<Vec<OpenRow>, String> 
                 Some(entries),
             )?;
             close(wal)?;
-            let mut times = Vec::new();
-            let mut report = None;
-            for _ in 0..s.open_repeats {
-                let t0 = Instant::now();
-                let (wal, rep) = Wal::open(cfg.clone()).map_err(|e| format!("open: {e}"))?;
-                times.push(t0.elapsed().as_secs_f64() * 1e3);
-                wal.close().map_err(|e| format!("close: {e}"))?;
-                report = Some(rep);
-            }
-            times.sort_by(f64::total_cmp);
-            let rep = report.ok_or("no open")?;
-            Ok::<OpenRow, String>(OpenRow {
-                log: label.to_string(),
-                payload_bytes: entries * entry as u64,
-                entries,
-                segments: rep.segments,
-                scanned_bytes: rep.scanned_bytes,
-                policy: always.label.clone(),
-                open_ms_median: times[times.len() / 2],
-                open_ms_min: times[0],
-                open_ms_max: times[times.len() - 1],
-                rss_delta_mib: 0.0,
-            })
+            let row = OpenRow::log(label, entries, entry, &always.label);
+            timed_opens(&cfg, s.open_repeats, row)
         })();
         let _ = std::fs::remove_dir_all(&dir);
         out.push(result?);
     }
     Ok(out)
+}
+
+/// Opens `cfg` `repeats` times after a clean close each; fills `row` with the
+/// open times (median, min, max), the last report and the largest RSS growth.
+fn timed_opens(cfg: &Config, repeats: usize, mut row: OpenRow) -> Result<OpenRow, String> {
+    let mut times = Vec::new();
+    let mut report = None;
+    for _ in 0..repeats.max(1) {
+        stats::reset_peak_rss();
+        let before = stats::rss_mib();
+        let t0 = Instant::now();
+        let (wal, rep) = Wal::open(cfg.clone()).map_err(|e| format!("open: {e}"))?;
+        let el = t0.elapsed();
+        row.rss_delta_mib = row.rss_delta_mib.max(stats::peak_rss_mib() - before);
+        wal.close().map_err(|e| format!("close: {e}"))?;
+        times.push(el.as_secs_f64() * 1e3);
+        report = Some(rep);
+    }
+    times.sort_by(f64::total_cmp);
+    let rep = report.ok_or("no open")?;
+    row.segments = rep.segments;
+    row.scanned_bytes = rep.scanned_bytes;
+    row.open_ms_median = times[times.len() / 2];
+    row.open_ms_min = times[0];
+    row.open_ms_max = times[times.len() - 1];
+    Ok(row)
 }
 
 /// Workload f: open time of a small and a large log, per policy, median of
@@ -856,35 +861,9 @@ pub fn open_times(ctx: &Ctx, s: &Settings) -> Result<Vec<OpenRow>, String> {
         )?;
         let result = (|| {
             for policy in &s.policies {
-                let mut times = Vec::new();
-                let mut rss_delta: f64 = 0.0;
-                let mut report = None;
-                for _ in 0..s.open_repeats {
-                    let cfg = ctx.config(&log.dir, policy, &gc);
-                    stats::reset_peak_rss();
-                    let before = stats::rss_mib();
-                    let t0 = Instant::now();
-                    let (wal, rep) = Wal::open(cfg).map_err(|e| format!("open: {e}"))?;
-                    let el = t0.elapsed();
-                    rss_delta = rss_delta.max(stats::peak_rss_mib() - before);
-                    wal.close().map_err(|e| format!("close: {e}"))?;
-                    times.push(el.as_secs_f64() * 1e3);
-                    report = Some(rep);
-                }
-                times.sort_by(f64::total_cmp);
-                let rep = report.ok_or("no open")?;
-                out.push(OpenRow {
-                    log: label.to_string(),
-                    payload_bytes: log.entries * s.recovery_entry_size as u64,
-                    entries: log.entries,
-                    segments: rep.segments,
-                    scanned_bytes: rep.scanned_bytes,
-                    policy: policy.label.clone(),
-                    open_ms_median: times[times.len() / 2],
-                    open_ms_min: times[0],
-                    open_ms_max: times[times.len() - 1],
-                    rss_delta_mib: rss_delta,
-                });
+                let cfg = ctx.config(&log.dir, policy, &gc);
+                let row = OpenRow::log(label, log.entries, s.recovery_entry_size, &policy.label);
+                out.push(timed_opens(&cfg, s.open_repeats, row)?);
             }
             Ok::<(), String>(())
         })();
