@@ -45,6 +45,17 @@ struct State {
     bytes: usize,
 }
 
+/// Drops the oldest copies, durable ones first, until the bound holds. A
+/// tail that needs a dropped copy reads the segments.
+fn trim(s: &mut State) {
+    while s.bytes > FEED_LIMIT_BYTES {
+        let Some(old) = s.recent.pop_front().or_else(|| s.pending.pop_front()) else {
+            break;
+        };
+        s.bytes -= old.records.len();
+    }
+}
+
 /// See the module documentation.
 #[derive(Default)]
 pub(crate) struct CommitFeed {
@@ -100,10 +111,14 @@ impl CommitFeed {
             debug_assert_eq!(c.last_lsn, last_lsn);
             s.bytes += c.records.len();
             s.pending.push_back(c);
+            // Policies that do not sync every batch may write many commits
+            // before one is durable: those copies count against the bound too.
+            trim(&mut s);
         }
         if durable {
             self.raise_locked(&mut s, last_lsn);
         }
+        debug_assert!(s.bytes <= FEED_LIMIT_BYTES);
     }
 
     /// The durable LSN rose to `lsn` (a sync of what was written before).
@@ -122,12 +137,7 @@ impl CommitFeed {
                 s.recent.push_back(c);
             }
         }
-        while s.bytes > FEED_LIMIT_BYTES {
-            let Some(old) = s.recent.pop_front().or_else(|| s.pending.pop_front()) else {
-                break;
-            };
-            s.bytes -= old.records.len();
-        }
+        trim(s);
         self.changed.notify_all();
     }
 
@@ -220,5 +230,22 @@ mod tests {
         }
         assert!(f.state.lock().bytes <= FEED_LIMIT_BYTES);
         assert!(f.find(1).is_none() && f.find(10).is_some());
+    }
+
+    /// Under `Interval` and `Never` commits are written long before a sync
+    /// makes them durable: those copies are bounded too.
+    #[test]
+    fn copies_not_yet_durable_are_bounded() {
+        let f = CommitFeed::new(0);
+        f.register();
+        let big = FEED_LIMIT_BYTES / 4 + 1;
+        for i in 1..=40u64 {
+            let mut x = c(i, i);
+            x.records = Bytes::from(vec![0u8; big]);
+            f.written(Some(x), i, false);
+            assert!(f.state.lock().bytes <= FEED_LIMIT_BYTES, "after commit {i}");
+        }
+        f.durable(40);
+        assert!(f.find(1).is_none() && f.find(40).is_some());
     }
 }

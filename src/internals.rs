@@ -28,7 +28,9 @@ pub mod dir {
 
 /// The I/O seam: aligned buffers and the write and read engines.
 pub mod io {
-    pub use crate::io::{AlignedBuf, BufPool, Chunk, DirWatch, ReadEngine, WriteEngine, WriteOp};
+    pub use crate::io::{
+        AlignedBuf, BufPool, Chunk, DirWatch, ReadEngine, Wakeup, WriteEngine, WriteOp,
+    };
 
     /// Plain syscalls: `pwrite` + `fdatasync`, `pread`.
     pub mod sync {

@@ -115,6 +115,8 @@ impl Wal {
         let rec = recover_read_only(&config, uring)?;
         let mut shared = Shared::new(config, Seams::default(), rec.table, rec.last_lsn, uring);
         shared.read_only = true;
+        shared.view_closed =
+            Some(crate::io::Wakeup::new().map_err(|e| Error::io("creating an eventfd", e))?);
         // Replay covers what the tier holds (no archiver runs, nothing is deleted).
         shared.tier = tier_for(&shared)?;
         Ok((Wal::assemble(Arc::new(shared), None, None), rec.report))
@@ -126,11 +128,11 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
     let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
     dir::create_dir(&config.dir)?;
     let lock = DirLock::acquire(&config.dir)?;
-    let engine = crate::io::write_engine(config.io_engine, config.commits_in_flight, &seams)?;
+    let mut engine = crate::io::write_engine(config.io_engine, config.commits_in_flight, &seams)?;
     let engine_name = engine.name();
     let uring = engine_name == "io_uring";
     let mut reader = crate::io::read_engine(uring, RECOVERY_CHUNK_BYTES, RECOVERY_READ_DEPTH)?;
-    let rec = recovery::recover(&config, &seams, reader.as_mut(), false)?;
+    let rec = recovery::recover(&config, &seams, reader.as_mut(), Some(engine.as_mut()))?;
     drop(reader);
     let mut shared = Shared::new(config, seams, rec.table, rec.last_lsn, uring);
     shared.tier = tier_for(&shared)?;
@@ -170,7 +172,7 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
     // reported after the last attempt.
     let mut attempt = 0;
     loop {
-        match recovery::recover(config, &Seams::default(), reader.as_mut(), true) {
+        match recovery::recover(config, &Seams::default(), reader.as_mut(), None) {
             Err(Error::Io { source, context })
                 if source.kind() == std::io::ErrorKind::NotFound
                     && attempt < READ_ONLY_OPEN_ATTEMPTS =>

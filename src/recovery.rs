@@ -10,9 +10,7 @@ use crate::format::{
     RecordDecode, SegmentHeader, align_down, align_up, decode_record, foreign_bytes,
     single_bit_flip, tear_possible,
 };
-use crate::io::{
-    AlignedBuf, ReadEngine, Seams, sync::fdatasync, sync::pread_full, sync::pwrite_all,
-};
+use crate::io::{AlignedBuf, ReadEngine, Seams, WriteEngine, WriteOp, sync::pread_full};
 use crate::shared::SegmentMeta;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
@@ -179,13 +177,16 @@ pub(crate) struct Recovered {
     pub short_lens: Vec<(u64, u64)>,
 }
 
-/// Runs recovery on `cfg.dir`, which must already be locked.
+/// Runs recovery on `cfg.dir`, which must already be locked. `writer` is the
+/// engine its repairs and syncs go through (the writer's own, so that a test's
+/// simulated disk sees them); `None` for a read-only view, which changes nothing.
 pub(crate) fn recover(
     cfg: &Config,
     seams: &Seams,
     reader: &mut dyn ReadEngine,
-    read_only: bool,
+    mut writer: Option<&mut dyn WriteEngine>,
 ) -> Result<Recovered> {
+    let read_only = writer.is_none();
     let started = Instant::now();
     dir::check_no_restore_marker(&cfg.dir)?;
     let mut report = RecoveryReport::default();
@@ -202,10 +203,17 @@ pub(crate) fn recover(
     let (last_lsn, resume) = match built.table.values().next_back() {
         Some(tail) => {
             let window = evidence_window(&headers, tail.segment);
-            recover_tail(cfg, seams, tail, window, reader, read_only, &mut report)?
+            let io = TailIo {
+                reader: &mut *reader,
+                writer: writer.as_mut().map(|w| &mut **w as &mut dyn WriteEngine),
+            };
+            recover_tail(cfg, seams, tail, window, io, &mut report)?
         }
         None => (0, None),
     };
+    if let Some(w) = writer {
+        make_durable(cfg, built.table.values().next_back(), w)?;
+    }
     // New segments go above every listed one, and appends only to the newest.
     let newest = built.table.keys().next_back();
     debug_assert!(newest.is_none_or(|&n| n < built.next_segment));
@@ -264,6 +272,8 @@ struct Table {
     short_lens: Vec<(u64, u64)>,
     next_segment: u64,
     next_prepared: bool,
+    /// The zero preparation taken as `next_segment`, if any.
+    prepared: Option<u64>,
 }
 
 /// Builds the segment table from the headers. Only the trailing segments may
@@ -285,6 +295,7 @@ fn build_table(
         short_lens: Vec::new(),
         next_segment: 0,
         next_prepared: false,
+        prepared: None,
     };
     for (i, (s, h)) in headers.iter().enumerate() {
         match h {
@@ -317,6 +328,7 @@ fn build_table(
             {
                 // Renamed into place only after zero-fill and sync: complete.
                 out.next_prepared = true;
+                out.prepared = Some(s.segment);
             }
             _ => {
                 set_aside(cfg, s, h, reader, read_only, report)?;
@@ -326,7 +338,33 @@ fn build_table(
             }
         }
     }
+    drop_stale_preparation(cfg, &mut out, read_only, report)?;
     Ok(out)
+}
+
+/// A zero preparation is the next segment only if nothing set aside after it
+/// pushed the numbering past it (a new WAL whose first header never reached
+/// the disk, beside later preparations or a torn segment): numbers go above
+/// what was set aside, so a stale preparation (all zero: nothing in it) is
+/// removed rather than left before the segments to come.
+fn drop_stale_preparation(
+    cfg: &Config,
+    out: &mut Table,
+    read_only: bool,
+    report: &mut RecoveryReport,
+) -> Result<()> {
+    let Some(n) = out.prepared.filter(|&n| n != out.next_segment) else {
+        return Ok(());
+    };
+    debug_assert!(out.table.is_empty() && n < out.next_segment);
+    out.next_prepared = false;
+    let path = dir::segment_path(&cfg.dir, n, false);
+    if !read_only {
+        dir::remove_file(&path)?;
+        dir::sync_dir(&cfg.dir)?;
+    }
+    report.removed_files.push(path);
+    Ok(())
 }
 
 /// The table entry of a segment with a valid header, checked against its
@@ -418,6 +456,35 @@ fn set_aside(
     Ok(())
 }
 
+/// Syncs what recovery keeps before anything is declared durable: the
+/// records it found in the tail may be writes of a process that died before
+/// its fdatasync, still in the device's volatile cache, and they become
+/// durable to `durable_index()`, to tails and, through the next writer's
+/// durable-LSN field, to followers. Every other segment was synced before
+/// the one after it was written. The directory too: the dead process may
+/// have created or renamed files no directory sync covered yet.
+fn make_durable(
+    cfg: &Config,
+    tail: Option<&SegmentMeta>,
+    writer: &mut dyn WriteEngine,
+) -> Result<()> {
+    if let Some(t) = tail {
+        let path = t.path(&cfg.dir);
+        let file = dir::open_for_write(&path, false)?;
+        writer
+            .sync_data(file.as_raw_fd())
+            .map_err(|e| Error::io(format!("syncing recovered tail {}", path.display()), e))?;
+    }
+    dir::sync_dir(&cfg.dir)
+}
+
+/// What the tail's recovery reads and writes through.
+struct TailIo<'a> {
+    reader: &'a mut dyn ReadEngine,
+    /// `None` for a read-only view.
+    writer: Option<&'a mut dyn WriteEngine>,
+}
+
 /// Scans the tail segment (the only one that can hold unsynced data, since
 /// rollover syncs a segment before the next is written) and decides where
 /// the writer resumes.
@@ -426,13 +493,13 @@ fn recover_tail(
     seams: &Seams,
     tail: &SegmentMeta,
     window: u64,
-    reader: &mut dyn ReadEngine,
-    read_only: bool,
+    mut io: TailIo<'_>,
     report: &mut RecoveryReport,
 ) -> Result<(u64, Option<Resume>)> {
     report.tail_segment = Some(tail.segment);
+    let read_only = io.writer.is_none();
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
-        scan_tail(seams, tail, p, window, reader, read_only)
+        scan_tail(seams, tail, p, window, &mut io)
     })?;
     debug_assert!(scan.last_lsn + 1 >= tail.first_lsn && scan.end >= BLOCK_SIZE as u64);
     report.scanned_bytes = scan.scanned_bytes;
@@ -790,11 +857,11 @@ fn scan_tail(
     meta: &SegmentMeta,
     path: &std::path::Path,
     window: u64,
-    reader: &mut dyn ReadEngine,
-    read_only: bool,
+    io: &mut TailIo<'_>,
 ) -> Result<TailScan> {
+    let read_only = io.writer.is_none();
     let (file, size) = open_with_size(path)?;
-    let sc = scan_records(meta, path, &file, size, window, reader)?;
+    let sc = scan_records(meta, path, &file, size, window, &mut *io.reader)?;
     drop(file);
     let leftover_zero = sc.leftover.iter().all(|&b| b == 0);
     let (bad_at, reason, tear) = match sc.phase {
@@ -845,7 +912,15 @@ fn scan_tail(
             return Err(short_file_error(sf, sc.group_end_lsn));
         }
     }
-    finish_tail(path, meta, &sc, bad_at, reason, short_file, read_only)
+    let cut = Cut { bad_at, reason };
+    let writer = io.writer.as_mut().map(|w| &mut **w as &mut dyn WriteEngine);
+    finish_tail(path, meta, &sc, cut, short_file, writer)
+}
+
+/// Where the first bad record of the tail is, if any, and why.
+struct Cut {
+    bad_at: Option<u64>,
+    reason: &'static str,
 }
 
 /// Whether the first bad record of the tail can be a torn write, and why it
@@ -926,10 +1001,9 @@ fn finish_tail(
     path: &std::path::Path,
     meta: &SegmentMeta,
     sc: &Scanned,
-    bad_at: Option<u64>,
-    reason: &'static str,
+    Cut { bad_at, reason }: Cut,
     short_file: Option<ShortFile>,
-    read_only: bool,
+    writer: Option<&mut dyn WriteEngine>,
 ) -> Result<TailScan> {
     let (group_end_pos, group_end_lsn) = (sc.group_end_pos, sc.group_end_lsn);
     let dropped_records = sc.expected - 1 - group_end_lsn;
@@ -961,16 +1035,18 @@ fn finish_tail(
         );
     }
     let resumable = short_file.is_none();
-    let tail_block = if read_only || !resumable {
-        vec![0u8; BLOCK_SIZE]
-    } else {
-        let wfile = dir::open_for_write(path, false)?;
-        if needs_zeroing {
-            zero_range(&wfile, group_end_pos, zero_to)
-                .map_err(|e| Error::io(format!("zeroing torn tail of {}", path.display()), e))?;
+    let tail_block = match writer {
+        Some(w) if resumable => {
+            let wfile = dir::open_for_write(path, false)?;
+            if needs_zeroing {
+                zero_range(w, &wfile, group_end_pos, zero_to).map_err(|e| {
+                    Error::io(format!("zeroing torn tail of {}", path.display()), e)
+                })?;
+            }
+            read_tail_block(&wfile, group_end_pos)
+                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
         }
-        read_tail_block(&wfile, group_end_pos)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        _ => vec![0u8; BLOCK_SIZE],
     };
     Ok(TailScan {
         end: group_end_pos,
@@ -992,21 +1068,54 @@ fn read_tail_block(file: &std::fs::File, pos: u64) -> std::io::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Zeroes `[from, to)` (to is block-aligned), keeping bytes before `from` in its block, then syncs.
-/// Without this, stale records of the torn attempt could line up behind new ones after a later crash.
-fn zero_range(file: &std::fs::File, from: u64, to: u64) -> std::io::Result<()> {
+/// Zeroes `[from, to)` (to is block-aligned), keeping bytes before `from`
+/// in its block, through the writer's engine; [`make_durable`] syncs it.
+/// Without this, stale records of the torn attempt could line up behind new
+/// ones after a later crash.
+fn zero_range(
+    writer: &mut dyn WriteEngine,
+    file: &std::fs::File,
+    from: u64,
+    to: u64,
+) -> std::io::Result<()> {
+    const ZERO_WRITE_BYTES: usize = 1 << 20;
     let fd = file.as_raw_fd();
     let first = align_down(from, BLOCK_SIZE as u64);
+    debug_assert!(to % BLOCK_SIZE as u64 == 0 && to > first);
     let head = read_tail_block(file, from)?;
     let mut buf = AlignedBuf::new(BLOCK_SIZE);
     buf.as_mut_slice().copy_from_slice(&head);
-    pwrite_all(fd, buf.as_slice(), first)?;
-    let zeros = AlignedBuf::new(1 << 20);
+    let mut buf = write_through(writer, fd, buf, BLOCK_SIZE, first)?;
     let mut off = first + BLOCK_SIZE as u64;
+    if off < to {
+        buf = AlignedBuf::new(ZERO_WRITE_BYTES);
+    }
     while off < to {
-        let n = (zeros.capacity() as u64).min(to - off) as usize;
-        pwrite_all(fd, &zeros.as_slice()[..n], off)?;
+        let n = (ZERO_WRITE_BYTES as u64).min(to - off) as usize;
+        buf = write_through(writer, fd, buf, n, off)?;
         off += n as u64;
     }
-    fdatasync(fd)
+    Ok(())
+}
+
+/// One write of `buf[..len]` at `offset`, run to completion; the buffer back.
+fn write_through(
+    writer: &mut dyn WriteEngine,
+    fd: std::os::fd::RawFd,
+    buf: AlignedBuf,
+    len: usize,
+    offset: u64,
+) -> std::io::Result<AlignedBuf> {
+    let op = WriteOp {
+        fd,
+        offset,
+        buf,
+        len,
+        sync: false,
+        inline: true,
+    };
+    op.assert_aligned();
+    writer.start(op);
+    let (buf, result) = writer.finish();
+    result.map(|()| buf)
 }

@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
     pub read_only: bool,
+    /// A read-only view's close: set once, it ends its followers' waits.
+    pub view_closed: Option<crate::io::Wakeup>,
     /// Replay anchors of segments written by this process: (offset, LSN) of a
     /// record boundary about every `replay_chunk_size` bytes, in offset order.
     /// At most `capacity / replay_chunk_size` per segment; dropped with the
@@ -167,6 +169,7 @@ impl Shared {
             closed: crate::sync::AtomicBool::new(false),
             uring,
             read_only: false,
+            view_closed: None,
             anchors: Mutex::new(BTreeMap::new()),
             sealed_len: Mutex::new(BTreeMap::new()),
             tier: None,

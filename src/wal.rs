@@ -673,6 +673,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn tail(&self, from_lsn: Lsn) -> Result<Tail> {
+        self.shared.check_open()?;
         Tail::new(self.shared.clone(), from_lsn)
     }
 
@@ -814,6 +815,13 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn close(&self) -> Result<()> {
+        if let Some(stop) = &self.shared.view_closed {
+            // A view has no writer: later calls see `closed`, and its
+            // followers' waits end now.
+            self.shared.closed.store(true, Ordering::SeqCst);
+            stop.set();
+            return Ok(());
+        }
         let Some(handle) = self.writer.lock().take() else {
             return Ok(());
         };

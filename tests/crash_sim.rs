@@ -73,6 +73,12 @@ enum Mode {
 #[derive(Default, Debug)]
 struct Stats {
     points: u64,
+    /// Power cuts that fell inside recovery (its repair writes and syncs),
+    /// each followed by another recovery.
+    recovery_cuts: u64,
+    /// Processes that died with the power on: the next recovery found their
+    /// unsynced writes still in the simulated volatile cache.
+    process_crashes: u64,
     acked: u64,
     ops: u64,
     flips: u64,
@@ -117,13 +123,18 @@ fn seams(sim: &SimDisk, mode: Mode) -> Seams {
     }
 }
 
-/// Replays everything and checks it against what was acknowledged.
-fn verify(wal: &Wal, seed: u64, acked: &BTreeMap<u64, Vec<u8>>) -> Result<u64, String> {
+/// Replays everything and checks it against what was acknowledged; the
+/// entries replayed.
+fn verify(
+    wal: &Wal,
+    seed: u64,
+    acked: &BTreeMap<u64, Vec<u8>>,
+) -> Result<BTreeMap<u64, Vec<u8>>, String> {
     let r = wal
         .replay(ReplayOptions::all())
         .map_err(|e| format!("replay start: {e}"))?;
     let mut prev = 0;
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeMap::new();
     for e in r.receiver().iter() {
         if e.lsn <= prev {
             return Err(format!(
@@ -147,17 +158,51 @@ fn verify(wal: &Wal, seed: u64, acked: &BTreeMap<u64, Vec<u8>>) -> Result<u64, S
                 ));
             }
         }
-        seen.insert(e.lsn);
+        seen.insert(e.lsn, e.data);
     }
     r.finish().map_err(|e| format!("replay: {e}"))?;
-    if let Some(lost) = acked.keys().find(|l| !seen.contains(l)) {
+    if let Some(lost) = acked.keys().find(|l| !seen.contains_key(l)) {
         return Err(format!(
             "acknowledged LSN {lost} lost ({} acknowledged, {} replayed)",
             acked.len(),
             seen.len()
         ));
     }
-    Ok(prev)
+    Ok(seen)
+}
+
+/// Opens after a crash. Some recoveries lose power themselves (inside their
+/// repair writes or syncs): the files are then left as that cut left them
+/// and recovery runs again on a fresh disk. Returns the disk the WAL runs on.
+fn open_after_crash(
+    dir: &Path,
+    seed: u64,
+    mode: Mode,
+    sim: SimDisk,
+    rng: &mut Rng,
+    stats: &mut Stats,
+) -> Result<(Wal, RecoveryReport, SimDisk), String> {
+    let mut sim = sim;
+    for attempt in 0..3 {
+        if attempt < 2 && rng.below(3) == 0 {
+            sim.cut_after(rng.below(3));
+        }
+        match Wal::open_with(cfg(dir, seed), seams(&sim, mode)) {
+            Ok((wal, rep)) => return Ok((wal, rep, sim)),
+            Err(_) if sim.is_dead() => {
+                stats.recovery_cuts += 1;
+                sim.crash_image(dir, &mut || rng.next())
+                    .map_err(|e| format!("crash image: {e}"))?;
+                sim = SimDisk::new();
+            }
+            Err(e) => {
+                return Err(format!(
+                    "open refused a log that only lost its unsynced tail: {e}"
+                ));
+            }
+        }
+    }
+    Err("three recoveries in a row lost power with no cut planned".into())
 }
 
 /// Records of a segment file: (offset, len, lsn, durable_lsn).
@@ -225,14 +270,17 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
     let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5eed);
     let mut acked: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut max_lsn_seen: u64;
+    let mut sim = SimDisk::new();
     for cycle in 0..CYCLES_PER_SEED {
-        let sim = SimDisk::new();
-        let c = cfg(d.path(), seed);
-        let acks_durable = c.sync.acks_are_durable();
-        let (wal, rep) = Wal::open_with(c, seams(&sim, mode)).map_err(|e| {
-            format!("cycle {cycle}: open refused a log that only lost its unsynced tail: {e}")
-        })?;
-        let last = verify(&wal, seed, &acked).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let acks_durable = cfg(d.path(), seed).sync.acks_are_durable();
+        let (wal, rep, s) = open_after_crash(d.path(), seed, mode, sim, &mut rng, stats)
+            .map_err(|e| format!("cycle {cycle}: {e}"))?;
+        sim = s;
+        let replayed = verify(&wal, seed, &acked).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let last = replayed.keys().next_back().copied().unwrap_or(0);
+        // What recovery kept is durable from now on, acknowledged or not
+        // (a write whose ack the crash cut off): a later power cut owes it.
+        acked.extend(replayed);
         if rep.last_lsn < acked.keys().next_back().copied().unwrap_or(0) {
             return Err(format!(
                 "cycle {cycle}: recovered last LSN {} is below acknowledged {:?}",
@@ -373,10 +421,20 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                 }
             }
         }
+        if mode == Mode::Correct && rng.below(3) == 0 {
+            // The process dies with the power on: nothing it did not sync is
+            // lost yet, and the next recovery must make it durable.
+            sim.cut_now();
+            drop(wal);
+            sim.revive();
+            stats.process_crashes += 1;
+            continue;
+        }
         drop(wal);
         let cs = sim
             .crash_image(d.path(), &mut || rng.next())
             .map_err(|e| format!("crash image: {e}"))?;
+        sim = SimDisk::new();
         stats.points += 1;
         stats.kept += cs.kept;
         stats.reverted += cs.reverted;

@@ -19,7 +19,7 @@ pub mod watch;
 pub use aligned::AlignedBuf;
 pub use chunk::{BufPool, Chunk};
 pub(crate) use seams::Seams;
-pub use watch::DirWatch;
+pub use watch::{DirWatch, Wakeup};
 
 /// Upper bound of [`Config::commits_in_flight`]: the writer ring holds this many chains.
 pub const MAX_COMMITS_IN_FLIGHT: usize = 4;

@@ -205,6 +205,49 @@ impl SimDisk {
         self.0.lock().dead = true;
     }
 
+    /// The process that ran into the failure is gone, but the power stayed
+    /// on: what it wrote and never synced is still in the volatile cache
+    /// (the journal), and the files read as it left them. A new process (a
+    /// new `Wal` on the same `SimDisk`) runs with power; a later cut and
+    /// [`SimDisk::crash_image`] can still undo what neither process synced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use xwal::seams::{Seams, SimDisk};
+    /// use xwal::{Config, SyncPolicy, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".")?;
+    /// let config = Config::new(dir.path())
+    ///     .segment_size(1 << 20)
+    ///     .max_entry_size(64 << 10)
+    ///     .sync(SyncPolicy::Never);
+    /// let sim = SimDisk::new();
+    /// let seams = || Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config.clone(), seams())?;
+    /// wal.append(b"written, never synced")?;
+    /// sim.cut_now(); // the process dies here: nothing more of it reaches the disk
+    /// drop(wal);
+    ///
+    /// sim.revive();
+    /// let (wal, report) = Wal::open_with(config.clone(), seams())?;
+    /// assert_eq!(report.last_lsn, 1);
+    /// // Recovery declared LSN 1 durable, so it synced it: a power cut now keeps it.
+    /// assert_eq!(wal.durable_index(), 1);
+    /// sim.cut_now();
+    /// drop(wal);
+    /// sim.crash_image(dir.path(), &mut || 0)?;
+    /// let (_wal, report) = Wal::open(config)?;
+    /// assert_eq!(report.last_lsn, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn revive(&self) {
+        let mut s = self.0.lock();
+        s.dead = false;
+        s.cut_at = None;
+    }
+
     /// True once the power has failed.
     ///
     /// # Examples

@@ -31,6 +31,14 @@ const LOOK_BYTES: u64 = 4 << 20;
 const FIRST_READ_BYTES: usize = 16 << 10;
 const CHUNK_BYTES: usize = 256 << 10;
 
+/// What follows the segment a follower reads.
+enum Next {
+    /// The next segment's valid header.
+    Header(SegmentHeader),
+    /// The next segment was removed (a later one exists).
+    Removed { first_present: Lsn },
+}
+
 /// Where the next undelivered record is.
 struct Position {
     meta: SegmentMeta,
@@ -81,6 +89,8 @@ impl Follower {
     /// The next batch of proven-durable entries, or `None` at `deadline`.
     pub fn next_batch(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>> {
         loop {
+            // The view was closed: `Closed`, as for every later call.
+            self.shared.check_open()?;
             if let Some(b) = self.look()? {
                 return Ok(Some(b));
             }
@@ -90,13 +100,12 @@ impl Follower {
                 Some(d) => (d - now).min(FOLLOW_MAX_WAIT),
                 None => FOLLOW_MAX_WAIT,
             };
+            let stop = self.shared.view_closed.as_ref();
             match &self.watch {
-                Some(w) => {
-                    w.wait(left)
-                        .map_err(|e| Error::io("waiting on inotify", e))?;
-                }
-                None => std::thread::sleep(left),
+                Some(w) => w.wait(left, stop).map(|_| ()),
+                None => crate::io::watch::sleep_unless(left, stop),
             }
+            .map_err(|e| Error::io("waiting for the directory to change", e))?;
         }
     }
 
@@ -112,33 +121,60 @@ impl Follower {
         loop {
             let look = self.read_until_proven()?;
             self.proven = self.proven.max(look.max_durable);
-            let pos_lsn = self.pos.as_ref().map_or(0, |p| p.lsn);
             let stop = self.proven.min(look.last_valid);
-            if stop >= pos_lsn {
+            if stop >= self.pos_lsn() {
                 let b = self.deliver(&look, stop)?;
                 if !b.is_empty() {
                     return Ok(Some(b));
                 }
                 continue;
             }
-            // Nothing proven by durable LSNs: only the next segment's valid
-            // header proves the rest (the directory is listed only now).
+            // Nothing proven by durable LSNs: only a later segment proves the
+            // rest (the directory is listed only now).
             let listed = dir::list(&self.shared.dir)?.0;
-            let Some(h) = self.next_segment_header(&listed)? else {
+            let Some(next) = self.next_segment(&listed)? else {
                 return Ok(None);
             };
-            let end = h.first_lsn.saturating_sub(1);
-            if !look.at_end || look.last_valid < end {
-                return Err(self.missing(look.last_valid, end));
+            if let Some(b) = self.finish_segment(&listed, next)? {
+                return Ok(Some(b));
             }
-            if look.last_valid >= pos_lsn {
-                let b = self.deliver(&look, look.last_valid)?;
-                if !b.is_empty() {
-                    return Ok(Some(b));
-                }
-                continue;
+        }
+    }
+
+    fn pos_lsn(&self) -> Lsn {
+        self.pos.as_ref().map_or(0, |p| p.lsn)
+    }
+
+    /// The current segment is complete: a later segment exists, and a
+    /// segment is synced before the next one is written. Its records are
+    /// read again to their end, since the look that found nothing proven may
+    /// predate its last records (the later segment can have been written in
+    /// between). Delivers what is left, then moves on; or ends the tail if
+    /// the next segment was removed.
+    fn finish_segment(&mut self, listed: &[ListedSegment], next: Next) -> Result<Option<Batch>> {
+        let look = self.read_written(u64::MAX)?;
+        debug_assert!(look.at_end);
+        if let Next::Header(h) = &next {
+            let end = h.first_lsn - 1;
+            if look.last_valid != end {
+                return Err(self.inconsistent(look.last_valid, end));
             }
-            self.move_to(&listed, h)?;
+        }
+        if look.last_valid >= self.pos_lsn() {
+            let b = self.deliver(&look, look.last_valid)?;
+            if !b.is_empty() {
+                return Ok(Some(b));
+            }
+        }
+        match next {
+            Next::Header(h) => {
+                self.move_to(listed, h)?;
+                Ok(None)
+            }
+            Next::Removed { first_present } => Err(Error::TailBehindRemoval {
+                needed: self.next,
+                first_present,
+            }),
         }
     }
 
@@ -155,15 +191,23 @@ impl Follower {
         }
     }
 
-    fn missing(&self, last_valid: Lsn, end: Lsn) -> Error {
+    /// A complete segment whose records do not end where the next begins.
+    fn inconsistent(&self, last_valid: Lsn, end: Lsn) -> Error {
         let p = self.pos.as_ref();
-        Error::Corruption {
-            segment: p.map_or(0, |p| p.meta.segment),
-            offset: p.map_or(0, |p| p.offset),
-            reason: format!(
+        let reason = match last_valid < end {
+            true => format!(
                 "records end at LSN {last_valid}, but the next segment starts at LSN {}",
                 end + 1
             ),
+            false => format!(
+                "records go on to LSN {last_valid}, but the next segment starts at LSN {}",
+                end + 1
+            ),
+        };
+        Error::Corruption {
+            segment: p.map_or(0, |p| p.meta.segment),
+            offset: p.map_or(0, |p| p.offset),
+            reason,
         }
     }
 
@@ -292,15 +336,47 @@ impl Follower {
         })
     }
 
-    /// The valid header of the segment after the current one, if it exists.
-    fn next_segment_header(&self, listed: &[ListedSegment]) -> Result<Option<SegmentHeader>> {
+    /// What follows the current segment: the next one's valid header; or,
+    /// if it is gone (purged, consumed) while a later one exists, the removal;
+    /// or nothing yet.
+    fn next_segment(&self, listed: &[ListedSegment]) -> Result<Option<Next>> {
         let Some(p) = self.pos.as_ref() else {
             return Ok(None);
         };
-        match listed.iter().find(|s| s.segment == p.meta.segment + 1) {
-            Some(s) => self.header_of(s),
-            None => Ok(None),
+        let want = p.meta.segment + 1;
+        if let Some(s) = listed.iter().find(|s| s.segment == want) {
+            return Ok(self.header_of(s)?.map(Next::Header));
         }
+        // A later segment with a valid header was written after `want` was
+        // sealed, so `want` existed; a listing taken during a checkpoint
+        // rename may miss a name, hence the check under both names.
+        for s in listed.iter().filter(|s| s.segment > want) {
+            let Some(h) = self.header_of(s)? else {
+                continue;
+            };
+            if self.exists(want) {
+                return Ok(None);
+            }
+            let first_present = self.first_present(listed)?.unwrap_or(h.first_lsn);
+            return Ok(Some(Next::Removed { first_present }));
+        }
+        Ok(None)
+    }
+
+    fn exists(&self, segment: u64) -> bool {
+        [false, true]
+            .iter()
+            .any(|&c| dir::segment_path(&self.shared.dir, segment, c).exists())
+    }
+
+    /// The first LSN of the oldest listed segment with a valid header.
+    fn first_present(&self, listed: &[ListedSegment]) -> Result<Option<Lsn>> {
+        for s in listed {
+            if let Some(h) = self.header_of(s)? {
+                return Ok(Some(h.first_lsn));
+            }
+        }
+        Ok(None)
     }
 
     /// Moves to the next segment, which must start where this one ended.
