@@ -247,7 +247,8 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// ```
 #[derive(Debug)]
 pub struct DirLock {
-    _file: File,
+    /// `LOCK`, once it exists.
+    _file: Option<File>,
     _dir: File,
 }
 
@@ -273,6 +274,32 @@ impl DirLock {
     /// # Ok(()) }
     /// ```
     pub fn acquire(dir: &Path) -> Result<DirLock> {
+        let mut lock = DirLock::acquire_leaving_files(dir)?;
+        lock.take_lock_file(dir)?;
+        Ok(lock)
+    }
+
+    /// Takes the lock on the directory itself, and on `LOCK` only if it
+    /// exists: nothing is created, so an operation that may still refuse
+    /// (a restore into a directory that holds another WAL) leaves no trace.
+    /// [`DirLock::take_lock_file`] completes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::internals::dir::{DirLock, LOCK_FILE};
+    /// use xwal::Error;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut lock = DirLock::acquire_leaving_files(dir.path())?;
+    /// assert!(!dir.path().join(LOCK_FILE).exists());
+    /// assert!(matches!(DirLock::acquire(dir.path()), Err(Error::Locked { .. })));
+    /// lock.take_lock_file(dir.path())?;
+    /// assert!(dir.path().join(LOCK_FILE).exists());
+    /// # Ok(()) }
+    /// ```
+    pub fn acquire_leaving_files(dir: &Path) -> Result<DirLock> {
         let path = dir.join(LOCK_FILE);
         // The directory itself is locked first: `LOCK` can be unlinked or
         // replaced while a writer holds it (a second opener would then lock a
@@ -283,26 +310,52 @@ impl DirLock {
             .open(dir)
             .map_err(|e| Error::io(format!("opening WAL directory {}", dir.display()), e))?;
         flock_exclusive(&dir_file, dir, &path)?;
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
-        // Still taken, for tools that look at `LOCK` (and earlier versions).
-        flock_exclusive(&file, dir, &path)?;
-        if !existed {
-            sync_dir(dir)?;
-        }
+        let file = match open_lock_file(&path, false) {
+            Ok(f) => {
+                flock_exclusive(&f, dir, &path)?;
+                Some(f)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Error::io(
+                    format!("opening lock file {}", path.display()),
+                    e,
+                ));
+            }
+        };
         Ok(DirLock {
             _file: file,
             _dir: dir_file,
         })
     }
+
+    /// Creates `LOCK` if missing and locks it too (for tools that look at it).
+    pub fn take_lock_file(&mut self, dir: &Path) -> Result<()> {
+        if self._file.is_some() {
+            return Ok(());
+        }
+        let path = dir.join(LOCK_FILE);
+        let existed = path.exists();
+        let file = open_lock_file(&path, true)
+            .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
+        flock_exclusive(&file, dir, &path)?;
+        if !existed {
+            sync_dir(dir)?;
+        }
+        self._file = Some(file);
+        Ok(())
+    }
+}
+
+fn open_lock_file(path: &Path, create: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`, or `Error::Locked` naming the WAL's lock file.

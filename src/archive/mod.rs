@@ -200,15 +200,30 @@ impl LocalState {
     }
 
     fn load(dir: &Path, location: &str) -> Result<LocalState> {
+        let Some(mut st) = Self::read(dir)? else {
+            return Ok(LocalState {
+                location: location.to_string(),
+                ..Default::default()
+            });
+        };
+        if st.location != location && st.remote_only.is_some() {
+            return Err(Error::Config(format!(
+                "segments of this WAL were archived to {} and deleted locally, but S3Config now points to {location}; point it back (or restore them first)",
+                st.location
+            )));
+        }
+        if st.remote_only.is_none() {
+            st.location = location.to_string();
+        }
+        Ok(st)
+    }
+
+    /// The state as recorded, if the file exists.
+    fn read(dir: &Path) -> Result<Option<LocalState>> {
         let path = Self::path(dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(LocalState {
-                    location: location.to_string(),
-                    ..Default::default()
-                });
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
         };
         let bad = || {
@@ -259,16 +274,7 @@ impl LocalState {
                 _ => return Err(bad()),
             }
         }
-        if st.location != location && st.remote_only.is_some() {
-            return Err(Error::Config(format!(
-                "segments of this WAL were archived to {} and deleted locally, but S3Config now points to {location}; point it back (or restore them first)",
-                st.location
-            )));
-        }
-        if st.remote_only.is_none() {
-            st.location = location.to_string();
-        }
-        Ok(st)
+        Ok(Some(st))
     }
 
     fn store(&self, dir: &Path) -> Result<()> {
@@ -544,11 +550,15 @@ impl Archive {
     /// Fetches an archived segment into an unnamed temp file, verified against
     /// the manifest (size, CRC32C, header), for the normal reader.
     pub(crate) fn fetch_segment(&self, segment: u64) -> Result<File> {
-        let manifest = match self.manifest() {
-            Some(m) => m,
-            None => self.load_view(None)?,
+        let listed = |m: &Manifest| m.entries.get(&segment).copied();
+        let cached = self.manifest().and_then(|m| listed(&m));
+        // A view's manifest is a snapshot: a segment archived since (and
+        // deleted locally by the writer's retention) is in a newer one.
+        let entry = match cached {
+            Some(e) => Some(e),
+            None => listed(&*self.load_view(None)?),
         };
-        let Some(e) = manifest.entries.get(&segment).copied() else {
+        let Some(e) = entry else {
             return Err(Error::NotFound {
                 what: "segment",
                 number: segment,

@@ -79,8 +79,6 @@ pub struct RestoreReport {
 /// ```
 pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
     let _span = tracing::info_span!("restore", dir = %dir.display()).entered();
-    dir::create_dir(dir)?;
-    let _lock = DirLock::acquire(dir)?;
     let remote = Remote::new(s3)?;
     let location = super::location_of(s3);
     let key = store::manifest_key(&remote.prefix);
@@ -144,30 +142,21 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
             "older archived segments are separated from the newest run by a gap and are not restored"
         );
     }
+    // Nothing local changes before every check passed: a refused restore
+    // leaves the directory as it was (no LOCK, no marker, no leftover gone).
+    let mut lock = lock_for_restore(dir)?;
+    let (listed, leftovers) = dir::list(dir)?;
+    report.already_present = segments_of_this_archive(dir, &listed, &run)?;
+    check_state_is_ours(dir, &report.location)?;
+    lock.take_lock_file(dir)?;
     // Marked until complete: an interrupted restore is refused by every open,
     // never taken for a shorter WAL.
     let marker = dir.join(dir::RESTORE_MARKER);
     std::fs::write(&marker, b"")
         .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
     dir::sync_dir(dir)?;
-    let (listed, leftovers) = dir::list(dir)?;
     for p in leftovers {
         dir::remove_file(&p)?;
-    }
-    for s in &listed {
-        let path = dir::segment_path(dir, s.segment, s.checkpoint);
-        match run.iter().find(|e| e.segment == s.segment) {
-            Some(e) if e.checkpoint == s.checkpoint && same_file(&path, e)? => {
-                report.already_present.push(s.segment)
-            }
-            _ => {
-                return Err(Error::Config(format!(
-                    "{} holds {} which is not part of the archive (or differs from it): restore into an empty directory",
-                    dir.display(),
-                    path.display()
-                )));
-            }
-        }
     }
     for e in &run {
         if report.already_present.contains(&e.segment) {
@@ -210,6 +199,53 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
         "restore complete"
     );
     Ok(report)
+}
+
+/// Locks `dir` for a restore, creating it if missing (a new directory has
+/// nothing to refuse); an existing one gets no `LOCK` file yet.
+fn lock_for_restore(dir: &Path) -> Result<DirLock> {
+    dir::create_dir(dir)?; // also refuses a path that is not a directory
+    DirLock::acquire_leaving_files(dir)
+}
+
+/// The segments already in `dir`, each of which must be the archived
+/// object of `run` (left by an interrupted restore), else the restore is
+/// refused: the directory holds another WAL.
+fn segments_of_this_archive(
+    dir: &Path,
+    listed: &[dir::ListedSegment],
+    run: &[ManifestEntry],
+) -> Result<Vec<u64>> {
+    let mut present = Vec::new();
+    for s in listed {
+        let path = dir::segment_path(dir, s.segment, s.checkpoint);
+        match run.iter().find(|e| e.segment == s.segment) {
+            Some(e) if e.checkpoint == s.checkpoint && same_file(&path, e)? => {
+                present.push(s.segment)
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "{} holds {} which is not part of the archive (or differs from it): restore into an empty directory. Nothing was changed",
+                    dir.display(),
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(present)
+}
+
+/// An `archive.state` left in `dir` must be of this archive: another's
+/// belongs to another WAL (whose segments may live only in its archive).
+fn check_state_is_ours(dir: &Path, location: &str) -> Result<()> {
+    match super::LocalState::read(dir)? {
+        Some(st) if st.location != location => Err(Error::Config(format!(
+            "{} holds the archive state of {}, not of {location}: restore into an empty directory. Nothing was changed",
+            dir.display(),
+            st.location
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Writes a verified object under a temporary name, syncs it, renames it into place.
