@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::format::BLOCK_SIZE;
 pub(crate) use crate::format::names::{
-    FileKind, LOCK_FILE, RESTORE_MARKER, anchor_index_path, classify, segment_path,
+    FileKind, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER, anchor_index_path, classify, segment_path,
 };
 use crate::format::names::{PREFIX, PREPARING_SUFFIX};
 use crate::io::{AlignedBuf, sync::fdatasync, sync::pwrite_all};
@@ -24,6 +24,43 @@ pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)?;
     f.write_all(bytes)
+}
+
+/// Replaces file `name` of `dir` atomically and durably: writes a temporary
+/// file, syncs it, renames it over `name`, syncs the directory. A crash
+/// leaves the old file or the new one, never a mix.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::internals::dir::write_durable;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// write_durable(dir.path(), "state", b"one")?;
+/// write_durable(dir.path(), "state", b"two")?;
+/// assert_eq!(std::fs::read(dir.path().join("state")).unwrap(), b"two");
+/// assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+/// # Ok(()) }
+/// ```
+pub fn write_durable(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(|e| Error::io(ctx("creating", &tmp), e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(ctx("writing", &tmp), e))?;
+    drop(f);
+    rename_durable(dir, &tmp, &path)
 }
 
 /// Reads segment `segment`'s anchor index, if there is a valid one for this
@@ -109,6 +146,15 @@ pub struct ListedSegment {
 /// # Ok(()) }
 /// ```
 pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
+    list_below(dir, None)
+}
+
+/// [`list`], leaving out segments numbered `below` or higher, if given (a
+/// read-only view of a damaged directory reads up to the first damaged segment).
+pub(crate) fn list_below(
+    dir: &Path,
+    below: Option<u64>,
+) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
     let rd =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut segs = Vec::new();
@@ -118,7 +164,9 @@ pub fn list(dir: &Path) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
         let name = ent.file_name();
         let Some(name) = name.to_str() else { continue };
         let kind = classify(name);
-        if kind == FileKind::Foreign {
+        if kind == FileKind::Foreign
+            || matches!(kind, FileKind::Segment { segment, .. } if below.is_some_and(|b| segment >= b))
+        {
             continue;
         }
         let mut path = ent.path();
@@ -304,11 +352,7 @@ impl DirLock {
         // The directory itself is locked first: `LOCK` can be unlinked or
         // replaced while a writer holds it (a second opener would then lock a
         // new inode and get in), the directory a writer works in cannot.
-        let dir_file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(dir)
-            .map_err(|e| Error::io(format!("opening WAL directory {}", dir.display()), e))?;
+        let dir_file = open_dir(dir)?;
         flock_exclusive(&dir_file, dir, &path)?;
         let file = match open_lock_file(&path, false) {
             Ok(f) => {
@@ -358,20 +402,57 @@ fn open_lock_file(path: &Path, create: bool) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Tries to take the lock this long before answering `Locked`: a follower
+/// looks whether a writer holds it with a shared lock held for microseconds
+/// ([`writer_holds_lock`]); a writer holds it as long as it runs.
+const LOCK_PATIENCE_TRIES: u32 = 10;
+
 /// `flock(LOCK_EX | LOCK_NB)`, or `Error::Locked` naming the WAL's lock file.
 fn flock_exclusive(file: &File, dir: &Path, lock_file: &Path) -> Result<()> {
-    // SAFETY: plain syscall on an open descriptor.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            return Err(Error::Locked {
-                dir: dir.to_path_buf(),
-                lock_file: lock_file.to_path_buf(),
-            });
+    for attempt in 1.. {
+        // SAFETY: plain syscall on an open descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
         }
-        return Err(Error::io(format!("locking {}", lock_file.display()), e));
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(Error::io(format!("locking {}", lock_file.display()), e));
+        }
+        if attempt >= LOCK_PATIENCE_TRIES {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    Ok(())
+    Err(Error::Locked {
+        dir: dir.to_path_buf(),
+        lock_file: lock_file.to_path_buf(),
+    })
+}
+
+/// True if a writer holds the lock of the directory open as `dir`: a shared
+/// lock cannot be taken beside its exclusive one. If it can, it is let go at
+/// once (a writer opening meanwhile retries for longer than that).
+pub(crate) fn writer_holds_lock(dir: &File) -> std::io::Result<bool> {
+    // SAFETY: plain syscalls on an open descriptor.
+    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return match e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            true => Ok(true),
+            false => Err(e),
+        };
+    }
+    // SAFETY: as above; unlocking what this descriptor holds.
+    unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_UN) };
+    Ok(false)
+}
+
+/// Opens a directory (for its lock, or to sync it).
+pub(crate) fn open_dir(dir: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| Error::io(format!("opening WAL directory {}", dir.display()), e))
 }
 
 /// Opens a segment for the writer: O_DIRECT, never following links, optionally O_DSYNC.
@@ -652,15 +733,22 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
-pub(crate) fn check_no_restore_marker(dir: &Path) -> Result<()> {
+pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
     let marker = dir.join(RESTORE_MARKER);
-    match std::fs::symlink_metadata(&marker) {
-        Ok(_) => Err(Error::RestoreIncomplete {
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(Error::RestoreIncomplete {
             dir: dir.to_path_buf(),
             marker,
-        }),
-        Err(_) => Ok(()),
+        });
     }
+    let marker = dir.join(REPAIR_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        return Err(Error::RepairIncomplete {
+            dir: dir.to_path_buf(),
+            marker,
+        });
+    }
+    Ok(())
 }
 
 /// Gives back the space of a sealed segment past its data: truncates it to

@@ -164,6 +164,17 @@ pub enum Error {
         marker: std::path::PathBuf,
     },
 
+    /// A repair of the directory did not complete ([`Wal::repair`](crate::Wal::repair)
+    /// was interrupted): every open refuses it until the repair is run again,
+    /// which picks up where it stopped.
+    #[error("{} holds an interrupted repair ({} is present): run the repair again to complete it", dir.display(), marker.display())]
+    RepairIncomplete {
+        /// The WAL directory.
+        dir: std::path::PathBuf,
+        /// The marker file.
+        marker: std::path::PathBuf,
+    },
+
     /// The WAL was closed.
     #[error("WAL is closed")]
     Closed,

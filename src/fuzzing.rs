@@ -157,6 +157,7 @@ pub fn recovery(data: &[u8]) {
             max_entry_size: 4096,
             capacity,
             inflight_bytes: 16 << 10,
+            lsn_gap_before: false,
         }
         .encode(&mut file);
         let n = body.len().min(file.len() - BLOCK_SIZE);

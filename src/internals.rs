@@ -20,6 +20,7 @@ pub mod dir {
     pub use crate::dir::{
         DirLock, ListedSegment, create_dir, list, open_for_read, open_for_write, prepare_segment,
         random_salt, read_anchor_index, read_header_block, remove_file, rename_durable, sync_dir,
+        write_durable,
     };
     pub use crate::format::{
         FileKind, LOCK_FILE, anchor_index_path, classify, segment_file_name, segment_path,

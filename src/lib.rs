@@ -82,6 +82,7 @@ mod io;
 pub mod metrics;
 mod open;
 mod recovery;
+mod repair;
 mod replay;
 #[cfg(feature = "test-seams")]
 pub mod seams {
@@ -98,7 +99,8 @@ mod writer;
 pub use backend::WalBackend;
 pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolicy};
 pub use error::{ArchiveErrorKind, Error, Result};
-pub use recovery::{RecoveryReport, ShortFile, Truncation};
+pub use recovery::{Damage, RecoveryReport, ShortFile, Truncation};
+pub use repair::RepairReport;
 pub use replay::{
     Batch, Direction, Entry, Replay, ReplayOptions, ReplayRange, ReplaySummary, Tail,
 };

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::dir::{self, DirLock};
 use crate::error::{Error, Result};
 use crate::io::Seams;
-use crate::recovery::{self, Recovered, RecoveryReport};
+use crate::recovery::{self, Damage, Recovered, RecoveryReport};
 use crate::shared::{SegmentTier, Shared};
 use crate::wal::{Wal, spawn_writer};
 use crate::writer::WriterStart;
@@ -115,6 +115,7 @@ impl Wal {
         let rec = recover_read_only(&config, uring)?;
         let mut shared = Shared::new(config, Seams::default(), rec.table, rec.last_lsn, uring);
         shared.read_only = true;
+        shared.damage = rec.report.damage.as_ref().map(Damage::to_error);
         shared.view_closed =
             Some(crate::io::Wakeup::new().map_err(|e| Error::io("creating an eventfd", e))?);
         // Replay covers what the tier holds (no archiver runs, nothing is deleted).
@@ -132,7 +133,13 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
     let engine_name = engine.name();
     let uring = engine_name == "io_uring";
     let mut reader = crate::io::read_engine(uring, RECOVERY_CHUNK_BYTES, RECOVERY_READ_DEPTH)?;
-    let rec = recovery::recover(&config, &seams, reader.as_mut(), Some(engine.as_mut()))?;
+    let rec = recovery::recover(
+        &config,
+        &seams,
+        reader.as_mut(),
+        Some(engine.as_mut()),
+        None,
+    )?;
     drop(reader);
     let mut shared = Shared::new(config, seams, rec.table, rec.last_lsn, uring);
     shared.tier = tier_for(&shared)?;
@@ -171,8 +178,11 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
     // the view is then simply taken again. Real damage persists and is
     // reported after the last attempt.
     let mut attempt = 0;
+    // Damage that `open` refuses: the view reads the segments before it.
+    let mut below: Option<u64> = None;
+    let mut damage: Option<Damage> = None;
     loop {
-        match recovery::recover(config, &Seams::default(), reader.as_mut(), None) {
+        match recovery::recover(config, &Seams::default(), reader.as_mut(), None, below) {
             Err(Error::Io { source, context })
                 if source.kind() == std::io::ErrorKind::NotFound
                     && attempt < READ_ONLY_OPEN_ATTEMPTS =>
@@ -188,7 +198,33 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
                 attempt += 1;
                 tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
             }
-            r => return r,
+            Err(e) => match Damage::of(&e)
+                .filter(|d| d.offset == 0 && below.is_none_or(|b| d.segment < b))
+            {
+                Some(d) => {
+                    tracing::warn!(segment = d.segment, reason = %d.reason, "damage: the view reads the segments before it");
+                    below = Some(d.segment);
+                    damage = Some(d);
+                }
+                None => return Err(e),
+            },
+            Ok(mut rec) => {
+                // The first damage is the one reported.
+                let earlier =
+                    |own: &Damage, d: &Damage| (own.segment, own.offset) < (d.segment, d.offset);
+                if let Some(mut d) = damage {
+                    if !rec
+                        .report
+                        .damage
+                        .as_ref()
+                        .is_some_and(|own| earlier(own, &d))
+                    {
+                        d.last_intact_lsn = rec.last_lsn;
+                        rec.report.damage = Some(d);
+                    }
+                }
+                return Ok(rec);
+            }
         }
     }
 }

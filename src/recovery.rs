@@ -53,6 +53,11 @@ pub struct RecoveryReport {
     pub truncation: Option<Truncation>,
     /// The tail segment's file is shorter than its header's capacity.
     pub short_file: Option<ShortFile>,
+    /// Where a directory that [`Wal::open`](crate::Wal::open) refuses stops
+    /// being readable: set only by [`Wal::open_read_only`](crate::Wal::open_read_only),
+    /// which opens such a directory to give every intact record before it
+    /// (its replays end with this as an error). `xwal repair` continues the log.
+    pub damage: Option<Damage>,
     /// Files removed or set aside (leftover preparations, torn new segments).
     pub removed_files: Vec<PathBuf>,
     /// Time spent.
@@ -156,6 +161,95 @@ pub struct ShortFile {
     pub clean: bool,
 }
 
+/// The first damage in a WAL directory that [`Wal::open`](crate::Wal::open)
+/// refuses: a record damaged in place, a segment file cut short inside its
+/// data, a header that cannot be trusted, a segment missing from the
+/// sequence, an unsafe file, an interrupted restore. Everything before it is
+/// intact; nothing at or after it is read.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, Error, ReplayOptions, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config.clone())?;
+/// for data in ["a", "b", "c"] {
+///     wal.append(data.as_bytes())?;
+/// }
+/// let segment = wal.segments()[0].segment;
+/// wal.close()?;
+/// // Flip one bit of the last (acknowledged) record: damage, not a torn write.
+/// let path = xwal::format::segment_path(dir.path(), segment, false);
+/// let mut bytes = std::fs::read(&path).unwrap();
+/// bytes[4096 + 2 * 40 + 33] ^= 1;
+/// std::fs::write(&path, &bytes).unwrap();
+///
+/// assert!(matches!(Wal::open(config.clone()), Err(Error::Corruption { .. })));
+/// let (view, report) = Wal::open_read_only(config)?;
+/// let damage = report.damage.expect("reported");
+/// assert_eq!((damage.segment, damage.offset, damage.last_intact_lsn), (segment, 4096 + 80, 2));
+/// // The view gives every intact record, then the damage as an error.
+/// let mut replay = view.replay(ReplayOptions::all())?;
+/// let data: Vec<_> = replay.by_ref().map(|e| e.data).collect();
+/// assert_eq!(data, [b"a".to_vec(), b"b".to_vec()]);
+/// assert!(matches!(replay.finish(), Err(Error::Corruption { .. })));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Damage {
+    /// The segment the damage is in (for a missing segment, its number).
+    pub segment: u64,
+    /// Byte offset in that segment (0: the segment as a whole).
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+    /// The last LSN before the damage that is intact (0: none).
+    pub last_intact_lsn: u64,
+}
+
+impl Damage {
+    /// The damage of an error that refuses a whole directory or segment, if
+    /// it is one: what a read-only view reads up to.
+    pub(crate) fn of(e: &Error) -> Option<Damage> {
+        let (segment, offset, reason) = match e {
+            Error::Corruption {
+                segment,
+                offset,
+                reason,
+            } => (*segment, *offset, reason.clone()),
+            Error::UnsafeFile { path, reason } => {
+                let name = path.file_name()?.to_str()?;
+                let crate::format::FileKind::Segment { segment, .. } =
+                    crate::format::classify(name)
+                else {
+                    return None;
+                };
+                (segment, 0, format!("{}: {reason}", path.display()))
+            }
+            _ => return None,
+        };
+        Some(Damage {
+            segment,
+            offset,
+            reason,
+            last_intact_lsn: 0,
+        })
+    }
+
+    /// The error a view's replay ends with once it reaches the damage.
+    pub fn to_error(&self) -> Error {
+        Error::Corruption {
+            segment: self.segment,
+            offset: self.offset,
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 /// Where the writer resumes.
 pub(crate) struct Resume {
     pub meta: SegmentMeta,
@@ -180,17 +274,31 @@ pub(crate) struct Recovered {
 /// Runs recovery on `cfg.dir`, which must already be locked. `writer` is the
 /// engine its repairs and syncs go through (the writer's own, so that a test's
 /// simulated disk sees them); `None` for a read-only view, which changes nothing.
+///
+/// A read-only view reads segments numbered below `below` only (if given), and reports
+/// damage it can read up to instead of refusing (see [`Damage`]).
 pub(crate) fn recover(
     cfg: &Config,
     seams: &Seams,
     reader: &mut dyn ReadEngine,
     mut writer: Option<&mut dyn WriteEngine>,
+    below: Option<u64>,
 ) -> Result<Recovered> {
     let read_only = writer.is_none();
+    debug_assert!(read_only || below.is_none());
     let started = Instant::now();
-    dir::check_no_restore_marker(&cfg.dir)?;
     let mut report = RecoveryReport::default();
-    let (listed, leftovers) = dir::list(&cfg.dir)?;
+    // A view of an interrupted restore reads what was restored (each segment
+    // was verified before it got its name); what may be missing follows it.
+    // Of an interrupted repair: what it kept (the cut is not made yet).
+    let restore_incomplete = match dir::check_no_unfinished_work(&cfg.dir) {
+        Err(e) if read_only => Some(e),
+        r => {
+            r?;
+            None
+        }
+    };
+    let (listed, leftovers) = dir::list_below(&cfg.dir, below)?;
     for p in leftovers {
         if !read_only {
             dir::remove_file(&p)?;
@@ -213,6 +321,17 @@ pub(crate) fn recover(
     };
     if let Some(w) = writer {
         make_durable(cfg, built.table.values().next_back(), w)?;
+    }
+    if let Some(e) = restore_incomplete.filter(|_| report.damage.is_none()) {
+        report.damage = Some(Damage {
+            segment: built.next_segment,
+            offset: 0,
+            reason: format!("{e}; what follows may be missing"),
+            last_intact_lsn: 0,
+        });
+    }
+    if let Some(d) = report.damage.as_mut() {
+        d.last_intact_lsn = last_lsn;
     }
     // New segments go above every listed one, and appends only to the newest.
     let newest = built.table.keys().next_back();
@@ -506,6 +625,9 @@ fn recover_tail(
     report.last_lsn = scan.last_lsn;
     report.truncation = scan.truncation;
     report.short_file = scan.short_file;
+    if scan.damage.is_some() {
+        report.damage = scan.damage;
+    }
     // A checkpoint is sealed for good; a short file was not preallocated by us.
     // A segment written under a smaller entry limit must not receive larger
     // records: its header bounds every length on read. Start a new segment.
@@ -579,6 +701,22 @@ fn follow_checkpoint_rename<T>(
     }
 }
 
+/// Where the intact records of segment `meta` end: the end of the last
+/// complete atomic group before its first bad record (or the end of its
+/// records), and the last LSN of that group. What `Wal::repair` keeps.
+pub(crate) fn intact_prefix(
+    dir: &std::path::Path,
+    meta: &SegmentMeta,
+    reader: &mut dyn ReadEngine,
+) -> Result<(u64, u64)> {
+    let path = meta.path(dir);
+    let (file, size) = open_with_size(&path)?;
+    // No evidence window: the scan stops at the first bad record.
+    let sc = scan_records(meta, &path, &file, size, 0, reader)?;
+    debug_assert!(sc.group_end_pos >= BLOCK_SIZE as u64 && sc.group_end_lsn + 1 >= meta.first_lsn);
+    Ok((sc.group_end_pos, sc.group_end_lsn))
+}
+
 /// Opens a segment for O_DIRECT reads, with its size.
 fn open_with_size(path: &std::path::Path) -> Result<(std::fs::File, u64)> {
     let file = dir::open_for_read(path)
@@ -613,6 +751,8 @@ fn synced_records_without_header(
 }
 
 struct TailScan {
+    /// Damage a read-only view reads up to (see [`Damage`]).
+    damage: Option<Damage>,
     end: u64,
     last_lsn: u64,
     tail_block: Vec<u8>,
@@ -898,8 +1038,19 @@ fn scan_tail(
             && sc.group_end_pos == sc.data_end
             && size >= align_up(sc.data_end, BLOCK_SIZE as u64),
     });
+    // A read-only view reads up to damage that `open` refuses, and reports it.
+    let mut damage = None;
+    let mut refuse = |e: Error| match read_only {
+        true => {
+            damage = damage.take().or_else(|| Damage::of(&e));
+            Ok(())
+        }
+        false => Err(e),
+    };
     if !seams.corruption_as_torn() {
-        check_not_corrupt(meta, &sc, bad_at, reason, tear, short_file.as_ref())?;
+        if let Err(e) = check_not_corrupt(meta, &sc, bad_at, reason, tear, short_file.as_ref()) {
+            refuse(e)?;
+        }
     }
     if let Some(sf) = short_file.as_ref().filter(|sf| !sf.clean) {
         tracing::warn!(
@@ -908,13 +1059,17 @@ fn scan_tail(
             capacity = sf.capacity,
             "tail segment file is cut short"
         );
-        if !read_only {
-            return Err(short_file_error(sf, sc.group_end_lsn));
-        }
+        refuse(short_file_error(sf, sc.group_end_lsn))?;
     }
-    let cut = Cut { bad_at, reason };
+    // Damage is no torn tail that the next open would cut.
+    let cut = Cut {
+        bad_at: bad_at.filter(|_| damage.is_none()),
+        reason,
+    };
     let writer = io.writer.as_mut().map(|w| &mut **w as &mut dyn WriteEngine);
-    finish_tail(path, meta, &sc, cut, short_file, writer)
+    let mut scan = finish_tail(path, meta, &sc, cut, short_file, writer)?;
+    scan.damage = damage;
+    Ok(scan)
 }
 
 /// Where the first bad record of the tail is, if any, and why.
@@ -1049,6 +1204,7 @@ fn finish_tail(
         _ => vec![0u8; BLOCK_SIZE],
     };
     Ok(TailScan {
+        damage: None,
         end: group_end_pos,
         last_lsn: group_end_lsn,
         tail_block,
@@ -1072,7 +1228,7 @@ fn read_tail_block(file: &std::fs::File, pos: u64) -> std::io::Result<Vec<u8>> {
 /// in its block, through the writer's engine; [`make_durable`] syncs it.
 /// Without this, stale records of the torn attempt could line up behind new
 /// ones after a later crash.
-fn zero_range(
+pub(crate) fn zero_range(
     writer: &mut dyn WriteEngine,
     file: &std::fs::File,
     from: u64,
@@ -1099,7 +1255,7 @@ fn zero_range(
 }
 
 /// One write of `buf[..len]` at `offset`, run to completion; the buffer back.
-fn write_through(
+pub(crate) fn write_through(
     writer: &mut dyn WriteEngine,
     fd: std::os::fd::RawFd,
     buf: AlignedBuf,

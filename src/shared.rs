@@ -48,6 +48,9 @@ pub struct SegmentMeta {
     pub capacity: u64,
     /// Marked as a checkpoint.
     pub checkpoint: bool,
+    /// Its header says the LSNs before its first one, after the previous
+    /// segment's records, hold no entries (reserved by a repair).
+    pub lsn_gap_before: bool,
 }
 
 impl SegmentMeta {
@@ -64,6 +67,7 @@ impl SegmentMeta {
             max_entry_size: h.max_entry_size,
             capacity: h.capacity,
             checkpoint,
+            lsn_gap_before: h.lsn_gap_before,
         }
     }
 
@@ -101,6 +105,9 @@ pub(crate) struct Shared {
     pub read_only: bool,
     /// A read-only view's close: set once, it ends its followers' waits.
     pub view_closed: Option<crate::io::Wakeup>,
+    /// A read-only view of a directory `open` refuses: where it stops being
+    /// readable. Replays that reach it end with it as an error.
+    pub damage: Option<Error>,
     /// Replay anchors of segments written by this process: (offset, LSN) of a
     /// record boundary about every `replay_chunk_size` bytes, in offset order.
     /// At most `capacity / replay_chunk_size` per segment; dropped with the
@@ -170,6 +177,7 @@ impl Shared {
             uring,
             read_only: false,
             view_closed: None,
+            damage: None,
             anchors: Mutex::new(BTreeMap::new()),
             sealed_len: Mutex::new(BTreeMap::new()),
             tier: None,

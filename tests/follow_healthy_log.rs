@@ -175,6 +175,32 @@ fn a_follower_whose_next_segment_was_consumed_ends_with_a_clear_error() {
     });
 }
 
+/// Once the writer is gone, nothing later proves its last commit: the
+/// follower sees that no writer holds the lock and delivers the rest (after a
+/// close, and after a SIGKILL, whose unsynced writes the view syncs itself).
+#[test]
+fn a_follower_reaches_the_end_of_a_log_whose_writer_closed() {
+    let d = tempdir();
+    let (wal, _) = Wal::open(config(d.path())).unwrap();
+    let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
+    let mut tail = view.tail(1).unwrap();
+    for i in 1..=10 {
+        wal.append(&payload(i, 100)).unwrap();
+    }
+    wal.close().unwrap();
+    let (got, err) = follow_until(&mut tail, 10, Duration::from_secs(10));
+    assert!(err.is_none(), "{err:?}");
+    let lsns: Vec<u64> = got.iter().map(|e| e.0).collect();
+    assert_eq!(lsns, (1..=10).collect::<Vec<_>>());
+    // A writer that opens again goes on; the follower with it.
+    let (wal, _) = Wal::open(config(d.path())).unwrap();
+    wal.append(&payload(11, 100)).unwrap();
+    drop(wal);
+    let (got, err) = follow_until(&mut tail, 11, Duration::from_secs(10));
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), [11]);
+}
+
 /// Closing the view ends its followers, even one blocked in a wait without
 /// a deadline, and every later call on the view gets `Closed`.
 #[test]

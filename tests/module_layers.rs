@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("go", 8),
     ("archive", 9),
     ("open", 10),
+    ("repair", 11),
     ("fuzzing", 11),
     ("internals", 11),
     ("loom_api", 11),

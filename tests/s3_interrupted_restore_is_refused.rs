@@ -1,6 +1,8 @@
 //! S3 archive tier: a restore marks the directory until it completes, so an
-//! interrupted restore is refused by `open` and `open_read_only` (never taken
-//! for a shorter WAL); rerunning the restore completes it. A completed restore
+//! interrupted restore is refused by `open` (never taken for a shorter WAL);
+//! `open_read_only` reads what was restored and reports that more may be
+//! missing, its replays ending with that as an error; rerunning the restore
+//! completes it. A completed restore
 //! records its floor: the restored WAL continues after the archive.
 #![cfg(feature = "s3")]
 
@@ -37,10 +39,16 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     };
     std::fs::remove_file(&missing).unwrap();
     let cfg = small(&into, IoEngine::Uring);
-    assert!(matches!(
-        Wal::open_read_only(cfg.clone()),
-        Err(Error::RestoreIncomplete { .. })
-    ));
+    let (view, opened) = Wal::open_read_only(cfg.clone()).unwrap();
+    let damage = opened.damage.expect("the interrupted restore is reported");
+    assert!(damage.reason.contains("interrupted restore"), "{damage:?}");
+    let mut r = view.replay(ReplayOptions::all()).unwrap();
+    assert!(r.by_ref().count() > 0);
+    assert!(
+        r.finish().is_err(),
+        "a replay never ends short without saying so"
+    );
+    drop(view);
     assert!(matches!(
         Wal::open(cfg.clone()),
         Err(Error::RestoreIncomplete { .. })

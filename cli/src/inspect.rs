@@ -123,6 +123,16 @@ pub fn run(a: InspectArgs, config_file: Option<&Path>) -> CliResult {
     if common::out_ok(std::io::Write::write_all(&mut out, text.as_bytes()))? {
         common::finish_output(out)?;
     }
+    if let Some(d) = &report.damage {
+        return Err(format!(
+            "{} is damaged at segment {} offset {} ({}): it opens read-only up to LSN {}; `xwal repair` continues it",
+            dir.display(),
+            d.segment,
+            d.offset,
+            d.reason,
+            d.last_intact_lsn
+        ));
+    }
     match archive {
         Some(Err(e)) => Err(format!("the S3 archive could not be read: {e}")),
         _ => Ok(()),
@@ -372,6 +382,13 @@ fn table_text(l: &Listing) -> String {
             s,
             "leftover:     {} (the next read-write open removes or sets it aside)",
             p.display()
+        );
+    }
+    if let Some(d) = &r.damage {
+        let _ = writeln!(
+            s,
+            "damage:       segment {} offset {}: {}; intact through LSN {}, a read-write open refuses it (`xwal repair` continues the log)",
+            d.segment, d.offset, d.reason, d.last_intact_lsn
         );
     }
     s

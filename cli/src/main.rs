@@ -12,6 +12,7 @@ mod dump;
 mod follow;
 mod import_go;
 mod inspect;
+mod repair;
 mod replay;
 mod verify;
 // S3 archive tier (feature `s3`): `xwal restore`.
@@ -51,6 +52,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Import a Go xwal directory into a new xwal WAL, keeping LSNs and checkpoints.
     ImportGo(import_go::ImportGoArgs),
+    /// Continue a WAL that open refuses: keep the intact prefix, move the rest aside, reserve its LSNs.
+    Repair(repair::RepairArgs),
     /// Rebuild a WAL directory from its S3 archive, checking every object (feature `s3`).
     #[cfg(feature = "s3")]
     Restore(restore::RestoreArgs),
@@ -102,7 +105,7 @@ impl Parser for Cli {
 fn one_line(e: &clap::Error) -> String {
     use clap::error::ErrorKind;
     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        return "a subcommand is required (inspect, verify, dump, checkpoint, replay, import-go, bench); see 'xwal --help'".into();
+        return "a subcommand is required (inspect, verify, dump, checkpoint, replay, import-go, repair, bench); see 'xwal --help'".into();
     }
     let text = e.to_string();
     let mut parts: Vec<&str> = Vec::new();
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Checkpoint(a) => checkpoint::run(a, config),
         Command::Replay(a) => replay::run(a, config),
         Command::ImportGo(a) => import_go::run(a, config),
+        Command::Repair(a) => repair::run(a, config),
         #[cfg(feature = "s3")]
         Command::Restore(a) => restore::run(a),
     };

@@ -43,25 +43,35 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
     let dir = common::wal_dir(a.dir.as_deref(), config_file)?;
     common::require_dir(&dir)?;
     let cfg = common::load_config(&dir, config_file)?;
-    let (wal, report) = match Wal::open_read_only(cfg) {
-        Ok(v) => v,
-        Err(Error::Corruption {
-            segment,
-            offset,
-            reason,
-        }) => {
-            let lsns = header_first_lsn(&dir, segment)
-                .map_or(String::new(), |f| format!("; segment starts at LSN {f}"));
-            println!(
-                "CORRUPT segment {segment} ({}) offset {offset}: {reason}{lsns}",
-                file_name(&dir, segment)
-            );
-            return Err(format!(
-                "verify: 1 corrupt location in {}, found while opening it (the other segments cannot be checked until it opens)",
-                dir.display()
-            ));
-        }
-        Err(e) => return Err(e.to_string()),
+    let (wal, report) = Wal::open_read_only(cfg).map_err(|e| e.to_string())?;
+    let mut findings = 0usize;
+    // Damage that stops a read-write open: the view reads up to it, and each
+    // segment before it is checked below.
+    let short = |d: &xwal::Damage| {
+        report
+            .short_file
+            .as_ref()
+            .is_some_and(|f| (f.segment, f.file_len) == (d.segment, d.offset))
+    };
+    // A file cut short is reported as such below.
+    if let Some(d) = report.damage.as_ref().filter(|d| !short(d)) {
+        findings += 1;
+        let lsns = header_first_lsn(&dir, d.segment)
+            .map_or(String::new(), |f| format!("; segment starts at LSN {f}"));
+        println!(
+            "CORRUPT segment {} ({}) offset {}: {}{lsns}; intact through LSN {}",
+            d.segment,
+            file_name(&dir, d.segment),
+            d.offset,
+            d.reason,
+            d.last_intact_lsn
+        );
+    }
+    let is_damage = |segment: u64, offset: u64| {
+        report
+            .damage
+            .as_ref()
+            .is_some_and(|d| (d.segment, d.offset) == (segment, offset))
     };
     let segs = wal.segments();
     let last_lsn = report.last_lsn;
@@ -77,7 +87,6 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
     {
         pb.set_style(style);
     }
-    let mut findings = 0usize;
     let mut entries = 0u64;
     let mut bytes = 0u64;
     for (i, s) in segs.iter().enumerate() {
@@ -111,6 +120,10 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
         let file = xwal::format::segment_file_name(s.segment, s.checkpoint);
         match result {
             Ok(_) => {}
+            // Reported above.
+            Err(Error::Corruption {
+                segment, offset, ..
+            }) if is_damage(segment, offset) => {}
             Err(Error::Corruption {
                 segment,
                 offset,

@@ -79,6 +79,7 @@ impl ManifestEntry {
             max_entry_size: self.max_entry_size,
             capacity: self.capacity,
             checkpoint: self.checkpoint,
+            lsn_gap_before: false,
         }
     }
 

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use store::Remote;
 
 /// Name of the archive state file in the WAL directory (ignored by segment listing).
-pub const STATE_FILE: &str = "archive.state";
+pub const STATE_FILE: &str = crate::format::ARCHIVE_STATE_FILE;
 
 /// What the archiver has done and has left to do (`Wal::archive_status`).
 ///

@@ -137,3 +137,11 @@ pub fn classify(name: &str) -> FileKind {
 /// (durably) when it completes. `open` and `open_read_only` refuse a directory
 /// that has it.
 pub const RESTORE_MARKER: &str = "restore.incomplete";
+
+/// Present while `Wal::repair` runs: it records the repair's plan (where the
+/// log is cut, the LSNs reserved, where the cut files go), so that an
+/// interrupted repair is refused by every open and completed by the next.
+pub const REPAIR_MARKER: &str = "repair.incomplete";
+
+/// The S3 archive tier's record of what lives only in S3 (feature `s3`).
+pub const ARCHIVE_STATE_FILE: &str = "archive.state";

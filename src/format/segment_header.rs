@@ -13,7 +13,7 @@ pub const HEADER_LEN: usize = 64;
 /// |---|---|---|
 /// | 0 | 8 | magic `XWALSEG\0` |
 /// | 8 | 4 | format version (2; 1 is read too) |
-/// | 12 | 4 | flags (0) |
+/// | 12 | 4 | flags: bit 0 = LSN gap before this segment (version 2 only) |
 /// | 16 | 8 | segment number |
 /// | 24 | 8 | first LSN stored in this segment |
 /// | 32 | 4 | salt: random, non-zero, repeated in every record |
@@ -35,6 +35,7 @@ pub const HEADER_LEN: usize = 64;
 ///     max_entry_size: 1 << 20,
 ///     capacity: 64 << 20,
 ///     inflight_bytes: 8 << 20,
+///     lsn_gap_before: false,
 /// };
 /// let mut block = vec![0u8; BLOCK_SIZE];
 /// header.encode(&mut block);
@@ -59,7 +60,15 @@ pub struct SegmentHeader {
     /// the data for proof that it had been durable, and no further. 0: not
     /// known (a version 1 header): the rest of the segment.
     pub inflight_bytes: u64,
+    /// The LSNs between the end of the previous segment's records and this
+    /// segment's first LSN hold no entries: `xwal repair` reserved them (they
+    /// may have been handed out before the damage it cut), so the previous
+    /// segment ends wherever its records end. Flags bit 0; version 2 only.
+    pub lsn_gap_before: bool,
 }
+
+/// Flags bit 0: [`SegmentHeader::lsn_gap_before`].
+const FLAG_LSN_GAP_BEFORE: u32 = 1;
 
 /// What a header block decodes to.
 ///
@@ -78,6 +87,7 @@ pub struct SegmentHeader {
 ///     max_entry_size: 4096,
 ///     capacity: 1 << 20,
 ///     inflight_bytes: 8 << 20,
+///     lsn_gap_before: false,
 /// };
 /// header.encode(&mut block);
 /// assert!(matches!(SegmentHeader::decode(&block), HeaderDecode::Valid(h) if h.segment == 1));
@@ -109,6 +119,7 @@ impl SegmentHeader {
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
     ///     inflight_bytes: 8 << 20,
+    ///     lsn_gap_before: false,
     /// };
     /// let mut out = [0xFFu8; 128];
     /// header.encode(&mut out);
@@ -132,6 +143,16 @@ impl SegmentHeader {
             FORMAT_VERSION
         };
         out[8..12].copy_from_slice(&version.to_le_bytes());
+        assert!(
+            !self.lsn_gap_before || version == FORMAT_VERSION,
+            "a version 1 header has no flags"
+        );
+        let flags = if self.lsn_gap_before {
+            FLAG_LSN_GAP_BEFORE
+        } else {
+            0
+        };
+        out[12..16].copy_from_slice(&flags.to_le_bytes());
         out[16..24].copy_from_slice(&self.segment.to_le_bytes());
         out[24..32].copy_from_slice(&self.first_lsn.to_le_bytes());
         out[32..36].copy_from_slice(&self.salt.to_le_bytes());
@@ -156,6 +177,7 @@ impl SegmentHeader {
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
     ///     inflight_bytes: 8 << 20,
+    ///     lsn_gap_before: false,
     /// };
     /// let mut block = [0u8; 64];
     /// header.encode(&mut block);
@@ -186,7 +208,9 @@ impl SegmentHeader {
             return HeaderDecode::Invalid("unsupported format version");
         }
         let reserved = if version == 1 { &b[48..60] } else { &b[56..60] };
-        if le_u32(b, 12) != 0 || reserved.iter().any(|&x| x != 0) {
+        let flags = le_u32(b, 12);
+        let known_flags = if version == 1 { 0 } else { FLAG_LSN_GAP_BEFORE };
+        if flags & !known_flags != 0 || reserved.iter().any(|&x| x != 0) {
             return HeaderDecode::Invalid("reserved header bytes are not zero");
         }
         let inflight_bytes = if version == 1 { 0 } else { le_u64(b, 48) };
@@ -200,6 +224,7 @@ impl SegmentHeader {
             max_entry_size: le_u32(b, 36),
             capacity: le_u64(b, 40),
             inflight_bytes,
+            lsn_gap_before: flags & FLAG_LSN_GAP_BEFORE != 0,
         };
         if h.salt == 0 {
             return HeaderDecode::Invalid("salt is zero");
@@ -249,6 +274,7 @@ impl SegmentHeader {
     ///     max_entry_size: 4096,
     ///     capacity: 1 << 20,
     ///     inflight_bytes: 8 << 20,
+    ///     lsn_gap_before: false,
     /// };
     /// let mut block = [0u8; 64];
     /// header.encode(&mut block);
@@ -288,6 +314,7 @@ mod tests {
             max_entry_size: 1 << 26,
             capacity: 1 << 27,
             inflight_bytes: 8 << 20,
+            lsn_gap_before: false,
         }
     }
 

@@ -52,6 +52,8 @@ struct Look {
     chunks: Vec<(u64, Bytes)>,
     /// Last LSN of the valid records in sequence from the position.
     last_valid: Lsn,
+    /// Last LSN of those that ends an atomic group.
+    last_group_end: Lsn,
     max_durable: Lsn,
     /// The look stopped at the end of what is written (not at its byte limit).
     at_end: bool,
@@ -65,6 +67,8 @@ pub(crate) struct Follower {
     pos: Option<Position>,
     /// Highest LSN proven durable.
     proven: Lsn,
+    /// The WAL directory, to see whether a writer holds its lock.
+    dir_file: Option<File>,
     pub next: Lsn,
 }
 
@@ -82,6 +86,7 @@ impl Follower {
             engine: SyncReadEngine::new(CHUNK_BYTES),
             pos: None,
             proven: 0,
+            dir_file: None,
             next: from.max(1),
         })
     }
@@ -133,12 +138,46 @@ impl Follower {
             // rest (the directory is listed only now).
             let listed = dir::list(&self.shared.dir)?.0;
             let Some(next) = self.next_segment(&listed)? else {
+                if look.last_valid >= self.pos_lsn() {
+                    return self.prove_without_writer();
+                }
                 return Ok(None);
             };
             if let Some(b) = self.finish_segment(&listed, next)? {
                 return Ok(Some(b));
             }
         }
+    }
+
+    /// With no writer holding the directory's lock, what is written is all
+    /// there is until another writer opens (and that one's recovery syncs
+    /// what it keeps before writing anything). A writer that closed synced
+    /// it; one that died may have left it in the device's volatile cache, so
+    /// this view syncs the segment itself (it changes no byte), then checks
+    /// that no writer came meanwhile, and delivers the complete groups it
+    /// read. So a follower reaches the end of a log whose writer is gone.
+    fn prove_without_writer(&mut self) -> Result<Option<Batch>> {
+        let io = |e| Error::io("looking for the WAL's writer", e);
+        let dir_file = match &self.dir_file {
+            Some(f) => f,
+            None => self.dir_file.insert(dir::open_dir(&self.shared.dir)?),
+        };
+        if dir::writer_holds_lock(dir_file).map_err(io)? {
+            return Ok(None);
+        }
+        let look = self.read_written(u64::MAX)?;
+        let Some(p) = self.pos.as_ref() else {
+            return Ok(None);
+        };
+        crate::io::sync::fdatasync(p.file.as_raw_fd())
+            .map_err(|e| Error::io(format!("syncing segment {}", p.meta.segment), e))?;
+        let dir_file = self.dir_file.as_ref().ok_or_else(|| Error::Closed)?;
+        if dir::writer_holds_lock(dir_file).map_err(io)? || look.last_group_end < p.lsn {
+            return Ok(None);
+        }
+        self.proven = self.proven.max(look.last_group_end);
+        let b = self.deliver(&look, look.last_group_end)?;
+        Ok((!b.is_empty()).then_some(b))
     }
 
     fn pos_lsn(&self) -> Lsn {
@@ -155,8 +194,13 @@ impl Follower {
         let look = self.read_written(u64::MAX)?;
         debug_assert!(look.at_end);
         if let Next::Header(h) = &next {
+            // After an LSN gap a repair reserved, the records end anywhere before it.
             let end = h.first_lsn - 1;
-            if look.last_valid != end {
+            let ends_right = match h.lsn_gap_before {
+                true => look.last_valid <= end,
+                false => look.last_valid == end,
+            };
+            if !ends_right {
                 return Err(self.inconsistent(look.last_valid, end));
             }
         }
@@ -218,6 +262,7 @@ impl Follower {
             return Ok(Look {
                 chunks: vec![],
                 last_valid: 0,
+                last_group_end: 0,
                 max_durable: 0,
                 at_end: true,
             });
@@ -235,6 +280,7 @@ impl Follower {
         let mut look = Look {
             chunks: Vec::new(),
             last_valid: p.lsn - 1,
+            last_group_end: p.lsn - 1,
             max_durable: 0,
             at_end: false,
         };
@@ -255,6 +301,9 @@ impl Follower {
                 match scanner.next_record(&bytes, off, &mut at) {
                     Ok(Some(f)) => {
                         look.last_valid = f.record.header.lsn;
+                        if f.record.header.is_group_end() {
+                            look.last_group_end = look.last_valid;
+                        }
                         look.max_durable = look.max_durable.max(f.record.header.durable_lsn);
                     }
                     Ok(None) => break,
@@ -388,6 +437,7 @@ impl Follower {
             SegmentMeta::of_header(s.segment, s.checkpoint, &h),
             h.first_lsn,
         )?);
+        self.next = self.next.max(h.first_lsn);
         Ok(())
     }
 

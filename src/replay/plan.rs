@@ -187,6 +187,7 @@ mod tests {
             max_entry_size: 100,
             capacity: 1 << 20,
             checkpoint,
+            lsn_gap_before: false,
         }
     }
 

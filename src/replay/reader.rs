@@ -20,6 +20,9 @@ use std::sync::Arc;
 struct Planned {
     meta: SegmentMeta,
     last_lsn: Lsn,
+    /// Its records may end before `last_lsn`: the next segment follows an
+    /// LSN gap a repair reserved.
+    open_end: bool,
 }
 
 enum Current {
@@ -50,6 +53,9 @@ pub(crate) struct Reader {
     current: Option<Current>,
     /// An error found after the entries of the batch just returned.
     deferred: Option<Error>,
+    /// The damage a read-only view stops at, if this replay reaches it:
+    /// returned after every entry before it.
+    damage: Option<Error>,
     pub summary: ReplaySummary,
     pub consumable: Result<Vec<u64>>,
     /// The first LSN of the oldest segment present (local or in the tier).
@@ -63,6 +69,11 @@ impl Reader {
         let consumable = plan::consumable(&plan, opts);
         let first_present = plan.all.first().map(|m| m.first_lsn);
         let (lo, hi) = plan::lsn_filter(opts.range);
+        let reaches_end = plan.selected.last() == plan.all.last() && hi > plan.bound;
+        let damage = match &shared.damage {
+            Some(d) if reaches_end => Some(d.clone()),
+            _ => None,
+        };
         let engine = crate::io::read_engine(
             shared.uring,
             shared.config.replay_chunk_size,
@@ -78,6 +89,7 @@ impl Reader {
             hi,
             current: None,
             deferred: None,
+            damage,
             summary: ReplaySummary::default(),
             consumable,
             first_present,
@@ -92,7 +104,10 @@ impl Reader {
         loop {
             if self.current.is_none() {
                 let Some(p) = self.queue.pop_front() else {
-                    return Ok(None);
+                    return match self.damage.take() {
+                        Some(e) => Err(e),
+                        None => Ok(None),
+                    };
                 };
                 if p.last_lsn < p.meta.first_lsn
                     || p.last_lsn < self.lo
@@ -127,14 +142,16 @@ impl Reader {
             Direction::Forward => {
                 let start = BLOCK_SIZE as u64;
                 self.begin(&file, &meta, start, meta.capacity)?;
+                let scanner =
+                    ChunkScanner::new(&meta, start, meta.first_lsn, stop).with_open_end(p.open_end);
                 Ok(Current::Forward {
-                    scanner: ChunkScanner::new(&meta, start, meta.first_lsn, stop),
+                    scanner,
                     meta,
                     _file: file,
                 })
             }
             Direction::Backward => {
-                let (windows, upper) = self.find_windows(&meta, &file, stop)?;
+                let (windows, upper) = self.find_windows(&meta, &file, stop, p.open_end)?;
                 // Every window's reads are queued, newest first, so the reads
                 // of the next run while this one is decoded.
                 let mut ranges = Vec::with_capacity(windows.len());
@@ -167,10 +184,15 @@ impl Reader {
             .map_err(|e| read_error(meta, e))
     }
 
-    fn next_chunk(&mut self, meta: &SegmentMeta, scanner: &ChunkScanner) -> Result<Chunk> {
+    /// The next chunk; `None` where the scanner's records may end (an open end).
+    fn next_chunk(
+        &mut self,
+        meta: &SegmentMeta,
+        scanner: &mut ChunkScanner,
+    ) -> Result<Option<Chunk>> {
         match self.engine.next_chunk() {
-            Ok(Some(c)) => Ok(c),
-            Ok(None) => Err(scanner.ended_early()),
+            Ok(Some(c)) => Ok(Some(c)),
+            Ok(None) => scanner.end_of_data().map(|()| None),
             Err(e) => Err(read_error(meta, e)),
         }
     }
@@ -192,7 +214,15 @@ impl Reader {
                     });
                     return Ok(None);
                 }
-                let chunk = self.next_chunk(&meta, &scanner)?;
+                let Some(chunk) = self.next_chunk(&meta, &mut scanner)? else {
+                    debug_assert!(scanner.done());
+                    self.current = Some(Current::Forward {
+                        meta,
+                        _file,
+                        scanner,
+                    });
+                    return Ok(None);
+                };
                 let mut b = BatchBuilder::new(lo, hi);
                 // Entries before a bad record are delivered, then the error.
                 if let Err(e) = b.add_chunk(&mut scanner, chunk) {
@@ -252,7 +282,9 @@ impl Reader {
         let mut scanner = ChunkScanner::new(meta, offset, lsn, upper.1 - 1);
         let mut b = BatchBuilder::new(self.lo, self.hi);
         while !scanner.done() {
-            let chunk = self.next_chunk(meta, &scanner)?;
+            let Some(chunk) = self.next_chunk(meta, &mut scanner)? else {
+                break;
+            };
             b.add_chunk(&mut scanner, chunk)?;
         }
         Ok(b.finish(true))
@@ -273,6 +305,7 @@ impl Reader {
         meta: &SegmentMeta,
         file: &File,
         stop: Lsn,
+        open_end: bool,
     ) -> Result<(Vec<(u64, Lsn)>, (u64, Lsn))> {
         let start = (BLOCK_SIZE as u64, meta.first_lsn);
         let mut anchors = vec![start];
@@ -283,11 +316,13 @@ impl Reader {
                 .filter(|a| a.0 > start.0 && a.1 > start.1 && a.1 <= stop),
         );
         let (from_off, from_lsn) = anchors[anchors.len() - 1];
-        let mut scanner = ChunkScanner::new(meta, from_off, from_lsn, stop);
+        let mut scanner = ChunkScanner::new(meta, from_off, from_lsn, stop).with_open_end(open_end);
         self.begin(file, meta, from_off, meta.capacity)?;
         let mut end = from_off;
         while !scanner.done() {
-            let chunk = self.next_chunk(meta, &scanner)?;
+            let Some(chunk) = self.next_chunk(meta, &mut scanner)? else {
+                break;
+            };
             let mut pos = scanner.start_in(chunk.offset());
             while let Some(f) = scanner.next_record(chunk.as_slice(), chunk.offset(), &mut pos)? {
                 if anchors
@@ -304,6 +339,9 @@ impl Reader {
             .partition_point(|a| a.1 <= self.lo)
             .saturating_sub(1);
         anchors.drain(..first);
+        // An open end may have lowered the stop: the window past it is empty.
+        let stop = scanner.stop();
+        anchors.retain(|a| a.1 <= stop);
         Ok((anchors, (end, stop + 1)))
     }
 }
@@ -334,9 +372,16 @@ fn order(plan: &Plan, direction: Direction) -> VecDeque<Planned> {
             .map(|n| n.first_lsn - 1)
             .unwrap_or(plan.bound)
     };
+    let open_end = |meta: &SegmentMeta| {
+        plan.all
+            .iter()
+            .find(|n| n.segment == meta.segment + 1)
+            .is_some_and(|n| n.lsn_gap_before)
+    };
     let planned = plan.selected.iter().map(|m| Planned {
         meta: *m,
         last_lsn: last_of(m),
+        open_end: open_end(m),
     });
     match direction {
         Direction::Forward => planned.collect(),

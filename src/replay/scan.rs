@@ -4,7 +4,7 @@
 
 use crate::Lsn;
 use crate::error::{Error, Result};
-use crate::format::{DecodedRecord, RecordDecode, decode_record};
+use crate::format::{DecodeError, DecodedRecord, RecordDecode, decode_record};
 use crate::shared::SegmentMeta;
 
 /// A record found, and where its bytes are.
@@ -30,6 +30,9 @@ pub(crate) struct ChunkScanner {
     carry: Vec<u8>,
     /// The carry held a whole record that was handed out: clear it first.
     carry_spent: bool,
+    /// The records may end before `stop`, at zeros or the end of the file:
+    /// the next segment follows an LSN gap that a repair reserved.
+    open_end: bool,
 }
 
 impl ChunkScanner {
@@ -43,7 +46,34 @@ impl ChunkScanner {
             stop,
             carry: Vec::new(),
             carry_spent: false,
+            open_end: false,
         }
+    }
+
+    /// Lets the records end before `stop` where the segment's data ends (zeros,
+    /// or the end of the file): the next segment follows an LSN gap.
+    pub fn with_open_end(mut self, open_end: bool) -> Self {
+        self.open_end = open_end;
+        self
+    }
+
+    /// The last LSN the scan stops at (lowered where an open end was found).
+    pub fn stop(&self) -> Lsn {
+        self.stop
+    }
+
+    /// The chunks ran out: done if the records may end here, else the error.
+    pub fn end_of_data(&mut self) -> Result<()> {
+        if self.open_end && self.carry.is_empty() {
+            self.end_here();
+            return Ok(());
+        }
+        Err(self.ended_early())
+    }
+
+    fn end_here(&mut self) {
+        debug_assert!(self.open_end);
+        self.stop = self.stop.min(self.expected - 1);
     }
 
     pub fn segment(&self) -> u64 {
@@ -131,6 +161,10 @@ impl ChunkScanner {
                 *pos = chunk.len();
                 Ok(None)
             }
+            RecordDecode::Invalid(DecodeError::Zero) if self.open_end => {
+                self.end_here();
+                Ok(None)
+            }
             RecordDecode::Invalid(e) => Err(self.invalid(e.describe())),
         }
     }
@@ -151,6 +185,11 @@ impl ChunkScanner {
                     }
                     self.carry.extend_from_slice(&chunk[*pos..*pos + take]);
                     *pos += take;
+                }
+                RecordDecode::Invalid(DecodeError::Zero) if self.open_end => {
+                    self.carry.clear();
+                    self.end_here();
+                    return Ok(None);
                 }
                 RecordDecode::Invalid(e) => return Err(self.invalid(e.describe())),
                 RecordDecode::Record(_) => break,
@@ -219,6 +258,7 @@ mod tests {
             max_entry_size: 1 << 16,
             capacity: 1 << 20,
             checkpoint: false,
+            lsn_gap_before: false,
         }
     }
 

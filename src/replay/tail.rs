@@ -260,6 +260,7 @@ impl Tail {
             max_entry_size: c.max_entry_size,
             capacity: u64::MAX,
             checkpoint: false,
+            lsn_gap_before: false,
         };
         let stop = c.last_lsn.min(durable);
         debug_assert!(c.first_lsn <= self.next && self.next <= stop);

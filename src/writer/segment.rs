@@ -58,6 +58,7 @@ impl Active {
             max_entry_size: self.meta.max_entry_size,
             capacity: self.meta.capacity,
             inflight_bytes: writer_inflight_bound(config),
+            lsn_gap_before: self.meta.lsn_gap_before,
         }
         .encode(&mut block);
         block
@@ -231,6 +232,7 @@ impl Writer {
             max_entry_size: self.shared.config.max_entry_size as u32,
             capacity: self.shared.config.segment_size,
             checkpoint: false,
+            lsn_gap_before: false,
         };
         let segments = {
             let mut t = self.shared.table.lock();
