@@ -24,7 +24,7 @@ use super::store::{self, Created};
 use super::{Archive, LocalRetention};
 use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{
-    BLOCK_SIZE, HeaderDecode, RecordDecode, SegmentHeader, align_up, decode_record,
+    BLOCK_SIZE, DecodeError, HeaderDecode, RecordDecode, SegmentHeader, align_up, decode_record,
 };
 use crate::shared::{SegmentMeta, Shared};
 use md5::{Digest, Md5};
@@ -144,7 +144,7 @@ impl Archive {
         let table: Vec<SegmentMeta> = shared.table.lock().values().copied().collect();
         self.check_writer(&manifest, &table)?;
         let sealed = table.len().saturating_sub(1);
-        let mut pending: Vec<(SegmentMeta, u64)> = Vec::new();
+        let mut pending: Vec<(SegmentMeta, u64, bool)> = Vec::new();
         for (i, m) in table[..sealed].iter().enumerate() {
             match manifest.entries.get(&m.segment) {
                 Some(e) if e.same_segment(m) => {}
@@ -163,20 +163,22 @@ impl Archive {
                 }
                 None if unconfirmed.iter().any(|u| u.segment == m.segment) => {}
                 None => {
-                    let last_lsn = table[i + 1].first_lsn.saturating_sub(1);
-                    pending.push((*m, last_lsn));
+                    // Before an LSN gap a repair reserved, the records end
+                    // where they end; the floor still covers the gap.
+                    let next = &table[i + 1];
+                    pending.push((*m, next.first_lsn.saturating_sub(1), next.lsn_gap_before));
                 }
             }
         }
         self.set_pending(pending.len() + unconfirmed.len());
-        if let Some((meta, last_lsn)) = pending.first().copied() {
+        if let Some((meta, last_lsn, open_end)) = pending.first().copied() {
             // Durably first: this segment is sealed for good and its LSNs were
             // handed out, whatever the local files lose later.
             let known = self.local.lock().sealed_through;
             if known.is_none_or(|(s, _)| s < meta.segment) {
                 self.update_local(|st| st.sealed_through = Some((meta.segment, last_lsn)))?;
             }
-            let entry = self.upload(shared, &meta, last_lsn)?;
+            let entry = self.upload(shared, &meta, last_lsn, open_end)?;
             unconfirmed.push(entry);
             if unconfirmed.len() >= MANIFEST_BATCH || pending.len() == 1 {
                 self.write_manifest(unconfirmed)?;
@@ -237,11 +239,17 @@ impl Archive {
 
     /// Uploads one sealed segment; returns its manifest entry once the object
     /// in S3 is known to hold exactly its bytes.
-    fn upload(&self, shared: &Shared, meta: &SegmentMeta, last_lsn: u64) -> Result<ManifestEntry> {
+    fn upload(
+        &self,
+        shared: &Shared,
+        meta: &SegmentMeta,
+        last_lsn: u64,
+        open_end: bool,
+    ) -> Result<ManifestEntry> {
         let cancel = Some(&self.stop_rx);
         let started = Instant::now();
         let mut data = read_local(shared, meta)?;
-        let size = sealed_len(&data, meta, last_lsn)?;
+        let (size, last_lsn) = sealed_len(&data, meta, last_lsn, open_end)?;
         data.truncate(size);
         let crc = crc32c::crc32c(&data);
         let md5 = hex(&Md5::digest(&data));
@@ -255,6 +263,7 @@ impl Archive {
             capacity: meta.capacity,
             salt: meta.salt,
             max_entry_size: meta.max_entry_size,
+            lsn_gap_before: meta.lsn_gap_before,
         };
         let key = store::segment_key(&self.remote.prefix, meta.segment);
         let url = self.remote.url(&key);
@@ -505,7 +514,15 @@ fn read_local(shared: &Shared, meta: &SegmentMeta) -> Result<Vec<u8>> {
 /// Checks a sealed segment's header and every record through `last_lsn`, and
 /// returns the length to archive: up to the end of the block holding the last
 /// record (what follows is zero fill). Corrupt data is never archived.
-fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
+/// The object's length (the segment up to the block holding its last
+/// record) and its last LSN: `last_lsn`, or with `open_end` (an LSN gap
+/// follows) wherever its records end before it.
+fn sealed_len(
+    data: &[u8],
+    meta: &SegmentMeta,
+    last_lsn: u64,
+    open_end: bool,
+) -> Result<(usize, u64)> {
     let corrupt = |offset: usize, reason: String| Error::Corruption {
         segment: meta.segment,
         offset: offset as u64,
@@ -538,6 +555,9 @@ fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
                     format!("expected LSN {lsn}, found {}", r.header.lsn),
                 ));
             }
+            RecordDecode::NeedMore(_) | RecordDecode::Invalid(DecodeError::Zero) if open_end => {
+                break;
+            }
             RecordDecode::NeedMore(_) => {
                 return Err(corrupt(off, format!("segment ends before LSN {lsn}")));
             }
@@ -549,7 +569,8 @@ fn sealed_len(data: &[u8], meta: &SegmentMeta, last_lsn: u64) -> Result<usize> {
             }
         }
     }
-    Ok((align_up(off as u64, BLOCK_SIZE as u64) as usize).min(data.len()))
+    let size = (align_up(off as u64, BLOCK_SIZE as u64) as usize).min(data.len());
+    Ok((size, lsn - 1))
 }
 
 fn hex(bytes: &[u8]) -> String {

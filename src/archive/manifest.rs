@@ -41,6 +41,7 @@ const COLUMNS: &str =
 ///     capacity: 1 << 20,
 ///     salt: 0x5d2e_9a01,
 ///     max_entry_size: 65_536,
+///     lsn_gap_before: false,
 /// };
 /// let mut manifest = Manifest::default();
 /// manifest.entries.insert(entry.segment, entry);
@@ -67,6 +68,10 @@ pub struct ManifestEntry {
     pub salt: u32,
     /// The segment's max entry size (from its header).
     pub max_entry_size: u32,
+    /// Its header reserves the LSNs between the previous segment's last one
+    /// and its first one (a repair; see `SegmentHeader::lsn_gap_before`).
+    /// In the manifest: bit 1 of the `checkpoint` column.
+    pub lsn_gap_before: bool,
 }
 
 impl ManifestEntry {
@@ -79,8 +84,14 @@ impl ManifestEntry {
             max_entry_size: self.max_entry_size,
             capacity: self.capacity,
             checkpoint: self.checkpoint,
-            lsn_gap_before: false,
+            lsn_gap_before: self.lsn_gap_before,
         }
+    }
+
+    /// True if this segment's LSNs continue a segment whose last LSN is
+    /// `prev_last`: right after it, or after a gap its header reserved.
+    pub(crate) fn continues(&self, prev_last: u64) -> bool {
+        prev_last + 1 == self.first_lsn || (self.lsn_gap_before && prev_last < self.first_lsn)
     }
 
     /// True if `m` (a local segment) is the segment this entry describes.
@@ -106,6 +117,7 @@ impl ManifestEntry {
 ///     capacity: 1 << 20,
 ///     salt: 7,
 ///     max_entry_size: 4096,
+///     lsn_gap_before: false,
 /// };
 /// let mut manifest = Manifest::default();
 /// for e in [entry(1, 11, 20), entry(0, 1, 10)] {
@@ -140,7 +152,7 @@ pub struct Manifest {
 ///
 /// let entry = |segment: u64| ManifestEntry {
 ///     segment, first_lsn: segment * 10 + 1, last_lsn: segment * 10 + 10, checkpoint: false,
-///     size: 8192, crc32c: 0, capacity: 1 << 20, salt: 7, max_entry_size: 4096,
+///     size: 8192, crc32c: 0, capacity: 1 << 20, salt: 7, max_entry_size: 4096, lsn_gap_before: false,
 /// };
 /// let mut m = Manifest::default();
 /// for s in 0..5 {
@@ -191,6 +203,7 @@ impl Manifest {
     ///     capacity: 262_144,
     ///     salt: 0x5d2e_9a01,
     ///     max_entry_size: 65_536,
+    ///     lsn_gap_before: false,
     /// };
     /// manifest.entries.insert(0, entry);
     /// let text = String::from_utf8(manifest.encode()).unwrap();
@@ -223,7 +236,7 @@ impl Manifest {
                 e.segment,
                 e.first_lsn,
                 e.last_lsn,
-                u8::from(e.checkpoint),
+                u8::from(e.checkpoint) | u8::from(e.lsn_gap_before) << 1,
                 e.size,
                 e.crc32c,
                 e.capacity,
@@ -381,9 +394,10 @@ impl Manifest {
                 segment: num(f[0])?,
                 first_lsn: num(f[1])?,
                 last_lsn: num(f[2])?,
-                checkpoint: match f[3] {
-                    "0" => false,
-                    "1" => true,
+                checkpoint: matches!(f[3], "1" | "3"),
+                lsn_gap_before: match f[3] {
+                    "0" | "1" => false,
+                    "2" | "3" => true,
                     o => return Err(bad(format!("line {line_no}: checkpoint {o:?}"))),
                 },
                 size: num(f[4])?,
@@ -437,6 +451,7 @@ impl Manifest {
     ///     capacity: 1 << 20,
     ///     salt: 7,
     ///     max_entry_size: 4096,
+    ///     lsn_gap_before: false,
     /// };
     /// let mut manifest = Manifest::default();
     /// // Segment 2 is missing from the archive.
@@ -460,7 +475,7 @@ impl Manifest {
     ///
     /// let entry = |segment: u64, first_lsn: u64, last_lsn: u64| ManifestEntry {
     ///     segment, first_lsn, last_lsn, checkpoint: false, size: 8192, crc32c: 0,
-    ///     capacity: 1 << 20, salt: 7, max_entry_size: 4096,
+    ///     capacity: 1 << 20, salt: 7, max_entry_size: 4096, lsn_gap_before: false,
     /// };
     /// let mut m = Manifest::default();
     /// for e in [entry(0, 1, 9), entry(1, 10, 19)] {
@@ -474,7 +489,7 @@ impl Manifest {
         let mut prev: Option<&ManifestEntry> = None;
         for e in self.entries.values() {
             if let Some(p) = prev {
-                if p.segment + 1 != e.segment || p.last_lsn + 1 != e.first_lsn {
+                if p.segment + 1 != e.segment || !e.continues(p.last_lsn) {
                     return Some((p.segment, e.segment));
                 }
             }
@@ -487,7 +502,7 @@ impl Manifest {
         let mut run: Vec<ManifestEntry> = Vec::new();
         for e in self.entries.values().rev() {
             if let Some(prev) = run.last() {
-                if e.segment + 1 != prev.segment || e.last_lsn + 1 != prev.first_lsn {
+                if e.segment + 1 != prev.segment || !prev.continues(e.last_lsn) {
                     break;
                 }
             }
@@ -513,6 +528,7 @@ mod tests {
             capacity: 1 << 20,
             salt: 7,
             max_entry_size: 1000,
+            lsn_gap_before: false,
         }
     }
 

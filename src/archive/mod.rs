@@ -503,19 +503,21 @@ impl Archive {
             Some(m) => m.segment,
             None => manifest.entries.keys().next_back().map_or(0, |k| k + 1),
         };
-        let mut next_first = local.first().map(|m| m.first_lsn);
+        // The segment the chain continues into, going down.
+        let mut next: Option<SegmentMeta> = local.first().copied();
         let mut prefix: Vec<SegmentMeta> = Vec::new();
         let mut s = start;
         while s > lowest_remote {
             s -= 1;
-            let listed = manifest
-                .entries
-                .get(&s)
-                .filter(|e| next_first.is_none_or(|nf| e.last_lsn + 1 == nf));
+            let listed = manifest.entries.get(&s).filter(|e| {
+                next.is_none_or(|n| {
+                    n.first_lsn == e.last_lsn + 1 || (n.lsn_gap_before && e.last_lsn < n.first_lsn)
+                })
+            });
             match listed {
                 Some(e) => {
                     prefix.push(e.meta());
-                    next_first = Some(e.first_lsn);
+                    next = Some(e.meta());
                 }
                 // A remote-only view ends at a gap: older segments cannot be
                 // chained; so does a directory whose archive.state was lost
