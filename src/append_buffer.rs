@@ -19,10 +19,6 @@ use crate::format::{BLOCK_SIZE, MAX_LSN, RECORD_HEADER_LEN, align_down, align_up
 use crate::io::AlignedBuf;
 use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
 
-/// How long the writer looks for a next record before it sleeps.
-#[cfg(not(loom))]
-const WRITER_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
-
 /// The segment records are staged for: what a record's bytes depend on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SegmentView {
@@ -45,6 +41,17 @@ pub(crate) struct Taken {
     pub first_lsn: u64,
     pub last_lsn: u64,
     pub segment: u64,
+    /// The epoch its records were claimed in.
+    pub epoch: u64,
+}
+
+/// What a claim got: its first LSN, and the epoch of the buffer it went in
+/// (every record of one epoch goes out in the one batch the writer takes
+/// next: waiters of a batch share its wake slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Claim {
+    pub lsn: u64,
+    pub epoch: u64,
 }
 
 /// Limits of one batch, from the configuration.
@@ -147,7 +154,19 @@ impl AppendBuffer {
     /// Claims LSNs and bytes for `records`, encodes them in place and
     /// publishes them to the writer. Returns the first LSN. `durable_lsn` is
     /// a durable LSN read before the call (so below every LSN claimed here).
-    pub fn claim(&self, records: &dyn Records, durable_lsn: u64) -> Result<u64> {
+    pub fn claim(&self, records: &dyn Records, durable_lsn: u64) -> Result<Claim> {
+        self.claim_with(records, durable_lsn, true)
+    }
+
+    /// [`AppendBuffer::claim`] that does not wake a sleeping writer for the
+    /// record: the caller commits it as leader, or wakes the writer
+    /// ([`AppendBuffer::kick`]) after trying. (Waits for room or a rollover
+    /// still wake the writer: they need it.)
+    pub fn claim_quietly(&self, records: &dyn Records, durable_lsn: u64) -> Result<Claim> {
+        self.claim_with(records, durable_lsn, false)
+    }
+
+    fn claim_with(&self, records: &dyn Records, durable_lsn: u64, wake: bool) -> Result<Claim> {
         let n = records.count();
         debug_assert!(n >= 1);
         let mut s = self.state.lock();
@@ -200,8 +219,10 @@ impl AppendBuffer {
                 Self::grow(&mut s, len);
             }
             let salt = s.segment.map_or(0, |v| v.salt);
+            let epoch = s.epoch;
             if self.publish_early {
-                return Ok(self.publish_before_payload(s, records, first, len, durable_lsn));
+                let lsn = self.publish_before_payload(s, records, first, len, durable_lsn);
+                return Ok(Claim { lsn, epoch });
             }
             let at = s.len;
             records.encode(
@@ -210,8 +231,8 @@ impl AppendBuffer {
                 durable_lsn,
                 salt,
             );
-            self.publish(&mut s, first, n, len);
-            return Ok(first);
+            self.publish(&mut s, first, n, len, wake);
+            return Ok(Claim { lsn: first, epoch });
         }
     }
 
@@ -233,7 +254,7 @@ impl AppendBuffer {
         s.buf = bigger;
     }
 
-    fn publish(&self, s: &mut State, first: u64, n: u64, len: usize) {
+    fn publish(&self, s: &mut State, first: u64, n: u64, len: usize, wake: bool) {
         if s.entries == 0 {
             s.first_lsn = first;
         }
@@ -243,7 +264,7 @@ impl AppendBuffer {
         self.staged.store(s.entries, Ordering::Release);
         self.staged_bytes
             .store(s.len - s.first_record, Ordering::Release);
-        if s.writer_asleep {
+        if wake && s.writer_asleep {
             self.writer.notify_all();
         }
     }
@@ -268,7 +289,7 @@ impl AppendBuffer {
         s.buf.as_mut_slice()[at..at + RECORD_HEADER_LEN]
             .copy_from_slice(&record[..RECORD_HEADER_LEN]);
         s.buf.as_mut_slice()[at + RECORD_HEADER_LEN..at + len].fill(0);
-        self.publish(&mut s, first, records.count(), len);
+        self.publish(&mut s, first, records.count(), len, true);
         drop(s);
         std::thread::sleep(std::time::Duration::from_micros(200));
         let mut s = self.state.lock();
@@ -347,6 +368,7 @@ impl AppendBuffer {
             first_lsn: s.first_lsn,
             last_lsn: s.next_lsn - 1,
             segment,
+            epoch: s.epoch,
         };
         s.base += tail as u64;
         s.len = carried;
@@ -444,7 +466,8 @@ impl AppendBuffer {
         other: &mut dyn FnMut() -> bool,
         deadline: Option<std::time::Instant>,
     ) -> bool {
-        self.spin_for_records();
+        // No spin before sleeping: a yielding writer beside a busy thread
+        // loses a whole scheduler slice, and its wake-up credit with it.
         let mut s = self.state.lock();
         loop {
             if s.entries > 0 || s.roll_wanted.is_some() || s.closed.is_some() || other() {
@@ -464,22 +487,6 @@ impl AppendBuffer {
             }
         }
     }
-
-    /// A producer that was just acknowledged usually stages its next record
-    /// within microseconds: the writer looks for it a little (yielding)
-    /// before it sleeps, which saves the producer a futex wake and the writer
-    /// a wake-up latency per append at low concurrency.
-    #[cfg(not(loom))]
-    fn spin_for_records(&self) {
-        let start = std::time::Instant::now();
-        while self.staged() == 0 && start.elapsed() < WRITER_SPIN {
-            crate::sync::yield_now();
-        }
-    }
-
-    /// loom models no time; its model of the wait is the sleep itself.
-    #[cfg(loom)]
-    fn spin_for_records(&self) {}
 
     /// The writer's commit delay: waits until `deadline` or a full batch.
     pub fn wait_to_fill(&self, deadline: std::time::Instant) {
@@ -517,8 +524,8 @@ mod tests {
     #[test]
     fn records_follow_the_carried_prefix_and_the_tail_block_carries_over() {
         let b = buffer(1 << 16, 1000);
-        assert_eq!(b.claim(&One(b"one"), 0).unwrap(), 1);
-        assert_eq!(b.claim(&One(b"two"), 0).unwrap(), 2);
+        assert_eq!(b.claim(&One(b"one"), 0).unwrap().lsn, 1);
+        assert_eq!(b.claim(&One(b"two"), 0).unwrap().lsn, 2);
         let t = b.take(1).unwrap();
         assert_eq!((t.offset, t.first_lsn, t.last_lsn), (0, 1, 2));
         assert_eq!(t.first_record, BLOCK_SIZE);
@@ -527,7 +534,7 @@ mod tests {
         assert_eq!(t.end, (BLOCK_SIZE + 2 * rec) as u64);
         assert!(t.buf.as_slice()[..BLOCK_SIZE].iter().all(|&x| x == 0xAB));
         // The next batch starts at the block holding the end, with its bytes.
-        assert_eq!(b.claim(&One(b"three"), 1).unwrap(), 3);
+        assert_eq!(b.claim(&One(b"three"), 1).unwrap().lsn, 3);
         let u = b.take(1).unwrap();
         assert_eq!(u.offset, BLOCK_SIZE as u64);
         assert_eq!(u.first_record, 2 * rec);
@@ -559,11 +566,11 @@ mod tests {
             b.claim(&One(&[1; 5000]), 0),
             Err(Error::EntryTooLarge { .. })
         ));
-        assert_eq!(b.claim(&One(b"small"), 0).unwrap(), 1);
+        assert_eq!(b.claim(&One(b"small"), 0).unwrap().lsn, 1);
         std::thread::scope(|scope| {
             let claim = scope.spawn(|| b.claim(&One(&[1; 5000]), 0));
             while b.roll_wanted().is_none() {
-                std::thread::yield_now();
+                std::thread::sleep(std::time::Duration::from_micros(50));
             }
             b.roll_done(Err(Error::DirectoryFull { size: 3, limit: 2 }));
             assert!(matches!(
@@ -579,7 +586,7 @@ mod tests {
     fn a_lone_record_larger_than_a_batch_grows_the_buffer() {
         let b = buffer(BLOCK_SIZE, 1000);
         let big = vec![9u8; 3 * BLOCK_SIZE];
-        assert_eq!(b.claim(&One(&big), 0).unwrap(), 1);
+        assert_eq!(b.claim(&One(&big), 0).unwrap().lsn, 1);
         let t = b.take(0).unwrap();
         assert!(t.len >= BLOCK_SIZE + big.len());
     }
@@ -603,11 +610,11 @@ mod tests {
     #[test]
     fn a_producer_that_dies_mid_record_publishes_nothing() {
         let b = buffer(1 << 16, 100);
-        assert_eq!(b.claim(&One(b"before"), 0).unwrap(), 1);
+        assert_eq!(b.claim(&One(b"before"), 0).unwrap().lsn, 1);
         let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.claim(&Dies, 0)));
         assert!(died.is_err());
         // Its LSN is not consumed, its bytes are not in the batch, nothing waits for it.
-        assert_eq!(b.claim(&One(b"after"), 0).unwrap(), 2);
+        assert_eq!(b.claim(&One(b"after"), 0).unwrap().lsn, 2);
         let t = b.take(0).unwrap();
         assert_eq!((t.first_lsn, t.last_lsn), (1, 2));
         let rec = |lsn, d: &[u8]| encoded_record_len(entry_body_len(lsn, d.len()));
@@ -634,7 +641,7 @@ mod tests {
             assert!(!third.is_finished(), "a claim passed the batch limit");
             let t = b.take(0).unwrap();
             assert_eq!((t.first_lsn, t.last_lsn), (1, 2));
-            assert_eq!(third.join().unwrap().unwrap(), 3);
+            assert_eq!(third.join().unwrap().unwrap().lsn, 3);
         });
     }
 

@@ -122,10 +122,21 @@ pub mod loom_api {
     use crate::writer::batch::Entry;
 
     /// The append buffer and the watermark, as `Shared` holds them, with the
-    /// calls `Wal` and the writer make on them.
+    /// calls `Wal` and the writer make on them, and the writer's cell that a
+    /// producer locks to commit as leader (`Wal::lead_or_wait`).
     pub struct CommitPath {
         appends: AppendBuffer,
         commits: Arc<Watermark>,
+        cell: loom::sync::Mutex<()>,
+    }
+
+    /// A batch the writer (or a leader) took: first and last LSN, and the
+    /// epoch its waiters sleep under.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Batch {
+        pub first: u64,
+        pub last: u64,
+        pub epoch: u64,
     }
 
     impl CommitPath {
@@ -145,13 +156,41 @@ pub mod loom_api {
             CommitPath {
                 appends,
                 commits: Arc::new(Watermark::new(0)),
+                cell: loom::sync::Mutex::new(()),
             }
         }
 
         /// `Wal::submit`: the claim, then the ticket.
         pub fn submit(&self, data: &[u8]) -> Result<CommitTicket> {
-            let lsn = self.appends.claim(&Entry(data), 0)?;
-            Ok(CommitTicket::new(lsn, self.commits.clone()))
+            let c = self.appends.claim(&Entry(data), 0)?;
+            Ok(CommitTicket::new(c.lsn, c.epoch, self.commits.clone()))
+        }
+
+        /// `Wal::append`: the claim without waking the writer, then
+        /// `lead_or_wait`: with the writer's cell free, this producer takes
+        /// and commits what is staged itself (its I/O always succeeds here),
+        /// else it wakes the writer; then it waits for its LSN.
+        pub fn append(&self, data: &[u8]) -> Result<u64> {
+            let c = self.appends.claim_quietly(&Entry(data), 0)?;
+            if self.commits.acked() < c.lsn {
+                if let Ok(_writer) = self.cell.try_lock() {
+                    if let Some(b) = self.take() {
+                        self.commit(b);
+                    }
+                }
+            }
+            if self.commits.acked() < c.lsn {
+                self.appends.kick();
+            }
+            self.commits.wait(c.lsn, c.epoch)
+        }
+
+        /// The writer's cell: held while the writer works, let go while it
+        /// sleeps in [`CommitPath::wait_for_work`].
+        pub fn writer_lock(&self) -> loom::sync::MutexGuard<'_, ()> {
+            self.cell
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
 
         /// The writer's wait for staged records (or a close).
@@ -159,22 +198,30 @@ pub mod loom_api {
             self.appends.wait_for_work(&mut || false, None);
         }
 
-        /// The writer takes the staged records: their first and last LSN.
-        pub fn take(&self) -> Option<(u64, u64)> {
-            self.appends.take(0).map(|t| (t.first_lsn, t.last_lsn))
+        /// The writer takes the staged records.
+        pub fn take(&self) -> Option<Batch> {
+            self.appends.take(0).map(|t| Batch {
+                first: t.first_lsn,
+                last: t.last_lsn,
+                epoch: t.epoch,
+            })
         }
 
-        /// A batch's write and sync completed: raise the watermark to `last`
-        /// and wake the waiters of `(from, last]`.
-        pub fn commit(&self, from: u64, last: u64) {
-            self.commits.raise(last);
-            self.commits.wake(from, last, &mut Vec::new());
+        /// A batch's write and sync completed: raise the watermark to its
+        /// last LSN and wake its waiters.
+        pub fn commit(&self, b: Batch) {
+            self.commits.raise(b.last);
+            self.commits.wake(b.epoch, &mut Vec::new());
         }
 
         /// The writer stops (close, fence or death): claims are refused with
         /// `e`; what is still staged is returned (a close writes it).
-        pub fn close(&self, e: Error) -> Option<(u64, u64)> {
-            self.appends.close(e, 0).map(|t| (t.first_lsn, t.last_lsn))
+        pub fn close(&self, e: Error) -> Option<Batch> {
+            self.appends.close(e, 0).map(|t| Batch {
+                first: t.first_lsn,
+                last: t.last_lsn,
+                epoch: t.epoch,
+            })
         }
 
         /// Nothing above the watermark will be acknowledged.

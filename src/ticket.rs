@@ -6,54 +6,11 @@
 
 use crate::Lsn;
 use crate::error::{Error, Result};
-use crate::sync::{Arc, yield_now};
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::Arc;
+use crate::sync::{AtomicBool, AtomicU64, Condvar, EventCount, Mutex, Ordering};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-
-/// At most this many producers spin on their ack at once; the rest park. One
-/// spinner catches the common low-concurrency case without starving the
-/// writer thread of a core (this machine class has two).
-const MAX_SPINNERS: usize = 1;
-/// How long a producer spins before parking: about one fdatasync.
-#[cfg(not(loom))]
-const SPIN_FOR: std::time::Duration = std::time::Duration::from_micros(250);
-#[cfg(not(loom))]
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
-// loom's atomics are not const-constructible, and a model's statics must be
-// fresh in every execution: loom's lazy_static is both.
-#[cfg(loom)]
-loom::lazy_static! {
-    static ref SPINNERS: AtomicUsize = AtomicUsize::new(0);
-}
-
-/// Spins (yielding) until `ready()` or about one fdatasync has passed.
-#[cfg(not(loom))]
-fn spin_on(ready: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !ready() && start.elapsed() < SPIN_FOR {
-        // Yield rather than burn: runnable producers and the writer keep their core.
-        yield_now();
-    }
-}
-
-/// loom models no time: one yield stands for the spin's time limit, which
-/// keeps both outcomes (answered while spinning, or not, then parked).
-#[cfg(loom)]
-fn spin_on(ready: impl Fn() -> bool) {
-    if !ready() {
-        yield_now();
-    }
-}
-
-/// Spins as [`spin_on`] if fewer than [`MAX_SPINNERS`] producers already do.
-fn spin_if_alone(ready: impl Fn() -> bool) {
-    if SPINNERS.fetch_add(1, Ordering::AcqRel) < MAX_SPINNERS {
-        spin_on(ready);
-    }
-    SPINNERS.fetch_sub(1, Ordering::AcqRel);
-}
 
 /// First and last value of an acknowledged request (LSNs, or a segment number).
 pub type AckValue = (u64, u64);
@@ -68,7 +25,6 @@ struct SlotState {
 pub(crate) struct AckSlot {
     state: Mutex<SlotState>,
     done: Condvar,
-    ready: AtomicBool,
 }
 
 impl AckSlot {
@@ -77,7 +33,6 @@ impl AckSlot {
             let mut s = self.state.lock();
             debug_assert!(s.result.is_none(), "an ack is completed once");
             s.result = Some(r);
-            self.ready.store(true, Ordering::Release);
             s.waker.take()
         };
         self.done.notify_all();
@@ -86,14 +41,10 @@ impl AckSlot {
         }
     }
 
+    /// Parks until answered. It never spins: beside a runnable thread of the
+    /// same priority a spinning (yielding) waiter gives it the CPU for a whole
+    /// scheduler slice and loses the wake-up credit a sleeper keeps.
     fn wait(&self) -> Result<AckValue> {
-        // Waking a parked thread costs tens of microseconds on a VM; a short
-        // spin by one producer avoids it when the writer answers quickly.
-        // An answered ticket (the usual case for the oldest of a pipelined
-        // window) skips the spin bookkeeping and its clock reads.
-        if !self.ready.load(Ordering::Acquire) {
-            spin_if_alone(|| self.ready.load(Ordering::Acquire));
-        }
         let mut s = self.state.lock();
         loop {
             if let Some(r) = s.result.take() {
@@ -136,40 +87,33 @@ pub(crate) fn wait(slot: &AckSlot) -> Result<AckValue> {
     slot.wait()
 }
 
-/// Waiters of LSN `l` wait in slot `l % WAKE_SLOTS`, so a commit of `k` LSNs
-/// looks at `min(k, WAKE_SLOTS)` slots and wakes only the waiters they hold
-/// (MySQL 8's per-LSN-block events). loom's model uses two, so that two
-/// waiters can share a slot.
+/// Waiters sleep in the slot of their batch: the append buffer's epoch when
+/// they claimed (every record staged in one epoch goes out in the one batch
+/// the writer takes), modulo `WAKE_SLOTS`. So the writer wakes a whole batch
+/// with one call, whatever its size; a batch sharing a slot with another
+/// (`WAKE_SLOTS` apart) only makes those waiters look again. loom's model
+/// uses two slots, so that two batches can share one.
 #[cfg(not(loom))]
-pub const WAKE_SLOTS: usize = 256;
+pub const WAKE_SLOTS: usize = 64;
 #[cfg(loom)]
 pub const WAKE_SLOTS: usize = 2;
 
-/// One wake slot: threads park on `parked`; async waiters leave their waker.
-/// A waiter reads the watermark under the slot's lock before it parks, and
-/// the writer takes that lock to wake the slot after raising the watermark,
-/// so a wake-up is never lost (no lock-free shortcut: the writer's lock of an
-/// idle slot is uncontended, about 20 ns, and loom checks this protocol).
+/// One wake slot: threads sleep on its event count; async waiters leave
+/// their waker in its list.
 #[derive(Default)]
 struct WakeSlot {
-    waiters: Mutex<SlotWaiters>,
-    parked: Condvar,
-}
-
-#[derive(Default)]
-struct SlotWaiters {
-    /// Threads parked here: the writer notifies only a slot that has some.
-    threads: usize,
+    threads: EventCount,
     /// `(lsn, waker)` of the async waiters in this slot. Its capacity is kept,
     /// so registering allocates nothing in steady state.
-    wakers: Vec<(Lsn, Waker)>,
+    wakers: Mutex<Vec<(Lsn, Waker)>>,
 }
 
 /// The LSN through which appends are acknowledged, and the waiters below it.
 ///
-/// Raised by the writer only, after a batch's write (and, for the durable
-/// policies, its sync) completed. Once ended (closed, fenced, the writer dead)
-/// it never rises again and every waiter above it gets the end's error.
+/// Raised by the writer (or a producer committing as leader), after a
+/// batch's write (and, for the durable policies, its sync) completed. Once
+/// ended (closed, fenced, the writer dead) it never rises again and every
+/// waiter above it gets the end's error.
 pub struct Watermark {
     acked: AtomicU64,
     ended: AtomicBool,
@@ -193,34 +137,33 @@ impl Watermark {
         self.acked.load(Ordering::SeqCst)
     }
 
-    /// Raises the watermark to `lsn` (never lowers it). Spinning waiters see
-    /// it at once; parked ones when [`Watermark::wake`] runs.
+    /// Raises the watermark to `lsn` (never lowers it). Waiters that look see
+    /// it at once; sleeping ones when [`Watermark::wake`] runs.
     pub fn raise(&self, lsn: Lsn) {
         debug_assert!(!self.ended.load(Ordering::SeqCst) || lsn <= self.acked());
         self.acked.fetch_max(lsn, Ordering::SeqCst);
     }
 
-    /// Wakes the waiters of LSNs `(from, to]`, which [`Watermark::raise`]
-    /// covered. `woken` is the caller's scratch list (kept, so no allocation).
-    pub fn wake(&self, from: Lsn, to: Lsn, woken: &mut Vec<Waker>) {
-        debug_assert!(to <= self.acked());
-        let count = to.saturating_sub(from).min(WAKE_SLOTS as u64);
-        for i in 0..count {
-            let slot = &self.slots[((from + 1 + i) % WAKE_SLOTS as u64) as usize];
-            Self::wake_slot(slot, to, woken);
-        }
+    fn slot(&self, epoch: u64) -> &WakeSlot {
+        &self.slots[(epoch % WAKE_SLOTS as u64) as usize]
+    }
+
+    /// Wakes the waiters of the batch of `epoch`, which [`Watermark::raise`]
+    /// covered: every thread in its slot with one call, and its async waiters
+    /// of LSNs up to the watermark. `woken` is the caller's scratch list
+    /// (kept, so no allocation).
+    pub fn wake(&self, epoch: u64, woken: &mut Vec<Waker>) {
+        let slot = self.slot(epoch);
+        slot.threads.notify_all();
+        Self::take_wakers(slot, self.acked(), woken);
         for w in woken.drain(..) {
             w.wake();
         }
     }
 
-    /// Wakes the threads of `slot` and takes its wakers of LSNs up to `to`.
-    fn wake_slot(slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
-        let mut waiters = slot.waiters.lock();
-        if waiters.threads > 0 {
-            slot.parked.notify_all();
-        }
-        let wakers = &mut waiters.wakers;
+    /// Takes the wakers of `slot` of LSNs up to `to`.
+    fn take_wakers(slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
+        let mut wakers = slot.wakers.lock();
         let mut i = 0;
         while i < wakers.len() {
             if wakers[i].0 <= to {
@@ -243,7 +186,8 @@ impl Watermark {
         self.ended.store(true, Ordering::SeqCst);
         let mut woken = Vec::new();
         for slot in self.slots.iter() {
-            Self::wake_slot(slot, Lsn::MAX, &mut woken);
+            slot.threads.notify_all();
+            Self::take_wakers(slot, Lsn::MAX, &mut woken);
         }
         for w in woken {
             w.wake();
@@ -264,36 +208,32 @@ impl Watermark {
         None
     }
 
-    /// Blocks until `lsn` is acknowledged or the watermark ends.
-    pub fn wait(&self, lsn: Lsn) -> Result<Lsn> {
-        if let Some(r) = self.outcome(lsn) {
-            return r;
-        }
-        // Waking a parked thread costs tens of microseconds on a VM; a short
-        // spin by one producer avoids it when the writer answers quickly.
-        spin_if_alone(|| self.acked.load(Ordering::Acquire) >= lsn);
-        let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
-        let mut waiters = slot.waiters.lock();
-        waiters.threads += 1;
-        let r = loop {
+    /// Blocks until `lsn`, claimed in `epoch`, is acknowledged or the
+    /// watermark ends. An answered ticket returns at once; otherwise the
+    /// thread sleeps in its batch's slot (never spins: see [`AckSlot::wait`]).
+    pub fn wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
+        let slot = self.slot(epoch);
+        loop {
             if let Some(r) = self.outcome(lsn) {
-                break r;
+                return r;
             }
-            slot.parked.wait(&mut waiters);
-        };
-        waiters.threads -= 1;
-        r
+            let token = slot.threads.prepare();
+            if let Some(r) = self.outcome(lsn) {
+                slot.threads.done();
+                return r;
+            }
+            slot.threads.wait(token);
+            slot.threads.done();
+        }
     }
 
     /// The future's side of [`Watermark::wait`]: leaves (or refreshes) the
     /// task's waker in the slot, then looks again under the slot's lock.
-    fn poll(&self, lsn: Lsn, cx: &mut Context<'_>) -> Poll<Result<Lsn>> {
+    fn poll(&self, lsn: Lsn, epoch: u64, cx: &mut Context<'_>) -> Poll<Result<Lsn>> {
         if let Some(r) = self.outcome(lsn) {
             return Poll::Ready(r);
         }
-        let slot = &self.slots[(lsn % WAKE_SLOTS as u64) as usize];
-        let mut waiters = slot.waiters.lock();
-        let wakers = &mut waiters.wakers;
+        let mut wakers = self.slot(epoch).wakers.lock();
         match wakers.iter_mut().find(|(l, _)| *l == lsn) {
             Some((_, w)) if w.will_wake(cx.waker()) => {}
             Some((_, w)) => *w = cx.waker().clone(),
@@ -340,12 +280,18 @@ impl Watermark {
 #[must_use = "a ticket says nothing until waited on"]
 pub struct CommitTicket {
     lsn: Lsn,
+    /// The append buffer's epoch at the claim: the batch it goes out in.
+    epoch: u64,
     commits: Arc<Watermark>,
 }
 
 impl CommitTicket {
-    pub(crate) fn new(lsn: Lsn, commits: Arc<Watermark>) -> Self {
-        CommitTicket { lsn, commits }
+    pub(crate) fn new(lsn: Lsn, epoch: u64, commits: Arc<Watermark>) -> Self {
+        CommitTicket {
+            lsn,
+            epoch,
+            commits,
+        }
     }
 
     /// The entry's LSN, known at submission (the entry is not durable yet).
@@ -371,7 +317,7 @@ impl CommitTicket {
     /// # Ok(()) }
     /// ```
     pub fn wait(self) -> Result<Lsn> {
-        self.commits.wait(self.lsn)
+        self.commits.wait(self.lsn, self.epoch)
     }
 
     /// True once the writer has answered (success or error).
@@ -402,7 +348,7 @@ impl Future for CommitTicket {
     type Output = Result<Lsn>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.commits.poll(self.lsn, cx)
+        self.commits.poll(self.lsn, self.epoch, cx)
     }
 }
 

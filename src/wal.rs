@@ -1,6 +1,7 @@
 //! The public handle.
 
 use crate::Lsn;
+use crate::append_buffer::Claim;
 use crate::config::BackendType;
 use crate::dir::DirLock;
 use crate::error::{Error, Result};
@@ -10,7 +11,7 @@ use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary, Tail};
 use crate::shared::{SegmentMeta, Shared};
 use crate::ticket::{self, Ack, CommitTicket};
 use crate::writer::batch::{Entry as OneEntry, Group, Skip};
-use crate::writer::{Request, Writer, WriterStart};
+use crate::writer::{Request, Writer, WriterCell, WriterStart};
 use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use std::ops::RangeInclusive;
@@ -43,6 +44,9 @@ pub struct Wal {
     /// the queue after the writer's last drain (see `send`). `None` without a writer.
     orphans: Option<crossbeam_channel::Receiver<Request>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer itself, for a producer that commits as leader while the
+    /// writer thread sleeps. `None` without a writer.
+    cell: Option<Arc<WriterCell>>,
     /// Released by `close`, after the writer has stopped and closed the files.
     lock: Mutex<Option<DirLock>>,
 }
@@ -52,6 +56,7 @@ pub(crate) struct RunningWriter {
     pub tx: Sender<Request>,
     pub orphans: crossbeam_channel::Receiver<Request>,
     pub handle: JoinHandle<()>,
+    pub cell: Arc<WriterCell>,
 }
 
 impl Wal {
@@ -63,15 +68,16 @@ impl Wal {
         lock: Option<DirLock>,
     ) -> Wal {
         debug_assert_eq!(writer.is_none(), shared.read_only);
-        let (tx, orphans, handle) = match writer {
-            Some(w) => (w.tx, Some(w.orphans), Some(w.handle)),
-            None => (crossbeam_channel::bounded(1).0, None, None),
+        let (tx, orphans, handle, cell) = match writer {
+            Some(w) => (w.tx, Some(w.orphans), Some(w.handle), Some(w.cell)),
+            None => (crossbeam_channel::bounded(1).0, None, None, None),
         };
         Wal {
             shared,
             tx,
             orphans,
             writer: Mutex::new(handle),
+            cell,
             lock: Mutex::new(lock),
         }
     }
@@ -95,6 +101,8 @@ pub(crate) fn spawn_writer(
     let writer_queue = rx.clone();
     let writer_shared = shared.clone();
     let writer = Writer::new(shared.clone(), rx, engine, start)?;
+    let cell = Arc::new(WriterCell::new(Some(writer)));
+    let writer_cell = cell.clone();
     let handle = std::thread::Builder::new()
         .name("xwal-writer".into())
         .spawn(move || {
@@ -104,7 +112,12 @@ pub(crate) fn spawn_writer(
                 shared: writer_shared.clone(),
                 queue: writer_queue,
             };
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| writer.run()));
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Writer::run(&writer_cell)
+            }));
+            // Whatever ended it, the writer goes: its requests are answered
+            // and no producer leads it any more.
+            drop(writer_cell.lock().take());
             if let Err(payload) = run {
                 // The writer's acks in flight were answered (Closed) as it
                 // unwound; the fence makes every later call fail and
@@ -120,6 +133,7 @@ pub(crate) fn spawn_writer(
         tx,
         orphans,
         handle,
+        cell,
     })
 }
 
@@ -157,7 +171,18 @@ impl Wal {
 
     /// Claims LSNs for `records` and stages them in the writer's next write;
     /// the first LSN. Blocks while the append buffer is full (backpressure).
-    fn stage(&self, records: &dyn crate::append_buffer::Records) -> Result<Lsn> {
+    /// Wakes the writer thread if it sleeps.
+    fn stage(&self, records: &dyn crate::append_buffer::Records) -> Result<Claim> {
+        self.stage_with(records, true)
+    }
+
+    /// [`Wal::stage`] without waking the writer thread: the caller then
+    /// either commits as leader or wakes it ([`Wal::lead_or_wait`]).
+    fn stage_quietly(&self, records: &dyn crate::append_buffer::Records) -> Result<Claim> {
+        self.stage_with(records, false)
+    }
+
+    fn stage_with(&self, records: &dyn crate::append_buffer::Records, wake: bool) -> Result<Claim> {
         self.shared.check_writable()?;
         // A tier that falls behind may slow appends (S3: BacklogFull::SlowAppends).
         if let Some(t) = &self.shared.tier {
@@ -165,10 +190,13 @@ impl Wal {
         }
         // Read before the claim: below every LSN the claim hands out.
         let durable = self.shared.durable_lsn.load(Ordering::Acquire);
-        let first = self.shared.appends.claim(records, durable)?;
-        let last = first + records.count() - 1;
+        let claim = match wake {
+            true => self.shared.appends.claim(records, durable)?,
+            false => self.shared.appends.claim_quietly(records, durable)?,
+        };
+        let last = claim.lsn + records.count() - 1;
         self.shared.last_lsn.fetch_max(last, Ordering::AcqRel);
-        Ok(first)
+        Ok(claim)
     }
 
     /// The writer sets `closed`, then drains the queue one last time and
@@ -181,6 +209,42 @@ impl Wal {
         if let Some(rx) = &self.orphans {
             fence::drain_if_closed(&self.shared.closed, &self.shared.fence, rx.try_iter());
         }
+    }
+
+    /// Waits until `lsn` is acknowledged. If the writer thread sleeps (its
+    /// cell is free), this thread commits what is staged itself first
+    /// ([`Writer::commit_as_leader`]): no hand-off to the writer and back,
+    /// which on a busy machine can each cost a scheduler slice. Otherwise the
+    /// writer thread is woken (after the attempt to lead, so a writer that
+    /// was about to sleep sees the record) and this thread parks.
+    fn lead_or_wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
+        if self.shared.commits.acked() < lsn {
+            if let Some(mut guard) = self.cell.as_ref().and_then(|c| c.try_lock()) {
+                if let Some(w) = guard.as_mut() {
+                    let led = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        w.commit_as_leader()
+                    }));
+                    if let Err(payload) = led {
+                        // A bug in the commit path: as when the writer
+                        // thread dies, the WAL is fenced and every waiter
+                        // answered; the writer thread then stops.
+                        drop(guard.take());
+                        self.shared.set_fence(Error::Fenced {
+                            op: "writer thread",
+                            cause: format!("panicked: {}", panic_message(payload.as_ref())),
+                        });
+                        let end = self.shared.fence_error().unwrap_or(Error::Closed);
+                        drop(self.shared.appends.close(end.clone(), 0));
+                        self.shared.commits.end(end.clone());
+                        self.shared.feed.end(end);
+                    }
+                }
+            }
+        }
+        if self.shared.commits.acked() < lsn {
+            self.shared.appends.kick();
+        }
+        self.shared.commits.wait(lsn, epoch)
     }
 
     fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
@@ -221,8 +285,12 @@ impl Wal {
     pub fn submit(&self, data: impl AsRef<[u8]>) -> Result<CommitTicket> {
         let data = data.as_ref();
         self.check_entry(data.len())?;
-        let lsn = self.stage(&OneEntry(data))?;
-        Ok(CommitTicket::new(lsn, self.shared.commits.clone()))
+        let c = self.stage(&OneEntry(data))?;
+        Ok(CommitTicket::new(
+            c.lsn,
+            c.epoch,
+            self.shared.commits.clone(),
+        ))
     }
 
     /// Appends one entry and returns its LSN once it is durable (per the sync policy).
@@ -243,7 +311,9 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn append(&self, data: &[u8]) -> Result<Lsn> {
-        self.submit(data)?.wait()
+        self.check_entry(data.len())?;
+        let c = self.stage_quietly(&OneEntry(data))?;
+        self.lead_or_wait(c.lsn, c.epoch)
     }
 
     /// Appends entries as one atomic group: after a crash either all of them are
@@ -293,9 +363,9 @@ impl Wal {
         if total > limit {
             return Err(Error::EntryTooLarge { size: total, limit });
         }
-        let first = self.stage(&Group(&items))?;
-        let last = first + items.len() as u64 - 1;
-        self.shared.commits.wait(last)?;
+        let c = self.stage_quietly(&Group(&items))?;
+        let (first, last) = (c.lsn, c.lsn + items.len() as u64 - 1);
+        self.lead_or_wait(last, c.epoch)?;
         Ok(first..=last)
     }
 
@@ -388,8 +458,8 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn inc_last_index(&self) -> Result<Lsn> {
-        let lsn = self.stage(&Skip)?;
-        self.shared.commits.wait(lsn)
+        let c = self.stage_quietly(&Skip)?;
+        self.lead_or_wait(c.lsn, c.epoch)
     }
 
     /// `local_filesystem` or `aws_s3`.

@@ -6,8 +6,8 @@
 //!   the writer's wait for work and its take, and the close that refuses
 //!   every later claim;
 //! - src/ticket.rs: the watermark (`raise`, the per-slot `wake` that skips
-//!   slots nobody waits in, `end`), and `CommitTicket::wait` (one yield for
-//!   the spin under loom, then parked in its slot) and `.await` (a waker left
+//!   slots nobody waits in, `end`), and `CommitTicket::wait` (parked in its
+//!   slot; nothing spins) and `.await` (a waker left
 //!   in the slot);
 //! - src/fence.rs: `Fence::settle` (a failed sync fences, and a later
 //!   success then answers the fence too).
@@ -32,7 +32,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use xwal::loom_api::{CommitPath, Fence};
+use xwal::loom_api::{Batch, CommitPath, Fence};
 use xwal::{Error, Result};
 
 /// How the model's writer ends.
@@ -47,18 +47,24 @@ enum Scenario {
     /// The writer takes one batch and dies before writing it (a panic):
     /// `WriterExit` fences, refuses claims and ends the watermark.
     WriterDeath,
+    /// Producers append (`Wal::append`): each commits as leader when it finds
+    /// the writer's cell free, else wakes the writer, which sleeps without
+    /// its cell. No wake-up may be lost between the two.
+    Leaders,
 }
 
 struct Model {
     path: CommitPath,
     fence: Fence,
+    /// Set (after every producer returned) to stop the leaders' writer.
+    closed: loom::sync::atomic::AtomicBool,
 }
 
 /// Serves one taken batch: its I/O outcome settles, then the watermark.
-fn serve(m: &Model, (first, last): (u64, u64), io: std::io::Result<()>) -> bool {
+fn serve(m: &Model, batch: Batch, io: std::io::Result<()>) -> bool {
     match m.fence.settle(io, "write+fdatasync") {
         Ok(()) => {
-            m.path.commit(first - 1, last);
+            m.path.commit(batch);
             true
         }
         Err(e) => {
@@ -77,7 +83,7 @@ fn writer(m: &Model, producers: u64, scenario: Scenario) {
         let Some(batch) = m.path.take() else {
             continue;
         };
-        served += batch.1 + 1 - batch.0;
+        served += batch.last + 1 - batch.first;
         if scenario == Scenario::WriterDeath {
             let e = Error::Fenced {
                 op: "writer thread",
@@ -107,6 +113,24 @@ fn writer(m: &Model, producers: u64, scenario: Scenario) {
     }
 }
 
+/// The writer as `Writer::run` holds its cell: while it works, never while
+/// it sleeps; it stops once the model closes the path.
+fn leading_writer(m: &Model) {
+    let mut cell = Some(m.path.writer_lock());
+    loop {
+        if let Some(batch) = m.path.take() {
+            serve(m, batch, Ok(()));
+            continue;
+        }
+        if m.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        drop(cell.take());
+        m.path.wait_for_work();
+        cell = Some(m.path.writer_lock());
+    }
+}
+
 /// A producer: `Wal::submit`, then the ticket.
 fn produce(m: &Model, by_await: bool) -> Result<u64> {
     let ticket = m.path.submit(b"entry")?;
@@ -115,6 +139,18 @@ fn produce(m: &Model, by_await: bool) -> Result<u64> {
     } else {
         ticket.wait()
     };
+    if let Ok(lsn) = r {
+        assert!(
+            m.path.acked() >= lsn,
+            "ack of {lsn} ran ahead of the watermark"
+        );
+    }
+    r
+}
+
+/// A producer: `Wal::append`, committing as leader when it can.
+fn lead(m: &Model) -> Result<u64> {
+    let r = m.path.append(b"entry");
     if let Ok(lsn) = r {
         assert!(
             m.path.acked() >= lsn,
@@ -145,15 +181,29 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
         let wal = Arc::new(Model {
             path: CommitPath::new(1),
             fence: Fence::default(),
+            closed: loom::sync::atomic::AtomicBool::new(false),
         });
         let handles: Vec<_> = (0..producers)
             .map(|i| {
                 let wal = wal.clone();
-                thread::spawn(move || produce(&wal, first_awaits && i == 0))
+                thread::spawn(move || match scenario {
+                    Scenario::Leaders => lead(&wal),
+                    _ => produce(&wal, first_awaits && i == 0),
+                })
             })
             .collect();
-        writer(&wal, producers as u64, scenario);
-        let answers: Vec<Result<u64>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let answers: Vec<Result<u64>> = if scenario == Scenario::Leaders {
+            let w = wal.clone();
+            let writer = thread::spawn(move || leading_writer(&w));
+            let answers = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            wal.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+            wal.path.close(Error::Closed);
+            writer.join().unwrap();
+            answers
+        } else {
+            writer(&wal, producers as u64, scenario);
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        };
         let mut lsns: Vec<u64> = answers
             .iter()
             .filter_map(|r| r.as_ref().ok().copied())
@@ -167,7 +217,7 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
         );
         for r in &answers {
             match (scenario, r) {
-                (Scenario::GroupCommit, Ok(_)) => {}
+                (Scenario::GroupCommit | Scenario::Leaders, Ok(_)) => {}
                 (Scenario::Close, Ok(_) | Err(Error::Closed)) => {}
                 (Scenario::FailedSync, Err(Error::Fenced { op, .. })) => {
                     assert_eq!(*op, "write+fdatasync")
@@ -178,7 +228,7 @@ fn model(producers: usize, scenario: Scenario, first_awaits: bool) {
                 (s, r) => panic!("{s:?}: answered {r:?}"),
             }
         }
-        if scenario == Scenario::GroupCommit {
+        if matches!(scenario, Scenario::GroupCommit | Scenario::Leaders) {
             assert_eq!(lsns.len(), producers);
         }
         if scenario == Scenario::Close {
@@ -215,4 +265,5 @@ models! {
     loom_fence_acknowledges_nothing: FailedSync, false;
     loom_close_answers_every_waiter: Close, false;
     loom_writer_death_answers_every_waiter: WriterDeath, false;
+    loom_leaders_and_the_writer_lose_no_wake_up: Leaders, false;
 }

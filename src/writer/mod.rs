@@ -94,12 +94,18 @@ pub(crate) struct Writer {
     unsynced: bool,
     last_sync: Instant,
     disconnected: bool,
-    /// The watermark as raised, and as far as its waiters were woken.
+    /// The watermark as raised.
     acked: u64,
-    woken: u64,
+    /// Epochs of the batches finished whose waiters are not woken yet (at
+    /// most the batches in flight, and one).
+    to_wake: Vec<u64>,
     /// Scratch list of async waiters to wake (kept: no allocation per commit).
     wakers: Vec<Waker>,
 }
+
+/// The writer, shared by its thread and the producers that commit as leaders
+/// while it sleeps; `None` once its thread has ended.
+pub(crate) type WriterCell = parking_lot::Mutex<Option<Writer>>;
 
 /// Where the writer starts after recovery.
 pub(crate) struct WriterStart {
@@ -144,7 +150,7 @@ impl Writer {
             last_sync: Instant::now(),
             disconnected: false,
             acked: start.last_lsn,
-            woken: start.last_lsn,
+            to_wake: Vec::with_capacity(crate::io::MAX_COMMITS_IN_FLIGHT + 1),
             wakers: Vec::new(),
         };
         match start.resume {
@@ -157,40 +163,119 @@ impl Writer {
         Ok(w)
     }
 
-    pub fn run(mut self) {
+    /// The writer thread's loop. It holds the writer for as long as it
+    /// works, and lets go of it only to sleep: a producer that finds it free
+    /// may commit what is staged itself ([`Writer::commit_as_leader`]).
+    pub fn run(cell: &WriterCell) {
+        let mut w = cell.lock();
+        let Some(mut writer) = w.take() else {
+            return;
+        };
         loop {
-            if self.inflight.is_empty() && !self.has_work() {
-                if !self.wait_for_work() {
-                    self.maybe_interval_sync();
+            if writer.inflight.is_empty() && !writer.has_work() {
+                *w = Some(writer);
+                let ready = Self::sleep_unlocked(&mut w);
+                let Some(back) = w.take() else {
+                    return;
+                };
+                writer = back;
+                if !ready {
+                    writer.maybe_interval_sync();
                     continue;
                 }
-                self.commit_delay();
+                writer.commit_delay();
             }
-            self.let_the_disk_work();
-            if let Some(e) = self.shared.fence_error() {
-                self.serve_fenced(e);
+            if writer.step() {
                 return;
             }
-            if self.pending.is_some() || self.poll_queue() {
-                if self.serve_request() {
-                    return;
+        }
+    }
+
+    /// Sleeps until there is work, with the writer put back in its cell
+    /// and the cell unlocked meanwhile; false if the interval sync is due.
+    fn sleep_unlocked(w: &mut parking_lot::MutexGuard<'_, Option<Writer>>) -> bool {
+        let Some(writer) = w.as_mut() else {
+            return true;
+        };
+        let (shared, rx) = (writer.shared.clone(), writer.rx.clone());
+        let deadline = match shared.config.sync {
+            SyncPolicy::Interval(d) if writer.unsynced => Some(writer.last_sync + d),
+            _ => None,
+        };
+        let mut got = None;
+        let mut disconnected = false;
+        let ready = parking_lot::MutexGuard::unlocked(w, || {
+            let mut other = || match rx.try_recv() {
+                Ok(r) => {
+                    got = Some(r);
+                    true
                 }
-                continue;
-            }
-            if let Some(full) = self.shared.appends.roll_wanted() {
-                self.roll_for_producers(full);
-                continue;
-            }
-            if self.shared.appends.staged() > 0 {
-                self.commit_staged();
-            } else {
-                self.wake_acked();
-                if self.disconnected && self.inflight.is_empty() {
-                    self.shutdown(None);
-                    return;
+                Err(TryRecvError::Empty) => false,
+                Err(TryRecvError::Disconnected) => {
+                    disconnected = true;
+                    true
                 }
+            };
+            shared.appends.wait_for_work(&mut other, deadline)
+        });
+        if let Some(writer) = w.as_mut() {
+            debug_assert!(got.is_none() || writer.pending.is_none());
+            if got.is_some() {
+                writer.pending = got;
+            }
+            writer.disconnected |= disconnected;
+        }
+        ready
+    }
+
+    /// One turn of the loop with work to do; true once the writer stopped.
+    fn step(&mut self) -> bool {
+        self.let_the_disk_work();
+        if let Some(e) = self.shared.fence_error() {
+            self.serve_fenced(e);
+            return true;
+        }
+        if self.pending.is_some() || self.poll_queue() {
+            return self.serve_request();
+        }
+        if let Some(full) = self.shared.appends.roll_wanted() {
+            self.roll_for_producers(full);
+            return false;
+        }
+        if self.shared.appends.staged() > 0 {
+            self.commit_staged();
+        } else {
+            self.wake_acked();
+            if self.disconnected && self.inflight.is_empty() {
+                self.shutdown(None);
+                return true;
             }
         }
+        false
+    }
+
+    /// A producer that found the writer asleep (its cell free) commits what
+    /// is staged on its own thread, as RocksDB's write-group leader does: a
+    /// lone append then costs what a `pwrite` + `fdatasync` loop costs, with
+    /// no hand-off to the writer thread and back. Only with nothing in flight,
+    /// queued or unusual (a request, a rollover, a fence, a commit delay):
+    /// those stay the writer thread's.
+    pub(crate) fn commit_as_leader(&mut self) {
+        let appends = &self.shared.appends;
+        if !self.inflight.is_empty()
+            || self.pending.is_some()
+            || self.disconnected
+            || appends.staged() == 0
+            || appends.roll_wanted().is_some()
+            || !self.shared.config.commit_delay.is_zero()
+            || self.shared.fence_error().is_some()
+            || !self.rx.is_empty()
+        {
+            return;
+        }
+        self.commit_staged();
+        self.complete_inflight();
+        debug_assert!(self.inflight.is_empty());
     }
 
     /// Unless the next batch is already full, lets the disk work a little
@@ -229,17 +314,6 @@ impl Writer {
             }
         }
         self.pending.is_some()
-    }
-
-    /// Sleeps until there is work; false if the interval sync is due first.
-    fn wait_for_work(&mut self) -> bool {
-        let deadline = match self.shared.config.sync {
-            SyncPolicy::Interval(d) if self.unsynced => Some(self.last_sync + d),
-            _ => None,
-        };
-        let shared = self.shared.clone();
-        let mut other = || self.poll_queue() || self.disconnected;
-        shared.appends.wait_for_work(&mut other, deadline)
     }
 
     fn commit_delay(&self) {

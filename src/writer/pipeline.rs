@@ -15,6 +15,8 @@ use std::time::Instant;
 pub(super) struct InFlight {
     first_lsn: u64,
     last_lsn: u64,
+    /// The append buffer's epoch of its records: their waiters' wake slot.
+    epoch: u64,
     /// The policy acknowledges on completion with the data durable.
     durable: bool,
     /// An fdatasync is linked after the write.
@@ -120,6 +122,7 @@ impl Writer {
         self.inflight.push_back(InFlight {
             first_lsn: t.first_lsn,
             last_lsn: t.last_lsn,
+            epoch: t.epoch,
             durable: self.shared.config.sync.acks_are_durable(),
             synced: sync,
             bytes: t.len,
@@ -168,6 +171,7 @@ impl Writer {
                 self.shared.commits.raise(f.last_lsn);
                 self.shared.feed.written(f.copy, f.last_lsn, f.durable);
                 self.acked = f.last_lsn;
+                self.to_wake.push(f.epoch);
             }
             Err(e) => {
                 self.shared.commits.end(e.clone());
@@ -176,13 +180,11 @@ impl Writer {
         }
     }
 
-    /// Wakes the waiters the watermark passed since the last wake-up.
+    /// Wakes the waiters of the batches finished since the last wake-up: one
+    /// call per batch, whatever its size.
     pub(super) fn wake_acked(&mut self) {
-        if self.acked > self.woken {
-            self.shared
-                .commits
-                .wake(self.woken, self.acked, &mut self.wakers);
-            self.woken = self.acked;
+        for epoch in self.to_wake.drain(..) {
+            self.shared.commits.wake(epoch, &mut self.wakers);
         }
     }
 }
