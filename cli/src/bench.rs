@@ -11,6 +11,10 @@
 //! an io_uring write + linked fdatasync with `--raw-entries-per-commit` entries
 //! packed per write (c); sequential O_DIRECT write and read of the same volume,
 //! several in flight (d, e).
+//!
+//! `--cpu-hog [N]` runs every job twice in a row, idle and then beside N
+//! threads spinning in user space ([`hog`]), each set of results related to
+//! its own baselines (measured under the same load).
 
 use super::baseline::{self, RawStrategy};
 use clap::Args;
@@ -22,6 +26,7 @@ use std::time::{Duration, Instant};
 use xwal::IoEngine;
 
 mod floors;
+mod hog;
 mod plot;
 mod recommend;
 mod report;
@@ -169,6 +174,13 @@ pub struct BenchArgs {
     /// Also draw throughput against p99 latency as an SVG chart to this file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Run every job (raw baselines and floors included) twice in a row: idle,
+    /// then beside N threads spinning in user space at the bench's nice level
+    /// (a CPU-bound neighbour: `(while :; do :; done) &` N times). Without N:
+    /// one per CPU. The loaded ratios are to the baselines measured under load;
+    /// the report adds the loaded rows, an idle/loaded comparison and busy_ targets.
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    cpu_hog: Option<Option<usize>>,
 }
 
 /// Every setting resolved (quick defaults applied).
@@ -205,6 +217,8 @@ pub(crate) struct Settings {
     pub engines: Vec<IoEngine>,
     pub zero_fill: bool,
     pub quick: bool,
+    /// `--cpu-hog`: busy threads beside the second run of each job; None = idle only.
+    pub cpu_hog: Option<usize>,
 }
 
 /// Every workload letter, in the order of `--help`.
@@ -303,6 +317,12 @@ impl Settings {
                 vec![1, 4, 16, 64]
             }
         });
+        let cpu_hog = match a.cpu_hog {
+            None => None,
+            Some(None) => Some(hog::default_threads()),
+            Some(Some(0)) => return Err("--cpu-hog needs at least 1 thread".into()),
+            Some(Some(n)) => Some(n),
+        };
         let s = Settings {
             workloads,
             policies,
@@ -339,6 +359,7 @@ impl Settings {
             engines,
             zero_fill,
             quick: q,
+            cpu_hog,
         };
         if s.seconds <= 0.0 || !s.seconds.is_finite() {
             return Err("--seconds must be positive".into());
@@ -585,6 +606,7 @@ fn engines_text(s: &Settings) -> String {
 }
 
 /// Everything measured, handed to the report.
+#[derive(Default)]
 pub(crate) struct Results {
     pub rows: Vec<Row>,
     pub opens: Vec<OpenRow>,
@@ -608,9 +630,16 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
         engines_text(&s),
         s.seconds
     );
+    if let Some(n) = s.cpu_hog {
+        let b = report::beside(n);
+        eprintln!("every job runs twice: idle, then {b} (--cpu-hog)");
+    }
     let ctx = Ctx::new(tmp.path().to_path_buf(), &s);
-    let mut res = run_jobs(&ctx, &s, &plan(&s), started)?;
+    let (mut res, mut loaded) = run_jobs(&ctx, &s, &plan(&s), started)?;
     res.base.mark_limit(&mut res.rows);
+    if let Some(l) = &mut loaded {
+        l.base.mark_limit(&mut l.rows);
+    }
     let meta = report::Meta {
         dir: tmp.path().display().to_string(),
         fs: fs.to_string(),
@@ -626,32 +655,70 @@ pub fn run(a: BenchArgs) -> Result<(), String> {
             .unwrap_or(0),
     };
     let targets = report::targets(&s, &res);
-    let picks = recommend::recommend(&s, &res.rows, &meta);
+    let loaded_rows = loaded.as_ref().map(|l| l.rows.as_slice());
+    let picks = recommend::recommend(&s, &res.rows, loaded_rows, &meta);
     report::print(&s, &res, &targets, &meta);
-    recommend::print(&picks);
+    let busy = loaded.as_ref().map(|l| {
+        let busy = report::busy_targets(&s, &res, l);
+        report::print_loaded(&s, &res, l, &busy);
+        busy
+    });
+    recommend::print(&picks, s.cpu_hog);
     if let Some(path) = &a.json {
-        report::write_json(path, &s, &res, &targets, &picks, &meta)?;
+        let both = loaded.as_ref().zip(busy.as_deref());
+        report::write_json(path, &s, &res, both, &targets, &picks, &meta)?;
     }
     if let Some(path) = &a.plot {
-        plot::draw(path, &res.rows).map_err(|e| format!("plot {}: {e}", path.display()))?;
+        let rows = plot_rows(&s, &res, loaded.as_ref());
+        plot::draw(path, &rows).map_err(|e| format!("plot {}: {e}", path.display()))?;
         eprintln!("chart written to {}", path.display());
     }
     drop(ctx);
     tmp.close()
         .map_err(|e| format!("removing the temp dir: {e}"))?;
-    if !res.errors.is_empty() {
+    let failed = res.errors.len() + loaded.as_ref().map_or(0, |l| l.errors.len());
+    if failed > 0 {
         return Err(format!(
-            "{} run(s) failed (listed above); the other results are valid",
-            res.errors.len()
+            "{failed} run(s) failed (listed above); the other results are valid"
         ));
     }
     Ok(())
 }
 
+/// The chart's rows: the idle ones, and with `--cpu-hog` the loaded xwal rows
+/// as strategies of their own ("..., beside N busy").
+fn plot_rows(s: &Settings, idle: &Results, loaded: Option<&Results>) -> Vec<Row> {
+    let mut rows = idle.rows.clone();
+    if let (Some(l), Some(n)) = (loaded, s.cpu_hog) {
+        rows.extend(
+            l.rows
+                .iter()
+                .filter(|r| r.workload != "baseline" && r.workload != "floor")
+                .map(|r| {
+                    let mut r = r.clone();
+                    r.group_commit = format!("{}, beside {n} busy", r.group_commit);
+                    r
+                }),
+        );
+    }
+    rows
+}
+
 /// Runs `jobs` in order under a progress bar; a failed job is listed in
-/// `errors` and the others go on, unless no raw QD1 baseline ran.
-fn run_jobs(ctx: &Ctx, s: &Settings, jobs: &[Job], started: Instant) -> Result<Results, String> {
-    let pb = ProgressBar::with_draw_target(Some(jobs.len() as u64), ProgressDrawTarget::stderr());
+/// `errors` and the others go on, unless no raw QD1 baseline ran. With
+/// `--cpu-hog N` each job runs twice in a row, idle and then beside N busy
+/// threads, into the second `Results` (its own baselines, its own kept logs).
+fn run_jobs(
+    ctx: &Ctx,
+    s: &Settings,
+    jobs: &[Job],
+    started: Instant,
+) -> Result<(Results, Option<Results>), String> {
+    let runs = if s.cpu_hog.is_some() { 2 } else { 1 };
+    let pb = ProgressBar::with_draw_target(
+        Some((jobs.len() * runs) as u64),
+        ProgressDrawTarget::stderr(),
+    );
     pb.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
             .map_err(|e| e.to_string())?
@@ -659,46 +726,58 @@ fn run_jobs(ctx: &Ctx, s: &Settings, jobs: &[Job], started: Instant) -> Result<R
     );
     pb.enable_steady_tick(Duration::from_millis(250));
     let log_lines = !std::io::stderr().is_terminal();
-    let mut res = Results {
-        rows: Vec::new(),
-        opens: Vec::new(),
-        base: Baselines::default(),
-        errors: Vec::new(),
-    };
-    let mut kept: HashMap<usize, Kept> = HashMap::new();
+    // [idle, loaded]: each with the logs c and d keep for e.
+    let mut sets: Vec<(Results, HashMap<usize, Kept>)> =
+        (0..runs).map(|_| Default::default()).collect();
     for job in jobs {
-        // Every later ratio needs the raw limit: without one, stop here.
-        if !matches!(job, Job::Raw(_)) && res.base.limit.is_none() {
-            pb.finish_and_clear();
-            return Err(format!(
-                "no raw QD1 baseline ran: {}",
-                res.errors.join("; ")
-            ));
+        for (li, (res, kept)) in sets.iter_mut().enumerate() {
+            let hog_threads = if li == 1 { s.cpu_hog } else { None };
+            // Every later ratio needs the raw limit: without one, stop here.
+            if !matches!(job, Job::Raw(_)) && res.base.limit.is_none() {
+                pb.finish_and_clear();
+                return Err(format!(
+                    "no raw QD1 baseline ran{}: {}",
+                    hog_threads.map_or(String::new(), |n| format!(" {}", report::beside(n))),
+                    res.errors.join("; ")
+                ));
+            }
+            let mut what = describe(s, job);
+            if let Some(n) = hog_threads {
+                what.push_str(&format!(" ({})", report::beside(n)));
+            }
+            pb.set_message(what.clone());
+            if log_lines {
+                eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
+            }
+            // The hog runs from right before the job to right after it.
+            let hog = hog_threads.map(hog::Hog::start);
+            stats::reset_peak_rss();
+            let rss_start = stats::rss_mib();
+            let first_row = res.rows.len();
+            let out = run_job(ctx, s, job, res, kept);
+            if let Some(h) = hog {
+                h.stop();
+            }
+            for row in &mut res.rows[first_row..] {
+                row.rss_growth_mib = (row.peak_rss_mib - rss_start).max(0.0);
+            }
+            if let Err(e) = out {
+                let msg = format!("{what}: {e}");
+                pb.suspend(|| eprintln!("error: {msg}"));
+                res.errors.push(msg);
+            }
+            pb.inc(1);
         }
-        let what = describe(s, job);
-        pb.set_message(what.clone());
-        if log_lines {
-            eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
-        }
-        stats::reset_peak_rss();
-        let rss_start = stats::rss_mib();
-        let first_row = res.rows.len();
-        let out = run_job(ctx, s, job, &mut res, &mut kept);
-        for row in &mut res.rows[first_row..] {
-            row.rss_growth_mib = (row.peak_rss_mib - rss_start).max(0.0);
-        }
-        if let Err(e) = out {
-            let msg = format!("{what}: {e}");
-            pb.suspend(|| eprintln!("error: {msg}"));
-            res.errors.push(msg);
-        }
-        pb.inc(1);
     }
-    for (_, k) in kept.drain() {
-        k.remove();
+    for (_, kept) in &mut sets {
+        for (_, k) in kept.drain() {
+            k.remove();
+        }
     }
     pb.finish_and_clear();
-    Ok(res)
+    let mut sets = sets.into_iter().map(|(r, _)| r);
+    let idle = sets.next().unwrap_or_default();
+    Ok((idle, sets.next()))
 }
 
 /// A baseline job: raw loops and floors, measured without xwal.

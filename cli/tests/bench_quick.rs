@@ -173,3 +173,119 @@ fn check_recommendation(v: &serde_json::Value) {
     }
     assert_eq!(picks[1]["threads"], 64, "{picks:?}");
 }
+
+/// `--cpu-hog 1`: every job ran idle and beside one busy thread; the loaded
+/// rows, the idle/loaded comparison and the busy_ targets are printed, and the
+/// JSON holds both sets (their rows exist and their figures are positive; no
+/// timing is asserted).
+#[test]
+fn bench_cpu_hog_runs_idle_and_loaded() {
+    let dir = tempdir();
+    let json = dir.path().join("hog.json");
+    let stdout = xwal_ok::<&OsStr>(&[
+        "bench".as_ref(),
+        "--quick".as_ref(),
+        "--workloads".as_ref(),
+        "a".as_ref(),
+        "--policies".as_ref(),
+        "always".as_ref(),
+        "--engine".as_ref(),
+        "uring".as_ref(),
+        "--cpu-hog".as_ref(),
+        "1".as_ref(),
+        "--seconds".as_ref(),
+        "0.2".as_ref(),
+        "--dir".as_ref(),
+        dir.path().as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ]);
+    for section in [
+        "beside 1 busy thread (the raw baselines and floors measured beside them too)",
+        "idle / beside 1 busy thread",
+        "targets beside 1 busy thread (busy_",
+        "(a) one writer, always, beside 1 busy thread: >= 0.9x the raw limit's throughput",
+        "best peer (loaded)",
+        "judged by the worse of its idle ratio and its ratio beside 1 busy thread",
+    ] {
+        assert!(stdout.contains(section), "no {section:?} in:\n{stdout}");
+    }
+    // The comparison table has workload a's row: "idle / loaded" entries/s.
+    let cmp = stdout.split("idle / beside 1 busy thread").nth(1).unwrap();
+    assert!(
+        cmp.lines()
+            .any(|l| l.starts_with("a: ") && l.contains(" / ")),
+        "{cmp}"
+    );
+
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["cpu_hog"], 1, "{v}");
+    for set in ["idle", "loaded"] {
+        let s = &v[set];
+        let rows = s["rows"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {set}: {v}"));
+        assert!(rows.iter().any(|r| r["workload"] == "a"), "{set}: {s}");
+        assert!(rows.iter().any(|r| r["raw_limit"] == true), "{set}: {s}");
+        for r in rows {
+            assert!(r["entries_per_s"].as_f64().unwrap() > 0.0, "{set}: {r}");
+            assert!(r["ratio_to_baseline"].as_f64().unwrap() > 0.0, "{set}: {r}");
+        }
+        assert!(s["raw_limit"]["entries_per_s"].as_f64().unwrap() > 0.0);
+        assert!(s["errors"].as_array().unwrap().is_empty(), "{set}: {s}");
+    }
+    // Each loaded ratio is to the loaded raw limit, not the idle one.
+    let a = |set: &str| {
+        v[set]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["workload"] == "a")
+            .unwrap()
+            .clone()
+    };
+    let loaded = a("loaded");
+    let want = loaded["entries_per_s"].as_f64().unwrap()
+        / v["loaded"]["raw_limit"]["entries_per_s"].as_f64().unwrap();
+    let got = loaded["ratio_to_baseline"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    let cmp = v["comparison"].as_array().unwrap();
+    assert!(!cmp.is_empty(), "{v}");
+    for c in cmp {
+        for side in ["idle", "loaded"] {
+            assert!(c[side]["entries_per_s"].as_f64().unwrap() > 0.0, "{c}");
+            assert!(c[side]["p99_ratio"].as_f64().unwrap() > 0.0, "{c}");
+        }
+    }
+    let busy = v["busy_targets"].as_array().unwrap();
+    for id in ["busy_a_eps", "busy_a_p50", "busy_a_p99", "busy_idle_a_eps"] {
+        let t = busy.iter().find(|t| t["id"] == id);
+        let t = t.unwrap_or_else(|| panic!("no target {id}: {v}"));
+        assert!(
+            ["PASS", "MISS"].contains(&t["status"].as_str().unwrap()),
+            "{t}"
+        );
+    }
+    for id in ["busy_b_peers", "busy_idle_peers"] {
+        let t = busy.iter().find(|t| t["id"] == id).unwrap();
+        assert_eq!(t["status"], "see peers", "{t}");
+    }
+    // b and t did not run.
+    for id in [
+        "busy_b_64",
+        "busy_idle_b_64",
+        "busy_t_tail",
+        "busy_idle_t_tail",
+    ] {
+        let t = busy.iter().find(|t| t["id"] == id).unwrap();
+        assert_eq!(t["status"], "not run", "{t}");
+    }
+    let picks = v["recommendation"].as_array().unwrap();
+    assert_eq!(picks[0]["id"], "a_p99", "{picks:?}");
+    assert!(picks[0]["loaded"]["entries_per_s"].as_f64().unwrap() > 0.0);
+    // The snippet, with its loaded figures as a comment, is still a config file.
+    let text = picks[0]["toml"].as_str().unwrap();
+    assert!(text.contains("# beside 1 busy thread: "), "{text}");
+    xwal::Config::from_toml_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+}

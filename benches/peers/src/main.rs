@@ -33,6 +33,9 @@
 
 #[path = "../../../cli/src/bench/stats.rs"]
 mod stats;
+// `--cpu-hog`: the same busy threads as `xwal bench --cpu-hog`.
+#[path = "../../../cli/src/bench/hog.rs"]
+mod hog;
 
 use clap::Parser;
 use stats::Histogram;
@@ -91,6 +94,12 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Run every system's every workload twice in a row: idle, then beside N
+    /// threads spinning in user space at the same nice level (`(while :; do :;
+    /// done) &` N times). Without N: one per CPU. Prints both sets' tables,
+    /// an idle/loaded comparison and the busy_ peer targets.
+    #[arg(long, value_name = "N", num_args = 0..=1)]
+    cpu_hog: Option<Option<usize>>,
 }
 
 /// An append that returns once durable. `tid` and `seq` make keys unique where a peer needs keys.
@@ -925,6 +934,12 @@ fn main() {
 }
 
 fn run(args: Args) -> Res<()> {
+    let hog_threads = match args.cpu_hog {
+        None => None,
+        Some(None) => Some(hog::default_threads()),
+        Some(Some(0)) => return Err("--cpu-hog needs at least 1 thread".into()),
+        Some(Some(n)) => Some(n),
+    };
     let base = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let tmp = tempfile::Builder::new()
         .prefix("xwal-peers-")
@@ -941,6 +956,9 @@ fn run(args: Args) -> Res<()> {
         args.seconds,
         args.entry_size
     );
+    if let Some(n) = hog_threads {
+        eprintln!("every run twice: idle, then {} (--cpu-hog)", beside(n));
+    }
     let systems = args.systems.clone();
     let wl = |w: &str| args.workloads.iter().any(|x| x == w);
     let (do_a, do_b, do_c, do_e) = (wl("a"), wl("b"), wl("c"), wl("e"));
@@ -951,15 +969,30 @@ fn run(args: Args) -> Res<()> {
         args,
     };
     let mut rows: Vec<Row> = Vec::new();
+    let mut loaded: Vec<Row> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
+    // Each step runs idle, then (--cpu-hog) again right away beside the busy
+    // threads, which run from right before it to right after it.
     let mut step = |what: String, f: &mut dyn FnMut() -> Res<Vec<Row>>| {
-        eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
-        stats::reset_peak_rss();
-        match f() {
-            Ok(r) => rows.extend(r),
-            Err(e) => {
-                eprintln!("error: {what}: {e}");
-                errors.push(format!("{what}: {e}"));
+        for hog_n in std::iter::once(None).chain(hog_threads.map(Some)) {
+            let what = match hog_n {
+                Some(n) => format!("{what} ({})", beside(n)),
+                None => what.clone(),
+            };
+            eprintln!("[{:>5.1} s] {what}", started.elapsed().as_secs_f64());
+            let hog = hog_n.map(hog::Hog::start);
+            stats::reset_peak_rss();
+            let out = f();
+            if let Some(h) = hog {
+                h.stop();
+            }
+            match out {
+                Ok(r) if hog_n.is_some() => loaded.extend(r),
+                Ok(r) => rows.extend(r),
+                Err(e) => {
+                    eprintln!("error: {what}: {e}");
+                    errors.push(format!("{what}: {e}"));
+                }
             }
         }
     };
@@ -1008,11 +1041,80 @@ fn run(args: Args) -> Res<()> {
         ctx.args.seconds,
         started.elapsed().as_secs_f64()
     );
-    println!();
-    println!(
-        "{:<20} {:<6} {:>4} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9}  note",
-        "system", "wl", "thr", "entries/s", "MB/s", "p50 us", "p99 us", "p999 us", "max us"
-    );
+    if let Some(n) = hog_threads {
+        println!(
+            "--cpu-hog {n}: every run ran idle (first tables), then again right away {}",
+            beside(n)
+        );
+    }
+    let (ratios, targets) = print_set(&rows);
+    let busy = hog_threads.map(|n| {
+        println!();
+        println!(
+            "{} (each run right after its idle run above, the threads spinning in user space at the same nice level):",
+            beside(n)
+        );
+        let set = print_set(&loaded);
+        print_comparison(n, &rows, &loaded);
+        (set, busy_targets(n, &rows, &loaded))
+    });
+    for e in &errors {
+        println!("error: {e}");
+    }
+
+    if let Some(path) = &ctx.args.json {
+        let mut v = serde_json::json!({
+            "errors": errors,
+            "load_before": load_before, "load_after": load_after,
+            "seconds": ctx.args.seconds, "entry_size": ctx.args.entry_size,
+        });
+        match (&busy, hog_threads) {
+            (Some(((lr, lt), bt)), Some(n)) => {
+                v["cpu_hog"] = n.into();
+                v["idle"] = serde_json::json!({"rows": rows_json(&rows), "ratios": ratios, "targets": targets});
+                v["loaded"] =
+                    serde_json::json!({"rows": rows_json(&loaded), "ratios": lr, "targets": lt});
+                v["busy_targets"] = bt.clone().into();
+            }
+            _ => {
+                v["rows"] = rows_json(&rows).into();
+                v["ratios"] = ratios.into();
+                v["targets"] = targets.into();
+            }
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&v).map_err(err)? + "\n")
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    drop(ctx);
+    // walrus keeps background threads and open files; removal still works on Linux.
+    let _ = tmp.close();
+    if !errors.is_empty() {
+        return Err(format!("{} run(s) failed (listed above)", errors.len()));
+    }
+    Ok(())
+}
+
+fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|r| {
+            serde_json::json!({
+                "system": r.system, "workload": r.workload, "threads": r.threads,
+                "entries": r.entries, "seconds": r.seconds,
+                "entries_per_s": r.entries_per_s, "mb_per_s": r.mb_per_s,
+                "p50_us": r.p50_us, "p99_us": r.p99_us, "p999_us": r.p999_us, "max_us": r.max_us,
+                "note": r.note,
+            })
+        })
+        .collect()
+}
+
+/// "beside 1 busy thread", "beside 2 busy threads".
+fn beside(n: usize) -> String {
+    format!("beside {n} busy thread{}", if n == 1 { "" } else { "s" })
+}
+
+/// Orders rows for the tables: a, b, c, e fwd, the rest; then threads.
+fn sorted_rows(rows: &[Row]) -> Vec<Row> {
     let order = |w: &str| match w {
         "a" => 0,
         "b" => 1,
@@ -1020,16 +1122,22 @@ fn run(args: Args) -> Res<()> {
         "e fwd" => 3,
         _ => 4,
     };
-    let mut sorted = rows.clone();
+    let mut sorted = rows.to_vec();
     sorted.sort_by_key(|r| (order(&r.workload), r.threads));
+    sorted
+}
+
+/// The rows table, the ratios xwal / peer and the targets of issue 3 of one
+/// set of rows (idle, or beside the busy threads); returns the ratios and
+/// targets as JSON.
+fn print_set(rows: &[Row]) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    println!();
+    println!(
+        "{:<20} {:<6} {:>4} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9}  note",
+        "system", "wl", "thr", "entries/s", "MB/s", "p50 us", "p99 us", "p999 us", "max us"
+    );
+    let sorted = sorted_rows(rows);
     let mut last = String::new();
-    let f = |v: f64| {
-        if v == 0.0 {
-            "-".to_string()
-        } else {
-            format!("{v:.0}")
-        }
-    };
     for r in &sorted {
         let key = format!("{}{}", r.workload, r.threads);
         if key != last {
@@ -1043,10 +1151,10 @@ fn run(args: Args) -> Res<()> {
             r.threads,
             thousands(r.entries_per_s),
             r.mb_per_s,
-            f(r.p50_us),
-            f(r.p99_us),
-            f(r.p999_us),
-            f(r.max_us),
+            us0(r.p50_us),
+            us0(r.p99_us),
+            us0(r.p999_us),
+            us0(r.max_us),
             r.note
         );
     }
@@ -1095,14 +1203,8 @@ fn run(args: Args) -> Res<()> {
     println!();
     println!("targets (issue 3):");
     let mut targets = Vec::new();
-    let best64 = sorted
-        .iter()
-        .filter(|r| !r.system.starts_with("xwal") && r.workload == "b" && r.threads == 64)
-        .max_by(|a, b| a.entries_per_s.total_cmp(&b.entries_per_s));
-    let x64 = sorted
-        .iter()
-        .find(|r| r.system == "xwal" && r.workload == "b" && r.threads == 64);
-    match (x64, best64) {
+    let x64 = xwal_row(&sorted, "b", 64);
+    match (x64, best_peer(&sorted, "b", 64)) {
         (Some(x), Some(p)) => {
             let ok = x.entries_per_s >= 3.0 * p.entries_per_s;
             println!(
@@ -1137,36 +1239,117 @@ fn run(args: Args) -> Res<()> {
         }
         _ => println!("  not run (c) vs nodedb-wal"),
     }
-    for e in &errors {
-        println!("error: {e}");
-    }
+    (ratios, targets)
+}
 
-    if let Some(path) = &ctx.args.json {
-        let rows_json: Vec<_> = rows
+/// A latency column: whole microseconds, "-" when not measured.
+fn us0(v: f64) -> String {
+    if v == 0.0 {
+        "-".to_string()
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn xwal_row<'a>(rows: &'a [Row], w: &str, threads: usize) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.system == "xwal" && r.workload == w && r.threads == threads)
+}
+
+/// The peer with the most entries/s on (workload, threads).
+fn best_peer<'a>(rows: &'a [Row], w: &str, threads: usize) -> Option<&'a Row> {
+    rows.iter()
+        .filter(|r| !r.system.starts_with("xwal") && r.workload == w && r.threads == threads)
+        .max_by(|a, b| a.entries_per_s.total_cmp(&b.entries_per_s))
+}
+
+/// Idle against loaded, one line per row that ran in both sets.
+fn print_comparison(n: usize, idle: &[Row], loaded: &[Row]) {
+    println!();
+    println!("idle / {}:", beside(n));
+    println!(
+        "{:<20} {:<6} {:>4} {:>25} {:>9} {:>15} {:>15}",
+        "system", "wl", "thr", "entries/s", "loaded/idle", "p50 us", "p99 us"
+    );
+    let mut last = String::new();
+    for i in &sorted_rows(idle) {
+        let Some(l) = loaded
             .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "system": r.system, "workload": r.workload, "threads": r.threads,
-                    "entries": r.entries, "seconds": r.seconds,
-                    "entries_per_s": r.entries_per_s, "mb_per_s": r.mb_per_s,
-                    "p50_us": r.p50_us, "p99_us": r.p99_us, "p999_us": r.p999_us, "max_us": r.max_us,
-                    "note": r.note,
-                })
-            })
-            .collect();
-        let v = serde_json::json!({
-            "rows": rows_json, "ratios": ratios, "targets": targets, "errors": errors,
-            "load_before": load_before, "load_after": load_after,
-            "seconds": ctx.args.seconds, "entry_size": ctx.args.entry_size,
-        });
-        std::fs::write(path, serde_json::to_string_pretty(&v).map_err(err)? + "\n")
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            .find(|l| l.system == i.system && l.workload == i.workload && l.threads == i.threads)
+        else {
+            continue;
+        };
+        let key = format!("{}{}", i.workload, i.threads);
+        if key != last {
+            println!();
+            last = key;
+        }
+        println!(
+            "{:<20} {:<6} {:>4} {:>25} {:>10.2}x {:>15} {:>15}",
+            i.system,
+            i.workload,
+            i.threads,
+            format!(
+                "{} / {}",
+                thousands(i.entries_per_s),
+                thousands(l.entries_per_s)
+            ),
+            l.entries_per_s / i.entries_per_s,
+            format!("{} / {}", us0(i.p50_us), us0(l.p50_us)),
+            format!("{} / {}", us0(i.p99_us), us0(l.p99_us)),
+        );
     }
-    drop(ctx);
-    // walrus keeps background threads and open files; removal still works on Linux.
-    let _ = tmp.close();
-    if !errors.is_empty() {
-        return Err(format!("{} run(s) failed (listed above)", errors.len()));
+}
+
+/// The peer targets of a busy machine (`xwal bench`'s busy_ targets that
+/// point here): xwal >= 1.5x the best peer at 1 writer (a) and at 64 (b)
+/// idle, and at 64 beside the busy threads.
+fn busy_targets(n: usize, idle: &[Row], loaded: &[Row]) -> Vec<serde_json::Value> {
+    println!();
+    println!(
+        "targets {} (busy_; xwal against the best peer of the same set):",
+        beside(n)
+    );
+    let mut out = Vec::new();
+    let cases: [(&str, &[Row], &str, usize, String); 3] = [
+        (
+            "busy_idle_peers_1",
+            idle,
+            "a",
+            1,
+            "(a) 1 writer, idle".into(),
+        ),
+        (
+            "busy_idle_peers_64",
+            idle,
+            "b",
+            64,
+            "(b) 64 writers, idle".into(),
+        ),
+        (
+            "busy_b_peers",
+            loaded,
+            "b",
+            64,
+            format!("(b) 64 writers, {}", beside(n)),
+        ),
+    ];
+    for (id, rows, w, t, what) in cases {
+        match (xwal_row(rows, w, t), best_peer(rows, w, t)) {
+            (Some(x), Some(p)) => {
+                let ok = x.entries_per_s >= 1.5 * p.entries_per_s;
+                println!(
+                    "  {:<5} {what}: xwal {} entries/s >= 1.5x best peer ({} {} -> {})",
+                    if ok { "PASS" } else { "MISS" },
+                    thousands(x.entries_per_s),
+                    p.system,
+                    thousands(p.entries_per_s),
+                    thousands(1.5 * p.entries_per_s)
+                );
+                out.push(serde_json::json!({"id": id, "pass": ok, "xwal": x.entries_per_s, "best_peer": p.system, "peer": p.entries_per_s}));
+            }
+            _ => println!("  not run {what}: xwal vs best peer"),
+        }
     }
-    Ok(())
+    out
 }

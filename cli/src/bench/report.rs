@@ -1,5 +1,6 @@
 //! Rows, ratios to baselines, the printed tables, the targets of issues 3
-//! and 12, and JSON.
+//! and 12, and JSON; with `--cpu-hog`, the loaded rows, the idle/loaded
+//! comparison and the busy_ targets.
 
 use super::baseline::{BandwidthResult, LoopResult};
 use super::floors::{FloorKind, FloorResult};
@@ -204,6 +205,17 @@ impl Row {
 
     fn is(&self, w: &str, kind: &str, gc: &str) -> bool {
         self.workload == w && self.policy_kind == kind && self.group_commit == gc
+    }
+
+    /// The same run in another set (idle / beside busy threads): same
+    /// workload, name, engine, policy, group commit and threads.
+    pub fn same_run_as(&self, o: &Row) -> bool {
+        self.workload == o.workload
+            && self.name == o.name
+            && self.engine == o.engine
+            && self.policy == o.policy
+            && self.group_commit == o.group_commit
+            && self.threads == o.threads
     }
 }
 
@@ -483,15 +495,7 @@ pub(super) fn thousands(v: f64) -> String {
 /// the row's own figures, so that a slow disk or a busy machine moves the
 /// bound with the result.
 pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
-    let gc0 = s.gcs[0].label.as_str();
-    let engine = super::workloads::engine_name(s.engine());
-    let find = |w: &str, pred: &dyn Fn(&Row) -> bool| {
-        r.rows
-            .iter()
-            .filter(|x| x.is(w, "always", gc0) && x.engine == engine && pred(x))
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let find = |w: &str, pred: &dyn Fn(&Row) -> bool| judged(s, r, w, pred);
     let mut out = writer_targets(r, find("a", &|_| true).first());
     out.extend(many_targets(r, &find));
     let c_best = find("c", &|_| true)
@@ -561,6 +565,125 @@ pub fn targets(s: &Settings, r: &Results) -> Vec<Target> {
 
 /// Finds the rows of a workload that the targets judge (see [`targets`]).
 type Find<'a> = dyn Fn(&str, &dyn Fn(&Row) -> bool) -> Vec<Row> + 'a;
+
+/// The rows of workload `w` in `r` that the targets judge: policy `always`,
+/// the first group-commit setting, the first engine, and `pred`.
+fn judged(s: &Settings, r: &Results, w: &str, pred: &dyn Fn(&Row) -> bool) -> Vec<Row> {
+    let gc0 = s.gcs[0].label.as_str();
+    let engine = super::workloads::engine_name(s.engine());
+    r.rows
+        .iter()
+        .filter(|x| x.is(w, "always", gc0) && x.engine == engine && pred(x))
+        .cloned()
+        .collect()
+}
+
+/// `--cpu-hog N`: the targets of a busy machine, on the same rows as
+/// [`targets`]. Each loaded bound is a ratio to the raw limit or floor
+/// measured beside the same N busy threads; the idle ones to the idle set's.
+pub fn busy_targets(s: &Settings, idle: &Results, loaded: &Results) -> Vec<Target> {
+    let n = s.cpu_hog.unwrap_or(0);
+    let first = |r: &Results, w: &str, pred: &dyn Fn(&Row) -> bool| {
+        judged(s, r, w, pred).into_iter().next()
+    };
+    let beside = beside(n);
+    let (a, lim) = (first(loaded, "a", &|_| true), loaded.base.limit.as_ref());
+    let b64 = first(loaded, "b", &|x| x.threads == 64);
+    let floor64 = loaded.base.floor(FloorKind::Broadcast, 64);
+    let (ia, ilim) = (first(idle, "a", &|_| true), idle.base.limit.as_ref());
+    let ib64 = first(idle, "b", &|x| x.threads == 64);
+    let ifloor64 = idle.base.floor(FloorKind::Broadcast, 64);
+    let tail = |r: &Results| first(r, "t", &|x| x.name.contains("in-process"));
+    let (itail, tail) = (tail(idle), tail(loaded));
+    vec![
+        t(
+            "busy_a_eps",
+            format!(
+                "(a) one writer, always, {beside}: >= 0.9x the raw limit's throughput (loaded)"
+            ),
+            a.as_ref()
+                .zip(lim)
+                .map(|(a, l)| (a.entries_per_s, 0.9 * l.entries_per_s)),
+            true,
+            eps,
+        ),
+        t(
+            "busy_a_p50",
+            format!("(a) one writer, always, {beside}: p50 <= 1.2x the raw limit's p50 (loaded)"),
+            a.as_ref().zip(lim).map(|(a, l)| (a.p50_us, 1.2 * l.p50_us)),
+            false,
+            us,
+        ),
+        t(
+            "busy_a_p99",
+            format!("(a) one writer, always, {beside}: p99 <= 1.5x the raw limit's p99 (loaded)"),
+            a.as_ref().zip(lim).map(|(a, l)| (a.p99_us, 1.5 * l.p99_us)),
+            false,
+            us,
+        ),
+        t(
+            "busy_b_64",
+            format!(
+                "(b) 64 blocking writers, always, {beside}: >= 1.0x the broadcast floor at 64 (loaded)"
+            ),
+            b64.as_ref().zip(floor64).map(|(b, f)| (b.entries_per_s, f)),
+            true,
+            eps,
+        ),
+        Target {
+            id: "busy_b_peers",
+            text: format!("(b) 64 writers, {beside}: >= 1.5x the best peer (loaded)"),
+            measured: "-".into(),
+            required: "scripts/bench-peers.sh --cpu-hog".into(),
+            status: Status::Peers,
+        },
+        t(
+            "busy_idle_a_eps",
+            "(a) one writer, always, idle: >= 0.95x the raw limit's throughput",
+            ia.as_ref()
+                .zip(ilim)
+                .map(|(a, l)| (a.entries_per_s, 0.95 * l.entries_per_s)),
+            true,
+            eps,
+        ),
+        t(
+            "busy_idle_b_64",
+            "(b) 64 blocking writers, always, idle: >= 1.2x the broadcast floor at 64",
+            ib64.as_ref()
+                .zip(ifloor64)
+                .map(|(b, f)| (b.entries_per_s, 1.2 * f)),
+            true,
+            eps,
+        ),
+        Target {
+            id: "busy_idle_peers",
+            text: "(a, b) idle: >= 1.5x the best peer at 1 and at 64 writers".into(),
+            measured: "-".into(),
+            required: "scripts/bench-peers.sh --cpu-hog".into(),
+            status: Status::Peers,
+        },
+        t(
+            "busy_idle_t_tail",
+            format!(
+                "(t) live tail in-process at {} appends/s, idle: p99 durable -> delivered <= 200 us",
+                s.tail_rate
+            ),
+            itail.as_ref().map(|x| (x.p99_us, 200.0)),
+            false,
+            us,
+        ),
+        t(
+            "busy_t_tail",
+            format!(
+                "(t) live tail in-process at {} appends/s, {beside}: p99 durable -> delivered <= 1000 us",
+                s.tail_rate
+            ),
+            tail.as_ref().map(|x| (x.p99_us, 1000.0)),
+            false,
+            us,
+        ),
+    ]
+}
 
 /// Many writers: 64 blocking threads against the broadcast floor at 64, and
 /// 64 async tasks against an absolute figure.
@@ -789,8 +912,9 @@ fn print_row(x: &Row) {
     );
 }
 
-/// The rows, grouped by workload in the order of `--help`.
-fn print_rows(r: &Results) {
+/// The rows, grouped by workload in the order of `--help`; `legend`: the
+/// lines explaining the columns.
+fn print_rows(r: &Results, legend: bool) {
     print_header();
     let mut rows: Vec<&Row> = r.rows.iter().collect();
     let order = ["baseline", "floor", "a", "b", "g", "c", "d", "e", "r"];
@@ -819,6 +943,9 @@ fn print_rows(r: &Results) {
             l.p99_us
         );
     }
+    if !legend {
+        return;
+    }
     println!(
         "x base: entries/s (d, e: MB/s) over the baseline: a, b, g, r vs the raw limit; c vs the raw packed loop; d vs raw sequential write; e vs raw sequential read."
     );
@@ -843,7 +970,44 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
         meta.load_before, meta.load_after, meta.seconds_total
     );
     println!();
-    print_rows(r);
+    print_rows(r, true);
+    print_opens(s, r);
+    let peak = r.rows.iter().map(|x| x.peak_rss_mib).fold(0.0, f64::max);
+    println!();
+    println!("peak RSS over all runs: {peak:.0} MB (VmHWM; reset before each run)");
+    println!();
+    println!(
+        "targets (issues 3 and 12; engine {}, policy always, group commit {}):",
+        super::workloads::engine_name(s.engine()),
+        s.gcs[0].label
+    );
+    print_targets(targets);
+    print_errors(r);
+}
+
+fn print_targets(targets: &[Target]) {
+    for x in targets {
+        println!(
+            "  {:<9} {:<92} measured {:<22} need {:<26}",
+            x.status.as_str(),
+            x.text,
+            x.measured,
+            x.required
+        );
+    }
+}
+
+fn print_errors(r: &Results) {
+    if !r.errors.is_empty() {
+        println!();
+        for e in &r.errors {
+            println!("error: {e}");
+        }
+    }
+}
+
+/// Workload f's table, if it ran.
+fn print_opens(s: &Settings, r: &Results) {
     if !r.opens.is_empty() {
         println!();
         println!(
@@ -879,30 +1043,124 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
             );
         }
     }
-    let peak = r.rows.iter().map(|x| x.peak_rss_mib).fold(0.0, f64::max);
-    println!();
-    println!("peak RSS over all runs: {peak:.0} MB (VmHWM; reset before each run)");
+}
+
+/// "beside 1 busy thread", "beside 2 busy threads".
+pub fn beside(n: usize) -> String {
+    format!("beside {n} busy thread{}", if n == 1 { "" } else { "s" })
+}
+
+/// The workloads of the idle/loaded comparison.
+const COMPARED: [&str; 5] = ["a", "b", "g", "c", "t"];
+
+/// The xwal rows (a, b, g, c, t) present in both sets, as (idle, loaded),
+/// grouped by workload in the order of [`COMPARED`].
+pub fn comparison<'a>(idle: &'a Results, loaded: &'a Results) -> Vec<(&'a Row, &'a Row)> {
+    let mut v: Vec<(&Row, &Row)> = idle
+        .rows
+        .iter()
+        .filter(|x| COMPARED.contains(&x.workload.as_str()))
+        .filter_map(|i| {
+            loaded
+                .rows
+                .iter()
+                .find(|l| l.same_run_as(i))
+                .map(|l| (i, l))
+        })
+        .collect();
+    v.sort_by_key(|(i, _)| COMPARED.iter().position(|w| *w == i.workload));
+    v
+}
+
+/// "idle / loaded" of two optional ratios.
+fn pair_ratio(i: Option<f64>, l: Option<f64>) -> String {
+    format!("{} / {}", opt_ratio(i), opt_ratio(l))
+}
+
+/// A row's ratio to its baseline, if it has one.
+fn base_ratio(x: &Row) -> Option<f64> {
+    (!x.baseline.is_empty()).then_some(x.ratio_to_baseline)
+}
+
+fn print_comparison(n: usize, pairs: &[(&Row, &Row)]) {
     println!();
     println!(
-        "targets (issues 3 and 12; engine {}, policy always, group commit {}):",
+        "idle / {}, each ratio to the baselines of its own set (measured under the same load):",
+        beside(n)
+    );
+    println!(
+        "{:<42} {:<6} {:<13} {:<12} {:>4} {:>25} {:>13} {:>13} {:>13} {:>13} {:>17}",
+        "workload",
+        "engine",
+        "policy",
+        "group-commit",
+        "thr",
+        "entries/s",
+        "x base",
+        "p50x",
+        "p99x",
+        "xfloor",
+        "p99 us"
+    );
+    let mut last = "";
+    for (i, l) in pairs {
+        if i.workload != last {
+            println!();
+            last = &i.workload;
+        }
+        println!(
+            "{:<42} {:<6} {:<13} {:<12} {:>4} {:>25} {:>13} {:>13} {:>13} {:>13} {:>17}",
+            i.name,
+            i.engine,
+            i.policy,
+            i.group_commit,
+            i.threads,
+            format!(
+                "{} / {}",
+                thousands(i.entries_per_s),
+                thousands(l.entries_per_s)
+            ),
+            pair_ratio(base_ratio(i), base_ratio(l)),
+            pair_ratio(i.p50_ratio, l.p50_ratio),
+            pair_ratio(i.p99_ratio, l.p99_ratio),
+            pair_ratio(i.floor_ratio, l.floor_ratio),
+            format!("{} / {}", num(i.p99_us, 0), num(l.p99_us, 0)),
+        );
+    }
+    if pairs.is_empty() {
+        println!("  (no xwal row of a, b, g, c, t ran in both sets)");
+    }
+}
+
+/// `--cpu-hog N`: the loaded rows (after the idle report of [`print`]), the
+/// idle/loaded comparison and the busy_ targets.
+pub fn print_loaded(s: &Settings, idle: &Results, loaded: &Results, busy: &[Target]) {
+    let n = s.cpu_hog.unwrap_or(0);
+    println!();
+    let b = beside(n);
+    println!(
+        "{b} (the raw baselines and floors measured beside them too): each job ran again right after"
+    );
+    println!("its idle run above, {b} spinning in user space at the same nice level");
+    println!();
+    print_rows(loaded, false);
+    print_opens(s, loaded);
+    let peak = loaded
+        .rows
+        .iter()
+        .map(|x| x.peak_rss_mib)
+        .fold(0.0, f64::max);
+    println!();
+    println!("peak RSS over the loaded runs: {peak:.0} MB");
+    print_errors(loaded);
+    print_comparison(n, &comparison(idle, loaded));
+    println!();
+    println!(
+        "targets {b} (busy_; engine {}, policy always, group commit {}; each bound against its own set's baselines):",
         super::workloads::engine_name(s.engine()),
         s.gcs[0].label
     );
-    for x in targets {
-        println!(
-            "  {:<9} {:<92} measured {:<22} need {:<26}",
-            x.status.as_str(),
-            x.text,
-            x.measured,
-            x.required
-        );
-    }
-    if !r.errors.is_empty() {
-        println!();
-        for e in &r.errors {
-            println!("error: {e}");
-        }
-    }
+    print_targets(busy);
 }
 
 fn row_json(x: &Row) -> serde_json::Value {
@@ -953,14 +1211,23 @@ fn settings_json(s: &Settings) -> serde_json::Value {
     })
 }
 
-pub fn write_json(
-    path: &Path,
-    s: &Settings,
-    r: &Results,
-    targets: &[Target],
-    picks: &[Pick],
-    meta: &Meta,
-) -> Result<(), String> {
+fn targets_json(targets: &[Target]) -> Vec<serde_json::Value> {
+    targets
+        .iter()
+        .map(|x| {
+            json!({
+                "id": x.id,
+                "target": x.text,
+                "measured": x.measured,
+                "required": x.required,
+                "status": x.status.as_str(),
+            })
+        })
+        .collect()
+}
+
+/// The measurements of one set: rows, opens, raw limit, floors, peak RSS, errors.
+fn set_json(r: &Results) -> serde_json::Map<String, serde_json::Value> {
     let rows: Vec<_> = r.rows.iter().map(row_json).collect();
     let opens: Vec<_> = r
         .opens
@@ -980,18 +1247,6 @@ pub fn write_json(
             })
         })
         .collect();
-    let tg: Vec<_> = targets
-        .iter()
-        .map(|x| {
-            json!({
-                "id": x.id,
-                "target": x.text,
-                "measured": x.measured,
-                "required": x.required,
-                "status": x.status.as_str(),
-            })
-        })
-        .collect();
     let floors: Vec<_> = r
         .base
         .floors
@@ -1001,7 +1256,6 @@ pub fn write_json(
     let v = json!({
         "rows": rows,
         "open": opens,
-        "targets": tg,
         "raw_limit": r.base.limit.as_ref().map(|l| json!({
             "name": l.name,
             "entries_per_s": l.entries_per_s,
@@ -1009,9 +1263,73 @@ pub fn write_json(
             "p99_us": l.p99_us,
         })),
         "floors": floors,
-        "recommendation": super::recommend::to_json(picks),
         "peak_rss_mib": r.rows.iter().map(|x| x.peak_rss_mib).fold(0.0, f64::max),
         "errors": r.errors,
+    });
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("json!({{..}}) is an object"),
+    }
+}
+
+/// One line of the idle/loaded comparison.
+fn comparison_json(i: &Row, l: &Row) -> serde_json::Value {
+    let side = |x: &Row| {
+        json!({
+            "entries_per_s": x.entries_per_s,
+            "p50_us": x.p50_us,
+            "p99_us": x.p99_us,
+            "ratio_to_baseline": base_ratio(x),
+            "p50_ratio": x.p50_ratio,
+            "p99_ratio": x.p99_ratio,
+            "floor_ratio": x.floor_ratio,
+        })
+    };
+    json!({
+        "workload": i.workload,
+        "name": i.name,
+        "engine": i.engine,
+        "policy": i.policy,
+        "group_commit": i.group_commit,
+        "threads": i.threads,
+        "idle": side(i),
+        "loaded": side(l),
+    })
+}
+
+/// Writes the results: without `--cpu-hog` (`loaded` None) the idle set's
+/// measurements at the top level; with it, `cpu_hog`, `idle` and `loaded`
+/// (each set's measurements), `comparison` and `busy_targets`. `targets`,
+/// `recommendation`, `settings` and `machine` are at the top level in both.
+#[allow(clippy::too_many_arguments)]
+pub fn write_json(
+    path: &Path,
+    s: &Settings,
+    r: &Results,
+    loaded: Option<(&Results, &[Target])>,
+    targets: &[Target],
+    picks: &[Pick],
+    meta: &Meta,
+) -> Result<(), String> {
+    let mut top = match loaded {
+        None => set_json(r),
+        Some((l, busy)) => {
+            let mut m = serde_json::Map::new();
+            m.insert("cpu_hog".into(), s.cpu_hog.into());
+            m.insert("idle".into(), set_json(r).into());
+            m.insert("loaded".into(), set_json(l).into());
+            let cmp: Vec<_> = comparison(r, l)
+                .into_iter()
+                .map(|(i, l)| comparison_json(i, l))
+                .collect();
+            m.insert("comparison".into(), cmp.into());
+            m.insert("busy_targets".into(), targets_json(busy).into());
+            m
+        }
+    };
+    let rest = json!({
+        "targets": targets_json(targets),
+        "recommendation": super::recommend::to_json(picks),
         "settings": settings_json(s),
         "machine": {
             "dir": meta.dir,
@@ -1024,6 +1342,10 @@ pub fn write_json(
             "seconds_total": meta.seconds_total,
         },
     });
-    let text = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+    if let serde_json::Value::Object(m) = rest {
+        top.extend(m);
+    }
+    let text =
+        serde_json::to_string_pretty(&serde_json::Value::Object(top)).map_err(|e| e.to_string())?;
     std::fs::write(path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))
 }

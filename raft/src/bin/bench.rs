@@ -1,8 +1,17 @@
-//! `xwal-raft-bench [--seconds S] [--clients 1,64]`: client writes per second
-//! and commit latency through a three-node cluster on 127.0.0.1, with the
-//! xwal log store and, in the same run, the in-memory log store (what the
-//! network and consensus cost without a disk). Each client writes one key at
-//! a time and waits for the leader's answer (committed and applied).
+//! `xwal-raft-bench [--seconds S] [--clients 1,64] [--cpu-hog [N]]`: client
+//! writes per second and commit latency through a three-node cluster on
+//! 127.0.0.1, with the xwal log store and, in the same run, the in-memory log
+//! store (what the network and consensus cost without a disk). Each client
+//! writes one key at a time and waits for the leader's answer (committed and
+//! applied).
+//!
+//! `--cpu-hog N` (without N: one per CPU) runs every row twice in a row: idle
+//! (hog 0), then beside N threads of this process spinning in user space at
+//! the same nice level (a CPU-bound neighbour of the three node processes).
+
+// The same busy threads as `xwal bench --cpu-hog`.
+#[path = "../../../cli/src/bench/hog.rs"]
+mod hog;
 
 use std::time::{Duration, Instant};
 use xwal_openraft::cluster::Conn;
@@ -13,6 +22,26 @@ fn arg(name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// "beside 1 busy thread", "beside 2 busy threads".
+fn beside(n: usize) -> String {
+    format!("beside {n} busy thread{}", if n == 1 { "" } else { "s" })
+}
+
+/// `--cpu-hog [N]`: None when absent; N, or one per CPU when no number follows.
+fn cpu_hog() -> Result<Option<usize>, String> {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(i) = args.iter().position(|a| a == "--cpu-hog") else {
+        return Ok(None);
+    };
+    match args.get(i + 1).filter(|v| !v.starts_with("--")) {
+        None => Ok(Some(hog::default_threads())),
+        Some(v) => match v.parse::<usize>() {
+            Ok(0) | Err(_) => Err(format!("--cpu-hog {v}: need a number of threads >= 1")),
+            Ok(n) => Ok(Some(n)),
+        },
+    }
 }
 
 fn quantile(sorted: &[u64], p: f64) -> f64 {
@@ -85,29 +114,59 @@ fn main() -> Result<(), String> {
         .split(',')
         .filter_map(|c| c.parse().ok())
         .collect();
+    let hog_threads = cpu_hog()?;
+    // Each row idle (hog 0), then with --cpu-hog beside N busy threads.
+    let hogs: Vec<usize> = std::iter::once(0).chain(hog_threads).collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     println!("three nodes on 127.0.0.1, {secs} s per run, each client waits for each write");
+    if let Some(n) = hog_threads {
+        println!(
+            "each row idle (hog 0), then {} (hog {n}: user-space spin loops in this process)",
+            beside(n)
+        );
+    }
     println!(
-        "{:<22} {:>8} {:>12} {:>10} {:>10}",
-        "log store", "clients", "writes/s", "p50 us", "p99 us"
+        "{:<22} {:>8} {:>12} {:>10} {:>10} {:>5}",
+        "log store", "clients", "writes/s", "p50 us", "p99 us", "hog"
     );
     let mut rows = Vec::new();
     for &c in &clients {
-        for mem in [false, true] {
-            let (w, p50, p99) = rt.block_on(run(mem, c, secs))?;
-            let name = if mem { "in-memory (baseline)" } else { "xwal" };
-            println!("{name:<22} {c:>8} {w:>12.0} {p50:>10.0} {p99:>10.0}");
-            rows.push((c, mem, w));
+        for &h in &hogs {
+            for mem in [false, true] {
+                // The hog runs from right before the row to right after it.
+                let hog = (h > 0).then(|| hog::Hog::start(h));
+                let out = rt.block_on(run(mem, c, secs));
+                if let Some(hog) = hog {
+                    hog.stop();
+                }
+                let (w, p50, p99) = out?;
+                let name = if mem { "in-memory (baseline)" } else { "xwal" };
+                println!("{name:<22} {c:>8} {w:>12.0} {p50:>10.0} {p99:>10.0} {h:>5}");
+                rows.push((c, h, mem, w));
+            }
         }
     }
     for &c in &clients {
-        let x = rows.iter().find(|r| r.0 == c && !r.1).map_or(0.0, |r| r.2);
-        let m = rows.iter().find(|r| r.0 == c && r.1).map_or(0.0, |r| r.2);
-        println!("{c} clients: xwal / in-memory = {:.2}x", x / m.max(1e-9));
+        for &h in &hogs {
+            let w = |mem: bool| {
+                rows.iter()
+                    .find(|r| r.0 == c && r.1 == h && r.2 == mem)
+                    .map_or(0.0, |r| r.3)
+            };
+            let beside = if h > 0 {
+                format!(", {}", beside(h))
+            } else {
+                String::new()
+            };
+            println!(
+                "{c} clients{beside}: xwal / in-memory = {:.2}x",
+                w(false) / w(true).max(1e-9)
+            );
+        }
     }
     Ok(())
 }
