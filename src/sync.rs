@@ -72,6 +72,12 @@ mod event_count {
             debug_assert!(before > 0);
         }
 
+        /// Threads between `prepare` and `done` now (for tests of the waits).
+        #[cfg(test)]
+        pub(crate) fn sleepers(&self) -> u32 {
+            self.sleepers.load(SeqCst)
+        }
+
         /// Moves the count and wakes every sleeper, if there is one.
         pub(crate) fn notify_all(&self) {
             self.count.fetch_add(1, SeqCst);

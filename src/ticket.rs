@@ -360,3 +360,70 @@ impl std::fmt::Debug for CommitTicket {
             .finish()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// An answered ticket returns without touching its slot: it never sleeps
+    /// (and nothing on the path spins), whatever other threads do.
+    #[test]
+    fn a_ready_ticket_returns_without_sleeping() {
+        let w = Arc::new(Watermark::new(0));
+        w.raise(5);
+        let slot = w.slot(3);
+        // Another thread sleeps in the same slot for a later LSN meanwhile.
+        let other = {
+            let w = w.clone();
+            std::thread::spawn(move || w.wait(9, 3))
+        };
+        while slot.threads.sleepers() == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(w.wait(4, 3).unwrap(), 4);
+        assert_eq!(slot.threads.sleepers(), 1, "the ready ticket never slept");
+        w.raise(9);
+        w.wake(3, &mut Vec::new());
+        assert_eq!(other.join().unwrap().unwrap(), 9);
+        assert_eq!(slot.threads.sleepers(), 0);
+    }
+
+    /// A sleeping waiter is woken by its batch's wake-up alone: one call
+    /// wakes every thread of the batch, and a wake of another batch does not
+    /// answer it.
+    #[test]
+    fn one_wake_answers_a_whole_batch() {
+        let w = Arc::new(Watermark::new(0));
+        let waiters: Vec<_> = (1..=8u64)
+            .map(|lsn| {
+                let w = w.clone();
+                std::thread::spawn(move || w.wait(lsn, 7))
+            })
+            .collect();
+        let slot = w.slot(7);
+        while slot.threads.sleepers() < 8 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // Another batch's wake-up: they look, and sleep again.
+        w.wake(8, &mut Vec::new());
+        w.raise(8);
+        w.wake(7, &mut Vec::new());
+        let lsns: Vec<u64> = waiters.into_iter().map(|t| t.join().unwrap().unwrap()).collect();
+        assert_eq!(lsns, (1..=8).collect::<Vec<_>>());
+    }
+
+    /// The end answers every sleeper with its error.
+    #[test]
+    fn the_end_answers_sleepers() {
+        let w = Arc::new(Watermark::new(0));
+        let t = {
+            let w = w.clone();
+            std::thread::spawn(move || w.wait(1, 0))
+        };
+        while w.slot(0).threads.sleepers() == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        w.end(Error::Closed);
+        assert!(matches!(t.join().unwrap(), Err(Error::Closed)));
+    }
+}
