@@ -515,6 +515,22 @@ pub fn open_for_read(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
+/// Bytes zeroed per write while preparing a segment: small enough that a
+/// commit waiting behind one waits little.
+const ZERO_FILL_CHUNK: usize = 256 << 10;
+
+/// What a segment's zero-fill does next, asked before each chunk with the
+/// bytes zeroed so far (see [`prepare_segment_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fill {
+    /// Write the next chunk.
+    Now,
+    /// Ahead of need: ask again after this long.
+    After(std::time::Duration),
+    /// The writer needs the segment now: the rest stays fallocated.
+    Stop,
+}
+
 fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
     // SAFETY: plain syscall on an open descriptor.
     let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
@@ -559,17 +575,20 @@ pub fn prepare_segment(
     prepare_segment_with(dir, segment, capacity, zero_fill, None)
 }
 
-/// [`prepare_segment`], whose zero-fill stops early once `stop_zero_fill` is
-/// set: the writer caught up and waits for this segment. The rest of the
-/// segment stays fallocated only, exactly as with `zero_fill` off (it reads as
-/// zeros; a sync into it costs more, which a writer outrunning the zero-fill
-/// amortizes over large commits).
+/// [`prepare_segment`], whose zero-fill `pace` paces: before each chunk it
+/// says whether to write it now, later (the fill is ahead of need: each
+/// chunk converts extents through the journal that the writer's syncs
+/// commit, so a fill at full speed slows the commits beside it), or to stop
+/// (the writer caught up and waits for this segment). The rest of the
+/// segment then stays fallocated only, exactly as with `zero_fill` off (it
+/// reads as zeros; a sync into it costs more, which a writer outrunning the
+/// zero-fill amortizes over large commits).
 pub(crate) fn prepare_segment_with(
     dir: &Path,
     segment: u64,
     capacity: u64,
     zero_fill: bool,
-    stop_zero_fill: Option<&std::sync::atomic::AtomicBool>,
+    pace: Option<&dyn Fn(u64) -> Fill>,
 ) -> Result<PathBuf> {
     let final_path = segment_path(dir, segment, false);
     let tmp = dir.join(format!("{PREFIX}{segment:020}{PREPARING_SUFFIX}"));
@@ -588,16 +607,23 @@ pub(crate) fn prepare_segment_with(
         if zero_fill {
             // Writing zeros converts the unwritten extents now, off the commit path;
             // a sync into an only-fallocated extent costs ~50% more (FACTS.md).
-            let zeros = AlignedBuf::new((1 << 20).min(capacity as usize));
+            let zeros = AlignedBuf::new(ZERO_FILL_CHUNK.min(capacity as usize));
             let mut off = 0u64;
             while off < capacity {
-                if stop_zero_fill.is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire)) {
-                    tracing::debug!(
-                        segment,
-                        zeroed = off,
-                        "zero-fill cut short: the writer needs the segment"
-                    );
-                    break;
+                match pace.map_or(Fill::Now, |p| p(off)) {
+                    Fill::Now => {}
+                    Fill::After(d) => {
+                        std::thread::sleep(d);
+                        continue;
+                    }
+                    Fill::Stop => {
+                        tracing::debug!(
+                            segment,
+                            zeroed = off,
+                            "zero-fill cut short: the writer needs the segment"
+                        );
+                        break;
+                    }
                 }
                 let n = (zeros.capacity() as u64).min(capacity - off) as usize;
                 pwrite_all(file.as_raw_fd(), &zeros.as_slice()[..n], off)
@@ -900,7 +926,6 @@ mod tests {
 
     #[test]
     fn zero_fill_stops_when_the_writer_needs_the_segment() {
-        use std::sync::atomic::AtomicBool;
         // The package root: a real filesystem (FIEMAP, O_DIRECT), not tmpfs.
         let d = tempfile::tempdir_in(".").unwrap();
         let cap = 8 << 20;
@@ -910,20 +935,32 @@ mod tests {
             0,
             "a full zero-fill leaves no unwritten extent"
         );
-        let stop = AtomicBool::new(true);
+        let stop = |_zeroed: u64| Fill::Stop;
         let cut = prepare_segment_with(d.path(), 2, cap, true, Some(&stop)).unwrap();
         assert_eq!(
             unwritten_bytes(&cut),
             cap,
             "a stopped zero-fill writes nothing"
         );
+        // Paced: half now, the rest once asked again.
+        let asked = std::sync::atomic::AtomicU64::new(0);
+        let half = |zeroed: u64| {
+            let n = asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match zeroed < cap / 2 || n > 1000 {
+                true => Fill::Now,
+                false => Fill::After(std::time::Duration::from_micros(10)),
+            }
+        };
+        let paced = prepare_segment_with(d.path(), 3, cap, true, Some(&half)).unwrap();
+        assert_eq!(unwritten_bytes(&paced), 0, "a paced zero-fill completes");
+        assert!(asked.load(std::sync::atomic::Ordering::Relaxed) > 1000);
         // Either way a whole, listed segment that reads as zeros.
-        for p in [&full, &cut] {
+        for p in [&full, &cut, &paced] {
             let bytes = std::fs::read(p).unwrap();
             assert_eq!(bytes.len() as u64, cap);
             assert!(bytes.iter().all(|&b| b == 0));
         }
         let (segs, leftovers) = list(d.path()).unwrap();
-        assert_eq!((segs.len(), leftovers.len()), (2, 0));
+        assert_eq!((segs.len(), leftovers.len()), (3, 0));
     }
 }

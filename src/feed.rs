@@ -10,8 +10,8 @@
 
 use crate::Lsn;
 use crate::error::Error;
+use crate::sync::{Condvar, Mutex};
 use bytes::Bytes;
-use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -162,7 +162,7 @@ impl CommitFeed {
             }
             match deadline {
                 Some(d) => {
-                    if self.changed.wait_until(&mut s, d).timed_out() && s.durable < lsn {
+                    if crate::sync::wait_until(&self.changed, &mut s, d) && s.durable < lsn {
                         return Wait::TimedOut;
                     }
                 }

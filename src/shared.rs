@@ -6,8 +6,8 @@ use crate::dir;
 use crate::error::{Error, Result};
 use crate::fence::Fence;
 use crate::io::Seams;
+use crate::sync::Mutex;
 use crate::ticket::Watermark;
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,6 +103,14 @@ pub(crate) struct Shared {
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
     pub read_only: bool,
+    /// LSNs of the last batch the writer (or a leader) sent: 1 while producers
+    /// append one at a time. Only then does a producer commit as leader
+    /// (`Wal::lead_or_wait`): with several, the first one back after a
+    /// commit would send a batch of one and the rest would wait behind it.
+    pub last_batch_lsns: AtomicU64,
+    /// How far the active segment is written, in 1/65536 of its capacity:
+    /// what paces the zero-fill of the next one (`writer/preparer.rs`).
+    pub active_fill: AtomicU64,
     /// A read-only view's close: set once, it ends its followers' waits.
     pub view_closed: Option<crate::io::Wakeup>,
     /// A read-only view of a directory `open` refuses: where it stops being
@@ -176,12 +184,21 @@ impl Shared {
             closed: crate::sync::AtomicBool::new(false),
             uring,
             read_only: false,
+            last_batch_lsns: AtomicU64::new(1),
+            active_fill: AtomicU64::new(0),
             view_closed: None,
             damage: None,
             anchors: Mutex::new(BTreeMap::new()),
             sealed_len: Mutex::new(BTreeMap::new()),
             tier: None,
         }
+    }
+
+    /// The active segment is written up to `pos` of its `capacity` bytes.
+    pub fn note_active_fill(&self, pos: u64, capacity: u64) {
+        debug_assert!(pos <= capacity && capacity > 0);
+        let fill = (pos as u128 * 65536 / capacity.max(1) as u128) as u64;
+        self.active_fill.store(fill, Ordering::Relaxed);
     }
 
     /// Notes the length a sealed segment keeps (its shrink may still be queued).

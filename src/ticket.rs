@@ -408,7 +408,10 @@ mod tests {
         w.wake(8, &mut Vec::new());
         w.raise(8);
         w.wake(7, &mut Vec::new());
-        let lsns: Vec<u64> = waiters.into_iter().map(|t| t.join().unwrap().unwrap()).collect();
+        let lsns: Vec<u64> = waiters
+            .into_iter()
+            .map(|t| t.join().unwrap().unwrap())
+            .collect();
         assert_eq!(lsns, (1..=8).collect::<Vec<_>>());
     }
 

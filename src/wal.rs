@@ -9,11 +9,11 @@ use crate::fence;
 use crate::format::{BLOCK_SIZE, encoded_record_len, entry_body_len};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary, Tail};
 use crate::shared::{SegmentMeta, Shared};
+use crate::sync::Mutex;
 use crate::ticket::{self, Ack, CommitTicket};
 use crate::writer::batch::{Entry as OneEntry, Group, Skip};
 use crate::writer::{Request, Writer, WriterCell, WriterStart};
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -218,7 +218,8 @@ impl Wal {
     /// writer thread is woken (after the attempt to lead, so a writer that
     /// was about to sleep sees the record) and this thread parks.
     fn lead_or_wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
-        if self.shared.commits.acked() < lsn {
+        let alone = self.shared.last_batch_lsns.load(Ordering::Relaxed) <= 1;
+        if alone && self.shared.commits.acked() < lsn {
             if let Some(mut guard) = self.cell.as_ref().and_then(|c| c.try_lock()) {
                 if let Some(w) = guard.as_mut() {
                     let led = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

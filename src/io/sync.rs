@@ -33,13 +33,45 @@ pub struct SyncWriteEngine {
     done: Option<(AlignedBuf, io::Result<()>)>,
 }
 
-pub(crate) fn pwrite_all(fd: RawFd, buf: &[u8], mut offset: u64) -> io::Result<()> {
+pub(crate) fn pwrite_all(fd: RawFd, buf: &[u8], offset: u64) -> io::Result<()> {
+    write_all_with(fd, buf, offset, 0)
+}
+
+/// Writes `buf` at `offset` durably: each `pwritev2` carries `RWF_DSYNC`, the
+/// per-write form of `O_DSYNC` (the data, and the metadata needed to read it
+/// back, are on stable storage when it returns). One system call and one
+/// device round trip fewer than `pwrite` + `fdatasync`: on this class of disk
+/// the `O_DSYNC` loop is the fastest way to make 4 KiB durable (8-15 % ahead
+/// of `pwrite` + `fdatasync` in the bench's raw strategies). It covers only
+/// this write, which is enough where every earlier write was synced by its
+/// own commit (the writer's inline commits under `SyncPolicy::Always`).
+/// A kernel without `RWF_DSYNC` (before 4.7) gets `pwrite` + `fdatasync`.
+pub(crate) fn pwrite_dsync_all(fd: RawFd, buf: &[u8], offset: u64) -> io::Result<()> {
+    match write_all_with(fd, buf, offset, libc::RWF_DSYNC) {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP) | Some(libc::EINVAL)
+            ) =>
+        {
+            pwrite_all(fd, buf, offset).and_then(|()| fdatasync(fd))
+        }
+        r => r,
+    }
+}
+
+/// `pwritev2` of the whole of `buf` with `flags`, finishing short writes.
+fn write_all_with(fd: RawFd, buf: &[u8], mut offset: u64, flags: libc::c_int) -> io::Result<()> {
     let mut done = 0usize;
     while done < buf.len() {
         let rest = &buf[done..];
-        // SAFETY: rest is a valid slice for rest.len() bytes.
-        let n =
-            unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), offset as libc::off_t) };
+        let iov = libc::iovec {
+            iov_base: rest.as_ptr() as *mut libc::c_void,
+            iov_len: rest.len(),
+        };
+        // SAFETY: one iovec over `rest`, valid for reads of its length for
+        // the call's duration.
+        let n = unsafe { libc::pwritev2(fd, &iov, 1, offset as libc::off_t, flags) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -107,10 +139,11 @@ impl WriteEngine for SyncWriteEngine {
     fn start(&mut self, op: WriteOp) {
         op.assert_aligned();
         assert!(self.done.is_none(), "one op in flight at a time");
-        let mut r = pwrite_all(op.fd, &op.buf.as_slice()[..op.len], op.offset);
-        if r.is_ok() && op.sync {
-            r = fdatasync(op.fd);
-        }
+        let data = &op.buf.as_slice()[..op.len];
+        let r = match op.sync {
+            true => pwrite_dsync_all(op.fd, data, op.offset),
+            false => pwrite_all(op.fd, data, op.offset),
+        };
         self.done = Some((op.buf, r));
     }
 

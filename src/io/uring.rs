@@ -248,15 +248,22 @@ impl UringWriteEngine {
     /// hands to an io-wq worker thread. The chain comes back complete.
     fn run_inline(seq: u64, op: WriteOp) -> Chain {
         let errno = |e: io::Error| -e.raw_os_error().unwrap_or(libc::EIO);
-        let write = match super::sync::pwrite_all(op.fd, &op.buf.as_slice()[..op.len], op.offset) {
+        let data = &op.buf.as_slice()[..op.len];
+        // A durable write is one `RWF_DSYNC` write (see `pwrite_dsync_all`);
+        // its failure is the write's, and a failed write cancels its sync,
+        // as in the ring.
+        let written = match op.sync {
+            true => super::sync::pwrite_dsync_all(op.fd, data, op.offset),
+            false => super::sync::pwrite_all(op.fd, data, op.offset),
+        };
+        let write = match written {
             Ok(()) => op.len as i32,
             Err(e) => errno(e),
         };
-        let sync = if write >= 0 && op.sync {
-            Some(super::sync::fdatasync(op.fd).map_or_else(errno, |()| 0))
-        } else {
-            // A failed write cancels its linked sync, as in the ring.
-            op.sync.then_some(-libc::ECANCELED)
+        let sync = match (op.sync, write >= 0) {
+            (true, true) => Some(0),
+            (true, false) => Some(-libc::ECANCELED),
+            (false, _) => None,
         };
         Chain {
             seq,

@@ -103,9 +103,18 @@ pub(crate) struct Writer {
     wakers: Vec<Waker>,
 }
 
+/// What the writer's sleep brought: a request it took off the queue, or the
+/// queue's end, and whether there is work (false: the interval sync is due).
+#[derive(Default)]
+struct Woken {
+    request: Option<Request>,
+    disconnected: bool,
+    ready: bool,
+}
+
 /// The writer, shared by its thread and the producers that commit as leaders
 /// while it sleeps; `None` once its thread has ended.
-pub(crate) type WriterCell = parking_lot::Mutex<Option<Writer>>;
+pub(crate) type WriterCell = crate::sync::Mutex<Option<Writer>>;
 
 /// Where the writer starts after recovery.
 pub(crate) struct WriterStart {
@@ -167,18 +176,25 @@ impl Writer {
     /// works, and lets go of it only to sleep: a producer that finds it free
     /// may commit what is staged itself ([`Writer::commit_as_leader`]).
     pub fn run(cell: &WriterCell) {
-        let mut w = cell.lock();
-        let Some(mut writer) = w.take() else {
+        let Some(mut writer) = cell.lock().take() else {
             return;
         };
+        // Holds the cell (the guard) while working: a producer's try_lock
+        // fails and it wakes this thread instead.
+        let mut held = cell.lock();
         loop {
             if writer.inflight.is_empty() && !writer.has_work() {
-                *w = Some(writer);
-                let ready = Self::sleep_unlocked(&mut w);
-                let Some(back) = w.take() else {
+                let (shared, rx) = (writer.shared.clone(), writer.rx.clone());
+                let deadline = writer.sleep_deadline();
+                *held = Some(writer);
+                drop(held);
+                let woken = Self::sleep(&shared, &rx, deadline);
+                held = cell.lock();
+                let Some(back) = held.take() else {
                     return;
                 };
                 writer = back;
+                let ready = writer.woke(woken);
                 if !ready {
                     writer.maybe_interval_sync();
                     continue;
@@ -191,41 +207,40 @@ impl Writer {
         }
     }
 
-    /// Sleeps until there is work, with the writer put back in its cell
-    /// and the cell unlocked meanwhile; false if the interval sync is due.
-    fn sleep_unlocked(w: &mut parking_lot::MutexGuard<'_, Option<Writer>>) -> bool {
-        let Some(writer) = w.as_mut() else {
-            return true;
-        };
-        let (shared, rx) = (writer.shared.clone(), writer.rx.clone());
-        let deadline = match shared.config.sync {
-            SyncPolicy::Interval(d) if writer.unsynced => Some(writer.last_sync + d),
+    /// When the interval policy's sync is due, if one is owed.
+    fn sleep_deadline(&self) -> Option<Instant> {
+        match self.shared.config.sync {
+            SyncPolicy::Interval(d) if self.unsynced => Some(self.last_sync + d),
             _ => None,
-        };
-        let mut got = None;
-        let mut disconnected = false;
-        let ready = parking_lot::MutexGuard::unlocked(w, || {
-            let mut other = || match rx.try_recv() {
-                Ok(r) => {
-                    got = Some(r);
-                    true
-                }
-                Err(TryRecvError::Empty) => false,
-                Err(TryRecvError::Disconnected) => {
-                    disconnected = true;
-                    true
-                }
-            };
-            shared.appends.wait_for_work(&mut other, deadline)
-        });
-        if let Some(writer) = w.as_mut() {
-            debug_assert!(got.is_none() || writer.pending.is_none());
-            if got.is_some() {
-                writer.pending = got;
-            }
-            writer.disconnected |= disconnected;
         }
-        ready
+    }
+
+    /// Sleeps (without the writer's cell) until there is work or `deadline`.
+    fn sleep(shared: &Shared, rx: &Receiver<Request>, deadline: Option<Instant>) -> Woken {
+        let mut woken = Woken::default();
+        let mut other = || match rx.try_recv() {
+            Ok(r) => {
+                woken.request = Some(r);
+                true
+            }
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => {
+                woken.disconnected = true;
+                true
+            }
+        };
+        woken.ready = shared.appends.wait_for_work(&mut other, deadline);
+        woken
+    }
+
+    /// Takes in what woke it; false if the interval sync is due.
+    fn woke(&mut self, w: Woken) -> bool {
+        debug_assert!(w.request.is_none() || self.pending.is_none());
+        if w.request.is_some() {
+            self.pending = w.request;
+        }
+        self.disconnected |= w.disconnected;
+        w.ready
     }
 
     /// One turn of the loop with work to do; true once the writer stopped.

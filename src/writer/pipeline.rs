@@ -33,7 +33,11 @@ impl Writer {
         if !self.make_room() {
             return;
         }
-        let inline = runs_inline(self.inflight.len(), self.shared.appends.staged());
+        let inline = runs_inline(
+            self.inflight.len(),
+            self.depth,
+            self.shared.appends.staged(),
+        );
         let durable = self.shared.durable_lsn.load(Ordering::Acquire);
         let Some(t) = self.shared.appends.take(durable) else {
             return;
@@ -95,6 +99,8 @@ impl Writer {
             );
         }
         active.note_batch(&self.shared, &t);
+        let lsns = t.last_lsn + 1 - t.first_lsn;
+        self.shared.last_batch_lsns.store(lsns, Ordering::Relaxed);
         let chaos = self.shared.seams.ack_before_sync();
         let sync = self.shared.config.sync == SyncPolicy::Always && !chaos;
         tracing::trace!(

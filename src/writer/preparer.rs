@@ -7,7 +7,7 @@ use crate::shared::Shared;
 use crossbeam_channel::{Receiver, Sender};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Work for the preparer thread, done in order.
 enum PrepJob {
@@ -15,6 +15,32 @@ enum PrepJob {
     Prepare(u64, bool),
     /// Shrink a sealed segment to its data ([`dir::shrink_segment`]).
     Shrink(PathBuf, u64),
+}
+
+/// How long a zero-fill that is ahead of need waits before it looks again.
+const ZERO_FILL_IDLE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Paces the zero-fill of the next segment to the filling of the active
+/// one: zeroed ahead by a sixteenth, and done when the active segment is
+/// four fifths full. So a slowly filled segment is zeroed slowly, its
+/// extent conversions (journal work that every commit's sync then carries)
+/// spread thin beside the commits, and a fast one at full speed, or cut
+/// short once the writer waits for it. Measured (one writer, 2 s right after
+/// open, this VM): zeroing the next segment at full speed took the run from
+/// 0.87-0.95x of the raw `pwrite`+`fdatasync` loop (zero-fill off) down to
+/// 0.38-0.86x, its p99.9 to 10 ms; paced at a fixed 64 MB/s, 0.60-0.65x.
+fn pace(shared: &Shared, hurry: &AtomicBool, zeroed: u64, capacity: u64) -> dir::Fill {
+    if hurry.load(Ordering::Acquire) {
+        return dir::Fill::Stop;
+    }
+    // In 1/65536 of the capacity.
+    let active = shared.active_fill.load(Ordering::Relaxed);
+    let want = ((active + 4096) * 5 / 4).min(65536);
+    let done = (zeroed as u128 * 65536 / capacity.max(1) as u128) as u64;
+    match done < want {
+        true => dir::Fill::Now,
+        false => dir::Fill::After(ZERO_FILL_IDLE),
+    }
 }
 
 /// Prepares the next segment ahead of need, and shrinks sealed ones, on its own thread.
@@ -46,18 +72,20 @@ impl Preparer {
         let zero = shared.config.zero_fill;
         let hurry = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop = hurry.clone();
+        let paced = shared.clone();
         let handle = std::thread::Builder::new()
             .name("xwal-prepare".into())
             .spawn(move || {
                 for job in req_rx {
                     match job {
                         PrepJob::Prepare(n, zero_now) => {
+                            let pace = |zeroed: u64| pace(&paced, &stop, zeroed, cap);
                             let r = dir::prepare_segment_with(
                                 &dir,
                                 n,
                                 cap,
                                 zero && zero_now,
-                                Some(&stop),
+                                Some(&pace),
                             );
                             if done_tx.send((n, r)).is_err() {
                                 break;
@@ -148,6 +176,9 @@ impl Preparer {
 
 impl Drop for Preparer {
     fn drop(&mut self) {
+        // A paced zero-fill waits for the active segment to fill, which it
+        // will not do any more: it stops where it is.
+        self.hurry.store(true, Ordering::Release);
         self.tx.take();
         if let Some(h) = self.handle.take() {
             let _ = h.join();

@@ -77,6 +77,7 @@ impl Active {
         assert!(t.end <= self.meta.capacity, "batch overran the segment");
         self.write_pos = t.end;
         self.header_written = true;
+        shared.note_active_fill(t.end, self.meta.capacity);
     }
 }
 
@@ -97,6 +98,9 @@ impl Writer {
     /// Points the append buffer at the active segment's next record: after
     /// its header block if that is written, else after the header it carries.
     fn install_active(&self) {
+        if let Some(a) = self.active.as_ref() {
+            self.shared.note_active_fill(a.write_pos, a.meta.capacity);
+        }
         match self.active.as_ref() {
             None => self.shared.appends.install(None, 0, &[]),
             Some(a) if a.header_written => {
