@@ -40,6 +40,9 @@ fn scan(dir: &Path, found: &mut Vec<String>) {
 #[test]
 fn no_wait_in_the_library_spins_or_yields() {
     let mut found = Vec::new();
-    scan(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+    scan(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
     assert!(found.is_empty(), "spinning waits in src/: {found:?}");
 }
