@@ -224,8 +224,8 @@ mod model {
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
             match self.0.try_lock() {
                 Ok(g) => Some(MutexGuard(Some(g))),
-                Err(imp::TryLockError::Poisoned(p)) => Some(MutexGuard(Some(p.into_inner()))),
-                Err(imp::TryLockError::WouldBlock) => None,
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(MutexGuard(Some(p.into_inner()))),
+                Err(std::sync::TryLockError::WouldBlock) => None,
             }
         }
     }
