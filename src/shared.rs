@@ -76,6 +76,11 @@ impl SegmentMeta {
     }
 }
 
+/// Batches of one LSN in a row after which producers commit as leaders
+/// (`Shared::single_batches`): a lone producer is always there; with a few,
+/// batches of one come now and then, not eight in a row.
+pub(crate) const LEAD_AFTER_SINGLES: u64 = 8;
+
 pub(crate) struct Shared {
     pub dir: PathBuf,
     pub config: Config,
@@ -103,11 +108,12 @@ pub(crate) struct Shared {
     pub uring: bool,
     /// Opened with `open_read_only`: no writer, no lock, nothing modified.
     pub read_only: bool,
-    /// LSNs of the last batch the writer (or a leader) sent: 1 while producers
-    /// append one at a time. Only then does a producer commit as leader
-    /// (`Wal::lead_or_wait`): with several, the first one back after a
-    /// commit would send a batch of one and the rest would wait behind it.
-    pub last_batch_lsns: AtomicU64,
+    /// Batches of one LSN sent in a row (the writer's or a leader's): a long
+    /// run means producers append one at a time. Only then does a producer
+    /// commit as leader (`Wal::lead_or_wait`): with several, the first one
+    /// back after a commit would send a batch of one and the rest would wait
+    /// behind it.
+    pub single_batches: AtomicU64,
     /// How far the active segment is written, in 1/65536 of its capacity:
     /// what paces the zero-fill of the next one (`writer/preparer.rs`).
     pub active_fill: AtomicU64,
@@ -184,7 +190,7 @@ impl Shared {
             closed: crate::sync::AtomicBool::new(false),
             uring,
             read_only: false,
-            last_batch_lsns: AtomicU64::new(1),
+            single_batches: AtomicU64::new(LEAD_AFTER_SINGLES),
             active_fill: AtomicU64::new(0),
             view_closed: None,
             damage: None,

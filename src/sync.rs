@@ -250,13 +250,24 @@ mod model {
         }
     }
 
+    /// std's condvar makes a `FUTEX_WAKE` system call at every notify,
+    /// waiters or not: this one counts its waiters (under the caller's
+    /// mutex, before they sleep) and skips the call when there are none.
+    /// Every state a waiter waits for is changed under that same mutex, so
+    /// a notify that reads no waiter comes after any waiter rechecked it.
     #[derive(Default)]
-    pub(crate) struct Condvar(imp::Condvar);
+    pub(crate) struct Condvar {
+        cv: imp::Condvar,
+        waiters: imp::atomic::AtomicUsize,
+    }
 
     impl Condvar {
         pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let held = guard.0.take().expect("a guard waits once at a time");
-            guard.0 = Some(self.0.wait(held).unwrap_or_else(PoisonError::into_inner));
+            self.waiters.fetch_add(1, imp::atomic::Ordering::SeqCst);
+            let back = self.cv.wait(held).unwrap_or_else(PoisonError::into_inner);
+            self.waiters.fetch_sub(1, imp::atomic::Ordering::SeqCst);
+            guard.0 = Some(back);
         }
 
         /// Waits until notified or `deadline`; true if the deadline passed.
@@ -268,16 +279,20 @@ mod model {
         ) -> bool {
             let held = guard.0.take().expect("a guard waits once at a time");
             let left = deadline.saturating_duration_since(std::time::Instant::now());
+            self.waiters.fetch_add(1, imp::atomic::Ordering::SeqCst);
             let (g, r) = self
-                .0
+                .cv
                 .wait_timeout(held, left)
                 .unwrap_or_else(PoisonError::into_inner);
+            self.waiters.fetch_sub(1, imp::atomic::Ordering::SeqCst);
             guard.0 = Some(g);
             r.timed_out()
         }
 
         pub(crate) fn notify_all(&self) {
-            self.0.notify_all();
+            if self.waiters.load(imp::atomic::Ordering::SeqCst) > 0 {
+                self.cv.notify_all();
+            }
         }
     }
 }

@@ -218,7 +218,8 @@ impl Wal {
     /// writer thread is woken (after the attempt to lead, so a writer that
     /// was about to sleep sees the record) and this thread parks.
     fn lead_or_wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
-        let alone = self.shared.last_batch_lsns.load(Ordering::Relaxed) <= 1;
+        let singles = self.shared.single_batches.load(Ordering::Relaxed);
+        let alone = singles >= crate::shared::LEAD_AFTER_SINGLES;
         if alone && self.shared.commits.acked() < lsn {
             if let Some(mut guard) = self.cell.as_ref().and_then(|c| c.try_lock()) {
                 if let Some(w) = guard.as_mut() {

@@ -99,8 +99,11 @@ impl Writer {
             );
         }
         active.note_batch(&self.shared, &t);
-        let lsns = t.last_lsn + 1 - t.first_lsn;
-        self.shared.last_batch_lsns.store(lsns, Ordering::Relaxed);
+        let singles = &self.shared.single_batches;
+        match t.last_lsn == t.first_lsn {
+            true => singles.fetch_add(1, Ordering::Relaxed),
+            false => singles.swap(0, Ordering::Relaxed),
+        };
         let chaos = self.shared.seams.ack_before_sync();
         let sync = self.shared.config.sync == SyncPolicy::Always && !chaos;
         tracing::trace!(
