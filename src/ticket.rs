@@ -344,6 +344,75 @@ impl CommitTicket {
     }
 }
 
+impl CommitTicket {
+    /// Calls `f` with the ticket's answer once there is one, without a thread
+    /// or a task waiting for it: `f` runs on the thread that makes the entry
+    /// durable (the writer, or a producer committing as leader), or at once
+    /// on the caller's thread if the answer is already known. Tickets resolve
+    /// in LSN order, so callbacks run in LSN order too.
+    ///
+    /// Keep `f` short and non-blocking (send on a channel, wake a task): it
+    /// delays the acknowledgement of every later batch while it runs. A panic
+    /// in `f` is caught and dropped, so it cannot take the writer down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// wal.submit(b"entry")?.on_durable(move |r| {
+    ///     let _ = tx.send(r);
+    /// });
+    /// assert_eq!(rx.recv().unwrap()?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn on_durable(self, f: impl FnOnce(Result<Lsn>) + Send + 'static) {
+        let call = std::sync::Arc::new(OnDurable {
+            lsn: self.lsn,
+            epoch: self.epoch,
+            commits: self.commits.clone(),
+            f: std::sync::Mutex::new(Some(Box::new(f))),
+        });
+        call.attempt();
+    }
+}
+
+/// A callback waiting in a wake slot as an async waiter does: its waker
+/// calls it. The slot holds the only other reference until the wake (or the
+/// watermark's end) takes it, so nothing outlives the answer.
+struct OnDurable {
+    lsn: Lsn,
+    epoch: u64,
+    commits: Arc<Watermark>,
+    f: std::sync::Mutex<Option<Box<dyn FnOnce(Result<Lsn>) + Send>>>,
+}
+
+impl OnDurable {
+    /// Runs the callback if the answer is known; otherwise leaves the waker.
+    fn attempt(self: std::sync::Arc<Self>) {
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(r) = self.commits.poll(self.lsn, self.epoch, &mut cx) {
+            let f = self.f.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(f) = f {
+                // A panicking callback must not unwind into the writer.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(r)));
+            }
+        }
+    }
+}
+
+impl std::task::Wake for OnDurable {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.attempt();
+    }
+}
+
 impl Future for CommitTicket {
     type Output = Result<Lsn>;
 
@@ -413,6 +482,46 @@ mod tests {
             .map(|t| t.join().unwrap().unwrap())
             .collect();
         assert_eq!(lsns, (1..=8).collect::<Vec<_>>());
+    }
+
+    /// A callback runs on the thread that wakes its batch, once, with the
+    /// LSN; a ticket already answered calls it at once on the caller's thread.
+    #[test]
+    fn on_durable_runs_at_the_wake_and_at_once_when_answered() {
+        let w = Arc::new(Watermark::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = tx.clone();
+        CommitTicket::new(3, 1, w.clone()).on_durable(move |r| {
+            let _ = t.send((r.ok(), std::thread::current().id()));
+        });
+        assert!(rx.try_recv().is_err(), "not answered yet");
+        let waker = std::thread::spawn(move || {
+            w.raise(3);
+            w.wake(1, &mut Vec::new());
+            let me = std::thread::current().id();
+            CommitTicket::new(2, 1, w).on_durable(move |r| {
+                let _ = tx.send((r.ok(), std::thread::current().id()));
+            });
+            me
+        });
+        let waker_id = waker.join().unwrap();
+        assert_eq!(rx.recv().unwrap(), (Some(3), waker_id));
+        assert_eq!(rx.recv().unwrap(), (Some(2), waker_id));
+        assert!(rx.try_recv().is_err(), "each callback runs once");
+    }
+
+    /// The end answers a waiting callback with the error, and a panicking
+    /// callback does not unwind into the thread that woke it.
+    #[test]
+    fn on_durable_gets_the_end_and_its_panic_is_contained() {
+        let w = Arc::new(Watermark::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        CommitTicket::new(1, 0, w.clone()).on_durable(|_| panic!("a careless callback"));
+        CommitTicket::new(2, 0, w.clone()).on_durable(move |r| {
+            let _ = tx.send(r);
+        });
+        w.end(Error::Closed);
+        assert!(matches!(rx.recv().unwrap(), Err(Error::Closed)));
     }
 
     /// The end answers every sleeper with its error.

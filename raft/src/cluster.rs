@@ -1,7 +1,15 @@
 //! The example cluster's network: openraft's RPCs and the clients' requests
 //! as JSON messages in length-delimited frames (tokio-util's
 //! `LengthDelimitedCodec`) over TCP, one connection per peer.
+//!
+//! A reply can never be credited to the wrong request: every request carries
+//! an id that its reply echoes and the caller checks, and a connection lives
+//! only inside the call that uses it. openraft drops an RPC's future when its
+//! timeout (the heartbeat interval) expires; a call dropped mid-flight drops
+//! its connection with it, so the next call never reads a late reply or a
+//! half-sent frame.
 
+use crate::proposer::Proposer;
 use crate::{KvStateMachine, Request, Response, TypeConfig};
 use futures_util::{SinkExt, StreamExt};
 use openraft::error::{
@@ -43,6 +51,31 @@ pub enum Message {
     Read(String),
     /// The node's view: leader and last applied index.
     Status,
+    /// The node's counters.
+    Stats,
+}
+
+/// A node's counters, for the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeStats {
+    /// Log commits (one write made durable: an xwal group commit, a
+    /// raft-engine synced write).
+    pub log_commits: u64,
+    /// Entries those commits carried.
+    pub log_entries: u64,
+    /// Client requests this node proposed as leader.
+    pub requests: u64,
+    /// Batches (Raft entries) this node proposed as leader.
+    pub batches: u64,
+}
+
+/// A request and its id, as it goes on the wire.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// Chosen by the caller, echoed by the reply.
+    pub id: u64,
+    /// The message or the reply.
+    pub body: T,
 }
 
 /// The answers.
@@ -60,13 +93,17 @@ pub enum Reply {
     Read(Option<String>),
     /// To [`Message::Status`]: current leader, last applied index.
     Status(Option<u64>, u64),
+    /// To [`Message::Stats`].
+    Stats(NodeStats),
 }
 
-/// A connection to one node, opened on first use and again after a failure.
+/// A connection to one node, opened on first use and again after a failure
+/// or a cancelled call.
 pub struct Conn {
     target: u64,
     addr: String,
     framed: Option<Framed<TcpStream, LengthDelimitedCodec>>,
+    next_id: u64,
 }
 
 impl Conn {
@@ -76,6 +113,7 @@ impl Conn {
             target,
             addr: addr.into(),
             framed: None,
+            next_id: 1,
         }
     }
 
@@ -85,35 +123,62 @@ impl Conn {
             .new_codec()
     }
 
-    /// Sends `m` and waits for the reply.
+    /// Sends `m` and waits for its reply, at most [`CALL_TIMEOUT`].
+    ///
+    /// The connection is taken out of `self` for the call and put back only
+    /// when the call completes: if the caller drops this future (a timeout
+    /// around it), the connection goes with it.
     pub async fn call(&mut self, m: &Message) -> io::Result<Reply> {
-        let r = tokio::time::timeout(CALL_TIMEOUT, self.call_inner(m)).await;
-        let r = r.unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "no reply")));
-        if r.is_err() {
-            self.framed = None;
+        let id = self.next_id;
+        self.next_id += 1;
+        let framed = self.framed.take();
+        let r = tokio::time::timeout(CALL_TIMEOUT, self.exchange(framed, id, m)).await;
+        match r {
+            Ok(Ok((framed, reply))) => {
+                self.framed = Some(framed);
+                Ok(reply)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no reply")),
         }
-        r
     }
 
-    async fn call_inner(&mut self, m: &Message) -> io::Result<Reply> {
-        if self.framed.is_none() {
-            let s = TcpStream::connect(&self.addr).await?;
-            s.set_nodelay(true)?;
-            self.framed = Some(Framed::new(s, Self::codec()));
-        }
-        let Some(f) = self.framed.as_mut() else {
-            return Err(io::Error::other("not connected"));
+    /// One request and its reply on `framed` (or a new connection).
+    async fn exchange(
+        &self,
+        framed: Option<Framed<TcpStream, LengthDelimitedCodec>>,
+        id: u64,
+        m: &Message,
+    ) -> io::Result<(Framed<TcpStream, LengthDelimitedCodec>, Reply)> {
+        let mut f = match framed {
+            Some(f) => f,
+            None => {
+                let s = TcpStream::connect(&self.addr).await?;
+                s.set_nodelay(true)?;
+                Framed::new(s, Self::codec())
+            }
         };
-        f.send(tokio_util::bytes::Bytes::from(serde_json::to_vec(m)?))
-            .await?;
-        match f.next().await {
-            Some(Ok(b)) => serde_json::from_slice(&b).map_err(io::Error::other),
-            Some(Err(e)) => Err(e),
-            None => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "connection closed",
-            )),
+        let bytes = serde_json::to_vec(&Envelope { id, body: m })?;
+        f.send(tokio_util::bytes::Bytes::from(bytes)).await?;
+        let b = match f.next().await {
+            Some(b) => b?,
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
+            }
+        };
+        let reply: Envelope<Reply> = serde_json::from_slice(&b).map_err(io::Error::other)?;
+        if reply.id != id {
+            // Cannot happen on a connection used by one call at a time; if a
+            // peer ever answers out of turn, the connection is dropped.
+            return Err(io::Error::other(format!(
+                "reply {} to request {id}",
+                reply.id
+            )));
         }
+        Ok((f, reply.body))
     }
 
     fn unexpected<E: std::error::Error>(&self) -> RPCError<u64, BasicNode, E> {
@@ -189,19 +254,38 @@ impl RaftNetwork<TypeConfig> for Conn {
     }
 }
 
-/// Serves `raft` and `sm` on `listener` until the process ends.
-pub async fn serve(raft: KvRaft, sm: KvStateMachine, listener: TcpListener) -> io::Result<()> {
+/// What a node serves: its Raft, its state machine, its proposer, and where
+/// its counters come from.
+#[derive(Clone)]
+pub struct Node {
+    /// The node's Raft.
+    pub raft: KvRaft,
+    /// Its state machine (reads are answered from it).
+    pub sm: KvStateMachine,
+    /// Client writes go through it.
+    pub proposer: Proposer,
+    /// The log store's counters (commits, entries).
+    pub log_stats: std::sync::Arc<dyn Fn() -> (u64, u64) + Send + Sync>,
+}
+
+/// Serves `node` on `listener` until the process ends: one task per
+/// connection, requests answered in turn, each reply tagged with its
+/// request's id.
+pub async fn serve(node: Node, listener: TcpListener) -> io::Result<()> {
     loop {
         let (s, _) = listener.accept().await?;
         s.set_nodelay(true)?;
-        let (raft, sm) = (raft.clone(), sm.clone());
+        let node = node.clone();
         tokio::spawn(async move {
             let mut f = Framed::new(s, Conn::codec());
             while let Some(Ok(b)) = f.next().await {
-                let Ok(m) = serde_json::from_slice::<Message>(&b) else {
+                let Ok(m) = serde_json::from_slice::<Envelope<Message>>(&b) else {
                     break;
                 };
-                let reply = answer(&raft, &sm, m).await;
+                let reply = Envelope {
+                    id: m.id,
+                    body: answer(&node, m.body).await,
+                };
                 let Ok(bytes) = serde_json::to_vec(&reply) else {
                     break;
                 };
@@ -213,16 +297,27 @@ pub async fn serve(raft: KvRaft, sm: KvStateMachine, listener: TcpListener) -> i
     }
 }
 
-async fn answer(raft: &KvRaft, sm: &KvStateMachine, m: Message) -> Reply {
+async fn answer(node: &Node, m: Message) -> Reply {
+    let raft = &node.raft;
     match m {
         Message::AppendEntries(r) => Reply::AppendEntries(raft.append_entries(r).await),
         Message::Vote(r) => Reply::Vote(raft.vote(r).await),
         Message::InstallSnapshot(r) => Reply::InstallSnapshot(raft.install_snapshot(r).await),
-        Message::Write(r) => Reply::Write(raft.client_write(r).await.map(|w| w.data)),
-        Message::Read(k) => Reply::Read(sm.get(&k)),
+        Message::Write(r) => Reply::Write(node.proposer.write(r).await),
+        Message::Read(k) => Reply::Read(node.sm.get(&k)),
         Message::Status => {
             let m = raft.metrics().borrow().clone();
             Reply::Status(m.current_leader, m.last_applied.map_or(0, |l| l.index))
+        }
+        Message::Stats => {
+            let (log_commits, log_entries) = (node.log_stats)();
+            let (requests, batches) = node.proposer.counts();
+            Reply::Stats(NodeStats {
+                log_commits,
+                log_entries,
+                requests,
+                batches,
+            })
         }
     }
 }

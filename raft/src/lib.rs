@@ -27,20 +27,36 @@
 //! written again first if its record would go with them.
 //!
 //! `append` hands each entry to xwal with `Wal::submit` (no waiting) and
-//! calls openraft's flushed callback when the last ticket resolves (from a
-//! tokio task), so group commit works across openraft's pipeline: xwal acks
-//! in LSN order, so the last ticket durable means all are.
+//! calls openraft's flushed callback from where the last ticket resolves
+//! (`CommitTicket::on_durable`: the WAL's writer thread, no task per append),
+//! so group commit works across openraft's pipeline: xwal acks in LSN order,
+//! so the last ticket durable means all are. Entries older than the cache
+//! (a lagging follower) are read on tokio's blocking pool, never on a worker.
+//!
+//! # Proposal batching
+//!
+//! openraft 0.9 makes each `client_write` its own one-entry append and waits
+//! for its flush before the next, so the leader's log would commit one client
+//! request at a time. A Raft entry here carries a [`Batch`] of requests: the
+//! leader's [`proposer::Proposer`] queues client requests and proposes what
+//! queued while earlier batches were in flight (see its module).
 
 pub mod cluster;
+#[cfg(feature = "raft-engine")]
+mod engine_store;
 pub mod local;
 mod mem_store;
+pub mod proposer;
 mod records;
 mod state_machine;
+pub mod stats;
 mod store;
 
+#[cfg(feature = "raft-engine")]
+pub use engine_store::RaftEngineLogStore;
 pub use mem_store::MemLogStore;
 pub use records::Record;
-pub use state_machine::{KvStateMachine, Request, Response};
+pub use state_machine::{Batch, BatchResponse, KvStateMachine, Request, Response};
 pub use store::XwalLogStore;
 
 use std::io::Cursor;
@@ -48,8 +64,8 @@ use std::io::Cursor;
 openraft::declare_raft_types!(
     /// The type configuration of the store and the example cluster.
     pub TypeConfig:
-        D = Request,
-        R = Response,
+        D = Batch,
+        R = BatchResponse,
 );
 
 /// A Raft entry of [`TypeConfig`].

@@ -3,7 +3,7 @@
 //! (following redirects), wait for a node to catch up, read back.
 
 use crate::Request;
-use crate::cluster::{Conn, Message, Reply};
+use crate::cluster::{Conn, Message, NodeStats, Reply};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,8 +16,10 @@ pub struct LocalCluster {
     /// Node id -> address.
     pub addrs: BTreeMap<u64, String>,
     children: BTreeMap<u64, Child>,
-    /// Run the nodes on the in-memory log store instead of xwal.
-    pub mem: bool,
+    /// The nodes' log store: `xwal`, `mem` or `raft-engine` (`--store`).
+    pub store: String,
+    /// More arguments for every node (the proposer's bounds, `--trace`).
+    pub node_args: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -28,8 +30,9 @@ fn free_port() -> u16 {
 }
 
 impl LocalCluster {
-    /// Three nodes (not started) of `node_bin`, their directories under `root`.
-    pub fn new(node_bin: PathBuf, root: PathBuf, mem: bool) -> LocalCluster {
+    /// Three nodes (not started) of `node_bin`, their directories under
+    /// `root`, their log on `store` (`xwal`, `mem` or `raft-engine`).
+    pub fn new(node_bin: PathBuf, root: PathBuf, store: &str) -> LocalCluster {
         let addrs = (1..=3u64)
             .map(|i| (i, format!("127.0.0.1:{}", free_port())))
             .collect();
@@ -38,7 +41,8 @@ impl LocalCluster {
             root,
             addrs,
             children: BTreeMap::new(),
-            mem,
+            store: store.to_string(),
+            node_args: Vec::new(),
         }
     }
 
@@ -49,13 +53,15 @@ impl LocalCluster {
         c.args(["--id", &id.to_string(), "--dir"])
             .arg(self.root.join(format!("node-{id}")))
             .args(["--nodes", &nodes.join(",")])
+            .args(["--store", &self.store])
+            .args(&self.node_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if self.node_args.iter().any(|a| a == "--trace") {
+            c.stderr(Stdio::inherit());
+        }
         if init {
             c.arg("--init");
-        }
-        if self.mem {
-            c.arg("--mem");
         }
         if let Ok(child) = c.spawn() {
             self.children.insert(id, child);
@@ -65,6 +71,19 @@ impl LocalCluster {
     /// The nodes running.
     pub fn running(&self) -> Vec<u64> {
         self.children.keys().copied().collect()
+    }
+
+    /// The process id of node `id`, if it runs.
+    pub fn pid(&self, id: u64) -> Option<u32> {
+        self.children.get(&id).map(Child::id)
+    }
+
+    /// Node `id`'s counters.
+    pub async fn stats(&self, id: u64) -> Option<NodeStats> {
+        match Conn::new(id, &self.addrs[&id]).call(&Message::Stats).await {
+            Ok(Reply::Stats(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// SIGKILLs node `id`.

@@ -27,6 +27,30 @@ pub struct Response {
     pub previous: Option<String>,
 }
 
+/// What one Raft entry carries: the requests the leader's proposer took
+/// from its queue at once ([`crate::proposer`]), applied in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The requests, oldest first.
+    pub requests: Vec<Request>,
+}
+
+impl Batch {
+    /// A batch of one request.
+    pub fn one(request: Request) -> Batch {
+        Batch {
+            requests: vec![request],
+        }
+    }
+}
+
+/// The answers to a [`Batch`], one per request and in its order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    /// One answer per request of the batch.
+    pub responses: Vec<Response>,
+}
+
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Data {
     last_applied: Option<LogId>,
@@ -98,7 +122,7 @@ impl RaftStateMachine<TypeConfig> for KvStateMachine {
         Ok((g.data.last_applied, g.data.last_membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<BatchResponse>, StorageError>
     where
         I: IntoIterator<Item = crate::Entry> + Send,
         I::IntoIter: Send,
@@ -106,16 +130,28 @@ impl RaftStateMachine<TypeConfig> for KvStateMachine {
         let mut g = self.lock();
         let mut out = Vec::new();
         for e in entries {
+            debug_assert!(
+                g.data.last_applied < Some(e.log_id),
+                "applied in order, once"
+            );
             g.data.last_applied = Some(e.log_id);
             match e.payload {
-                EntryPayload::Blank => out.push(Response::default()),
-                EntryPayload::Normal(r) => {
-                    let previous = g.data.kv.insert(r.key, r.value);
-                    out.push(Response { previous });
+                EntryPayload::Blank => out.push(BatchResponse::default()),
+                EntryPayload::Normal(batch) => {
+                    // A batch applies as its requests, in order: a later
+                    // request of the batch sees the earlier ones.
+                    let responses = batch
+                        .requests
+                        .into_iter()
+                        .map(|r| Response {
+                            previous: g.data.kv.insert(r.key, r.value),
+                        })
+                        .collect();
+                    out.push(BatchResponse { responses });
                 }
                 EntryPayload::Membership(m) => {
                     g.data.last_membership = StoredMembership::new(Some(e.log_id), m);
-                    out.push(Response::default());
+                    out.push(BatchResponse::default());
                 }
             }
         }

@@ -165,6 +165,9 @@ impl Index {
 pub struct XwalLogStore {
     wal: Arc<Wal>,
     index: Arc<Mutex<Index>>,
+    /// Runs at every read from the WAL (tests: on which thread it runs).
+    #[cfg(test)]
+    wal_read_hook: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl XwalLogStore {
@@ -189,6 +192,8 @@ impl XwalLogStore {
         Ok(XwalLogStore {
             wal: Arc::new(wal),
             index: Arc::new(Mutex::new(index)),
+            #[cfg(test)]
+            wal_read_hook: None,
         })
     }
 
@@ -213,8 +218,13 @@ impl XwalLogStore {
         t.await.map_err(|e| io_error(ErrorVerb::Write, e))
     }
 
-    /// Reads entries `[from, to)` from the WAL (below the cache).
+    /// Reads entries `[from, to)` from the WAL (below the cache). Blocks on
+    /// the disk: never called on an async worker.
     fn read_from_wal(&self, from: u64, to: u64) -> Result<Vec<Entry>, StorageError> {
+        #[cfg(test)]
+        if let Some(hook) = &self.wal_read_hook {
+            hook();
+        }
         let runs: Vec<Run> = {
             let g = self.lock();
             g.runs
@@ -260,6 +270,20 @@ impl XwalLogStore {
             replay.finish().map_err(read)?;
         }
         Ok(out)
+    }
+
+    /// [`XwalLogStore::read_from_wal`] on tokio's blocking pool: a follower
+    /// lagging past the cache is read from disk without holding a worker
+    /// that the network and openraft's core need meanwhile.
+    async fn read_off_the_workers(&self, from: u64, to: u64) -> Result<Vec<Entry>, StorageError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            // Polled by another executor: there is no pool to move to.
+            return self.read_from_wal(from, to);
+        }
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.read_from_wal(from, to))
+            .await
+            .map_err(|e| io_error(ErrorVerb::Read, e))?
     }
 
     /// The segments a purge through `lsn` may delete: sealed ones whose last LSN is at most `lsn`.
@@ -316,7 +340,7 @@ impl RaftLogReader<TypeConfig> for XwalLogStore {
         };
         debug_assert!(lo <= cached_from && cached_from <= hi);
         let mut out = if lo < cached_from {
-            self.read_from_wal(lo, cached_from)?
+            self.read_off_the_workers(lo, cached_from).await?
         } else {
             Vec::new()
         };
@@ -389,15 +413,11 @@ impl RaftLogStorage<TypeConfig> for XwalLogStore {
         }
         match last {
             // xwal acknowledges in LSN order: the last durable means all are.
-            Some(t) => {
-                tokio::spawn(async move {
-                    let r = t
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| std::io::Error::other(e.to_string()));
-                    callback.log_io_completed(r);
-                });
-            }
+            // The callback runs where the ticket resolves (the WAL's writer,
+            // or a producer committing as leader): no task per append.
+            Some(t) => t.on_durable(move |r| {
+                callback.log_io_completed(r.map(|_| ()).map_err(std::io::Error::other));
+            }),
             None => callback.log_io_completed(Ok(())),
         }
         Ok(())
@@ -436,5 +456,102 @@ impl RaftLogStorage<TypeConfig> for XwalLogStore {
             .purge_through(segment)
             .map_err(|e| io_error(ErrorVerb::Delete, e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft::EntryPayload;
+    use openraft::storage::RaftLogStorageExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    fn blank(index: u64) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Blank,
+        }
+    }
+
+    /// Polls `f` to completion on this thread, outside any tokio runtime.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+
+    /// openraft's flushed callback fires from where the WAL's ticket
+    /// resolves: an append completes with no tokio task spawned for it, here
+    /// with no tokio runtime at all.
+    #[test]
+    fn the_flushed_callback_needs_no_task() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config::new(dir.path())
+            .segment_size(1 << 20)
+            .max_entry_size(64 << 10);
+        let mut store = XwalLogStore::open(config).expect("open");
+        for from in [1u64, 11, 21] {
+            block_on(store.blocking_append((from..from + 10).map(blank))).expect("append");
+        }
+        assert_eq!(store.wal().durable_index(), 30);
+    }
+
+    /// A read below the cache (a lagging follower) runs off the async
+    /// workers: on a runtime of one thread, the read waits for a task on that
+    /// thread, which can only run if the read does not hold it.
+    #[test]
+    fn a_lagging_read_runs_off_the_async_workers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let blocked = Arc::new(AtomicBool::new(false));
+        rt.block_on(async {
+            let config = Config::new(dir.path())
+                .segment_size(1 << 20)
+                .max_entry_size(64 << 10);
+            let mut store = XwalLogStore::open(config).expect("open");
+            let n = CACHE_ENTRIES as u64 + 10;
+            store
+                .blocking_append((1..=n).map(blank))
+                .await
+                .expect("append");
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let rx = Mutex::new(rx);
+            let b = blocked.clone();
+            store.wal_read_hook = Some(Arc::new(move || {
+                let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
+                if rx.recv_timeout(Duration::from_secs(3)).is_err() {
+                    b.store(true, Ordering::SeqCst);
+                }
+            }));
+            let mut reader = store.clone();
+            let read = tokio::spawn(async move { reader.try_get_log_entries(1..=5).await });
+            tokio::task::yield_now().await;
+            let _ = tx.send(());
+            let got = read.await.expect("join").expect("read");
+            assert_eq!(
+                got.iter().map(|e| e.log_id.index).collect::<Vec<_>>(),
+                [1, 2, 3, 4, 5]
+            );
+        });
+        assert!(
+            !blocked.load(Ordering::SeqCst),
+            "the read from the WAL held the runtime's only thread"
+        );
     }
 }

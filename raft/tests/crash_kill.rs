@@ -13,23 +13,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use xwal_openraft::{Entry, LogId, Request, XwalLogStore};
+use xwal_openraft::{Batch, Entry, LogId, Request, XwalLogStore};
 
 const CHILD_DIR: &str = "XWAL_RAFT_CHILD_DIR";
 
 fn config(dir: &std::path::Path) -> xwal::Config {
     xwal::Config::new(dir)
         .segment_size(256 << 10)
-        .max_entry_size(16 << 10)
+        .max_entry_size(64 << 10)
 }
 
+/// An entry as the proposer makes them: a batch of 1 to 64 requests.
 fn entry(term: u64, index: u64) -> Entry {
+    let requests = (0..1 + index % 64)
+        .map(|i| Request {
+            key: format!("k{index}-{i}"),
+            value: "v".repeat(((index + i) % 300) as usize),
+        })
+        .collect();
     Entry {
         log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
-        payload: EntryPayload::Normal(Request {
-            key: format!("k{index}"),
-            value: "v".repeat((index % 300) as usize),
-        }),
+        payload: EntryPayload::Normal(Batch { requests }),
     }
 }
 
@@ -164,6 +168,16 @@ async fn check(dir: &std::path::Path, model: &Model, cycle: u64) -> u64 {
                 "cycle {cycle}: flushed entry {i} lost or changed"
             );
         }
+    }
+    // Every batch comes back whole: each of its requests, in order.
+    for e in &entries {
+        let want = entry(e.log_id.leader_id.term, e.log_id.index);
+        assert_eq!(
+            serde_json::to_string(&e.payload).unwrap(),
+            serde_json::to_string(&want.payload).unwrap(),
+            "cycle {cycle}: entry {} holds another batch",
+            e.log_id.index
+        );
     }
     for id in got.values() {
         assert!(

@@ -64,6 +64,7 @@ impl Wakeup {
     }
 
     /// True once [`Wakeup::set`] was called (the counter is never read down).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
     pub fn is_set(&self) -> bool {
         poll_in(&mut [self.pollfd()], 0).unwrap_or(0) > 0
     }

@@ -30,10 +30,9 @@ fn at(start: Instant, times: &Times, lsn: u64) {
     t[i] = ns;
 }
 
-/// Waits for a future by parking the thread: no spinning, so the thread that
-/// records acknowledgements does not take the core the tail needs (a
-/// ticket's `wait()` spins up to one fdatasync before it parks, which at
-/// 10,000 commits/s is all the time).
+/// Waits for a future by parking the thread: the thread that records
+/// acknowledgements sleeps until its ticket's waker runs, and leaves the core
+/// to the tail it measures.
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {

@@ -1,13 +1,19 @@
 //! One node of the example cluster: `xwal-raft-node --id N --dir DIR
-//! --nodes 1=127.0.0.1:PORT,2=...,3=... [--init] [--mem]`. Its log is an xwal WAL in
-//! DIR; its state machine is the in-memory key-value map (snapshots off, so a
-//! restarted node rebuilds it from the log).
+//! --nodes 1=127.0.0.1:PORT,2=...,3=... [--init] [--store xwal|mem|raft-engine]
+//! [--batch-requests N] [--batch-bytes N] [--in-flight N] [--trace]`.
+//!
+//! Its log is an xwal WAL in DIR (or, for the benchmark's baselines, the
+//! in-memory store or raft-engine); its state machine is the in-memory
+//! key-value map (snapshots off, so a restarted node rebuilds it from the
+//! log). Client writes go through its proposer (see `xwal_openraft::proposer`).
+//! `--trace` prints openraft's debug-level events with timestamps to stderr.
 
 use openraft::{BasicNode, SnapshotPolicy};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use xwal_openraft::cluster::{Network, serve};
-use xwal_openraft::{KvStateMachine, MemLogStore, XwalLogStore};
+use xwal_openraft::cluster::{Network, Node, serve};
+use xwal_openraft::proposer::{Proposer, ProposerConfig};
+use xwal_openraft::{KvStateMachine, MemLogStore, XwalLogStore, stats};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -16,9 +22,7 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let id: u64 = arg("--id").ok_or("--id N")?.parse()?;
-    let dir = arg("--dir").ok_or("--dir DIR")?;
+fn nodes() -> Result<BTreeMap<u64, BasicNode>, Box<dyn std::error::Error>> {
     let mut nodes = BTreeMap::new();
     for part in arg("--nodes")
         .ok_or("--nodes 1=ADDR,2=ADDR,...")?
@@ -32,8 +36,85 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         );
     }
+    Ok(nodes)
+}
+
+fn proposer_config() -> Result<ProposerConfig, Box<dyn std::error::Error>> {
+    let mut c = ProposerConfig::default();
+    if let Some(v) = arg("--batch-requests") {
+        c = c.max_requests(v.parse()?);
+    }
+    if let Some(v) = arg("--batch-bytes") {
+        c = c.max_bytes(v.parse()?);
+    }
+    if let Some(v) = arg("--in-flight") {
+        c = c.max_in_flight(v.parse()?);
+    }
+    Ok(c)
+}
+
+type LogStats = Arc<dyn Fn() -> (u64, u64) + Send + Sync>;
+
+/// Starts Raft on the store `--store` names; returns it and the store's counts.
+async fn start_raft(
+    id: u64,
+    dir: &str,
+    config: Arc<openraft::Config>,
+    sm: KvStateMachine,
+) -> Result<(xwal_openraft::cluster::KvRaft, LogStats), Box<dyn std::error::Error>> {
+    let store = arg("--store").unwrap_or_else(|| {
+        if std::env::args().any(|a| a == "--mem") {
+            "mem".into()
+        } else {
+            "xwal".into()
+        }
+    });
+    match store.as_str() {
+        "mem" => {
+            let raft = openraft::Raft::new(id, config, Network, MemLogStore::default(), sm).await?;
+            Ok((raft, Arc::new(|| (0, 0))))
+        }
+        "xwal" => {
+            let counts = stats::count_group_commits().ok_or("a metrics recorder is installed")?;
+            let wal = xwal::Config::new(dir)
+                .segment_size(8 << 20)
+                .max_entry_size(1 << 20);
+            let store = XwalLogStore::open(wal)?;
+            let raft = openraft::Raft::new(id, config, Network, store, sm).await?;
+            Ok((raft, Arc::new(move || counts.get())))
+        }
+        #[cfg(feature = "raft-engine")]
+        "raft-engine" => {
+            let store = xwal_openraft::RaftEngineLogStore::open(std::path::Path::new(dir))?;
+            let counts = store.clone();
+            let raft = openraft::Raft::new(id, config, Network, store, sm).await?;
+            Ok((raft, Arc::new(move || counts.counts())))
+        }
+        other => Err(format!(
+            "--store {other}: xwal, mem{}",
+            if cfg!(feature = "raft-engine") {
+                " or raft-engine"
+            } else {
+                " (raft-engine needs the feature raft-engine)"
+            }
+        )
+        .into()),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let id: u64 = arg("--id").ok_or("--id N")?.parse()?;
+    let dir = arg("--dir").ok_or("--dir DIR")?;
+    let nodes = nodes()?;
     let init = std::env::args().any(|a| a == "--init");
     let addr = nodes.get(&id).ok_or("--id is not in --nodes")?.addr.clone();
+    let proposer = proposer_config()?;
+    if std::env::args().any(|a| a == "--trace") {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -48,23 +129,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         .validate()?;
         let sm = KvStateMachine::default();
-        let config = Arc::new(config);
-        let raft = if std::env::args().any(|a| a == "--mem") {
-            // The baseline of the benchmark: openraft's kind of in-memory log.
-            openraft::Raft::new(id, config, Network, MemLogStore::default(), sm.clone()).await?
-        } else {
-            let wal = xwal::Config::new(&dir)
-                .segment_size(8 << 20)
-                .max_entry_size(1 << 20);
-            let store = XwalLogStore::open(wal)?;
-            openraft::Raft::new(id, config, Network, store, sm.clone()).await?
-        };
+        let (raft, log_stats) = start_raft(id, &dir, Arc::new(config), sm.clone()).await?;
         let listener = tokio::net::TcpListener::bind(&addr).await?;
         if init {
             // Refused harmlessly once the cluster was initialized before.
             let _ = raft.initialize(nodes).await;
         }
-        serve(raft, sm, listener).await?;
+        let node = Node {
+            proposer: Proposer::start(raft.clone(), proposer),
+            raft,
+            sm,
+            log_stats,
+        };
+        serve(node, listener).await?;
         Ok::<(), Box<dyn std::error::Error>>(())
     })
 }
