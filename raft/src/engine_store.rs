@@ -71,6 +71,8 @@ impl RaftEngineLogStore {
     /// Opens (or creates) a raft-engine directory at `dir`, with raft-engine's
     /// default configuration.
     pub fn open(dir: &std::path::Path) -> Result<RaftEngineLogStore, StorageError> {
+        // raft-engine creates its directory, not the parents.
+        std::fs::create_dir_all(dir).map_err(|e| io_error(ErrorVerb::Write, e))?;
         let config = raft_engine::Config {
             dir: dir.to_string_lossy().into_owned(),
             ..Default::default()
