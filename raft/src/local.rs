@@ -57,9 +57,6 @@ impl LocalCluster {
             .args(&self.node_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if self.node_args.iter().any(|a| a == "--trace") {
-            c.stderr(Stdio::inherit());
-        }
         if init {
             c.arg("--init");
         }

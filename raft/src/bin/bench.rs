@@ -1,6 +1,6 @@
 //! `xwal-raft-bench [--seconds S] [--clients 1,64,1024]
 //! [--stores xwal,raft-engine,mem] [--cpu-hog [N]] [--in-flight N]
-//! [--batch-requests N] [--batch-bytes N]`: client writes per second and
+//! [--batch-requests N] [--batch-bytes N] [--trace OUT_DIR]`: client writes per second and
 //! commit latency through a three-node cluster on 127.0.0.1, one fresh
 //! cluster per row, every store in the same run, with the same nodes, network,
 //! proposal batching and state machine:
@@ -16,6 +16,9 @@
 //! node it reports entries per log commit, log commits/s and CPU per client
 //! write; per row the leader's requests per Raft entry. The raw `fdatasync`
 //! of the nodes' disk is measured in the same run, for the one-client target.
+//!
+//! `--trace OUT_DIR` runs every node with `--trace` and keeps each node's
+//! openraft trace as `OUT_DIR/STORE-CLIENTS-node-ID.log`.
 //!
 //! `--cpu-hog N` (without N: one per CPU) runs every row twice in a row: idle
 //! (hog 0), then beside N threads of this process spinning in user space at
@@ -199,6 +202,15 @@ async fn run(
     let elapsed = start.elapsed().as_secs_f64();
     let after = snapshot(&cl).await;
     drop(cl);
+    if let Some(out) = arg("--trace") {
+        // Each node's openraft trace, kept for reading one round.
+        let _ = std::fs::create_dir_all(&out);
+        for id in 1..=3 {
+            let from = root.join(format!("node-{id}.trace.log"));
+            let to = Path::new(&out).join(format!("{store}-{clients}-node-{id}.log"));
+            let _ = std::fs::copy(from, to);
+        }
+    }
     let _ = std::fs::remove_dir_all(&root);
     all.sort_unstable();
     Ok(Row {
@@ -333,6 +345,9 @@ fn node_args() -> Vec<String> {
             out.push(name.to_string());
             out.push(v);
         }
+    }
+    if arg("--trace").is_some() {
+        out.push("--trace".into());
     }
     out
 }

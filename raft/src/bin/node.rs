@@ -6,7 +6,8 @@
 //! in-memory store or raft-engine); its state machine is the in-memory
 //! key-value map (snapshots off, so a restarted node rebuilds it from the
 //! log). Client writes go through its proposer (see `xwal_openraft::proposer`).
-//! `--trace` prints openraft's debug-level events with timestamps to stderr.
+//! `--trace` writes openraft's debug-level events, with timestamps and thread
+//! names, to `DIR.trace.log`.
 
 use openraft::{BasicNode, SnapshotPolicy};
 use std::collections::BTreeMap;
@@ -110,9 +111,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = nodes.get(&id).ok_or("--id is not in --nodes")?.addr.clone();
     let proposer = proposer_config()?;
     if std::env::args().any(|a| a == "--trace") {
+        // Beside the node's directory (never inside a WAL directory).
+        let file = std::fs::File::create(format!("{dir}.trace.log"))?;
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
-            .with_writer(std::io::stderr)
+            .with_thread_names(true)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
             .init();
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
