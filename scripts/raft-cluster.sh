@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The three-node openraft cluster on xwal (raft/tests/cluster.rs) at a chosen
-# size: --keys N per phase (default 10000): write N keys through the leader,
-# SIGKILL a follower, write N more, restart it and wait for it to catch up,
-# SIGKILL the leader, wait for a new one, write N more, check every
-# acknowledged key on the new leader and on both restarted nodes.
+# size: --keys N per phase (default 10000): write N keys through the leader
+# from 16 concurrent clients (so proposals batch), SIGKILL a follower, write N
+# more, restart it and wait for it to catch up, SIGKILL the leader, wait for a
+# new one, write N more, check every acknowledged key on every node.
 # Usage: scripts/raft-cluster.sh [--keys N]
 set -euo pipefail
 cd "$(dirname "$0")/.."

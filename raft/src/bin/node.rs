@@ -11,6 +11,7 @@
 
 use openraft::{BasicNode, SnapshotPolicy};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use xwal_openraft::cluster::{Network, Node, serve};
 use xwal_openraft::proposer::{Proposer, ProposerConfig};
@@ -112,7 +113,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proposer = proposer_config()?;
     if std::env::args().any(|a| a == "--trace") {
         // Beside the node's directory (never inside a WAL directory).
-        let file = std::fs::File::create(format!("{dir}.trace.log"))?;
+        let trace = PathBuf::from(format!("{dir}.trace.log"));
+        if let Some(parent) = trace.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::File::create(trace)?;
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::DEBUG)
             .with_thread_names(true)
