@@ -93,6 +93,9 @@ pub(crate) const S3_KEYS: &[&str] = &[
 ];
 
 /// Names under which people put S3 keys into config files (refused, with a hint).
+/// A configuration file longer than this is refused unread.
+const CONFIG_FILE_LIMIT_BYTES: usize = 1 << 20;
+
 const SECRET_KEY_NAMES: &[&str] = &[
     "accessKey",
     "secretKey",
@@ -658,7 +661,7 @@ impl Config {
     /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
+        let text = crate::io::fs::read_user_text(path, CONFIG_FILE_LIMIT_BYTES)
             .map_err(|e| Error::io(format!("reading config file {}", path.display()), e))?;
         Config::from_toml_str(&text).map_err(|e| match e {
             Error::Config(m) => Error::Config(format!("{}: {m}", path.display())),

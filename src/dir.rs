@@ -6,24 +6,16 @@ pub(crate) use crate::format::names::{
     FileKind, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER, anchor_index_path, classify, segment_path,
 };
 use crate::format::names::{PREFIX, PREPARING_SUFFIX};
-use crate::io::{AlignedBuf, sync::fdatasync, sync::pwrite_all};
-use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use crate::io::AlignedBuf;
+use crate::io::fs::{self, LockHow, OpenHow};
+use std::fs::File;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// Writes a small file that is only a hint (no fsync), never following a
 /// symlink at `path` (`O_NOFOLLOW`), mode 0600.
 pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
-    f.write_all(bytes)
+    fs::write_small(path, bytes)
 }
 
 /// Replaces file `name` of `dir` atomically and durably: writes a temporary
@@ -44,23 +36,9 @@ pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
 /// # Ok(()) }
 /// ```
 pub fn write_durable(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
     let path = dir.join(name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|e| Error::io(ctx("creating", &tmp), e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io(ctx("writing", &tmp), e))?;
-    drop(f);
-    rename_durable(dir, &tmp, &path)
+    fs::replace_durably(&path, bytes)
+        .map_err(|e| Error::io(format!("replacing {} durably", path.display()), e))
 }
 
 /// Reads segment `segment`'s anchor index, if there is a valid one for this
@@ -84,16 +62,9 @@ pub fn read_anchor_index(
     salt: u32,
     capacity: u64,
 ) -> Option<Vec<(u64, u64)>> {
-    use std::io::Read;
     let limit = crate::format::anchor_index_len_limit(capacity);
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(anchor_index_path(dir, segment))
-        .ok()?;
-    let mut bytes = Vec::new();
-    // One byte over the limit tells a too-long file apart without reading it all.
-    f.take(limit as u64 + 1).read_to_end(&mut bytes).ok()?;
+    // A too-long file is refused without reading it all.
+    let bytes = fs::read_small(&anchor_index_path(dir, segment), limit).ok()?;
     crate::format::decode_anchor_index(&bytes, segment, salt, capacity)
 }
 
@@ -155,23 +126,22 @@ pub(crate) fn list_below(
     dir: &Path,
     below: Option<u64>,
 ) -> Result<(Vec<ListedSegment>, Vec<PathBuf>)> {
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let listed = fs::list(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut segs = Vec::new();
     let mut leftovers = Vec::new();
-    for ent in rd {
-        let ent = ent.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let name = ent.file_name();
-        let Some(name) = name.to_str() else { continue };
+    for ent in listed {
+        let Some(name) = ent.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         let kind = classify(name);
         if kind == FileKind::Foreign
             || matches!(kind, FileKind::Segment { segment, .. } if below.is_some_and(|b| segment >= b))
         {
             continue;
         }
-        let mut path = ent.path();
+        let mut path = ent.clone();
         let mut kind = kind;
-        let meta = match std::fs::symlink_metadata(&path) {
+        let meta = match fs::metadata(&path) {
             Ok(m) => m,
             // Renamed since the directory was read, by a writer beside this
             // (read-only) listing: a prepared segment taking its final name, or
@@ -183,7 +153,7 @@ pub(crate) fn list_below(
                     checkpoint,
                 } => {
                     let twin = segment_path(dir, segment, !checkpoint);
-                    match std::fs::symlink_metadata(&twin) {
+                    match fs::metadata(&twin) {
                         Ok(m) => {
                             path = twin;
                             kind = FileKind::Segment {
@@ -240,7 +210,7 @@ pub(crate) fn list_below(
         }
         let plain = if segs[i].checkpoint { i + 1 } else { i };
         debug_assert!(!segs[plain].checkpoint);
-        match std::fs::symlink_metadata(segment_path(dir, segs[plain].segment, false)) {
+        match fs::metadata(&segment_path(dir, segs[plain].segment, false)) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 segs.remove(plain);
             }
@@ -271,10 +241,7 @@ pub(crate) fn list_below(
 /// # Ok(()) }
 /// ```
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    let f = File::open(dir)
-        .map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
-    f.sync_all()
-        .map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
+    fs::sync_dir(dir).map_err(|e| Error::io(format!("fsync of directory {}", dir.display()), e))
 }
 
 /// The exclusive directory lock (flock on `LOCK`), released on drop.
@@ -379,7 +346,7 @@ impl DirLock {
             return Ok(());
         }
         let path = dir.join(LOCK_FILE);
-        let existed = path.exists();
+        let existed = fs::exists(&path);
         let file = open_lock_file(&path, true)
             .map_err(|e| Error::io(format!("opening lock file {}", path.display()), e))?;
         flock_exclusive(&file, dir, &path)?;
@@ -392,14 +359,13 @@ impl DirLock {
 }
 
 fn open_lock_file(path: &Path, create: bool) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+    fs::open(
+        path,
+        OpenHow {
+            create,
+            ..OpenHow::WRITE
+        },
+    )
 }
 
 /// Tries to take the lock this long before answering `Locked`: a follower
@@ -410,13 +376,10 @@ const LOCK_PATIENCE_TRIES: u32 = 10;
 /// `flock(LOCK_EX | LOCK_NB)`, or `Error::Locked` naming the WAL's lock file.
 fn flock_exclusive(file: &File, dir: &Path, lock_file: &Path) -> Result<()> {
     for attempt in 1.. {
-        // SAFETY: plain syscall on an open descriptor.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(Error::io(format!("locking {}", lock_file.display()), e));
+        match fs::lock(lock_file, file, LockHow::Exclusive) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => return Err(Error::io(format!("locking {}", lock_file.display()), e)),
         }
         if attempt >= LOCK_PATIENCE_TRIES {
             break;
@@ -432,26 +395,17 @@ fn flock_exclusive(file: &File, dir: &Path, lock_file: &Path) -> Result<()> {
 /// True if a writer holds the lock of the directory open as `dir`: a shared
 /// lock cannot be taken beside its exclusive one. If it can, it is let go at
 /// once (a writer opening meanwhile retries for longer than that).
-pub(crate) fn writer_holds_lock(dir: &File) -> std::io::Result<bool> {
-    // SAFETY: plain syscalls on an open descriptor.
-    if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
-        let e = std::io::Error::last_os_error();
-        return match e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            true => Ok(true),
-            false => Err(e),
-        };
+pub(crate) fn writer_holds_lock(path: &Path, dir: &File) -> std::io::Result<bool> {
+    if !fs::lock(path, dir, LockHow::Shared)? {
+        return Ok(true);
     }
-    // SAFETY: as above; unlocking what this descriptor holds.
-    unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_UN) };
+    fs::lock(path, dir, LockHow::Unlock)?;
     Ok(false)
 }
 
 /// Opens a directory (for its lock, or to sync it).
 pub(crate) fn open_dir(dir: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)
+    fs::open(dir, OpenHow::DIRECTORY)
         .map_err(|e| Error::io(format!("opening WAL directory {}", dir.display()), e))
 }
 
@@ -475,15 +429,7 @@ pub(crate) fn open_dir(dir: &Path) -> Result<File> {
 /// # Ok(()) }
 /// ```
 pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
-    let mut flags = libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    if dsync {
-        flags |= libc::O_DSYNC;
-    }
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(flags)
-        .open(path)
+    fs::open(path, OpenHow::WRITE.direct().dsync(dsync))
         .map_err(|e| Error::io(format!("opening segment {}", path.display()), e))
 }
 
@@ -509,10 +455,7 @@ pub fn open_for_write(path: &Path, dsync: bool) -> Result<File> {
 /// # Ok(()) }
 /// ```
 pub fn open_for_read(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+    fs::open(path, OpenHow::READ.direct())
 }
 
 /// Bytes zeroed per write while preparing a segment: small enough that a
@@ -529,20 +472,6 @@ pub(crate) enum Fill {
     After(std::time::Duration),
     /// The writer needs the segment now: the rest stays fallocated.
     Stop,
-}
-
-fn fallocate(file: &File, len: u64) -> std::io::Result<()> {
-    // SAFETY: plain syscall on an open descriptor.
-    let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
-    if r != 0 {
-        let e = std::io::Error::last_os_error();
-        // Filesystems without fallocate (tmpfs before 2.6.x, some FUSE): fall back to set_len.
-        if e.raw_os_error() == Some(libc::EOPNOTSUPP) {
-            return file.set_len(len);
-        }
-        return Err(e);
-    }
-    Ok(())
 }
 
 /// Creates segment `segment` of `capacity` bytes, allocated and (optionally)
@@ -592,18 +521,12 @@ pub(crate) fn prepare_segment_with(
 ) -> Result<PathBuf> {
     let final_path = segment_path(dir, segment, false);
     let tmp = dir.join(format!("{PREFIX}{segment:020}{PREPARING_SUFFIX}"));
-    let _ = std::fs::remove_file(&tmp);
     let ctx = |what: &str| format!("{what} new segment {}", tmp.display());
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|e| Error::io(ctx("creating"), e))?;
+    fs::unlink_if_present(&tmp).map_err(|e| Error::io(ctx("removing a stale"), e))?;
+    let file =
+        fs::open(&tmp, OpenHow::CREATE_NEW.direct()).map_err(|e| Error::io(ctx("creating"), e))?;
     let result = (|| {
-        fallocate(&file, capacity).map_err(|e| Error::io(ctx("allocating"), e))?;
+        fs::fallocate(&tmp, &file, capacity).map_err(|e| Error::io(ctx("allocating"), e))?;
         if zero_fill {
             // Writing zeros converts the unwritten extents now, off the commit path;
             // a sync into an only-fallocated extent costs ~50% more (FACTS.md).
@@ -626,17 +549,17 @@ pub(crate) fn prepare_segment_with(
                     }
                 }
                 let n = (zeros.capacity() as u64).min(capacity - off) as usize;
-                pwrite_all(file.as_raw_fd(), &zeros.as_slice()[..n], off)
+                fs::write_at(&tmp, &file, &zeros.as_slice()[..n], off)
                     .map_err(|e| Error::io(ctx("zero-filling"), e))?;
                 off += n as u64;
             }
         }
-        fdatasync(file.as_raw_fd()).map_err(|e| Error::io(ctx("syncing"), e))?;
-        std::fs::rename(&tmp, &final_path).map_err(|e| Error::io(ctx("renaming"), e))?;
+        fs::sync_file(&tmp, &file, true).map_err(|e| Error::io(ctx("syncing"), e))?;
+        fs::rename(&tmp, &final_path).map_err(|e| Error::io(ctx("renaming"), e))?;
         sync_dir(dir)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = fs::unlink(&tmp);
     }
     result.map(|_| final_path)
 }
@@ -658,7 +581,7 @@ pub(crate) fn prepare_segment_with(
 /// # Ok(()) }
 /// ```
 pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
-    std::fs::rename(from, to).map_err(|e| {
+    fs::rename(from, to).map_err(|e| {
         Error::io(
             format!("renaming {} to {}", from.display(), to.display()),
             e,
@@ -687,9 +610,7 @@ pub fn rename_durable(dir: &Path, from: &Path, to: &Path) -> Result<()> {
 /// # Ok(()) }
 /// ```
 pub fn create_dir(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let meta =
-            std::fs::metadata(dir).map_err(|e| Error::io(format!("stat {}", dir.display()), e))?;
+    if let Ok(meta) = fs::stat(dir) {
         if !meta.is_dir() {
             return Err(Error::Config(format!(
                 "dir {} exists and is not a directory",
@@ -698,7 +619,7 @@ pub fn create_dir(dir: &Path) -> Result<()> {
         }
         return Ok(());
     }
-    std::fs::create_dir_all(dir)
+    fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating WAL directory {}", dir.display()), e))?;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
@@ -761,14 +682,14 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
 /// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
 pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
     let marker = dir.join(RESTORE_MARKER);
-    if std::fs::symlink_metadata(&marker).is_ok() {
+    if fs::metadata(&marker).is_ok() {
         return Err(Error::RestoreIncomplete {
             dir: dir.to_path_buf(),
             marker,
         });
     }
     let marker = dir.join(REPAIR_MARKER);
-    if std::fs::symlink_metadata(&marker).is_ok() {
+    if fs::metadata(&marker).is_ok() {
         return Err(Error::RepairIncomplete {
             dir: dir.to_path_buf(),
             marker,
@@ -784,11 +705,7 @@ pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
 /// already deleted (consumed, released) or already short is left alone.
 pub(crate) fn shrink_segment(path: &Path, len: u64) -> Result<()> {
     debug_assert!(len % BLOCK_SIZE as u64 == 0 && len >= BLOCK_SIZE as u64);
-    let f = match OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-    {
+    let f = match fs::open(path, OpenHow::WRITE) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
@@ -798,9 +715,9 @@ pub(crate) fn shrink_segment(path: &Path, len: u64) -> Result<()> {
     if size <= len {
         return Ok(());
     }
-    f.set_len(len).map_err(|e| Error::io(ctx(), e))?;
+    fs::truncate(path, &f, len).map_err(|e| Error::io(ctx(), e))?;
     // The size is metadata: fsync, not fdatasync. The directory entry is unchanged.
-    f.sync_all().map_err(|e| Error::io(ctx(), e))
+    fs::sync_file(path, &f, false).map_err(|e| Error::io(ctx(), e))
 }
 
 /// Reads up to `len` bytes at `offset` through the page cache (for the last,
@@ -808,13 +725,10 @@ pub(crate) fn shrink_segment(path: &Path, len: u64) -> Result<()> {
 /// cannot read). Returns fewer bytes at the end of the file.
 pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
     debug_assert!(len <= BLOCK_SIZE, "only for a partial block");
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
+    let f = fs::open(path, OpenHow::READ)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut buf = vec![0u8; len];
-    let n = crate::io::sync::pread_full(f.as_raw_fd(), &mut buf, offset)
+    let n = fs::read_at(path, &f, &mut buf, offset)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     buf.truncate(n);
     Ok(buf)
@@ -837,17 +751,14 @@ pub(crate) fn read_at(path: &Path, offset: u64, len: usize) -> Result<Vec<u8>> {
 /// # Ok(()) }
 /// ```
 pub fn remove_file(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
-    }
+    fs::unlink_if_present(path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::format::segment_file_name;
+    use std::os::fd::AsRawFd;
 
     #[test]
     fn names_round_trip() {

@@ -167,7 +167,7 @@ pub fn recovery(data: &[u8]) {
         file[..n].copy_from_slice(&body[..n]);
     }
     let name = crate::format::segment_file_name(0, data[0] & 2 == 2);
-    if std::fs::write(dir.path().join(name), &file).is_err() {
+    if crate::io::fs::write_small(&dir.path().join(name), &file).is_err() {
         return;
     }
     let cfg = Config::new(dir.path())
@@ -213,7 +213,7 @@ impl ScratchDir {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("xwal-fuzz-{}-{n}", std::process::id()));
-        std::fs::create_dir(&path).ok()?;
+        crate::io::fs::create_dir_all(&path).ok()?;
         Some(ScratchDir(path))
     }
 
@@ -224,6 +224,6 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = crate::io::fs::remove_dir_all(&self.0);
     }
 }

@@ -695,8 +695,8 @@ impl GoFile {
         mut f: impl FnMut(std::result::Result<GoEntry, BadRecord>) -> Result<()>,
     ) -> Result<()> {
         let ctx = || format!("reading {}", self.path.display());
-        let file = std::fs::File::open(&self.path).map_err(|e| Error::io(ctx(), e))?;
-        let len = file.metadata().map_err(|e| Error::io(ctx(), e))?.len();
+        let file = crate::io::fs::SeamReader::open(&self.path).map_err(|e| Error::io(ctx(), e))?;
+        let len = file.len_bytes().map_err(|e| Error::io(ctx(), e))?;
         let mut it = Records::new(std::io::BufReader::with_capacity(1 << 16, file), len);
         let mut bad = 0;
         for r in it.by_ref() {
@@ -760,18 +760,20 @@ pub struct GoDir {
 /// assert_eq!(listed.garbage.len(), 1);
 /// ```
 pub fn list_dir(dir: &Path) -> Result<GoDir> {
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let listed =
+        crate::io::fs::list(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut out = GoDir::default();
-    for ent in rd {
-        let ent = ent.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let path = ent.path();
-        let name = ent.file_name().to_string_lossy().into_owned();
+    for path in listed {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         match classify(&name) {
             GoFileKind::Garbage => out.garbage.push(path),
             GoFileKind::Other => out.other.push(path),
             GoFileKind::Segment { number, checkpoint } => {
-                let meta = std::fs::symlink_metadata(&path)
+                let meta = crate::io::fs::metadata(&path)
                     .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
                 if !meta.file_type().is_file() {
                     return Err(Error::UnsafeFile {
@@ -1180,9 +1182,9 @@ pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Res
             "Go checkpoint numbers cannot be kept: {why}; import with renumbering to accept new numbers"
         )));
     }
-    match std::fs::read_dir(&config.dir) {
-        Ok(mut rd) => {
-            if rd.next().is_some() {
+    match crate::io::fs::list(&config.dir) {
+        Ok(listed) => {
+            if !listed.is_empty() {
                 return Err(Error::Config(format!(
                     "destination {} is not empty: import into a new or empty directory",
                     config.dir.display()

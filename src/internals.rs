@@ -33,6 +33,11 @@ pub mod io {
         AlignedBuf, BufPool, Chunk, DirWatch, ReadEngine, Wakeup, WriteEngine, WriteOp,
     };
 
+    /// The storage seam of every file operation outside the data path.
+    pub mod fs {
+        pub use crate::io::fs::*;
+    }
+
     /// Plain syscalls: `pwrite` + `fdatasync`, `pread`.
     pub mod sync {
         pub use crate::io::sync::{SyncReadEngine, SyncWriteEngine};

@@ -88,6 +88,7 @@ mod replay;
 pub mod seams {
     //! Test seams (feature `test-seams`, for this repository's tests only):
     //! injected with [`crate::Wal::open_with`].
+    pub use crate::io::fs::{FileSystem, Installed, LockHow, OpenHow, StdFs, install};
     pub use crate::io::seams::{Chaos, CrashStats, Fault, FaultInjector, Seams, SimDisk};
 }
 mod shared;

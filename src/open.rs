@@ -105,7 +105,7 @@ impl Wal {
     /// ```
     pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
         config.validate()?;
-        if !config.dir.is_dir() {
+        if !crate::io::fs::is_dir(&config.dir) {
             return Err(Error::Io {
                 context: format!("opening WAL directory {}", config.dir.display()),
                 source: std::io::Error::from(std::io::ErrorKind::NotFound).into(),

@@ -10,7 +10,7 @@ use crate::format::{
     RecordDecode, SegmentHeader, align_down, align_up, decode_record, foreign_bytes,
     single_bit_flip, tear_possible,
 };
-use crate::io::{AlignedBuf, ReadEngine, Seams, WriteEngine, WriteOp, sync::pread_full};
+use crate::io::{AlignedBuf, ReadEngine, Seams, WriteEngine, WriteOp};
 use crate::shared::SegmentMeta;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
@@ -1194,11 +1194,11 @@ fn finish_tail(
         Some(w) if resumable => {
             let wfile = dir::open_for_write(path, false)?;
             if needs_zeroing {
-                zero_range(w, &wfile, group_end_pos, zero_to).map_err(|e| {
+                zero_range(w, path, &wfile, group_end_pos, zero_to).map_err(|e| {
                     Error::io(format!("zeroing torn tail of {}", path.display()), e)
                 })?;
             }
-            read_tail_block(&wfile, group_end_pos)
+            read_tail_block(path, &wfile, group_end_pos)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
         }
         _ => vec![0u8; BLOCK_SIZE],
@@ -1215,10 +1215,15 @@ fn finish_tail(
 }
 
 /// The block holding `pos`, with every byte from `pos` on zero.
-fn read_tail_block(file: &std::fs::File, pos: u64) -> std::io::Result<Vec<u8>> {
+fn read_tail_block(
+    path: &std::path::Path,
+    file: &std::fs::File,
+    pos: u64,
+) -> std::io::Result<Vec<u8>> {
     let start = align_down(pos, BLOCK_SIZE as u64);
+    // Aligned: the file is open O_DIRECT.
     let mut b = AlignedBuf::new(BLOCK_SIZE);
-    pread_full(file.as_raw_fd(), b.as_mut_slice(), start)?;
+    crate::io::fs::read_at(path, file, b.as_mut_slice(), start)?;
     let mut v = b.as_slice().to_vec();
     v[(pos - start) as usize..].fill(0);
     Ok(v)
@@ -1230,6 +1235,7 @@ fn read_tail_block(file: &std::fs::File, pos: u64) -> std::io::Result<Vec<u8>> {
 /// ones after a later crash.
 pub(crate) fn zero_range(
     writer: &mut dyn WriteEngine,
+    path: &std::path::Path,
     file: &std::fs::File,
     from: u64,
     to: u64,
@@ -1238,7 +1244,7 @@ pub(crate) fn zero_range(
     let fd = file.as_raw_fd();
     let first = align_down(from, BLOCK_SIZE as u64);
     debug_assert!(to % BLOCK_SIZE as u64 == 0 && to > first);
-    let head = read_tail_block(file, from)?;
+    let head = read_tail_block(path, file, from)?;
     let mut buf = AlignedBuf::new(BLOCK_SIZE);
     buf.as_mut_slice().copy_from_slice(&head);
     let mut buf = write_through(writer, fd, buf, BLOCK_SIZE, first)?;

@@ -14,7 +14,10 @@ use crate::format::{
     ARCHIVE_STATE_FILE, BLOCK_SIZE, HeaderDecode, MAX_LSN, RECORD_ALIGN, RECORD_HEADER_LEN,
     REPAIR_MARKER, RecordDecode, SegmentHeader, align_down, align_up, decode_record,
 };
-use crate::io::{AlignedBuf, WriteEngine, sync::SyncWriteEngine};
+use crate::io::{AlignedBuf, WriteEngine, fs, sync::SyncWriteEngine};
+
+/// A repair marker longer than this is not one xwal wrote.
+const PLAN_LIMIT_BYTES: usize = 1 << 20;
 use crate::recovery::Damage;
 use crate::replay::ReplayOptions;
 use crate::shared::SegmentMeta;
@@ -194,7 +197,7 @@ impl Wal {
     pub fn repair(config: Config) -> Result<RepairReport> {
         config.validate()?;
         let dir = config.dir.clone();
-        if !dir.is_dir() {
+        if !fs::is_dir(&dir) {
             return Err(Error::io(
                 format!("opening WAL directory {}", dir.display()),
                 std::io::Error::from(std::io::ErrorKind::NotFound),
@@ -202,15 +205,18 @@ impl Wal {
         }
         let _span = tracing::info_span!("repair", dir = %dir.display()).entered();
         let mut lock = DirLock::acquire_leaving_files(&dir)?;
-        if dir.join(ARCHIVE_STATE_FILE).exists() {
+        if fs::exists(&dir.join(ARCHIVE_STATE_FILE)) {
             return Err(Error::Config(format!(
                 "{} archives to S3 ({ARCHIVE_STATE_FILE} is present): its sealed segments are in the archive, so rebuild it with `xwal restore` instead of cutting it. Nothing was changed",
                 dir.display()
             )));
         }
         let marker = dir.join(REPAIR_MARKER);
-        let (plan, mut report) = match std::fs::read_to_string(&marker) {
-            Ok(text) => (Plan::decode(&text, &marker)?, RepairReport::default()),
+        let (plan, mut report) = match fs::read_small(&marker, PLAN_LIMIT_BYTES) {
+            Ok(bytes) => (
+                Plan::decode(&String::from_utf8_lossy(&bytes), &marker)?,
+                RepairReport::default(),
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let Some(damage) = first_damage(&config)? else {
                     return Ok(RepairReport::default());
@@ -268,7 +274,7 @@ fn make_plan(config: &Config, damage: Damage) -> Result<(Plan, RepairReport)> {
         .map_or(0, |d| d.as_secs());
     let mut aside = format!("repair-{stamp}");
     for n in 1.. {
-        if !dir.join(&aside).exists() {
+        if !fs::exists(&dir.join(&aside)) {
             break;
         }
         aside = format!("repair-{stamp}-{n}");
@@ -349,7 +355,7 @@ fn reserve(
         let Some(seg_path) = path.filter(|p| is_segment_file(p)) else {
             continue;
         };
-        let size = std::fs::symlink_metadata(&seg_path).map_or(0, |m| m.len());
+        let size = fs::metadata(&seg_path).map_or(0, |m| m.len());
         let (first_before, capacity, salt) = match header_of(dir, segment) {
             Some(m) => (
                 m.first_lsn - 1,
@@ -384,18 +390,17 @@ fn is_segment_file(p: &Path) -> bool {
 /// The files of every segment numbered `from` or higher (segment files,
 /// anchor indexes, preparations, set-aside files), by segment number.
 fn files_from(dir: &Path, from: u64) -> Result<Vec<(u64, Option<PathBuf>)>> {
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
+    let listed = fs::list(dir).map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
     let mut out = Vec::new();
-    for ent in rd {
-        let ent = ent.map_err(|e| Error::io(format!("listing {}", dir.display()), e))?;
-        let name = ent.file_name();
-        let Some(name) = name.to_str() else { continue };
+    for ent in listed {
+        let Some(name) = ent.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         let Some(n) = segment_number(name) else {
             continue;
         };
         if n >= from {
-            out.push((n, Some(ent.path())));
+            out.push((n, Some(ent.clone())));
         }
     }
     out.sort();
@@ -422,7 +427,7 @@ fn count_records(
     above: u64,
     report: &mut RepairReport,
 ) -> Result<()> {
-    let file = std::fs::File::open(path)
+    let file = fs::open(path, fs::OpenHow::READ)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let len = file
         .metadata()
@@ -439,8 +444,12 @@ fn count_records(
         let read_at = buf_at + buf.len() as u64;
         let old = buf.len();
         buf.resize(old + want, 0);
-        std::os::unix::fs::FileExt::read_exact_at(&file, &mut buf[old..], read_at)
+        let got = fs::read_at(path, &file, &mut buf[old..], read_at)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        buf.truncate(old + got);
+        if got < want {
+            break;
+        }
         let end_of_file = buf_at + buf.len() as u64 >= len;
         let mut pos = 0usize;
         while pos + RECORD_HEADER_LEN <= buf.len() {
@@ -497,7 +506,7 @@ fn execute(config: &Config, plan: &Plan) -> Result<Vec<PathBuf>> {
         let anchors_of_kept = n == plan.segment && !is_segment_file(&path);
         if n >= first_moved || anchors_of_kept {
             let to = aside.join(&name);
-            std::fs::rename(&path, &to).map_err(|e| {
+            fs::rename(&path, &to).map_err(|e| {
                 Error::io(format!("moving {} to {}", path.display(), to.display()), e)
             })?;
             moved.push(to);
@@ -523,19 +532,18 @@ fn copy_aside(dir: &Path, aside: &Path, segment: u64) -> Result<PathBuf> {
     let from = meta.path(dir);
     let name = from.file_name().map(|n| n.to_owned()).unwrap_or_default();
     let to = aside.join(&name);
-    if to.exists() {
+    if fs::exists(&to) {
         return Ok(to);
     }
     let tmp = aside.join(format!("{}.copying", name.to_string_lossy()));
-    std::fs::copy(&from, &tmp).map_err(|e| {
-        Error::io(
-            format!("copying {} to {}", from.display(), tmp.display()),
-            e,
-        )
-    })?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(format!("syncing {}", tmp.display()), e))?;
+    fs::unlink_if_present(&tmp)
+        .and_then(|()| fs::copy_new(&from, &tmp))
+        .map_err(|e| {
+            Error::io(
+                format!("copying {} to {}", from.display(), tmp.display()),
+                e,
+            )
+        })?;
     dir::rename_durable(aside, &tmp, &to)?;
     Ok(to)
 }
@@ -549,7 +557,7 @@ fn start_gap_segment(config: &Config, segment: u64, first_lsn: u64) -> Result<()
         }
     }
     let path = dir::segment_path(&config.dir, segment, false);
-    if !path.exists() {
+    if !fs::exists(&path) {
         dir::prepare_segment(&config.dir, segment, config.segment_size, true)?;
     }
     let header = SegmentHeader {
@@ -589,7 +597,7 @@ fn zero_after_cut(dir: &Path, segment: u64, cut: u64) -> Result<()> {
     let end = align_up(len.max(cut + 1), BLOCK_SIZE as u64);
     let mut engine = SyncWriteEngine::default();
     let io = |e| Error::io(format!("zeroing {} after the cut", path.display()), e);
-    crate::recovery::zero_range(&mut engine, &file, cut, end).map_err(io)?;
+    crate::recovery::zero_range(&mut engine, &path, &file, cut, end).map_err(io)?;
     engine.sync_data(file.as_raw_fd()).map_err(io)
 }
 

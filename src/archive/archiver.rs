@@ -26,11 +26,9 @@ use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{
     BLOCK_SIZE, DecodeError, HeaderDecode, RecordDecode, SegmentHeader, align_up, decode_record,
 };
+use crate::io::fs;
 use crate::shared::{SegmentMeta, Shared};
 use md5::{Digest, Md5};
-use std::io::Read;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -487,22 +485,20 @@ impl Archive {
 fn read_local(shared: &Shared, meta: &SegmentMeta) -> Result<Vec<u8>> {
     for checkpoint in [meta.checkpoint, !meta.checkpoint] {
         let path = crate::dir::segment_path(&shared.dir, meta.segment, checkpoint);
-        let mut f = match std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-        {
+        let f = match fs::open(&path, fs::OpenHow::READ) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
         };
-        let mut data = Vec::with_capacity(meta.capacity as usize);
-        f.read_to_end(&mut data)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        // SAFETY: plain syscall on an open descriptor; advice only.
-        unsafe {
-            libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-        }
+        let read = || -> std::io::Result<Vec<u8>> {
+            let len = usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)?;
+            let mut data = vec![0u8; len];
+            let n = fs::read_at(&path, &f, &mut data, 0)?;
+            data.truncate(n);
+            Ok(data)
+        };
+        let data = read().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        fs::drop_cached_pages(&f);
         return Ok(data);
     }
     Err(Error::NotFound {

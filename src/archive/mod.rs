@@ -30,7 +30,6 @@ use crate::shared::{SegmentMeta, SegmentTier, Shared};
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Condvar, Mutex};
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -40,6 +39,9 @@ use store::Remote;
 
 /// Name of the archive state file in the WAL directory (ignored by segment listing).
 pub const STATE_FILE: &str = crate::format::ARCHIVE_STATE_FILE;
+
+/// An archive state file longer than this is not one xwal wrote.
+const STATE_FILE_LIMIT_BYTES: usize = 64 << 10;
 
 /// What the archiver has done and has left to do (`Wal::archive_status`).
 ///
@@ -221,8 +223,8 @@ impl LocalState {
     /// The state as recorded, if the file exists.
     fn read(dir: &Path) -> Result<Option<LocalState>> {
         let path = Self::path(dir);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
+        let text = match crate::io::fs::read_small(&path, STATE_FILE_LIMIT_BYTES) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
         };
@@ -289,19 +291,7 @@ impl LocalState {
             opt(self.listed_through),
             self.writer.map_or("-".to_string(), |w| format!("{w:016x}")),
         );
-        let path = Self::path(dir);
-        let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-        let ctx = |what: &str| format!("{what} {}", tmp.display());
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(ctx("creating"), e))?;
-        f.write_all(text.as_bytes())
-            .map_err(|e| Error::io(ctx("writing"), e))?;
-        f.sync_all().map_err(|e| Error::io(ctx("syncing"), e))?;
-        crate::dir::rename_durable(dir, &tmp, &path)
+        crate::dir::write_durable(dir, STATE_FILE, text.as_bytes())
     }
 }
 
@@ -572,16 +562,7 @@ impl Archive {
             .fetch_dir
             .clone()
             .unwrap_or_else(std::env::temp_dir);
-        let mut f = tempfile::tempfile_in(&dir).map_err(|e| {
-            Error::io(
-                format!(
-                    "creating a temp file in {} for segment {segment}",
-                    dir.display()
-                ),
-                e,
-            )
-        })?;
-        f.write_all(&bytes).map_err(|e| {
+        let f = crate::io::fs::unnamed_file_with(&dir, &bytes).map_err(|e| {
             Error::io(
                 format!(
                     "writing segment {segment} fetched from S3 to a temp file in {}",

@@ -7,8 +7,7 @@ use super::verify_object;
 use crate::config::s3::S3Config;
 use crate::dir::{self, DirLock};
 use crate::error::{ArchiveErrorKind, Error, Result};
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use crate::io::fs;
 use std::path::Path;
 
 /// What [`restore`] did.
@@ -152,7 +151,7 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
     // Marked until complete: an interrupted restore is refused by every open,
     // never taken for a shorter WAL.
     let marker = dir.join(dir::RESTORE_MARKER);
-    std::fs::write(&marker, b"")
+    fs::write_small(&marker, b"")
         .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
     dir::sync_dir(dir)?;
     for p in leftovers {
@@ -256,22 +255,9 @@ fn write_segment(dir: &Path, e: &ManifestEntry, bytes: &[u8]) -> Result<()> {
         "{}.preparing",
         crate::format::segment_file_name(e.segment, false)
     ));
-    let _ = std::fs::remove_file(&tmp);
-    let ctx = |what: &str| format!("{what} {}", tmp.display());
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|err| Error::io(ctx("creating"), err))?;
-    f.write_all(bytes)
-        .map_err(|err| Error::io(ctx("writing"), err))?;
-    f.sync_all().map_err(|err| Error::io(ctx("syncing"), err))?;
-    drop(f);
-    std::fs::rename(&tmp, &final_path).map_err(|err| {
+    fs::replace_durably_via(&tmp, &final_path, bytes).map_err(|err| {
         Error::io(
-            format!("renaming {} to {}", tmp.display(), final_path.display()),
+            format!("writing {} through {}", final_path.display(), tmp.display()),
             err,
         )
     })
@@ -279,9 +265,12 @@ fn write_segment(dir: &Path, e: &ManifestEntry, bytes: &[u8]) -> Result<()> {
 
 /// True if the file at `path` is exactly the archived object of `e`.
 fn same_file(path: &Path, e: &ManifestEntry) -> Result<bool> {
-    let mut data = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut data))
-        .map_err(|err| Error::io(format!("reading {}", path.display()), err))?;
+    // One byte past the archived size tells a longer file apart.
+    let limit = usize::try_from(e.size.saturating_add(1)).unwrap_or(usize::MAX);
+    let data = match fs::read_small(path, limit) {
+        Ok(d) => d,
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => return Ok(false),
+        Err(err) => return Err(Error::io(format!("reading {}", path.display()), err)),
+    };
     Ok(data.len() as u64 == e.size && crc32c::crc32c(&data) == e.crc32c)
 }

@@ -5,6 +5,9 @@ use crate::error::{Error, Result};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// An AWS credentials file longer than this is refused unread.
+const CREDENTIALS_LIMIT_BYTES: usize = 1 << 20;
+
 /// A secret string (an S3 secret key, a session token, an access key ID). Its
 /// `Debug` output is `<redacted>` and it has no `Display`, so it cannot end up
 /// in a log line, an error message or a `{:?}` by accident.
@@ -604,7 +607,7 @@ pub(crate) fn load_profile(profile: &str) -> Result<(Secret, Secret, Option<Secr
                 )),
             },
         };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let text = crate::io::fs::read_user_text(&path, CREDENTIALS_LIMIT_BYTES).map_err(|e| {
         Error::io(
             format!("reading AWS credentials file {}", path.display()),
             e,

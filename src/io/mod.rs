@@ -7,8 +7,11 @@
 
 pub mod aligned;
 pub mod chunk;
+// Parts serve only the `internals` and `test-seams` surfaces.
 #[cfg(feature = "test-seams")]
 pub mod fault;
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
+pub mod fs;
 pub mod seams;
 #[cfg(feature = "test-seams")]
 pub mod sim;

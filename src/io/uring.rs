@@ -100,6 +100,8 @@ pub struct UringWriteEngine {
     next_seq: u64,
     /// Result of the standalone operation `run_one` waits for.
     other: Option<i32>,
+    /// `run_one`'s operation is in the kernel and has not completed.
+    other_in_flight: bool,
 }
 
 /// One write (and its linked fdatasync) in flight.
@@ -113,6 +115,9 @@ struct Chain {
     /// A short write was finished by hand: its linked fdatasync was cancelled,
     /// so a new one is owed (with the result of finishing it).
     completed_short: Option<io::Result<()>>,
+    /// The write's SQE was queued for the kernel (its buffer is the kernel's
+    /// until the write completes).
+    submitted: bool,
 }
 
 impl Chain {
@@ -157,6 +162,7 @@ impl UringWriteEngine {
             chains: VecDeque::with_capacity(depth),
             next_seq: 0,
             other: None,
+            other_in_flight: false,
         })
     }
 
@@ -166,6 +172,7 @@ impl UringWriteEngine {
             let (seq, tag) = (cqe.user_data() >> 2, cqe.user_data() & 3);
             if tag == OTHER_TAG {
                 self.other = Some(cqe.result());
+                self.other_in_flight = false;
                 continue;
             }
             if let Some(c) = self.chains.iter_mut().find(|c| c.seq == seq) {
@@ -190,16 +197,23 @@ impl UringWriteEngine {
 
     /// Runs one SQE to completion and returns its result. Chains in flight
     /// stay in flight; their completions are filed meanwhile.
-    fn run_one(&mut self, sqe: squeue::Entry) -> io::Result<usize> {
+    ///
+    /// # Safety
+    ///
+    /// Every buffer `sqe` points at must stay valid (and, for a write,
+    /// unchanged) until this returns, and past it if it returns an error
+    /// from waiting: the kernel may then still be using it.
+    unsafe fn run_one(&mut self, sqe: squeue::Entry) -> io::Result<usize> {
         let sqe = sqe.user_data(OTHER_TAG);
         self.other = None;
-        // SAFETY: the caller keeps the buffers referenced by `sqe` alive until this returns.
+        // SAFETY: the caller keeps the buffers of `sqe` alive (this fn's contract).
         unsafe {
             self.ring
                 .submission()
                 .push(&sqe)
                 .map_err(|_| io::Error::other("submission queue full"))?;
         }
+        self.other_in_flight = true;
         self.wait_until(|e| e.other.is_some())?;
         cqe_result(self.other.take().unwrap_or(-libc::EIO))
     }
@@ -224,14 +238,12 @@ impl UringWriteEngine {
                     "short O_DIRECT write of {done} bytes is not block-aligned"
                 )));
             }
-            // SAFETY: op.buf outlives run_one.
+            // SAFETY: `done < op.len <= capacity`: the pointer stays inside op.buf.
             let ptr = unsafe { op.buf.as_ptr().add(done) };
-            let n = self.run_one(Self::write_sqe(
-                op.fd,
-                ptr,
-                op.len - done,
-                op.offset + done as u64,
-            ))?;
+            let sqe = Self::write_sqe(op.fd, ptr, op.len - done, op.offset + done as u64);
+            // SAFETY: op.buf is borrowed for this whole call, so it outlives
+            // run_one; on a wait error the caller's chain keeps (and leaks) it.
+            let n = unsafe { self.run_one(sqe) }?;
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
@@ -272,6 +284,7 @@ impl UringWriteEngine {
             sync,
             refused: None,
             completed_short: None,
+            submitted: false,
         }
     }
 
@@ -353,6 +366,7 @@ impl WriteEngine for UringWriteEngine {
             sync: None,
             refused: None,
             completed_short: None,
+            submitted: false,
         };
         if !earlier_ok {
             chain.refused = Some(io::Error::other(
@@ -371,14 +385,16 @@ impl WriteEngine for UringWriteEngine {
         let sync = Self::sync_sqe(op.fd).user_data(seq << 2 | SYNC_TAG);
         let needed = if op.sync { 2 } else { 1 };
         // SAFETY: op.buf stays in self.chains until finish() has reaped every completion.
-        let pushed = unsafe {
+        let (write_pushed, pushed) = unsafe {
             let mut sq = self.ring.submission();
             if sq.capacity() - sq.len() < needed {
-                false
+                (false, false)
             } else {
-                sq.push(&write).is_ok() && (!op.sync || sq.push(&sync).is_ok())
+                let w = sq.push(&write).is_ok();
+                (w, w && (!op.sync || sq.push(&sync).is_ok()))
             }
         };
+        chain.submitted = write_pushed;
         if !pushed {
             chain.refused = Some(io::Error::other("submission queue full"));
         } else if let Err(e) = self.ring.submit() {
@@ -435,7 +451,8 @@ impl WriteEngine for UringWriteEngine {
                 r?;
                 // The linked fdatasync was cancelled by the short write: sync now.
                 if op.sync {
-                    self.run_one(Self::sync_sqe(op.fd))?;
+                    // SAFETY: an fdatasync references no buffer.
+                    unsafe { self.run_one(Self::sync_sqe(op.fd)) }?;
                 }
                 return Ok(());
             }
@@ -448,7 +465,37 @@ impl WriteEngine for UringWriteEngine {
     }
 
     fn sync_data(&mut self, fd: RawFd) -> io::Result<()> {
-        self.run_one(Self::sync_sqe(fd)).map(|_| ())
+        // SAFETY: an fdatasync references no buffer.
+        unsafe { self.run_one(Self::sync_sqe(fd)) }.map(|_| ())
+    }
+}
+
+impl UringWriteEngine {
+    /// True once the kernel is done with every chain's buffer: each submitted
+    /// write and linked sync has its completion.
+    fn kernel_done(&self) -> bool {
+        !self.other_in_flight
+            && self.chains.iter().all(|c| match (&c.refused, c.submitted) {
+                (Some(_), false) => true,
+                // Only the write holds a buffer; a linked sync holds none.
+                (Some(_), true) => c.write.is_some(),
+                (None, _) => c.write.is_some() && (!c.op.sync || c.sync.is_some()),
+            })
+    }
+}
+
+/// Waits for every write and sync in flight before the buffers they use are
+/// freed, on every exit: a writer that stops on an error or a panic drops the
+/// engine with chains in flight. If waiting fails, the buffers are leaked
+/// instead: memory the kernel may still read is never handed back.
+impl Drop for UringWriteEngine {
+    fn drop(&mut self) {
+        if self.wait_until(|e| e.kernel_done()).is_ok() {
+            return;
+        }
+        for chain in self.chains.drain(..) {
+            std::mem::forget(chain.op.buf);
+        }
     }
 }
 
@@ -678,5 +725,47 @@ impl Drop for UringReadEngine {
     fn drop(&mut self) {
         // The kernel may still write into pending buffers.
         self.drain();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn dropping_the_engine_waits_for_its_writes_in_flight() {
+        // A writer that stops on an error or a panic drops its engine without
+        // finishing: the write must be over (its buffer no longer the
+        // kernel's) when the drop returns.
+        const LEN_BYTES: usize = 16 << 20;
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let capacity = (LEN_BYTES + BLOCK_SIZE) as u64;
+        let path = crate::dir::prepare_segment(dir.path(), 1, capacity, false).unwrap();
+        let file = crate::dir::open_for_write(&path, false).unwrap();
+        let Ok(mut engine) = UringWriteEngine::with_depth(2) else {
+            return; // io_uring refused here: nothing to drain
+        };
+        let mut buf = AlignedBuf::new(LEN_BYTES);
+        buf.as_mut_slice().fill(0xA5);
+        let fd = file.as_raw_fd();
+        let (offset, len, sync, inline) = (BLOCK_SIZE as u64, LEN_BYTES, true, false);
+        engine.start(WriteOp {
+            fd,
+            offset,
+            buf,
+            len,
+            sync,
+            inline,
+        });
+        drop(engine);
+        let mut back = AlignedBuf::new(LEN_BYTES);
+        let n = crate::io::sync::pread_full(fd, back.as_mut_slice(), offset).unwrap();
+        assert_eq!(n, LEN_BYTES);
+        let first_other = back.as_slice().iter().position(|&b| b != 0xA5);
+        assert_eq!(
+            first_other, None,
+            "the drop returned before its write landed"
+        );
     }
 }

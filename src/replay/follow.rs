@@ -162,17 +162,20 @@ impl Follower {
             Some(f) => f,
             None => self.dir_file.insert(dir::open_dir(&self.shared.dir)?),
         };
-        if dir::writer_holds_lock(dir_file).map_err(io)? {
+        if dir::writer_holds_lock(&self.shared.dir, dir_file).map_err(io)? {
             return Ok(None);
         }
         let look = self.read_written(u64::MAX)?;
         let Some(p) = self.pos.as_ref() else {
             return Ok(None);
         };
-        crate::io::sync::fdatasync(p.file.as_raw_fd())
+        let seg_path = p.meta.path(&self.shared.dir);
+        crate::io::fs::sync_file(&seg_path, &p.file, true)
             .map_err(|e| Error::io(format!("syncing segment {}", p.meta.segment), e))?;
         let dir_file = self.dir_file.as_ref().ok_or_else(|| Error::Closed)?;
-        if dir::writer_holds_lock(dir_file).map_err(io)? || look.last_group_end < p.lsn {
+        if dir::writer_holds_lock(&self.shared.dir, dir_file).map_err(io)?
+            || look.last_group_end < p.lsn
+        {
             return Ok(None);
         }
         self.proven = self.proven.max(look.last_group_end);
@@ -415,7 +418,7 @@ impl Follower {
     fn exists(&self, segment: u64) -> bool {
         [false, true]
             .iter()
-            .any(|&c| dir::segment_path(&self.shared.dir, segment, c).exists())
+            .any(|&c| crate::io::fs::exists(&dir::segment_path(&self.shared.dir, segment, c)))
     }
 
     /// The first LSN of the oldest listed segment with a valid header.
