@@ -127,6 +127,9 @@ impl Wal {
 fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> {
     config.validate()?;
     let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
+    let fs_guard = seams
+        .install_file_system(&config.dir)
+        .map_err(|e| Error::io("installing the test's file system", e))?;
     dir::create_dir(&config.dir)?;
     let lock = DirLock::acquire(&config.dir)?;
     let mut engine = crate::io::write_engine(config.io_engine, config.commits_in_flight, &seams)?;
@@ -142,6 +145,7 @@ fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> 
     )?;
     drop(reader);
     let mut shared = Shared::new(config, seams, rec.table, rec.last_lsn, uring);
+    shared.fs_guard = fs_guard;
     shared.tier = tier_for(&shared)?;
     // Sealed segments shrunk to their data count as such against max_dir_bytes.
     for &(segment, len) in &rec.short_lens {

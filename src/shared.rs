@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub config: Config,
     /// What a test injects (feature `test-seams`); empty otherwise.
     pub seams: Seams,
+    /// Keeps a test's file system installed for `dir` while this lives.
+    pub fs_guard: crate::io::seams::FsGuard,
     /// Every segment present, the active one last.
     pub table: Mutex<BTreeMap<u64, SegmentMeta>>,
     /// Highest LSN whose write completed: what replay may read.
@@ -179,6 +181,7 @@ impl Shared {
             dir: config.dir.clone(),
             config,
             seams,
+            fs_guard: Default::default(),
             table: Mutex::new(table),
             readable_lsn: AtomicU64::new(last_lsn),
             durable_lsn: AtomicU64::new(last_lsn),
@@ -322,6 +325,13 @@ impl Shared {
                     // The hint first: a crash in between leaves no orphan index.
                     dir::remove_file(&dir::anchor_index_path(&self.dir, *s))?;
                     dir::remove_file(&m.path(&self.dir))?;
+                    // Each unlink durable before the next: a power cut that
+                    // keeps some unlinks and loses others (nothing orders
+                    // them otherwise) must leave a shorter prefix, never a
+                    // hole in the middle of the log.
+                    if !self.seams.purge_unlinks_unordered() {
+                        dir::sync_dir(&self.dir)?;
+                    }
                     done.push(*s);
                 }
             }

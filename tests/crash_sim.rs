@@ -68,6 +68,10 @@ enum Mode {
     CorruptionAsTorn,
     /// Negative control: a producer publishes its record before its payload is written.
     PublishBeforePayload,
+    /// Negative control: the directory is not synced after a rename.
+    RenameWithoutDirSync,
+    /// Negative control: a checkpoint renames before its data is synced.
+    CheckpointBeforeSync,
 }
 
 #[derive(Default, Debug)]
@@ -86,6 +90,25 @@ struct Stats {
     kept: u64,
     reverted: u64,
     intermediate: u64,
+    /// Unsynced creates, renames and unlinks a cut kept, and undid.
+    meta_kept: u64,
+    meta_lost: u64,
+    /// Purges that returned, and the acknowledged entries they took.
+    purges: u64,
+    /// Power cuts by phase: where each cut fell.
+    phases: BTreeMap<&'static str, u64>,
+}
+
+impl Stats {
+    fn add_cut(&mut self, sim: &SimDisk, cs: &xwal::seams::CrashStats) {
+        self.kept += cs.kept;
+        self.reverted += cs.reverted;
+        self.intermediate += cs.intermediate;
+        self.meta_kept += cs.meta_kept;
+        self.meta_lost += cs.meta_lost;
+        let phase = sim.cut_phase().unwrap_or("process crash before the cut");
+        *self.phases.entry(phase).or_default() += 1;
+    }
 }
 
 fn cfg(dir: &Path, seed: u64) -> Config {
@@ -111,12 +134,16 @@ fn cfg(dir: &Path, seed: u64) -> Config {
 
 /// The simulated disk, and the deliberate bug of a negative-control `mode`.
 fn seams(sim: &SimDisk, mode: Mode) -> Seams {
+    if mode == Mode::RenameWithoutDirSync {
+        sim.skip_dir_sync_after_rename();
+    }
     Seams {
         sim_disk: Some(sim.clone()),
         chaos: Chaos {
             ack_before_sync: mode == Mode::AckBeforeSync,
             corruption_as_torn: mode == Mode::CorruptionAsTorn,
             publish_before_payload: mode == Mode::PublishBeforePayload,
+            checkpoint_before_sync: mode == Mode::CheckpointBeforeSync,
             ..Chaos::default()
         },
         ..Seams::default()
@@ -129,6 +156,7 @@ fn verify(
     wal: &Wal,
     seed: u64,
     acked: &BTreeMap<u64, Vec<u8>>,
+    purged_below: u64,
 ) -> Result<BTreeMap<u64, Vec<u8>>, String> {
     let r = wal
         .replay(ReplayOptions::all())
@@ -143,6 +171,12 @@ fn verify(
             ));
         }
         prev = e.lsn;
+        if e.lsn < purged_below {
+            return Err(format!(
+                "LSN {} came back after a purge below {purged_below} returned",
+                e.lsn
+            ));
+        }
         if !payload_is_genuine(seed, &e.data) {
             return Err(format!(
                 "LSN {} returned data that was never appended ({} bytes)",
@@ -184,15 +218,30 @@ fn open_after_crash(
 ) -> Result<(Wal, RecoveryReport, SimDisk), String> {
     let mut sim = sim;
     for attempt in 0..3 {
+        sim.set_phase("recovery");
         if attempt < 2 && rng.below(3) == 0 {
-            sim.cut_after(rng.below(3));
+            sim.cut_after(rng.below(6));
         }
-        match Wal::open_with(cfg(dir, seed), seams(&sim, mode)) {
+        let opened = Wal::open_with(cfg(dir, seed), seams(&sim, mode));
+        // A cut planned for the recovery that it never reached is off.
+        sim.cancel_cut();
+        // The power may fail at a call whose failure the open survives (a
+        // leftover's removal): the process is then as dead as after any cut.
+        let opened = match opened {
+            Ok((wal, _)) if sim.is_dead() => {
+                drop(wal);
+                Err(Error::Closed)
+            }
+            other => other,
+        };
+        match opened {
             Ok((wal, rep)) => return Ok((wal, rep, sim)),
             Err(_) if sim.is_dead() => {
                 stats.recovery_cuts += 1;
-                sim.crash_image(dir, &mut || rng.next())
+                let cs = sim
+                    .crash_image(dir, &mut || rng.next())
                     .map_err(|e| format!("crash image: {e}"))?;
+                stats.add_cut(&sim, &cs);
                 sim = SimDisk::new();
             }
             Err(e) => {
@@ -271,12 +320,16 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
     let mut acked: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut max_lsn_seen: u64;
     let mut sim = SimDisk::new();
+    // Entries below this were purged by a purge that returned: never again.
+    let mut purged_below = 0u64;
     for cycle in 0..CYCLES_PER_SEED {
         let acks_durable = cfg(d.path(), seed).sync.acks_are_durable();
         let (wal, rep, s) = open_after_crash(d.path(), seed, mode, sim, &mut rng, stats)
             .map_err(|e| format!("cycle {cycle}: {e}"))?;
         sim = s;
-        let replayed = verify(&wal, seed, &acked).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        sim.set_phase("append");
+        let replayed =
+            verify(&wal, seed, &acked, purged_below).map_err(|e| format!("cycle {cycle}: {e}"))?;
         let last = replayed.keys().next_back().copied().unwrap_or(0);
         // What recovery kept is durable from now on, acknowledged or not
         // (a write whose ack the crash cut off): a later power cut owes it.
@@ -394,9 +447,11 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                     }
                 }
                 75..=79 => {
+                    sim.set_phase("checkpoint");
                     if wal.create_checkpoint().is_ok() {
                         owed(&mut acked, &mut pending, wal.durable_index());
                     }
+                    sim.set_phase("append");
                 }
                 80..=84 => {
                     if let Ok(l) = wal.inc_last_index() {
@@ -406,16 +461,43 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                         max_lsn_seen = l;
                     }
                 }
-                85..=89 => {
+                85..=87 => {
                     if let Ok(d) = wal.flush() {
                         owed(&mut acked, &mut pending, d);
+                    }
+                }
+                88 => {
+                    sim.set_phase("rollover");
+                    let _ = wal.rotate();
+                    sim.set_phase("append");
+                }
+                89 => {
+                    let segs = wal.segments();
+                    if segs.len() > 2 {
+                        sim.set_phase("purge and consume");
+                        let at = rng.below(segs.len() as u64 - 2) as usize;
+                        // What follows the purged segments: below it nothing is
+                        // owed once the purge starts (a cut may leave it half
+                        // done), and nothing may come back once it returned.
+                        let floor = segs[at + 1].first_lsn;
+                        acked.retain(|l, _| *l >= floor);
+                        pending.retain(|l, _| *l >= floor);
+                        if rng.below(3) == 0 {
+                            // Inside the purge: two unlinks and a sync per segment.
+                            sim.cut_after(rng.below(3 * (at as u64 + 1) + 1));
+                        }
+                        if wal.purge_through(segs[at].segment).is_ok() {
+                            purged_below = purged_below.max(floor);
+                            stats.purges += 1;
+                        }
+                        sim.set_phase("append");
                     }
                 }
                 _ => {
                     if !sim.is_dead() {
                         let mut all = acked.clone();
                         all.extend(pending.iter().map(|(k, v)| (*k, v.clone())));
-                        verify(&wal, seed, &all)
+                        verify(&wal, seed, &all, purged_below)
                             .map_err(|e| format!("cycle {cycle} (live replay): {e}"))?;
                     }
                 }
@@ -434,11 +516,9 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
         let cs = sim
             .crash_image(d.path(), &mut || rng.next())
             .map_err(|e| format!("crash image: {e}"))?;
-        sim = SimDisk::new();
         stats.points += 1;
-        stats.kept += cs.kept;
-        stats.reverted += cs.reverted;
-        stats.intermediate += cs.intermediate;
+        stats.add_cut(&sim, &cs);
+        sim = SimDisk::new();
         let owed_max = acked.keys().next_back().copied().unwrap_or(0);
         let flip = match mode {
             Mode::BitFlips if rng.below(3) == 0 => {
@@ -472,7 +552,7 @@ fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
                         "bit flip in {file} at {at}: open failed with {e}, not Corruption"
                     ));
                 }
-                Ok((w, _)) => match verify(&w, seed, &acked) {
+                Ok((w, _)) => match verify(&w, seed, &acked, purged_below) {
                     Ok(_) => None,
                     Err(e) if e.contains("corruption in segment") => Some((0, 0)),
                     Err(e) => return Err(format!("bit flip in {file} at {at}: {e}")),
@@ -501,6 +581,9 @@ fn repro(seed: u64, mode: Mode) -> String {
     let flag = match mode {
         Mode::Correct => "",
         Mode::BitFlips => " --bit-flips",
+        Mode::RenameWithoutDirSync | Mode::CheckpointBeforeSync | Mode::PurgeUnlinksUnordered => {
+            " --control"
+        }
         _ => " --control",
     };
     format!("reproduce with: scripts/crash-sim.sh --seed {seed}{flag}")
@@ -578,6 +661,26 @@ fn negative_control_publish_before_payload_is_caught() {
             || e.contains("different data")
             || e.contains("orruption")
             || e.contains("fenced after a failed writer thread"),
+        "{e}"
+    );
+}
+
+#[test]
+fn negative_control_rename_without_dir_sync_is_caught() {
+    let (seed, e) = control_fails(Mode::RenameWithoutDirSync);
+    eprintln!("rename-without-dir-sync caught at seed {seed}: {e}");
+    assert!(
+        e.contains("lost") || e.contains("refused") || e.contains("below acknowledged"),
+        "{e}"
+    );
+}
+
+#[test]
+fn negative_control_checkpoint_before_sync_is_caught() {
+    let (seed, e) = control_fails(Mode::CheckpointBeforeSync);
+    eprintln!("checkpoint-before-sync caught at seed {seed}: {e}");
+    assert!(
+        e.contains("lost") || e.contains("below acknowledged"),
         "{e}"
     );
 }

@@ -269,28 +269,31 @@ impl FileSystem for StdFs {
     }
 }
 
-/// The file systems tests installed, by directory (feature `test-seams`).
+/// The file systems tests installed: (id, root, file system).
 #[cfg(feature = "test-seams")]
-static INSTALLED: parking_lot::RwLock<Vec<(PathBuf, Arc<dyn FileSystem>)>> =
-    parking_lot::RwLock::new(Vec::new());
+type Registry = Vec<(u64, PathBuf, Arc<dyn FileSystem>)>;
+
+#[cfg(feature = "test-seams")]
+static INSTALLED: parking_lot::RwLock<Registry> = parking_lot::RwLock::new(Vec::new());
 
 /// At most this many file systems installed at once: a leaked guard shows.
 #[cfg(feature = "test-seams")]
 const INSTALLED_LIMIT: usize = 1024;
 
 /// Serves every path below `root` with `fs` until the guard drops (feature
-/// `test-seams`). The deepest installed root above a path wins.
+/// `test-seams`). The deepest root above a path wins; of two equal ones, the
+/// one installed last.
 #[cfg(feature = "test-seams")]
 pub fn install(root: &Path, fs: Arc<dyn FileSystem>) -> Installed {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut all = INSTALLED.write();
     assert!(
         all.len() < INSTALLED_LIMIT,
         "file systems installed and never removed"
     );
-    all.push((root.to_path_buf(), fs));
-    Installed {
-        root: root.to_path_buf(),
-    }
+    all.push((id, root.to_path_buf(), fs));
+    Installed { id }
 }
 
 /// Removes its file system when dropped (see [`install`]).
@@ -298,16 +301,13 @@ pub fn install(root: &Path, fs: Arc<dyn FileSystem>) -> Installed {
 #[derive(Debug)]
 #[must_use = "the file system is removed when this drops"]
 pub struct Installed {
-    root: PathBuf,
+    id: u64,
 }
 
 #[cfg(feature = "test-seams")]
 impl Drop for Installed {
     fn drop(&mut self) {
-        let mut all = INSTALLED.write();
-        if let Some(i) = all.iter().rposition(|(r, _)| *r == self.root) {
-            all.remove(i);
-        }
+        INSTALLED.write().retain(|(id, _, _)| *id != self.id);
     }
 }
 
@@ -319,9 +319,9 @@ pub fn resolve(path: &Path) -> Arc<dyn FileSystem> {
         let all = INSTALLED.read();
         let best = all
             .iter()
-            .filter(|(root, _)| path.starts_with(root))
-            .max_by_key(|(root, _)| root.components().count());
-        if let Some((_, fs)) = best {
+            .filter(|(_, root, _)| path.starts_with(root))
+            .max_by_key(|(id, root, _)| (root.components().count(), *id));
+        if let Some((_, _, fs)) = best {
             return Arc::clone(fs);
         }
     }

@@ -15,6 +15,8 @@ pub mod fs;
 pub mod seams;
 #[cfg(feature = "test-seams")]
 pub mod sim;
+#[cfg(feature = "test-seams")]
+pub mod sim_fs;
 pub mod sync;
 pub mod uring;
 pub mod watch;

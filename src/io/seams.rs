@@ -70,7 +70,21 @@ pub struct Chaos {
     /// payload after (the crash simulator's negative control for the append
     /// buffer: acknowledged entries then fail their checksum).
     pub publish_before_payload: bool,
+    /// A checkpoint renames its segment before the segment's data is synced
+    /// (the marker before the data it marks).
+    pub checkpoint_before_sync: bool,
+    /// A purge unlinks all its segments under one directory sync, so a cut
+    /// may keep a later unlink and lose an earlier one (a hole in the log).
+    pub purge_unlinks_unordered: bool,
 }
+
+/// What keeps a test's file system installed for a WAL's directory while the
+/// WAL lives (nothing without the feature).
+#[cfg(feature = "test-seams")]
+pub(crate) type FsGuard = Option<super::fs::Installed>;
+/// What keeps a test's file system installed (nothing without the feature).
+#[cfg(not(feature = "test-seams"))]
+pub(crate) type FsGuard = ();
 
 /// Without the `test-seams` feature: nothing to inject.
 #[cfg(not(feature = "test-seams"))]
@@ -95,6 +109,14 @@ impl Seams {
         self.chaos.publish_before_payload
     }
 
+    pub(crate) fn checkpoint_before_sync(&self) -> bool {
+        self.chaos.checkpoint_before_sync
+    }
+
+    pub(crate) fn purge_unlinks_unordered(&self) -> bool {
+        self.chaos.purge_unlinks_unordered
+    }
+
     #[cfg(feature = "s3")]
     pub(crate) fn crash_before_manifest(&self) -> bool {
         self.crash_before_manifest
@@ -103,6 +125,16 @@ impl Seams {
     #[cfg(feature = "s3")]
     pub(crate) fn manifest_chunk_entries(&self) -> Option<usize> {
         self.manifest_chunk_entries
+    }
+
+    /// Routes the file-system calls under `dir` through the simulated disk,
+    /// if there is one, until the guard drops.
+    pub(crate) fn install_file_system(&self, dir: &std::path::Path) -> std::io::Result<FsGuard> {
+        let Some(d) = &self.sim_disk else {
+            return Ok(None);
+        };
+        let fs = d.file_system(dir)?;
+        Ok(Some(super::fs::install(dir, std::sync::Arc::new(fs))))
     }
 
     /// The engine as the test wants it seen: faults first, then the simulated disk.
@@ -135,6 +167,14 @@ impl Seams {
         false
     }
 
+    pub(crate) const fn checkpoint_before_sync(&self) -> bool {
+        false
+    }
+
+    pub(crate) const fn purge_unlinks_unordered(&self) -> bool {
+        false
+    }
+
     #[cfg(feature = "s3")]
     pub(crate) const fn crash_before_manifest(&self) -> bool {
         false
@@ -147,5 +187,9 @@ impl Seams {
 
     pub(crate) fn wrap(&self, engine: Box<dyn WriteEngine>) -> Box<dyn WriteEngine> {
         engine
+    }
+
+    pub(crate) fn install_file_system(&self, _dir: &std::path::Path) -> std::io::Result<FsGuard> {
+        Ok(())
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// Sector size of the simulated device: the unit that is atomic.
 pub const SECTOR: usize = 512;
 
-struct PendingWrite {
+pub(super) struct PendingWrite {
     /// Start order of the write: a sync covers the writes started up to its own.
     seq: u64,
     offset: u64,
@@ -30,11 +30,17 @@ struct PendingWrite {
 }
 
 #[derive(Default)]
-struct SimState {
+pub(super) struct SimState {
     ops: u64,
     cut_at: Option<u64>,
     dead: bool,
-    journal: HashMap<(u64, u64), Vec<PendingWrite>>,
+    pub(super) journal: HashMap<(u64, u64), Vec<PendingWrite>>,
+    /// The directory's names, for a cut to lose (see `sim_fs`).
+    pub(super) meta: super::sim_fs::MetaJournal,
+    /// What the test says runs now (a cut in the data path is counted under it).
+    phase: &'static str,
+    /// Where the power failed, once it did.
+    cut_phase: Option<&'static str>,
 }
 
 /// What a power cut did.
@@ -75,6 +81,10 @@ pub struct CrashStats {
     pub reverted: u64,
     /// Unsynced sectors left holding an intermediate value.
     pub intermediate: u64,
+    /// Unsynced creates, renames and unlinks of the directory the cut kept.
+    pub meta_kept: u64,
+    /// Unsynced creates, renames and unlinks of the directory the cut undid.
+    pub meta_lost: u64,
 }
 
 /// Shared handle to the simulated disk of one WAL run.
@@ -122,6 +132,21 @@ impl std::fmt::Debug for SimDisk {
     }
 }
 
+/// The phase of a cut at a file-system call, from what it does to which
+/// file; `None` for the data path and anything else (the test's phase then).
+fn phase_of(what: &str, path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?;
+    Some(match what {
+        _ if name.ends_with(".preparing") => "segment preparation",
+        _ if name.ends_with(".anchors") => "anchor index",
+        "rename" if name.contains("checkpoint") => "checkpoint",
+        "truncate" => "sealing",
+        "unlink" if name.ends_with(".seg") => "purge and consume",
+        _ if name == crate::format::names::LOCK_FILE => "open",
+        _ => return None,
+    })
+}
+
 fn inode(fd: RawFd) -> io::Result<(u64, u64)> {
     // SAFETY: fstat fills the struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -151,6 +176,81 @@ impl SimDisk {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Forgets a planned cut that has not happened.
+    pub fn cancel_cut(&self) {
+        self.0.lock().cut_at = None;
+    }
+
+    /// Names what the test does now: a cut in the data path, or in a
+    /// file-system call no file name tells apart, is counted under it.
+    pub fn set_phase(&self, phase: &'static str) {
+        self.0.lock().phase = phase;
+    }
+
+    /// Where the power failed: a phase of [`SimDisk::set_phase`] or one read
+    /// off the file-system call the cut fell on.
+    pub fn cut_phase(&self) -> Option<&'static str> {
+        self.0.lock().cut_phase
+    }
+
+    /// A negative control: a sync of the directory right after a rename does
+    /// nothing (as if the engine left it out).
+    pub fn skip_dir_sync_after_rename(&self) {
+        self.0.lock().meta.skip_dir_sync_after_rename = true;
+    }
+
+    /// The file system that routes a WAL's directory through this disk.
+    pub(crate) fn file_system(&self, dir: &Path) -> io::Result<super::sim_fs::SimFs> {
+        self.0.lock().meta.begin(dir)?;
+        Ok(super::sim_fs::SimFs(self.clone()))
+    }
+
+    pub(super) fn state(&self) -> parking_lot::MutexGuard<'_, SimState> {
+        self.0.lock()
+    }
+
+    /// Counts one operation; (powered, the power fails at this one).
+    pub(super) fn tick_named(&self, what: &str, path: &Path) -> (bool, bool) {
+        let mut s = self.0.lock();
+        let n = s.ops;
+        s.ops += 1;
+        if s.dead {
+            return (false, false);
+        }
+        if s.cut_at == Some(n) {
+            s.dead = true;
+            s.cut_phase = Some(phase_of(what, path).unwrap_or(s.phase));
+            return (false, true);
+        }
+        (true, false)
+    }
+
+    /// Journals a write through the file-system seam that no sync covers yet,
+    /// widened to whole sectors (the rest as the file held it).
+    pub(super) fn journal_unsynced(
+        &self,
+        key: (u64, u64),
+        offset: u64,
+        old: Vec<u8>,
+        new: Vec<u8>,
+    ) {
+        debug_assert_eq!(old.len(), new.len());
+        let start = offset - offset % SECTOR as u64;
+        let end = (offset + new.len() as u64).div_ceil(SECTOR as u64) * SECTOR as u64;
+        let mut before = vec![0u8; (end - start) as usize];
+        let at = (offset - start) as usize;
+        before[at..at + old.len()].copy_from_slice(&old);
+        let mut after = before.clone();
+        after[at..at + new.len()].copy_from_slice(&new);
+        let w = PendingWrite {
+            seq: 0,
+            offset: start,
+            old: before,
+            new: after,
+        };
+        self.0.lock().journal.entry(key).or_default().push(w);
     }
 
     /// The power fails at the operation `after` operations from now (0 = the next).
@@ -367,17 +467,26 @@ impl SimDisk {
                 }
             }
             let f = std::fs::OpenOptions::new().write(true).open(path)?;
+            // A sector past the file's end holds nothing a reader sees.
+            let len = f.metadata()?.len();
             for (off, cands) in sectors {
+                if off >= len {
+                    continue;
+                }
                 let pick = (rng() % cands.len() as u64) as usize;
                 match pick {
                     0 => stats.reverted += 1,
                     p if p + 1 == cands.len() => stats.kept += 1,
                     _ => stats.intermediate += 1,
                 }
-                std::os::unix::fs::FileExt::write_all_at(&f, cands[pick], off)?;
+                let n = (len - off).min(SECTOR as u64) as usize;
+                std::os::unix::fs::FileExt::write_all_at(&f, &cands[pick][..n], off)?;
             }
             f.sync_all()?;
         }
+        let (meta_kept, meta_lost) = s.meta.cut(rng)?;
+        stats.meta_kept = meta_kept;
+        stats.meta_lost = meta_lost;
         undo_some_shrinks(dir, rng)?;
         Ok(stats)
     }
@@ -431,24 +540,14 @@ struct SimOp {
     result: io::Result<()>,
 }
 
-fn power_failure() -> io::Error {
+pub(super) fn power_failure() -> io::Error {
     io::Error::from_raw_os_error(libc::EIO)
 }
 
 impl SimEngine {
     /// Advances the operation count; true if this operation runs with power.
     fn tick(&self) -> (bool, bool) {
-        let mut s = self.disk.0.lock();
-        let n = s.ops;
-        s.ops += 1;
-        if s.dead {
-            return (false, false);
-        }
-        if s.cut_at == Some(n) {
-            s.dead = true;
-            return (false, true);
-        }
-        (true, false)
+        self.disk.tick_named("data", Path::new(""))
     }
 }
 

@@ -331,7 +331,9 @@ impl Writer {
         if self.active.is_none() {
             self.rollover(true)?;
         }
-        self.sync_active()?;
+        if !self.shared.seams.checkpoint_before_sync() {
+            self.sync_active()?;
+        }
         self.write_header_now()?;
         self.write_anchor_index();
         let Some(a) = self.active.take() else {
