@@ -581,9 +581,6 @@ fn repro(seed: u64, mode: Mode) -> String {
     let flag = match mode {
         Mode::Correct => "",
         Mode::BitFlips => " --bit-flips",
-        Mode::RenameWithoutDirSync | Mode::CheckpointBeforeSync | Mode::PurgeUnlinksUnordered => {
-            " --control"
-        }
         _ => " --control",
     };
     format!("reproduce with: scripts/crash-sim.sh --seed {seed}{flag}")
@@ -609,6 +606,18 @@ fn crash_points() {
         }
     }
     eprintln!("crash-sim: {stats:?}");
+    eprintln!("power cuts by phase (each followed by recovery and a full check):");
+    for (phase, n) in &stats.phases {
+        eprintln!("  {phase:<28} {n:>8}");
+    }
+    eprintln!(
+        "  {:<28} {:>8}\nacknowledged entries verified: {}; directory changes a cut kept {}, undid {}",
+        "total",
+        stats.phases.values().sum::<u64>(),
+        stats.acked,
+        stats.meta_kept,
+        stats.meta_lost
+    );
     assert!(stats.points >= points.min(CYCLES_PER_SEED) / 2, "{stats:?}");
     assert!(
         stats.kept > 0 && stats.reverted > 0,
