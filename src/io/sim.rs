@@ -253,7 +253,9 @@ impl SimDisk {
         self.0.lock().journal.entry(key).or_default().push(w);
     }
 
-    /// The power fails at the operation `after` operations from now (0 = the next).
+    /// The power fails at the operation `after` operations from now (0 = the
+    /// next), counting the writer's writes and syncs and every file-system
+    /// call under the WAL's directory, from any thread (the preparer's too).
     ///
     /// # Examples
     ///
@@ -269,9 +271,8 @@ impl SimDisk {
     ///     .max_entry_size(64 << 10);
     /// let seams = Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
     /// let (wal, _) = Wal::open_with(config, seams)?;
-    /// sim.cut_after(1); // the next operation runs, the one after fails
     /// wal.append(b"written")?;
-    /// assert!(!sim.is_dead());
+    /// sim.cut_after(0); // whatever runs next fails, and everything after it
     /// assert!(wal.append(b"cut").is_err());
     /// assert!(sim.is_dead());
     /// # Ok(()) }
