@@ -302,3 +302,39 @@ impl Error {
         }
     }
 }
+
+/// An [`Error`] as an [`io::Error`] (for `?` in code that returns
+/// `io::Result`, such as a storage trait): the kind says what a caller can do
+/// about it, and the `Error` itself stays reachable as the source
+/// (`get_ref().downcast_ref::<Error>()`).
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+///
+/// let e: io::Error = xwal::Error::ReadOnly.into();
+/// assert_eq!(e.kind(), io::ErrorKind::ReadOnlyFilesystem);
+/// let inner = e.get_ref().and_then(|i| i.downcast_ref::<xwal::Error>());
+/// assert!(matches!(inner, Some(xwal::Error::ReadOnly)));
+/// ```
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            Error::Config(_)
+            | Error::InvalidArgument(_)
+            | Error::EntryTooLarge { .. }
+            | Error::InvalidBatch { .. } => io::ErrorKind::InvalidInput,
+            Error::Corruption { .. } | Error::UnsafeFile { .. } => io::ErrorKind::InvalidData,
+            Error::NoSpace { .. } | Error::DirectoryFull { .. } => io::ErrorKind::StorageFull,
+            Error::Locked { .. } => io::ErrorKind::ResourceBusy,
+            Error::ReadOnly => io::ErrorKind::ReadOnlyFilesystem,
+            Error::NotFound { .. } | Error::TailBehindRemoval { .. } => io::ErrorKind::NotFound,
+            Error::IoUringUnavailable { .. } => io::ErrorKind::Unsupported,
+            Error::Closed | Error::ReceiverDropped => io::ErrorKind::BrokenPipe,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}

@@ -25,8 +25,13 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// A file's identity: (device, inode).
-pub(super) type FileId = (u64, u64);
+/// A file's identity while the journal lives: a number given when xwal
+/// creates it (or first sees it). Not the inode: a file system reuses the
+/// inode of an unlinked file for the next one created.
+pub(super) type FileId = u64;
+
+/// (device, inode).
+type Inode = (u64, u64);
 
 /// One change to the directory's names.
 #[derive(Debug, Clone)]
@@ -59,22 +64,25 @@ pub(super) struct MetaJournal {
     saved: HashMap<FileId, Vec<u8>>,
     /// A negative control: a sync of the directory right after a rename does nothing.
     pub(super) skip_dir_sync_after_rename: bool,
+    /// The identity of each inode now linked (or last seen).
+    ids: HashMap<Inode, FileId>,
+    next_id: FileId,
 }
 
 /// At most this many bytes of one file are kept for a lost unlink to restore.
 const SAVED_FILE_LIMIT_BYTES: u64 = 64 << 20;
 
-fn id_of(m: &Metadata) -> FileId {
+fn inode_of(m: &Metadata) -> Inode {
     (m.dev(), m.ino())
 }
 
 /// The regular files of `dir`, by name.
-fn names_of(dir: &Path) -> io::Result<BTreeMap<OsString, FileId>> {
+fn names_of(dir: &Path) -> io::Result<BTreeMap<OsString, Inode>> {
     let mut out = BTreeMap::new();
     for name in StdFs.list(dir)? {
         if let Ok(m) = StdFs.metadata(&dir.join(&name)) {
             if m.is_file() {
-                out.insert(name, id_of(&m));
+                out.insert(name, inode_of(&m));
             }
         }
     }
@@ -97,13 +105,37 @@ impl MetaJournal {
     /// Starts modelling `root`: what is there now counts as synced.
     pub(super) fn begin(&mut self, root: &Path) -> io::Result<()> {
         if self.root.is_none() {
-            self.synced = match names_of(root) {
+            let names = match names_of(root) {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
                 other => other?,
             };
+            self.synced = self.identify(names);
             self.root = Some(root.to_path_buf());
         }
         Ok(())
+    }
+
+    /// The identity of the file at `inode` (a new one if unseen).
+    fn id_of(&mut self, inode: Inode) -> FileId {
+        let next = &mut self.next_id;
+        *self.ids.entry(inode).or_insert_with(|| {
+            *next += 1;
+            *next
+        })
+    }
+
+    /// A new identity for a file just created at `inode`.
+    fn new_id(&mut self, inode: Inode) -> FileId {
+        self.next_id += 1;
+        self.ids.insert(inode, self.next_id);
+        self.next_id
+    }
+
+    fn identify(&mut self, names: BTreeMap<OsString, Inode>) -> BTreeMap<OsString, FileId> {
+        names
+            .into_iter()
+            .map(|(n, inode)| (n, self.id_of(inode)))
+            .collect()
     }
 
     /// The name of `path` if it is directly in the modelled directory.
@@ -122,7 +154,8 @@ impl MetaJournal {
 
     fn synced_now(&mut self) -> io::Result<()> {
         if let Some(root) = self.root.clone() {
-            self.synced = names_of(&root)?;
+            let names = names_of(&root)?;
+            self.synced = self.identify(names);
             self.ops.clear();
             self.saved.clear();
         }
@@ -174,7 +207,8 @@ impl MetaJournal {
         let Some(root) = self.root.clone() else {
             return Ok((0, 0));
         };
-        let now = names_of(&root)?;
+        let names = names_of(&root)?;
+        let now = self.identify(names);
         let (after, kept, lost) = self.names_after_cut(rng);
         let path_of: HashMap<FileId, PathBuf> =
             now.iter().map(|(n, id)| (*id, root.join(n))).collect();
@@ -253,7 +287,10 @@ impl FileSystem for SimFs {
         let f = StdFs.open(path, how)?;
         let mut s = self.0.state();
         if let (Some(name), false) = (s.meta.name_in_root(path), existed) {
-            let id = id_of(&f.metadata()?);
+            let inode = inode_of(&f.metadata()?);
+            // An unlinked file's unsynced writes are not this new file's.
+            s.journal.remove(&inode);
+            let id = s.meta.new_id(inode);
             s.meta.ops.push(MetaOp::Create { name, id });
         }
         drop(s);
@@ -274,12 +311,14 @@ impl FileSystem for SimFs {
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let cut = self.tick("rename", to)?;
-        let id = id_of(&StdFs.metadata(from)?);
+        let inode = inode_of(&StdFs.metadata(from)?);
         let mut s = self.0.state();
+        let id = s.meta.id_of(inode);
         let names = (s.meta.name_in_root(from), s.meta.name_in_root(to));
         if let (Some(_), Some(_)) = &names {
             if let Ok(m) = StdFs.metadata(to) {
-                s.meta.save(to, id_of(&m));
+                let displaced = s.meta.id_of(inode_of(&m));
+                s.meta.save(to, displaced);
             }
         }
         StdFs.rename(from, to)?;
@@ -294,11 +333,15 @@ impl FileSystem for SimFs {
         let cut = self.tick("unlink", path)?;
         let mut s = self.0.state();
         let name = s.meta.name_in_root(path);
-        let id = StdFs.metadata(path).map(|m| id_of(&m));
-        if let (Some(name), Ok(id)) = (name, &id) {
-            s.meta.save(path, *id);
+        let inode = StdFs.metadata(path).map(|m| inode_of(&m));
+        if let (Some(name), Ok(inode)) = (name, inode) {
+            let id = s.meta.id_of(inode);
+            s.meta.save(path, id);
             StdFs.unlink(path)?;
-            s.meta.ops.push(MetaOp::Unlink { name, id: *id });
+            // Its inode may come back for another file: its writes go with it
+            // (a lost unlink brings back the contents saved above).
+            s.journal.remove(&inode);
+            s.meta.ops.push(MetaOp::Unlink { name, id });
         } else {
             StdFs.unlink(path)?;
         }
@@ -336,8 +379,8 @@ impl FileSystem for SimFs {
             return Err(super::sim::power_failure());
         }
         StdFs.sync_file(path, file, data_only)?;
-        let id = id_of(&file.metadata()?);
-        self.0.state().journal.remove(&id);
+        let inode = inode_of(&file.metadata()?);
+        self.0.state().journal.remove(&inode);
         Ok(())
     }
 
@@ -363,8 +406,8 @@ impl FileSystem for SimFs {
         StdFs.write_at(path, file, buf, offset)?;
         // Whole sectors only: the journal's unit (a partial one is padded
         // with what the file holds around it).
-        let id = id_of(&file.metadata()?);
-        self.0.journal_unsynced(id, offset, old, buf.to_vec());
+        let inode = inode_of(&file.metadata()?);
+        self.0.journal_unsynced(inode, offset, old, buf.to_vec());
         Self::after(cut, Ok(()))
     }
 
