@@ -591,7 +591,7 @@ fn crash_points() {
     let points: u64 = std::env::var("XWAL_CRASH_POINTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2100);
+        .unwrap_or(2400);
     let mut stats = Stats::default();
     let flips_only = std::env::var_os("XWAL_CRASH_BITFLIPS").is_some();
     for seed in seeds(points) {
@@ -688,8 +688,13 @@ fn negative_control_rename_without_dir_sync_is_caught() {
 fn negative_control_checkpoint_before_sync_is_caught() {
     let (seed, e) = control_fails(Mode::CheckpointBeforeSync);
     eprintln!("checkpoint-before-sync caught at seed {seed}: {e}");
+    // The unsynced entries the checkpoint marked come back lost, or as a
+    // checkpointed segment that ends early (refused or reported as corruption).
     assert!(
-        e.contains("lost") || e.contains("below acknowledged"),
+        e.contains("lost")
+            || e.contains("below acknowledged")
+            || e.contains("corruption")
+            || e.contains("refused"),
         "{e}"
     );
 }
