@@ -91,6 +91,10 @@ pub mod seams {
     pub use crate::io::fs::{FileSystem, Installed, LockHow, OpenHow, StdFs, install};
     pub use crate::io::seams::{Chaos, CrashStats, Fault, FaultInjector, Seams, SimDisk};
 }
+/// The README's quick start, compiled as a doctest (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 mod shared;
 mod sync;
 mod ticket;
