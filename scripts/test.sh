@@ -22,6 +22,12 @@ cargo fmt --all -- --check
 # builds the library as an embedder does, without the seams.
 lib_features=test-seams,config-file
 
+step "clippy: no warning allowed (default features, then the library's test features)"
+# Also proves every test target compiles without features (`cargo test
+# --workspace`): a test that needs the seams is cfg'd on `test-seams`.
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p xwal --all-targets --features "s3,$lib_features" -- -D warnings
+
 step "build"
 # Debug only: a release build finds no compile error a debug one misses, and
 # costs this 2-core machine about 100 s; the benchmark and campaign scripts

@@ -527,7 +527,7 @@ impl Config {
             return bad("dir is empty: set Config::new(\"/path/to/wal\")".into());
         }
         let block = BLOCK_SIZE as u64;
-        if self.segment_size % block != 0 || self.segment_size < 16 * block {
+        if !self.segment_size.is_multiple_of(block) || self.segment_size < 16 * block {
             return bad(format!(
                 "segment_size {} must be a multiple of {block} and at least {} (64 KiB)",
                 self.segment_size,
@@ -585,20 +585,20 @@ impl Config {
                 self.commits_in_flight
             ));
         }
-        if let SyncPolicy::Interval(d) = self.sync {
-            if d.is_zero() || d > Duration::from_secs(3600) {
-                return bad(format!(
-                    "SyncPolicy::Interval({d:?}) must be between 1 ns and 1 hour; use Always for per-write sync"
-                ));
-            }
+        if let SyncPolicy::Interval(d) = self.sync
+            && (d.is_zero() || d > Duration::from_secs(3600))
+        {
+            return bad(format!(
+                "SyncPolicy::Interval({d:?}) must be between 1 ns and 1 hour; use Always for per-write sync"
+            ));
         }
-        if let Some(limit) = self.max_dir_bytes {
-            if limit < 2 * self.segment_size {
-                return bad(format!(
-                    "max_dir_bytes {limit} must be at least two segments ({} bytes)",
-                    2 * self.segment_size
-                ));
-            }
+        if let Some(limit) = self.max_dir_bytes
+            && limit < 2 * self.segment_size
+        {
+            return bad(format!(
+                "max_dir_bytes {limit} must be at least two segments ({} bytes)",
+                2 * self.segment_size
+            ));
         }
         if self.replay_channel_capacity == 0 || self.replay_channel_capacity > 1 << 20 {
             return bad(format!(
@@ -607,7 +607,7 @@ impl Config {
             ));
         }
         if self.replay_chunk_size < BLOCK_SIZE
-            || self.replay_chunk_size % BLOCK_SIZE != 0
+            || !self.replay_chunk_size.is_multiple_of(BLOCK_SIZE)
             || self.replay_chunk_size > 64 << 20
         {
             return bad(format!(
@@ -618,7 +618,10 @@ impl Config {
         // S3 archive tier: its own settings, and one segment must fit a single PUT.
         if let Some(s3) = &self.s3 {
             s3.validate()?;
-            if self.segment_size > s3::MAX_SEGMENT_SIZE {
+            // Without the `s3` feature the limit is u64::MAX and this never holds.
+            #[allow(clippy::absurd_extreme_comparisons)]
+            let too_big = self.segment_size > s3::MAX_SEGMENT_SIZE;
+            if too_big {
                 return bad(format!(
                     "segment_size {} exceeds {} (5 GiB), the largest object one S3 PUT can archive; use a smaller segment",
                     self.segment_size,

@@ -704,7 +704,7 @@ pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
 /// (a short file that ends cleanly after its last record is sealed). A file
 /// already deleted (consumed, released) or already short is left alone.
 pub(crate) fn shrink_segment(path: &Path, len: u64) -> Result<()> {
-    debug_assert!(len % BLOCK_SIZE as u64 == 0 && len >= BLOCK_SIZE as u64);
+    debug_assert!(len.is_multiple_of(BLOCK_SIZE as u64) && len >= BLOCK_SIZE as u64);
     let f = match fs::open(path, OpenHow::WRITE) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -86,7 +86,7 @@ pub fn evidence_scan(data: &[u8]) {
 /// record of the same salt holding that LSN before it.
 fn check_evidence(bytes: &[u8], start: u64, e: Evidence, given: Option<(u32, u64)>, max: u32) {
     let at = |offset: u64| {
-        assert!(offset >= start && (offset - start) % RECORD_ALIGN as u64 == 0);
+        assert!(offset >= start && (offset - start).is_multiple_of(RECORD_ALIGN as u64));
         &bytes[(offset - start) as usize..]
     };
     let proof = at(e.proof_offset);

@@ -1058,13 +1058,12 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
             && i + 1 == nfiles
             && count > 0
             && bad.last().is_some_and(|b| b.problem.is_torn_tail())
+            && let Some(record) = bad.pop()
         {
-            if let Some(record) = bad.pop() {
-                out.dropped_tail = Some(FileProblem {
-                    path: file.path.clone(),
-                    record,
-                });
-            }
+            out.dropped_tail = Some(FileProblem {
+                path: file.path.clone(),
+                record,
+            });
         }
         out.bad.extend(bad.into_iter().map(|record| FileProblem {
             path: file.path.clone(),

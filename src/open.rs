@@ -216,16 +216,15 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
                 // The first damage is the one reported.
                 let earlier =
                     |own: &Damage, d: &Damage| (own.segment, own.offset) < (d.segment, d.offset);
-                if let Some(mut d) = damage {
-                    if !rec
+                if let Some(mut d) = damage
+                    && !rec
                         .report
                         .damage
                         .as_ref()
                         .is_some_and(|own| earlier(own, &d))
-                    {
-                        d.last_intact_lsn = rec.last_lsn;
-                        rec.report.damage = Some(d);
-                    }
+                {
+                    d.last_intact_lsn = rec.last_lsn;
+                    rec.report.damage = Some(d);
                 }
                 return Ok(rec);
             }

@@ -1047,10 +1047,10 @@ fn scan_tail(
         }
         false => Err(e),
     };
-    if !seams.corruption_as_torn() {
-        if let Err(e) = check_not_corrupt(meta, &sc, bad_at, reason, tear, short_file.as_ref()) {
-            refuse(e)?;
-        }
+    if !seams.corruption_as_torn()
+        && let Err(e) = check_not_corrupt(meta, &sc, bad_at, reason, tear, short_file.as_ref())
+    {
+        refuse(e)?;
     }
     if let Some(sf) = short_file.as_ref().filter(|sf| !sf.clean) {
         tracing::warn!(
@@ -1243,7 +1243,7 @@ pub(crate) fn zero_range(
     const ZERO_WRITE_BYTES: usize = 1 << 20;
     let fd = file.as_raw_fd();
     let first = align_down(from, BLOCK_SIZE as u64);
-    debug_assert!(to % BLOCK_SIZE as u64 == 0 && to > first);
+    debug_assert!(to.is_multiple_of(BLOCK_SIZE as u64) && to > first);
     let head = read_tail_block(path, file, from)?;
     let mut buf = AlignedBuf::new(BLOCK_SIZE);
     buf.as_mut_slice().copy_from_slice(&head);

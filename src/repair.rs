@@ -134,7 +134,7 @@ impl Plan {
             && !plan.aside.contains('/')
             && plan.reserved_through >= plan.kept_through
             && plan.reserved_through < MAX_LSN
-            && plan.cut % RECORD_ALIGN as u64 == 0;
+            && plan.cut.is_multiple_of(RECORD_ALIGN as u64);
         if !sane {
             return Err(bad());
         }
@@ -327,11 +327,10 @@ fn previous_last(dir: &Path, segment: u64) -> Result<u64> {
 fn header_of(dir: &Path, segment: u64) -> Option<SegmentMeta> {
     for checkpoint in [false, true] {
         let path = dir::segment_path(dir, segment, checkpoint);
-        if let Ok(block) = dir::read_header_block(&path) {
-            if let HeaderDecode::Valid(h) = SegmentHeader::decode(&block) {
-                return (h.segment == segment)
-                    .then(|| SegmentMeta::of_header(segment, checkpoint, &h));
-            }
+        if let Ok(block) = dir::read_header_block(&path)
+            && let HeaderDecode::Valid(h) = SegmentHeader::decode(&block)
+        {
+            return (h.segment == segment).then(|| SegmentMeta::of_header(segment, checkpoint, &h));
         }
     }
     None
@@ -551,10 +550,11 @@ fn copy_aside(dir: &Path, aside: &Path, segment: u64) -> Result<PathBuf> {
 /// Creates segment `segment`, empty, whose header starts at `first_lsn`
 /// after a reserved gap (unless it exists already, from an interrupted run).
 fn start_gap_segment(config: &Config, segment: u64, first_lsn: u64) -> Result<()> {
-    if let Some(m) = header_of(&config.dir, segment) {
-        if m.lsn_gap_before && m.first_lsn == first_lsn {
-            return Ok(());
-        }
+    if let Some(m) = header_of(&config.dir, segment)
+        && m.lsn_gap_before
+        && m.first_lsn == first_lsn
+    {
+        return Ok(());
     }
     let path = dir::segment_path(&config.dir, segment, false);
     if !fs::exists(&path) {

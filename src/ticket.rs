@@ -385,11 +385,14 @@ impl CommitTicket {
 /// A callback waiting in a wake slot as an async waiter does: its waker
 /// calls it. The slot holds the only other reference until the wake (or the
 /// watermark's end) takes it, so nothing outlives the answer.
+/// What `on_durable` runs, once.
+type DurableCallback = Box<dyn FnOnce(Result<Lsn>) + Send>;
+
 struct OnDurable {
     lsn: Lsn,
     epoch: u64,
     commits: Arc<Watermark>,
-    f: std::sync::Mutex<Option<Box<dyn FnOnce(Result<Lsn>) + Send>>>,
+    f: std::sync::Mutex<Option<DurableCallback>>,
 }
 
 impl OnDurable {

@@ -220,27 +220,26 @@ impl Wal {
     fn lead_or_wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
         let singles = self.shared.single_batches.load(Ordering::Relaxed);
         let alone = singles >= crate::shared::LEAD_AFTER_SINGLES;
-        if alone && self.shared.commits.acked() < lsn {
-            if let Some(mut guard) = self.cell.as_ref().and_then(|c| c.try_lock()) {
-                if let Some(w) = guard.as_mut() {
-                    let led = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        w.commit_as_leader()
-                    }));
-                    if let Err(payload) = led {
-                        // A bug in the commit path: as when the writer
-                        // thread dies, the WAL is fenced and every waiter
-                        // answered; the writer thread then stops.
-                        drop(guard.take());
-                        self.shared.set_fence(Error::Fenced {
-                            op: "writer thread",
-                            cause: format!("panicked: {}", panic_message(payload.as_ref())),
-                        });
-                        let end = self.shared.fence_error().unwrap_or(Error::Closed);
-                        drop(self.shared.appends.close(end.clone(), 0));
-                        self.shared.commits.end(end.clone());
-                        self.shared.feed.end(end);
-                    }
-                }
+        if alone
+            && self.shared.commits.acked() < lsn
+            && let Some(mut guard) = self.cell.as_ref().and_then(|c| c.try_lock())
+            && let Some(w) = guard.as_mut()
+        {
+            let led =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.commit_as_leader()));
+            if let Err(payload) = led {
+                // A bug in the commit path: as when the writer
+                // thread dies, the WAL is fenced and every waiter
+                // answered; the writer thread then stops.
+                drop(guard.take());
+                self.shared.set_fence(Error::Fenced {
+                    op: "writer thread",
+                    cause: format!("panicked: {}", panic_message(payload.as_ref())),
+                });
+                let end = self.shared.fence_error().unwrap_or(Error::Closed);
+                drop(self.shared.appends.close(end.clone(), 0));
+                self.shared.commits.end(end.clone());
+                self.shared.feed.end(end);
             }
         }
         if self.shared.commits.acked() < lsn {

@@ -159,7 +159,7 @@ fn ticket_awaited_after_close_resolves() {
             "every ticket was answered by close, so no poll should be pending"
         );
         // A submit after close is refused up front, not a ticket that never resolves.
-        assert!(matches!(wal.submit(b"x".to_vec()), Err(Error::Closed)));
+        assert!(matches!(wal.submit(b"x"), Err(Error::Closed)));
     }
 }
 
@@ -168,7 +168,7 @@ fn ticket_is_send_and_unpin() {
     fn assert_send<T: Send + Unpin + 'static>(_: &T) {}
     let d = tempdir();
     let wal = open(&small(d.path(), IoEngine::Sync));
-    let t = wal.submit(b"x".to_vec()).unwrap();
+    let t = wal.submit(b"x").unwrap();
     assert_send(&t);
     let h = std::thread::spawn(move || block_on(t).0);
     assert_eq!(h.join().unwrap().unwrap(), 1);

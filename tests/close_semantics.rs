@@ -14,7 +14,7 @@ fn calls_after_close_get_closed() {
         append_n(&wal, 1..=5, 10);
         wal.close().unwrap();
         assert!(matches!(wal.append(b"x"), Err(Error::Closed)));
-        assert!(matches!(wal.submit(b"x".to_vec()), Err(Error::Closed)));
+        assert!(matches!(wal.submit(b"x"), Err(Error::Closed)));
         assert!(matches!(
             wal.append_batch(vec![b"x".to_vec()]),
             Err(Error::Closed)

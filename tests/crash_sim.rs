@@ -112,7 +112,7 @@ impl Stats {
 }
 
 fn cfg(dir: &Path, seed: u64) -> Config {
-    let engine = if seed % 2 == 0 {
+    let engine = if seed.is_multiple_of(2) {
         IoEngine::Uring
     } else {
         IoEngine::Sync
@@ -127,7 +127,7 @@ fn cfg(dir: &Path, seed: u64) -> Config {
         .max_entry_size(8 << 10)
         .io_engine(engine)
         .sync(sync)
-        .zero_fill(seed % 3 != 0)
+        .zero_fill(!seed.is_multiple_of(3))
         // Serial group commits and pipelines of 2 and 4 (only `always` pipelines).
         .commits_in_flight([1, 2, 4][(seed / 5 % 3) as usize])
 }
@@ -184,13 +184,13 @@ fn verify(
                 e.data.len()
             ));
         }
-        if let Some(want) = acked.get(&e.lsn) {
-            if *want != e.data {
-                return Err(format!(
-                    "LSN {} returned different data than acknowledged",
-                    e.lsn
-                ));
-            }
+        if let Some(want) = acked.get(&e.lsn)
+            && *want != e.data
+        {
+            return Err(format!(
+                "LSN {} returned different data than acknowledged",
+                e.lsn
+            ));
         }
         seen.insert(e.lsn, e.data);
     }

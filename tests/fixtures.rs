@@ -72,7 +72,7 @@ fn regen() {
         match name {
             // Half of a record that was never synced: garbage after the last record.
             "torn-tail" => {
-                let at = (end + 7) / 8 * 8 + 64;
+                let at = end.div_ceil(8) * 8 + 64;
                 bytes[at..at + 200].fill(0xab)
             }
             "bitflip-mid-tail" => bytes[4096 + 1000] ^= 0x10,

@@ -25,7 +25,7 @@ fn read_only_opens_never_fail_beside_rollovers() {
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
                 wal.append(&payload(i, 3000)).unwrap();
-                if i % 50 == 0 {
+                if i.is_multiple_of(50) {
                     wal.create_checkpoint().unwrap();
                 }
             }

@@ -7,6 +7,7 @@
 //! power cut at that load, a bit flipped in the durable record whose proof
 //! lies nearest its window's end is reported as corruption, not cut as a
 //! torn tail; (3) a fresh tail segment holding little costs little to open.
+#![cfg(feature = "test-seams")]
 mod common;
 mod ondisk;
 

@@ -38,7 +38,7 @@ fn no_signal_handler_is_installed() {
         assert_eq!(dispositions(), before, "{engine:?}: after open");
         append_n(&wal, 1..=500, 500);
         wal.create_checkpoint().unwrap();
-        let _ = wal.submit(b"t".to_vec()).unwrap().wait().unwrap();
+        let _ = wal.submit(b"t").unwrap().wait().unwrap();
         assert_eq!(replay_all(&wal, ReplayOptions::all()).len(), 501);
         assert_eq!(
             dispositions(),

@@ -4,11 +4,13 @@
 //! refused at open, and the writer stops before an LSN or segment number wraps.
 mod common;
 use common::*;
+#[cfg(feature = "test-seams")]
 use std::time::{Duration, Instant};
 use xwal::format::{MAX_LSN, MAX_SEGMENT, SegmentHeader};
 use xwal::*;
 
 /// Runs `f` on a thread and fails the test if it does not return in time.
+#[cfg(feature = "test-seams")]
 fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -61,7 +61,7 @@ fn loop_file(
     file_size: u64,
     flags: i32,
 ) -> Result<(std::fs::File, AlignedBuf), String> {
-    assert!(block % 4096 == 0 && block as u64 <= file_size);
+    assert!(block.is_multiple_of(4096) && block as u64 <= file_size);
     let path = prepared_path(dir, name, file_size)?;
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -278,7 +278,7 @@ pub fn uring_sequential_write(
     io_size: usize,
     depth: usize,
 ) -> Result<BandwidthResult, String> {
-    assert!(io_size % 4096 == 0 && depth > 0);
+    assert!(io_size.is_multiple_of(4096) && depth > 0);
     let volume = volume.div_ceil(io_size as u64) * io_size as u64;
     let file = std::fs::OpenOptions::new()
         .read(true)

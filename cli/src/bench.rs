@@ -370,7 +370,7 @@ impl Settings {
         {
             return Err("thread and task counts and windows must be at least 1".into());
         }
-        if s.raw_io % 4096 != 0 {
+        if !s.raw_io.is_multiple_of(4096) {
             return Err("--raw-io-kib must be a multiple of 4".into());
         }
         Ok(s)

@@ -40,6 +40,9 @@
 //! request at a time. A Raft entry here carries a [`Batch`] of requests: the
 //! leader's [`proposer::Proposer`] queues client requests and proposes what
 //! queued while earlier batches were in flight (see its module).
+// openraft's StorageError and RaftError are large by design and fixed by its
+// traits' signatures; boxing them here would only add an allocation.
+#![allow(clippy::result_large_err)]
 
 pub mod cluster;
 #[cfg(feature = "raft-engine")]

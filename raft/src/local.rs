@@ -155,10 +155,9 @@ impl LocalCluster {
         while Instant::now() < deadline {
             if let (Some((_, la)), Some((_, fa))) =
                 (self.status(leader).await, self.status(id).await)
+                && fa >= la
             {
-                if fa >= la {
-                    return Ok(());
-                }
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

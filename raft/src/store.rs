@@ -124,10 +124,10 @@ impl Index {
         self.last_purged = Some(log_id);
         let from = log_id.index + 1;
         self.runs.retain(|r| r.end() > from);
-        if let Some(r) = self.runs.first_mut() {
-            if r.first_index < from {
-                r.keep_from(from);
-            }
+        if let Some(r) = self.runs.first_mut()
+            && r.first_index < from
+        {
+            r.keep_from(from);
         }
         self.cache = self.cache.split_off(&from);
         if self.last_entry.is_some_and(|l| l.index < from) {

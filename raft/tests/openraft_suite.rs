@@ -20,6 +20,7 @@ impl StoreBuilder<TypeConfig, XwalLogStore, KvStateMachine, TempDir> for Builder
 }
 
 #[test]
+#[allow(clippy::result_large_err)] // openraft's error type, as its suite returns it
 fn openraft_storage_suite() -> Result<(), StorageError> {
     Suite::test_all(Builder)?;
     Ok(())

@@ -117,16 +117,22 @@ impl Archive {
         self.changed.notify_all();
     }
 
+    /// Reads the manifest; until it is read, every sealed segment counts as pending.
+    fn load_view_counting_pending(
+        &self,
+        shared: &Shared,
+        cancel: store::Cancel<'_>,
+    ) -> Result<Arc<Manifest>> {
+        self.set_pending(shared.table.lock().len().saturating_sub(1));
+        self.load_view(cancel)
+    }
+
     /// One unit of work; true if something was done (run again at once).
     fn step(&self, shared: &Shared, unconfirmed: &mut Vec<ManifestEntry>) -> Result<bool> {
         let cancel = Some(&self.stop_rx);
         let manifest = match self.manifest() {
             Some(m) => m,
-            None => match {
-                // Until the manifest is read, every sealed segment counts as pending.
-                self.set_pending(shared.table.lock().len().saturating_sub(1));
-                self.load_view(cancel)
-            } {
+            None => match self.load_view_counting_pending(shared, cancel) {
                 Ok(m) => {
                     self.clear_error();
                     m

@@ -488,10 +488,10 @@ impl Manifest {
     pub fn first_gap(&self) -> Option<(u64, u64)> {
         let mut prev: Option<&ManifestEntry> = None;
         for e in self.entries.values() {
-            if let Some(p) = prev {
-                if p.segment + 1 != e.segment || !e.continues(p.last_lsn) {
-                    return Some((p.segment, e.segment));
-                }
+            if let Some(p) = prev
+                && (p.segment + 1 != e.segment || !e.continues(p.last_lsn))
+            {
+                return Some((p.segment, e.segment));
             }
             prev = Some(e);
         }
@@ -501,10 +501,10 @@ impl Manifest {
     fn runs_from_newest(&self) -> Vec<ManifestEntry> {
         let mut run: Vec<ManifestEntry> = Vec::new();
         for e in self.entries.values().rev() {
-            if let Some(prev) = run.last() {
-                if e.segment + 1 != prev.segment || !prev.continues(e.last_lsn) {
-                    break;
-                }
+            if let Some(prev) = run.last()
+                && (e.segment + 1 != prev.segment || !prev.continues(e.last_lsn))
+            {
+                break;
             }
             run.push(*e);
         }

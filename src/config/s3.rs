@@ -558,17 +558,17 @@ impl S3Config {
         if self.region.is_empty() {
             return bad("region is empty: set it (for example us-east-1)".into());
         }
-        if let Some(e) = &self.endpoint {
-            if !(e.starts_with("http://") || e.starts_with("https://")) {
-                return bad(format!(
-                    "endpoint {e:?} must start with http:// or https://"
-                ));
-            }
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return bad(format!(
+                "endpoint {e:?} must start with http:// or https://"
+            ));
         }
-        if let S3Credentials::Profile(name) = &self.credentials {
-            if name.is_empty() {
-                return bad("credentials profile name is empty".into());
-            }
+        if let S3Credentials::Profile(name) = &self.credentials
+            && name.is_empty()
+        {
+            return bad("credentials profile name is empty".into());
         }
         for (name, d) in [
             ("connect_timeout", self.connect_timeout),
@@ -583,12 +583,12 @@ impl S3Config {
         if self.max_backlog == 0 {
             return bad("max_backlog must be at least 1 segment".into());
         }
-        if let BacklogFull::SlowAppends { max_wait } = self.backlog_full {
-            if max_wait.is_zero() || max_wait > Duration::from_secs(60) {
-                return bad(format!(
-                    "BacklogFull::SlowAppends max_wait {max_wait:?} must be between 1 ns and 60 s"
-                ));
-            }
+        if let BacklogFull::SlowAppends { max_wait } = self.backlog_full
+            && (max_wait.is_zero() || max_wait > Duration::from_secs(60))
+        {
+            return bad(format!(
+                "BacklogFull::SlowAppends max_wait {max_wait:?} must be between 1 ns and 60 s"
+            ));
         }
         Ok(())
     }

@@ -915,10 +915,7 @@ mod tests {
             let mut bad = rec.clone();
             let b = bit.index(rec.len() * 8);
             bad[b / 8] ^= 1 << (b % 8);
-            match decode_record(&bad, SALT, 4096) {
-                RecordDecode::Record(r) => prop_assert!(false, "flip at bit {} decoded as {:?}", b, r.header),
-                _ => {}
-            }
+            if let RecordDecode::Record(r) = decode_record(&bad, SALT, 4096) { prop_assert!(false, "flip at bit {} decoded as {:?}", b, r.header) }
         }
 
         #[test]

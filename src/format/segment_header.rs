@@ -232,7 +232,9 @@ impl SegmentHeader {
         if h.first_lsn == 0 {
             return HeaderDecode::Invalid("first LSN is zero");
         }
-        if h.capacity < super::BLOCK_SIZE as u64 * 2 || h.capacity % super::BLOCK_SIZE as u64 != 0 {
+        if h.capacity < super::BLOCK_SIZE as u64 * 2
+            || !h.capacity.is_multiple_of(super::BLOCK_SIZE as u64)
+        {
             return HeaderDecode::Invalid("capacity is not a multiple of the block size");
         }
         // Every number below bounds later work (buffer sizes, LSN arithmetic,
@@ -302,6 +304,36 @@ pub(crate) fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// The in-flight bound a writer that acknowledges only durable data records
+/// in its segments, for these limits. Once a record R is durable, the next
+/// batch the writer takes carries a durable LSN of at least R's. Between R
+/// and that batch lie at most `commits_in_flight` batches (R's own
+/// included), each at most `max_batch_bytes` plus one record of the largest
+/// entry (a lone record or an atomic group may pass the batch limit by that
+/// much, no more); then the proving record itself, at most one such record.
+/// Two blocks of slack cover block rounding.
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::inflight_bound;
+///
+/// let one = inflight_bound(1, 4 << 20, 1 << 20);
+/// assert!(one > 6 << 20 && one < 7 << 20 && one % 4096 == 0);
+/// assert!(inflight_bound(4, 4 << 20, 1 << 20) > 3 * one);
+/// ```
+pub fn inflight_bound(
+    commits_in_flight: usize,
+    max_batch_bytes: usize,
+    max_entry_size: u64,
+) -> u64 {
+    let record =
+        super::encoded_record_len(super::entry_body_len(u64::MAX, max_entry_size as usize)) as u64;
+    let batch = max_batch_bytes as u64 + record;
+    let bytes = commits_in_flight.max(1) as u64 * batch + record + 2 * super::BLOCK_SIZE as u64;
+    super::align_up(bytes, super::BLOCK_SIZE as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,34 +383,4 @@ mod tests {
             HeaderDecode::Invalid(_)
         ));
     }
-}
-
-/// The in-flight bound a writer that acknowledges only durable data records
-/// in its segments, for these limits. Once a record R is durable, the next
-/// batch the writer takes carries a durable LSN of at least R's. Between R
-/// and that batch lie at most `commits_in_flight` batches (R's own
-/// included), each at most `max_batch_bytes` plus one record of the largest
-/// entry (a lone record or an atomic group may pass the batch limit by that
-/// much, no more); then the proving record itself, at most one such record.
-/// Two blocks of slack cover block rounding.
-///
-/// # Examples
-///
-/// ```
-/// use xwal::format::inflight_bound;
-///
-/// let one = inflight_bound(1, 4 << 20, 1 << 20);
-/// assert!(one > 6 << 20 && one < 7 << 20 && one % 4096 == 0);
-/// assert!(inflight_bound(4, 4 << 20, 1 << 20) > 3 * one);
-/// ```
-pub fn inflight_bound(
-    commits_in_flight: usize,
-    max_batch_bytes: usize,
-    max_entry_size: u64,
-) -> u64 {
-    let record =
-        super::encoded_record_len(super::entry_body_len(u64::MAX, max_entry_size as usize)) as u64;
-    let batch = max_batch_bytes as u64 + record;
-    let bytes = commits_in_flight.max(1) as u64 * batch + record + 2 * super::BLOCK_SIZE as u64;
-    super::align_up(bytes, super::BLOCK_SIZE as u64)
 }

@@ -32,7 +32,7 @@ impl BufPool {
     /// assert_eq!(buf.capacity(), 8192);
     /// ```
     pub fn new(chunk_bytes: usize, keep: usize) -> Arc<Self> {
-        assert!(chunk_bytes > 0 && chunk_bytes % crate::format::BLOCK_SIZE == 0);
+        assert!(chunk_bytes > 0 && chunk_bytes.is_multiple_of(crate::format::BLOCK_SIZE));
         Arc::new(BufPool {
             free: Mutex::new(Vec::with_capacity(keep)),
             chunk_bytes,

@@ -82,14 +82,18 @@ pub struct Chaos {
 /// WAL lives (nothing without the feature).
 #[cfg(feature = "test-seams")]
 pub(crate) type FsGuard = Option<super::fs::Installed>;
-/// What keeps a test's file system installed (nothing without the feature).
+/// What keeps a test's file system installed (nothing without the feature:
+/// always `None`).
 #[cfg(not(feature = "test-seams"))]
-pub(crate) type FsGuard = ();
+pub(crate) type FsGuard = Option<std::convert::Infallible>;
 
-/// Without the `test-seams` feature: nothing to inject.
+/// Without the `test-seams` feature: nothing to inject. (Not a unit struct,
+/// so that `Seams::default()` reads the same with and without the feature.)
 #[cfg(not(feature = "test-seams"))]
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Seams;
+pub(crate) struct Seams {
+    _nothing: (),
+}
 
 #[cfg(feature = "test-seams")]
 impl Seams {
@@ -190,6 +194,6 @@ impl Seams {
     }
 
     pub(crate) fn install_file_system(&self, _dir: &std::path::Path) -> std::io::Result<FsGuard> {
-        Ok(())
+        Ok(None)
     }
 }

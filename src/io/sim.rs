@@ -443,10 +443,10 @@ impl SimDisk {
         let mut paths = HashMap::new();
         for e in std::fs::read_dir(dir)? {
             let p = e?.path();
-            if let Ok(m) = std::fs::symlink_metadata(&p) {
-                if m.is_file() {
-                    paths.insert((m.dev(), m.ino()), p);
-                }
+            if let Ok(m) = std::fs::symlink_metadata(&p)
+                && m.is_file()
+            {
+                paths.insert((m.dev(), m.ino()), p);
             }
         }
         let mut stats = CrashStats::default();
@@ -515,7 +515,7 @@ fn undo_some_shrinks(dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<()>
             continue;
         };
         let f = std::fs::OpenOptions::new().write(true).open(&p)?;
-        if f.metadata()?.len() < h.capacity && rng() % 2 == 0 {
+        if f.metadata()?.len() < h.capacity && rng().is_multiple_of(2) {
             f.set_len(h.capacity)?;
             f.sync_all()?;
         }

@@ -80,10 +80,10 @@ fn inode_of(m: &Metadata) -> Inode {
 fn names_of(dir: &Path) -> io::Result<BTreeMap<OsString, Inode>> {
     let mut out = BTreeMap::new();
     for name in StdFs.list(dir)? {
-        if let Ok(m) = StdFs.metadata(&dir.join(&name)) {
-            if m.is_file() {
-                out.insert(name, inode_of(&m));
-            }
+        if let Ok(m) = StdFs.metadata(&dir.join(&name))
+            && m.is_file()
+        {
+            out.insert(name, inode_of(&m));
         }
     }
     Ok(out)
@@ -145,10 +145,10 @@ impl MetaJournal {
     }
 
     fn save(&mut self, path: &Path, id: FileId) {
-        if !self.saved.contains_key(&id) {
-            if let Ok(bytes) = read_whole(path) {
-                self.saved.insert(id, bytes);
-            }
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.saved.entry(id)
+            && let Ok(bytes) = read_whole(path)
+        {
+            slot.insert(bytes);
         }
     }
 
@@ -171,15 +171,9 @@ impl MetaJournal {
         let mut names = self.synced.clone();
         let (mut kept, mut lost) = (0, 0);
         for op in &self.ops {
-            if rng() % 2 == 0 {
+            if rng().is_multiple_of(2) {
                 lost += 1;
-                if std::env::var_os("XWAL_SIM_DEBUG").is_some() {
-                    eprintln!("LOST {op:?}");
-                }
                 continue;
-            }
-            if std::env::var_os("XWAL_SIM_DEBUG").is_some() {
-                eprintln!("KEPT {op:?}");
             }
             kept += 1;
             match op {
@@ -315,11 +309,11 @@ impl FileSystem for SimFs {
         let mut s = self.0.state();
         let id = s.meta.id_of(inode);
         let names = (s.meta.name_in_root(from), s.meta.name_in_root(to));
-        if let (Some(_), Some(_)) = &names {
-            if let Ok(m) = StdFs.metadata(to) {
-                let displaced = s.meta.id_of(inode_of(&m));
-                s.meta.save(to, displaced);
-            }
+        if let (Some(_), Some(_)) = &names
+            && let Ok(m) = StdFs.metadata(to)
+        {
+            let displaced = s.meta.id_of(inode_of(&m));
+            s.meta.save(to, displaced);
         }
         StdFs.rename(from, to)?;
         if let (Some(from), Some(to)) = names {

@@ -233,7 +233,7 @@ impl UringWriteEngine {
     /// Writes the rest of a write that came back short (`done` bytes landed).
     fn finish_short(&mut self, op: &WriteOp, mut done: usize) -> io::Result<()> {
         while done < op.len {
-            if done % crate::format::BLOCK_SIZE != 0 {
+            if !done.is_multiple_of(crate::format::BLOCK_SIZE) {
                 return Err(io::Error::other(format!(
                     "short O_DIRECT write of {done} bytes is not block-aligned"
                 )));
@@ -574,7 +574,7 @@ impl UringReadEngine {
     /// # Ok(()) }
     /// ```
     pub fn new(chunk: usize, depth: usize) -> crate::Result<Self> {
-        assert!(depth >= 1 && chunk % crate::format::BLOCK_SIZE == 0);
+        assert!(depth >= 1 && chunk.is_multiple_of(crate::format::BLOCK_SIZE));
         let ring = new_ring(
             depth.next_power_of_two().max(2) as u32,
             &[(opcode::Read::CODE, "read")],

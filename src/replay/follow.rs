@@ -172,7 +172,7 @@ impl Follower {
         let seg_path = p.meta.path(&self.shared.dir);
         crate::io::fs::sync_file(&seg_path, &p.file, true)
             .map_err(|e| Error::io(format!("syncing segment {}", p.meta.segment), e))?;
-        let dir_file = self.dir_file.as_ref().ok_or_else(|| Error::Closed)?;
+        let dir_file = self.dir_file.as_ref().ok_or(Error::Closed)?;
         if dir::writer_holds_lock(&self.shared.dir, dir_file).map_err(io)?
             || look.last_group_end < p.lsn
         {

@@ -62,6 +62,9 @@ pub(crate) struct Reader {
     pub first_present: Option<Lsn>,
 }
 
+/// Anchors `(offset, lsn)` of a segment, and where its valid records end.
+type AnchorsAndEnd = (Vec<(u64, Lsn)>, (u64, Lsn));
+
 impl Reader {
     /// Plans the replay; fails at once on a range that names nothing.
     pub fn new(shared: Arc<Shared>, opts: ReplayOptions) -> Result<Reader> {
@@ -306,7 +309,7 @@ impl Reader {
         file: &File,
         stop: Lsn,
         open_end: bool,
-    ) -> Result<(Vec<(u64, Lsn)>, (u64, Lsn))> {
+    ) -> Result<AnchorsAndEnd> {
         let start = (BLOCK_SIZE as u64, meta.first_lsn);
         let mut anchors = vec![start];
         let known = plan::known_anchors(&self.shared, meta);

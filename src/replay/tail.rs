@@ -185,7 +185,7 @@ impl Tail {
                 Wait::Ended(e) => return Err(e),
             };
             if let Some(c) = self.shared.feed.find(self.next) {
-                let b = self.from_copy(&c, durable)?;
+                let b = self.batch_of_copy(&c, durable)?;
                 if !b.is_empty() {
                     return Ok(Some(b));
                 }
@@ -251,7 +251,7 @@ impl Tail {
     }
 
     /// The entries `next..=durable` of a commit the writer copied.
-    fn from_copy(&mut self, c: &Committed, durable: Lsn) -> Result<Batch> {
+    fn batch_of_copy(&mut self, c: &Committed, durable: Lsn) -> Result<Batch> {
         // The copy carries what decoding needs: its segment may be gone by now.
         let meta = crate::shared::SegmentMeta {
             segment: c.segment,

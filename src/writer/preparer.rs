@@ -113,13 +113,14 @@ impl Preparer {
     }
 
     pub(super) fn request(&mut self, n: u64) {
-        if self.pending.is_none() && self.ready != Some(n) {
-            if let Some(tx) = &self.tx {
-                // Reset before the request is visible, so a hurry is never lost.
-                self.hurry.store(false, Ordering::Release);
-                if tx.send(PrepJob::Prepare(n, !self.outrun)).is_ok() {
-                    self.pending = Some(n);
-                }
+        if self.pending.is_none()
+            && self.ready != Some(n)
+            && let Some(tx) = &self.tx
+        {
+            // Reset before the request is visible, so a hurry is never lost.
+            self.hurry.store(false, Ordering::Release);
+            if tx.send(PrepJob::Prepare(n, !self.outrun)).is_ok() {
+                self.pending = Some(n);
             }
         }
     }

@@ -174,10 +174,11 @@ impl Writer {
     }
 
     pub(super) fn maybe_interval_sync(&mut self) {
-        if let SyncPolicy::Interval(d) = self.shared.config.sync {
-            if self.unsynced && self.last_sync.elapsed() >= d {
-                let _ = self.sync_active();
-            }
+        if let SyncPolicy::Interval(d) = self.shared.config.sync
+            && self.unsynced
+            && self.last_sync.elapsed() >= d
+        {
+            let _ = self.sync_active();
         }
     }
 

@@ -80,12 +80,12 @@ pub fn read_acks(
         for line in std::io::BufReader::new(out).lines() {
             let Ok(line) = line else { break };
             let f: Vec<&str> = line.split(' ').collect();
-            if f.len() == 5 && f[0] == "A" {
-                if let (Ok(l), Ok(t), Ok(s), Ok(n)) =
+            if f.len() == 5
+                && f[0] == "A"
+                && let (Ok(l), Ok(t), Ok(s), Ok(n)) =
                     (f[1].parse(), f[2].parse(), f[3].parse(), f[4].parse())
-                {
-                    v.push((l, t, s, n));
-                }
+            {
+                v.push((l, t, s, n));
             }
         }
         v

@@ -207,9 +207,9 @@ fn summary(r: &Row) -> String {
 
 /// A size as the config file writes it: KiB or MiB when exact, else bytes.
 fn size_value(n: usize) -> String {
-    if n > 0 && n % (1 << 20) == 0 {
+    if n > 0 && n.is_multiple_of(1 << 20) {
         format!("\"{}MiB\"", n >> 20)
-    } else if n > 0 && n % (1 << 10) == 0 {
+    } else if n > 0 && n.is_multiple_of(1 << 10) {
         format!("\"{}KiB\"", n >> 10)
     } else {
         n.to_string()
@@ -218,7 +218,7 @@ fn size_value(n: usize) -> String {
 
 /// A duration as the config file writes it, exactly.
 fn duration_value(d: Duration) -> String {
-    if d.as_nanos() % 1000 == 0 {
+    if d.as_nanos().is_multiple_of(1000) {
         format!("\"{}us\"", d.as_micros())
     } else {
         format!("\"{}ns\"", d.as_nanos())

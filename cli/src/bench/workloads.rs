@@ -589,7 +589,7 @@ pub fn replay(ctx: &Ctx, s: &Settings, policy: &Policy, kept: &Kept) -> Result<V
 }
 
 fn size_label(n: usize) -> String {
-    if n >= 1 << 10 && n % (1 << 10) == 0 {
+    if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
         format!("{} KiB", n >> 10)
     } else {
         format!("{n} B")
