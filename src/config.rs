@@ -117,7 +117,9 @@ pub struct Config {
     pub dir: PathBuf,
     /// Bytes per segment file, preallocated. Multiple of 4096. Default 128 MiB.
     pub segment_size: u64,
-    /// Largest entry payload accepted by `append`. Default 64 MiB, at most 1 GiB.
+    /// Largest entry payload accepted by `append`, at most 1 GiB. Default
+    /// 64 MiB, or the largest entry one segment holds if that is less: see
+    /// [`Config::entry_limit`] (what a WAL runs with once open).
     pub max_entry_size: u64,
     /// Most bytes of encoded records in one group commit. Default 4 MiB.
     pub max_batch_bytes: usize,
@@ -159,6 +161,9 @@ pub struct Config {
     /// `Config::s3`, which also sets `backend` to [`BackendType::AwsS3`].
     /// Without the feature it is always `None`.
     pub s3: Option<s3::S3Config>,
+    /// `max_entry_size` was set with its setter (else its default follows the
+    /// segment size: see [`Config::entry_limit`]).
+    max_entry_size_set: bool,
 }
 
 /// The default [`Config::max_entry_size`], 64 MiB.
@@ -195,6 +200,7 @@ impl Config {
             dir: dir.into(),
             segment_size: 128 << 20,
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
+            max_entry_size_set: false,
             max_batch_bytes: 4 << 20,
             max_batch_entries: 65_536,
             commit_delay: Duration::ZERO,
@@ -226,24 +232,54 @@ impl Config {
     /// assert!(matches!(odd.validate(), Err(Error::Config(m)) if m.contains("multiple of 4096")));
     /// ```
     ///
-    /// Unless [`Config::max_entry_size`] was changed from its default, it
-    /// follows: the default 64 MiB, or the largest entry one segment of this
-    /// size holds if that is less (so a Go user's 1 MB segments need one
-    /// setting, as in Go). Set `max_entry_size` after this to choose it.
+    /// Unless the entry limit was set ([`Config::max_entry_size`]), it
+    /// follows the segment size, in whichever order the two are set (see
+    /// [`Config::entry_limit`]): a Go user's 1 MB segments need one setting,
+    /// as in Go.
     ///
     /// ```
     /// use xwal::Config;
     ///
     /// let small = Config::new("/var/lib/app/wal").segment_size(1 << 20);
     /// assert!(small.validate().is_ok());
-    /// assert!(small.max_entry_size < 1 << 20 && small.max_entry_size > 1000 << 10);
-    /// assert_eq!(Config::new("/w").segment_size(1 << 30).max_entry_size, 64 << 20);
+    /// assert!(small.entry_limit() < 1 << 20 && small.entry_limit() > 1000 << 10);
+    /// assert_eq!(Config::new("/w").segment_size(1 << 30).entry_limit(), 64 << 20);
     /// ```
     pub fn segment_size(mut self, bytes: u64) -> Self {
         self.segment_size = bytes;
-        if self.max_entry_size == DEFAULT_MAX_ENTRY_SIZE {
-            self.max_entry_size = DEFAULT_MAX_ENTRY_SIZE.min(largest_entry_in(bytes));
+        self
+    }
+
+    /// The largest entry this configuration accepts: `max_entry_size` if it
+    /// was set with its setter or given another value than the default;
+    /// otherwise the default 64 MiB, or the largest entry one segment holds
+    /// if that is less. The same whatever the order of the setters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xwal::Config;
+    ///
+    /// let a = Config::new("/w").segment_size(1 << 20).max_entry_size(4096);
+    /// let b = Config::new("/w").max_entry_size(4096).segment_size(1 << 20);
+    /// assert_eq!((a.entry_limit(), b.entry_limit()), (4096, 4096));
+    /// let mut c = Config::new("/w");
+    /// c.segment_size = 1 << 20; // a field set directly follows the same rule
+    /// assert!(c.entry_limit() < 1 << 20);
+    /// ```
+    pub fn entry_limit(&self) -> u64 {
+        match (self.max_entry_size_set, self.max_entry_size) {
+            (false, DEFAULT_MAX_ENTRY_SIZE) => {
+                DEFAULT_MAX_ENTRY_SIZE.min(largest_entry_in(self.segment_size))
+            }
+            (_, set) => set,
         }
+    }
+
+    /// The configuration as the engine runs it: the entry limit resolved.
+    pub(crate) fn resolved(mut self) -> Config {
+        self.max_entry_size = self.entry_limit();
+        self.max_entry_size_set = true;
         self
     }
     /// Sets [`Config::max_entry_size`].
@@ -264,6 +300,7 @@ impl Config {
     /// ```
     pub fn max_entry_size(mut self, bytes: u64) -> Self {
         self.max_entry_size = bytes;
+        self.max_entry_size_set = true;
         self
     }
     /// Sets [`Config::max_batch_bytes`].
@@ -522,6 +559,11 @@ impl Config {
     /// assert!(matches!(&err, Error::Config(m) if m.contains("raise segment_size")));
     /// ```
     pub fn validate(&self) -> Result<()> {
+        self.clone().resolved().check()
+    }
+
+    /// [`Config::validate`] of a resolved configuration.
+    fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.dir.as_os_str().is_empty() {
             return bad("dir is empty: set Config::new(\"/path/to/wal\")".into());
@@ -644,6 +686,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_entry_limit_does_not_depend_on_the_setters_order() {
+        let sizes = [
+            (1u64 << 20, 4096u64),
+            (1 << 20, DEFAULT_MAX_ENTRY_SIZE),
+            (1 << 30, 1 << 20),
+        ];
+        for (segment, entry) in sizes {
+            let a = Config::new("/w")
+                .segment_size(segment)
+                .max_entry_size(entry);
+            let b = Config::new("/w")
+                .max_entry_size(entry)
+                .segment_size(segment);
+            assert_eq!(a.entry_limit(), b.entry_limit(), "{segment} {entry}");
+            assert_eq!(
+                a.validate().is_ok(),
+                b.validate().is_ok(),
+                "{segment} {entry}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_segment_size_set_as_a_field_shrinks_the_default_entry_limit() {
+        let mut by_field = Config::new("/w");
+        by_field.segment_size = 1 << 20;
+        let by_setter = Config::new("/w").segment_size(1 << 20);
+        assert_eq!(by_field.entry_limit(), by_setter.entry_limit());
+        assert!(by_field.validate().is_ok());
+    }
+
+    #[test]
     fn defaults_are_valid() {
         Config::new("/x").validate().unwrap();
     }
@@ -684,6 +758,8 @@ mod tests {
         by_hand.replay_chunk_size = 64 << 10;
         by_hand.replay_read_ahead = 2;
         by_hand.backend = BackendType::AwsS3;
+        // Resolved: the setter also records that the entry limit was chosen.
+        let (built, by_hand) = (built.resolved(), by_hand.resolved());
         assert_eq!(format!("{built:?}"), format!("{by_hand:?}"));
         assert_ne!(format!("{built:?}"), format!("{:?}", Config::new("/b")));
     }

@@ -350,7 +350,7 @@ fn apply(mut cfg: Config, table: &toml::Table) -> Result<Config> {
         cfg = cfg.segment_size(size("segment_size", v)?);
     }
     if let Some(v) = get("max_entry_size") {
-        cfg.max_entry_size = size("max_entry_size", v)?;
+        cfg = cfg.max_entry_size(size("max_entry_size", v)?);
     }
     if let Some(v) = get("max_batch_bytes") {
         cfg.max_batch_bytes = size_usize("max_batch_bytes", v)?;

@@ -104,6 +104,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
+        let config = config.resolved();
         config.validate()?;
         if !crate::io::fs::is_dir(&config.dir) {
             return Err(Error::Io {
@@ -125,6 +126,7 @@ impl Wal {
 }
 
 fn open_writable(config: Config, seams: Seams) -> Result<(Wal, RecoveryReport)> {
+    let config = config.resolved();
     config.validate()?;
     let _span = tracing::info_span!("open", dir = %config.dir.display()).entered();
     let fs_guard = seams

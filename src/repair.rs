@@ -195,6 +195,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn repair(config: Config) -> Result<RepairReport> {
+        let config = config.resolved();
         config.validate()?;
         let dir = config.dir.clone();
         if !fs::is_dir(&dir) {

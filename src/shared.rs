@@ -172,6 +172,11 @@ impl Shared {
         last_lsn: u64,
         uring: bool,
     ) -> Self {
+        debug_assert_eq!(
+            config.max_entry_size,
+            config.entry_limit(),
+            "the engine runs a resolved configuration"
+        );
         let limits = BatchLimits {
             bytes: config.max_batch_bytes,
             entries: config.max_batch_entries,

@@ -98,11 +98,8 @@ fn open_refuses_invalid_config_before_touching_the_disk() {
             }
             let d = tempdir();
             let dir = d.path().join("wal");
-            let cfg = Config {
-                dir: dir.clone(),
-                ..cfg
-            }
-            .io_engine(engine);
+            let mut cfg = cfg.clone().io_engine(engine);
+            cfg.dir = dir.clone();
             match Wal::open(cfg) {
                 Err(Error::Config(msg)) => assert!(msg.contains(field), "{what}: {msg}"),
                 Err(e) => panic!("{what}: expected Error::Config, got {e}"),

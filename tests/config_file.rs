@@ -164,10 +164,8 @@ fn from_file_names_the_file() {
     let c = Config::from_file(&p).unwrap();
     assert_eq!((c.segment_size, c.max_entry_size), (512 << 10, 64 << 10));
     // Usable once dir is set.
-    let c = Config {
-        dir: d.path().join("wal"),
-        ..c
-    };
+    let mut c = c;
+    c.dir = d.path().join("wal");
     let (wal, _) = xwal::Wal::open(c).unwrap();
     wal.append(b"x").unwrap();
     assert_eq!(wal.segments()[0].capacity, 512 << 10);

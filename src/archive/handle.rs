@@ -40,7 +40,10 @@ impl Wal {
         let archive = Archive::open_remote(s3.clone())?;
         let segments = archive.visible(Vec::new(), true)?;
         let last_lsn = archive.last_lsn(&segments);
-        let config = Config::new(scratch).io_engine(IoEngine::Auto).s3(s3);
+        let config = Config::new(scratch)
+            .io_engine(IoEngine::Auto)
+            .s3(s3)
+            .resolved();
         config.validate()?;
         let uring = crate::io::reads_use_uring(IoEngine::Auto);
         let mut shared = Shared::new(
