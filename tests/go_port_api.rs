@@ -69,17 +69,21 @@ fn one_megabyte_segments_need_one_setting() {
     let d = tempdir();
     let cfg = Config::new(d.path()).segment_size(1 << 20);
     let wal = open(&cfg);
-    assert!(cfg.max_entry_size >= 1000 << 10, "{}", cfg.max_entry_size);
+    assert!(cfg.entry_limit() >= 1000 << 10, "{}", cfg.entry_limit());
     assert_eq!(wal.append(&vec![7u8; 1000 << 10]).unwrap(), 1);
-    // Set after the segment size, the entry limit is what the user says.
+    // Set, the entry limit is what the user says, before or after the size.
     let c = Config::new(d.path())
         .segment_size(1 << 20)
         .max_entry_size(4096);
-    assert_eq!(c.max_entry_size, 4096);
+    assert_eq!(c.entry_limit(), 4096);
+    let c = Config::new(d.path())
+        .max_entry_size(4096)
+        .segment_size(1 << 20);
+    assert_eq!(c.entry_limit(), 4096);
     // From a config file too.
     #[cfg(feature = "config-file")]
     {
         let f = Config::from_toml_str("segment_size = \"1MiB\"").unwrap();
-        assert!(f.max_entry_size < 1 << 20);
+        assert!(f.entry_limit() < 1 << 20);
     }
 }
