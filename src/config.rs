@@ -25,6 +25,7 @@ use std::time::Duration;
 /// assert!(Config::new("/var/lib/app/wal").sync(every_10ms).validate().is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SyncPolicy {
     /// Group commit: every batch is written then `fdatasync`ed (linked in io_uring)
     /// before any of its appends is acknowledged. The default.
@@ -112,6 +113,7 @@ impl std::fmt::Display for BackendType {
 /// assert!(cfg.validate().is_ok());
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// The WAL directory. Created if missing. There is no default: `/tmp` is not a place for a WAL.
     pub dir: PathBuf,

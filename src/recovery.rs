@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RecoveryReport {
     /// Segments with a valid header.
     pub segments: usize,
@@ -97,6 +98,7 @@ pub struct RecoveryReport {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Truncation {
     /// Segment number.
     pub segment: u64,
@@ -143,6 +145,7 @@ pub struct Truncation {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShortFile {
     /// Segment number.
     pub segment: u64,

@@ -49,6 +49,7 @@ pub const MAX_COMMITS_IN_FLIGHT: usize = 4;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum IoEngine {
     /// io_uring; `open` fails with [`Error::IoUringUnavailable`] if the kernel refuses it.
     #[default]

@@ -67,6 +67,7 @@ pub struct Entry {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Direction {
     /// Oldest first.
     #[default]
@@ -104,6 +105,7 @@ pub enum Direction {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ReplayRange {
     /// Everything present.
     #[default]
@@ -143,6 +145,7 @@ pub enum ReplayRange {
 /// assert!(!opts.consume);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ReplayOptions {
     /// Order.
     pub direction: Direction,
@@ -274,6 +277,7 @@ impl ReplayOptions {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReplaySummary {
     /// Entries delivered.
     pub entries: u64,

@@ -53,6 +53,7 @@ impl Policy {
             SyncPolicy::Dsync => "dsync",
             SyncPolicy::Interval(_) => "interval",
             SyncPolicy::Never => "never",
+            _ => "other",
         }
     }
 }
@@ -68,6 +69,7 @@ pub fn engine_name(e: IoEngine) -> &'static str {
         IoEngine::Uring => "uring",
         IoEngine::Sync => "sync",
         IoEngine::Auto => "auto",
+        _ => "other",
     }
 }
 
