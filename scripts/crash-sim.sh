@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Power-loss simulation campaign (tests/crash_sim.rs).
+# Power-loss simulation campaign (tests/crash_sim.rs): power cuts at random
+# operations of the writer's data path and of every file-system call under the
+# WAL directory (data and metadata, see ARCHITECTURE.md "The crash model"),
+# inside recoveries too; prints the cuts by phase and the acknowledged entries
+# verified, then runs the negative controls.
 #   scripts/crash-sim.sh --points N        run N crash points (default 20000)
 #   scripts/crash-sim.sh --seed S [--bit-flips]   reproduce one seed
 set -euo pipefail
