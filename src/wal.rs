@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-/// Public view of a segment.
-pub type SegmentInfo = SegmentMeta;
+/// Public view of a segment: the engine's own record of it, re-exported
+/// under this name (its fields are documented where it is defined).
+pub use crate::shared::SegmentMeta as SegmentInfo;
 
 /// A write-ahead log. `Send + Sync`: share it with `Arc` and append from any thread.
 ///
@@ -819,6 +820,49 @@ impl Wal {
         let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
         summary.consumed = self.shared.consume_segments(&consumable)?;
         Ok(summary)
+    }
+
+    /// Deletes every sealed segment whose entries all have an LSN of `lsn` or
+    /// lower (for example once a replica or a snapshot holds them): the
+    /// caller names a position in the log, not a file. Entries above `lsn`
+    /// that share a segment with older ones stay, as do the active segment's.
+    /// Returns the segments deleted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, ReplayOptions, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// wal.append(b"one")?;
+    /// wal.append(b"two")?;
+    /// wal.rotate()?;
+    /// wal.append(b"three")?;
+    /// assert!(wal.purge_through_lsn(1)?.is_empty()); // LSN 2 shares the segment
+    /// assert_eq!(wal.purge_through_lsn(2)?.len(), 1);
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// assert_eq!(lsns, [3]);
+    /// # Ok(()) }
+    /// ```
+    pub fn purge_through_lsn(&self, lsn: Lsn) -> Result<Vec<u64>> {
+        let through = {
+            let table = self.shared.table.lock();
+            let metas: Vec<SegmentMeta> = table.values().copied().collect();
+            // A segment's entries end below the next one's first LSN; the
+            // last (active) segment has no next and is never purged.
+            metas
+                .windows(2)
+                .take_while(|w| w[1].first_lsn.saturating_sub(1) <= lsn)
+                .last()
+                .map(|w| w[0].segment)
+        };
+        match through {
+            Some(segment) => self.purge_through(segment),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Deletes sealed segments numbered `segment` or lower (for example after a
