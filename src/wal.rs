@@ -344,6 +344,53 @@ impl Wal {
         D: AsRef<[u8]>,
     {
         let items: Vec<D> = entries.into_iter().collect();
+        self.check_batch(&items)?;
+        let c = self.stage_quietly(&Group(&items))?;
+        let (first, last) = (c.lsn, c.lsn + items.len() as u64 - 1);
+        self.lead_or_wait(last, c.epoch)?;
+        Ok(first..=last)
+    }
+
+    /// [`Wal::append_batch`] without waiting: the entries get consecutive
+    /// LSNs, all or none, and the ticket answers for the last one (acks come
+    /// in LSN order, so when it is durable all are). The first LSN is
+    /// `ticket.lsn() - n + 1` for `n` entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+    /// let (wal, _) = Wal::open(config)?;
+    /// let ticket = wal.submit_batch([b"a", b"b", b"c"])?; // does not block
+    /// assert_eq!(ticket.lsn(), 3);
+    /// assert_eq!(ticket.wait()?, 3); // all three durable
+    /// # Ok(()) }
+    /// ```
+    pub fn submit_batch<I, D>(&self, entries: I) -> Result<CommitTicket>
+    where
+        I: IntoIterator<Item = D>,
+        D: AsRef<[u8]>,
+    {
+        let items: Vec<D> = entries.into_iter().collect();
+        self.check_batch(&items)?;
+        let c = self.stage(&Group(&items))?;
+        let last = c.lsn + items.len() as u64 - 1;
+        Ok(CommitTicket::new(
+            last,
+            c.epoch,
+            self.shared.commits.clone(),
+        ))
+    }
+
+    /// A batch is at least one entry, each within the entry limit, and all
+    /// of them one write: within a segment and the in-flight bound the
+    /// segment headers promise recovery (a batch plus one record of the
+    /// largest entry; ARCHITECTURE.md, "Recovery").
+    fn check_batch<D: AsRef<[u8]>>(&self, items: &[D]) -> Result<()> {
         if items.is_empty() {
             return Err(Error::InvalidBatch {
                 count: 0,
@@ -351,24 +398,18 @@ impl Wal {
             });
         }
         let mut total = 0u64;
-        for d in &items {
+        for d in items {
             let len = d.as_ref().len();
             self.check_entry(len)?;
             total += encoded_record_len(entry_body_len(u64::MAX, len)) as u64;
         }
-        // A group is one write: it must fit a segment, and the in-flight
-        // bound the segment headers promise recovery (a batch plus one record
-        // of the largest entry; ARCHITECTURE.md, "Recovery").
         let c = &self.shared.config;
         let largest = encoded_record_len(entry_body_len(u64::MAX, c.max_entry_size as usize));
         let limit = (c.segment_size - BLOCK_SIZE as u64).min((c.max_batch_bytes + largest) as u64);
-        if total > limit {
-            return Err(Error::EntryTooLarge { size: total, limit });
+        match total > limit {
+            true => Err(Error::EntryTooLarge { size: total, limit }),
+            false => Ok(()),
         }
-        let c = self.stage_quietly(&Group(&items))?;
-        let (first, last) = (c.lsn, c.lsn + items.len() as u64 - 1);
-        self.lead_or_wait(last, c.epoch)?;
-        Ok(first..=last)
     }
 
     /// Makes everything accepted so far durable, whatever the sync policy. Returns the durable LSN.
