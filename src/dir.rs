@@ -12,12 +12,6 @@ use std::fs::File;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
-/// Writes a small file that is only a hint (no fsync), never following a
-/// symlink at `path` (`O_NOFOLLOW`), mode 0600.
-pub(crate) fn write_hint_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    fs::write_small(path, bytes)
-}
-
 /// Replaces file `name` of `dir` atomically and durably: writes a temporary
 /// file, syncs it, renames it over `name`, syncs the directory. A crash
 /// leaves the old file or the new one, never a mix.
@@ -682,14 +676,14 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
 /// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
 pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
     let marker = dir.join(RESTORE_MARKER);
-    if fs::metadata(&marker).is_ok() {
+    if fs::exists(&marker) {
         return Err(Error::RestoreIncomplete {
             dir: dir.to_path_buf(),
             marker,
         });
     }
     let marker = dir.join(REPAIR_MARKER);
-    if fs::metadata(&marker).is_ok() {
+    if fs::exists(&marker) {
         return Err(Error::RepairIncomplete {
             dir: dir.to_path_buf(),
             marker,

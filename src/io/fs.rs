@@ -445,8 +445,19 @@ pub fn read_user_text(path: &Path, limit_bytes: usize) -> io::Result<String> {
 
 fn read_small_as(path: &Path, how: OpenHow, limit_bytes: usize) -> io::Result<Vec<u8>> {
     let file = open(path, how)?;
-    let mut buf = vec![0u8; limit_bytes + 1];
-    let n = read_at(path, &file, &mut buf, 0)?;
+    // Sized by the file, not the limit (an anchor index's limit is far above
+    // its usual size, and replay reads one per segment); grown if the file
+    // grew meanwhile, up to one byte past the limit.
+    let len_now = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; len_now.min(limit_bytes) + 1];
+    let mut n = 0;
+    loop {
+        n += read_at(path, &file, &mut buf[n..], n as u64)?;
+        if n < buf.len() || buf.len() > limit_bytes {
+            break;
+        }
+        buf.resize((buf.len() * 2).min(limit_bytes + 1), 0);
+    }
     if n > limit_bytes {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

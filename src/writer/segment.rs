@@ -144,7 +144,7 @@ impl Writer {
         }
         let bytes = crate::format::encode_anchor_index(a.meta.segment, a.meta.salt, &anchors);
         let path = dir::anchor_index_path(&self.shared.dir, a.meta.segment);
-        if let Err(e) = dir::write_hint_file(&path, &bytes) {
+        if let Err(e) = crate::io::fs::write_small(&path, &bytes) {
             tracing::warn!(path = %path.display(), error = %e, "could not write the anchor index (a replay hint)");
         }
     }
