@@ -84,6 +84,9 @@ struct State {
     /// Set when the writer stops or fences: every claim answers it.
     closed: Option<Error>,
     writer_asleep: bool,
+    /// A producer led a commit while the writer slept and left a sync owed:
+    /// the writer must wake and sleep again with the interval's deadline.
+    rearm: bool,
     /// Buffers the writer gave back, of the normal capacity.
     spares: Vec<AlignedBuf>,
     /// Bumped at each take: tells a chaos claim that its buffer left.
@@ -138,6 +141,7 @@ impl AppendBuffer {
                 roll_error: None,
                 closed: None,
                 writer_asleep: false,
+                rearm: false,
                 spares: Vec::new(),
                 epoch: 0,
             }),
@@ -459,8 +463,19 @@ impl AppendBuffer {
         }
     }
 
+    /// Tells a sleeping writer that its deadline is stale (a producer led a
+    /// commit and left a sync owed): its wait returns as if timed out.
+    pub fn rearm_writer(&self) {
+        let mut s = self.state.lock();
+        s.rearm = true;
+        if s.writer_asleep {
+            self.writer.notify_all();
+        }
+    }
+
     /// The writer's wait for work: records staged, a rollover wanted, the
-    /// buffer closed, or `other()` (a queued request). False on `deadline`.
+    /// buffer closed, or `other()` (a queued request). False on `deadline`,
+    /// or when [`AppendBuffer::rearm_writer`] asked for a new deadline.
     pub fn wait_for_work(
         &self,
         other: &mut dyn FnMut() -> bool,
@@ -472,6 +487,9 @@ impl AppendBuffer {
         loop {
             if s.entries > 0 || s.roll_wanted.is_some() || s.closed.is_some() || other() {
                 return true;
+            }
+            if std::mem::take(&mut s.rearm) {
+                return false;
             }
             s.writer_asleep = true;
             let timed_out = match deadline {

@@ -52,6 +52,31 @@ fn interval_policy_syncs_without_flush() {
     }
 }
 
+/// A producer that finds the writer asleep commits on its own thread (the
+/// leader path). The writer went to sleep owing no sync, so without being
+/// re-armed it would sleep past the interval forever.
+#[test]
+fn interval_sync_runs_after_an_append_led_by_a_producer() {
+    for engine in ENGINES {
+        let d = tempdir();
+        let wal =
+            open(&small(d.path(), engine).sync(SyncPolicy::Interval(Duration::from_millis(20))));
+        for n in 1..=5u64 {
+            // Long enough for the interval sync to run and the writer to sleep.
+            std::thread::sleep(Duration::from_millis(60));
+            assert_eq!(wal.append(b"a").unwrap(), n);
+            let start = Instant::now();
+            while wal.durable_index() < n {
+                assert!(
+                    start.elapsed() < Duration::from_secs(2),
+                    "{engine:?}: append {n} never synced"
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+}
+
 #[test]
 fn never_policy_acks_before_sync() {
     for engine in ENGINES {

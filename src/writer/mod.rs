@@ -291,6 +291,11 @@ impl Writer {
         self.commit_staged();
         self.complete_inflight();
         debug_assert!(self.inflight.is_empty());
+        if self.sleep_deadline().is_some() {
+            // The writer thread sleeps with the deadline it computed before
+            // this commit (none): it must recompute it or never sync.
+            self.shared.appends.rearm_writer();
+        }
     }
 
     /// Unless the next batch is already full, lets the disk work a little
