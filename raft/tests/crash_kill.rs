@@ -6,6 +6,11 @@
 //! its log id; no truncated entry ever comes back; the vote and the purge
 //! point are at least what was reported. XWAL_RAFT_KILL_CYCLES sets the
 //! cycles (default 8).
+//!
+//! A kill can land between a truncation's durable record and the line that
+//! reports it, so the child announces each truncation before it starts
+//! (`t`): the parent then accepts the suffix from there whole or gone
+//! (never part of it), and a suffix gone counts as truncated from then on.
 
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt};
 use openraft::{CommittedLeaderId, EntryPayload, RaftLogReader, Vote};
@@ -43,6 +48,7 @@ async fn child(dir: &str) {
     let state = store.get_log_state().await.expect("state");
     let mut last = state.last_log_id.map_or(0, |l| l.index);
     let mut term = state.last_log_id.map_or(1, |l| l.leader_id.term) + 1;
+    let mut purged = state.last_purged_log_id.map_or(0, |l| l.index);
     let vote = store
         .read_vote()
         .await
@@ -55,39 +61,42 @@ async fn child(dir: &str) {
         x ^= x >> 7;
         x ^= x << 17;
         match x % 20 {
-            0 if last > 5 => {
+            0 if last > 5 && last - 5 > purged => {
                 let at = last - x % 5;
+                writeln!(out, "@t {at}").unwrap();
+                out.flush().unwrap();
                 store
                     .truncate(LogId::new(CommittedLeaderId::new(term, 1), at))
                     .await
                     .expect("truncate");
                 last = at - 1;
                 term += 1;
-                writeln!(out, "T {at}").unwrap();
+                writeln!(out, "@T {at}").unwrap();
                 out.flush().unwrap();
                 // A kill in this pause finds the truncation with nothing
                 // appended after it: only its own record keeps it.
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            1 if last > 100 => {
+            1 if last > 100 && last - 60 > purged => {
                 let upto = last - 60;
+                purged = upto;
                 let log_id = store.try_get_log_entries(upto..=upto).await.expect("read")[0].log_id;
                 store.purge(log_id).await.expect("purge");
-                writeln!(out, "P {upto}").unwrap();
+                writeln!(out, "@P {upto}").unwrap();
                 out.flush().unwrap();
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             2 => {
                 let v = Vote::new(vote + round + 1, 1);
                 store.save_vote(&v).await.expect("vote");
-                writeln!(out, "V {}", v.leader_id.term).unwrap();
+                writeln!(out, "@V {}", v.leader_id.term).unwrap();
             }
             _ => {
                 let n = 1 + x % 16;
                 let batch: Vec<Entry> = (last + 1..=last + n).map(|i| entry(term, i)).collect();
                 store.blocking_append(batch).await.expect("append");
                 last += n;
-                writeln!(out, "F {} {} {term}", last - n + 1, last).unwrap();
+                writeln!(out, "@F {} {} {term}", last - n + 1, last).unwrap();
             }
         }
         out.flush().unwrap();
@@ -108,13 +117,15 @@ fn child_process() {
 struct Model {
     acked: BTreeMap<u64, LogId>,
     truncated: BTreeSet<LogId>,
+    /// A truncation announced and not reported: it may or may not have run.
+    truncating: Option<u64>,
     purged: u64,
     vote: u64,
 }
 
 impl Model {
     fn apply(&mut self, line: &str) {
-        let f: Vec<u64> = line[2..]
+        let f: Vec<u64> = line[1..]
             .split(' ')
             .filter_map(|v| v.parse().ok())
             .collect();
@@ -125,7 +136,9 @@ impl Model {
                         .insert(i, LogId::new(CommittedLeaderId::new(*term, 1), i));
                 }
             }
+            (b't', [at]) => self.truncating = Some(*at),
             (b'T', [at]) => {
+                self.truncating = None;
                 let gone = self.acked.split_off(at);
                 self.truncated.extend(gone.into_values());
             }
@@ -137,9 +150,27 @@ impl Model {
             _ => {}
         }
     }
+
+    /// Settles an announced truncation by what the store holds: the acked
+    /// suffix from its index on is all there (it did not run) or all gone.
+    fn settle_truncation(&mut self, got: &BTreeMap<u64, LogId>, cycle: u64) {
+        let Some(at) = self.truncating.take() else {
+            return;
+        };
+        let kept = self.acked.range(at..).filter(|(i, _)| got.contains_key(i));
+        let (kept, suffix) = (kept.count(), self.acked.range(at..).count());
+        assert!(
+            kept == 0 || kept == suffix,
+            "cycle {cycle}: a truncation from {at} kept {kept} of {suffix} entries"
+        );
+        if kept == 0 {
+            let gone = self.acked.split_off(&at);
+            self.truncated.extend(gone.into_values());
+        }
+    }
 }
 
-async fn check(dir: &std::path::Path, model: &Model, cycle: u64) -> u64 {
+async fn check(dir: &std::path::Path, model: &mut Model, cycle: u64) -> u64 {
     let mut store = XwalLogStore::open(config(dir)).expect("reopen");
     let state = store.get_log_state().await.unwrap();
     let purged = state.last_purged_log_id.map_or(0, |l| l.index);
@@ -160,6 +191,7 @@ async fn check(dir: &std::path::Path, model: &Model, cycle: u64) -> u64 {
     );
     let entries = store.try_get_log_entries(..).await.unwrap();
     let got: BTreeMap<u64, LogId> = entries.iter().map(|e| (e.log_id.index, e.log_id)).collect();
+    model.settle_truncation(&got, cycle);
     for (i, id) in &model.acked {
         if *i > purged {
             assert_eq!(
@@ -230,21 +262,28 @@ fn sigkill_keeps_what_openraft_was_told() {
             lines
         });
         std::thread::sleep(Duration::from_millis(150 + (cycle * 97) % 300));
+        let early = c.try_wait().unwrap();
+        assert!(
+            early.is_none(),
+            "cycle {cycle}: the child stopped by itself: {early:?}"
+        );
         c.kill().unwrap(); // SIGKILL
         c.wait().unwrap();
         let lines = reader.join().unwrap();
         lines_seen += lines.len();
-        for l in lines.iter().filter(|l| l.len() > 2) {
+        // The child's own lines start at an '@' (the test harness prints
+        // its "test child_process ... " before the first on the same line).
+        for l in lines.iter().filter_map(|l| l.split_once('@').map(|s| s.1)) {
             model.apply(l);
             *kinds.entry(l.as_bytes()[0]).or_default() += 1;
         }
-        rt.block_on(check(d.path(), &model, cycle));
+        rt.block_on(check(d.path(), &mut model, cycle));
     }
     assert!(
         lines_seen > 50,
         "the child did work: {lines_seen} acknowledgements"
     );
-    for k in [b'F', b'T', b'P', b'V'] {
+    for k in [b'F', b't', b'T', b'P', b'V'] {
         assert!(
             kinds.get(&k).is_some_and(|n| *n > 0),
             "no {} was acknowledged: {kinds:?}",
