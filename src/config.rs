@@ -166,6 +166,9 @@ pub struct Config {
     /// `max_entry_size` was set with its setter (else its default follows the
     /// segment size: see [`Config::entry_limit`]).
     max_entry_size_set: bool,
+    /// Set only by the Go import on its own open: the import's marker is
+    /// then expected, not refused.
+    pub(crate) importing: bool,
 }
 
 /// The default [`Config::max_entry_size`], 64 MiB.
@@ -203,6 +206,7 @@ impl Config {
             segment_size: 128 << 20,
             max_entry_size: DEFAULT_MAX_ENTRY_SIZE,
             max_entry_size_set: false,
+            importing: false,
             max_batch_bytes: 4 << 20,
             max_batch_entries: 65_536,
             commit_delay: Duration::ZERO,

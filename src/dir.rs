@@ -3,7 +3,8 @@
 use crate::error::{Error, Result};
 use crate::format::BLOCK_SIZE;
 pub(crate) use crate::format::names::{
-    FileKind, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER, anchor_index_path, classify, segment_path,
+    FileKind, IMPORT_MARKER, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER, anchor_index_path, classify,
+    segment_path,
 };
 use crate::format::names::{PREFIX, PREPARING_SUFFIX};
 use crate::io::AlignedBuf;
@@ -673,8 +674,17 @@ pub fn read_header_block(path: &Path) -> Result<Vec<u8>> {
     read_at(path, 0, BLOCK_SIZE)
 }
 
-/// Fails with [`Error::RestoreIncomplete`] if `dir` holds an interrupted restore.
-pub(crate) fn check_no_unfinished_work(dir: &Path) -> Result<()> {
+/// Fails with [`Error::RestoreIncomplete`], [`Error::RepairIncomplete`] or
+/// [`Error::ImportIncomplete`] if `dir` holds that work interrupted (the
+/// import's own open passes `importing`).
+pub(crate) fn check_no_unfinished_work(dir: &Path, importing: bool) -> Result<()> {
+    let marker = dir.join(IMPORT_MARKER);
+    if !importing && fs::exists(&marker) {
+        return Err(Error::ImportIncomplete {
+            dir: dir.to_path_buf(),
+            marker,
+        });
+    }
     let marker = dir.join(RESTORE_MARKER);
     if fs::exists(&marker) {
         return Err(Error::RestoreIncomplete {

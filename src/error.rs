@@ -175,6 +175,17 @@ pub enum Error {
         marker: std::path::PathBuf,
     },
 
+    /// The directory holds an import from a Go xwal directory that did not
+    /// finish (its marker file is still there): it may lack entries. Run the
+    /// import again into it; it clears what the interrupted one wrote.
+    #[error("{} holds an interrupted import ({} is present): run the import again to complete it", dir.display(), marker.display())]
+    ImportIncomplete {
+        /// The WAL directory.
+        dir: std::path::PathBuf,
+        /// The marker file.
+        marker: std::path::PathBuf,
+    },
+
     /// The WAL was closed.
     #[error("WAL is closed")]
     Closed,

@@ -1181,7 +1181,11 @@ pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Res
             "Go checkpoint numbers cannot be kept: {why}; import with renumbering to accept new numbers"
         )));
     }
+    let marker = config.dir.join(crate::format::IMPORT_MARKER);
     match crate::io::fs::list(&config.dir) {
+        Ok(listed) if crate::io::fs::exists(&marker) => {
+            clear_interrupted_import(&config.dir, &listed)?
+        }
         Ok(listed) => {
             if !listed.is_empty() {
                 return Err(Error::Config(format!(
@@ -1210,12 +1214,74 @@ pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Res
         max_entry_size: config.max_entry_size,
         ..ImportReport::default()
     };
+    // Marked until complete: a cut import is refused by every open, never
+    // taken for a shorter log.
+    let dir = config.dir.clone();
+    crate::dir::create_dir(&dir)?;
+    create_marker(&marker)?;
+    config.importing = true;
     let (wal, _) = crate::Wal::open(config)?;
     let result = import_into(&wal, plan, opts, &mut report);
     let closed = wal.close();
     result?;
     closed?;
+    crate::dir::remove_file(&marker)?;
+    crate::dir::sync_dir(&dir)?;
     Ok(report)
+}
+
+/// Creates the empty marker and makes its name durable. Created in place,
+/// not renamed in: a cut leaves it or nothing, never a temporary file that
+/// would make the directory look not empty to the import run again.
+fn create_marker(marker: &Path) -> Result<()> {
+    let io = |e| Error::io(format!("creating {}", marker.display()), e);
+    let how = crate::io::fs::OpenHow {
+        create: true,
+        ..crate::io::fs::OpenHow::WRITE
+    };
+    let file = crate::io::fs::open(marker, how).map_err(io)?;
+    drop(file);
+    let dir = marker.parent().unwrap_or(Path::new("."));
+    crate::dir::sync_dir(dir)
+}
+
+/// Removes what an interrupted import wrote into `dir` (its marker says the
+/// directory was empty when it began): segments, segments being prepared,
+/// anchor indexes, the lock file. A file no import writes is refused, and
+/// then nothing is removed.
+fn clear_interrupted_import(dir: &Path, listed: &[std::path::PathBuf]) -> Result<()> {
+    use crate::format::{FileKind, IMPORT_MARKER, LOCK_FILE, classify};
+    let _lock = crate::dir::DirLock::acquire(dir)?;
+    let ours = |name: &str| {
+        name == IMPORT_MARKER
+            || name == LOCK_FILE
+            || classify(name) != FileKind::Foreign
+            || (name.starts_with("wal-") && name.ends_with(".anchors"))
+    };
+    let names: Vec<(&std::path::PathBuf, String)> = listed
+        .iter()
+        .map(|p| {
+            (
+                p,
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    if let Some((p, _)) = names.iter().find(|(_, n)| !ours(n)) {
+        return Err(Error::Config(format!(
+            "destination {} holds an interrupted import and {}, which no import writes: nothing was changed",
+            dir.display(),
+            p.display()
+        )));
+    }
+    for (p, n) in &names {
+        if n != IMPORT_MARKER && n != LOCK_FILE {
+            crate::dir::remove_file(p)?;
+        }
+    }
+    crate::dir::sync_dir(dir)
 }
 
 fn import_into(

@@ -294,7 +294,7 @@ pub(crate) fn recover(
     // A view of an interrupted restore reads what was restored (each segment
     // was verified before it got its name); what may be missing follows it.
     // Of an interrupted repair: what it kept (the cut is not made yet).
-    let restore_incomplete = match dir::check_no_unfinished_work(&cfg.dir) {
+    let restore_incomplete = match dir::check_no_unfinished_work(&cfg.dir, cfg.importing) {
         Err(e) if read_only => Some(e),
         r => {
             r?;

@@ -14,7 +14,7 @@ use crate::format::{
     ARCHIVE_STATE_FILE, BLOCK_SIZE, HeaderDecode, MAX_LSN, RECORD_ALIGN, RECORD_HEADER_LEN,
     REPAIR_MARKER, RecordDecode, SegmentHeader, align_down, align_up, decode_record,
 };
-use crate::io::{AlignedBuf, WriteEngine, fs, sync::SyncWriteEngine};
+use crate::io::{AlignedBuf, WriteEngine, fs};
 
 /// A repair marker longer than this is not one xwal wrote.
 const PLAN_LIMIT_BYTES: usize = 1 << 20;
@@ -577,7 +577,7 @@ fn start_gap_segment(config: &Config, segment: u64, first_lsn: u64) -> Result<()
     let mut buf = AlignedBuf::new(BLOCK_SIZE);
     header.encode(buf.as_mut_slice());
     let file = dir::open_for_write(&path, false)?;
-    write_synced(file.as_raw_fd(), buf, 0, &path)?;
+    write_synced(&file, buf, 0, &path)?;
     dir::sync_dir(&config.dir)
 }
 
@@ -596,17 +596,18 @@ fn zero_after_cut(dir: &Path, segment: u64, cut: u64) -> Result<()> {
         .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
         .len();
     let end = align_up(len.max(cut + 1), BLOCK_SIZE as u64);
-    let mut engine = SyncWriteEngine::default();
+    // Through the storage seam: a simulated disk can cut the power here too.
+    let mut engine = fs::SeamWriteEngine::new(&path, &file);
     let io = |e| Error::io(format!("zeroing {} after the cut", path.display()), e);
     crate::recovery::zero_range(&mut engine, &path, &file, cut, end).map_err(io)?;
     engine.sync_data(file.as_raw_fd()).map_err(io)
 }
 
 /// Writes `buf` (one block) at `offset` and syncs it.
-fn write_synced(fd: std::os::fd::RawFd, buf: AlignedBuf, offset: u64, path: &Path) -> Result<()> {
-    let mut engine = SyncWriteEngine::default();
-    crate::recovery::write_through(&mut engine, fd, buf, BLOCK_SIZE, offset)
-        .and_then(|_| engine.sync_data(fd))
+fn write_synced(file: &std::fs::File, buf: AlignedBuf, offset: u64, path: &Path) -> Result<()> {
+    let mut engine = fs::SeamWriteEngine::new(path, file);
+    crate::recovery::write_through(&mut engine, file.as_raw_fd(), buf, BLOCK_SIZE, offset)
+        .and_then(|_| engine.sync_data(file.as_raw_fd()))
         .map_err(|e| Error::io(format!("writing the header of {}", path.display()), e))
 }
 

@@ -18,8 +18,8 @@ pub use anchor_index::{
 pub use entry::WalEntry;
 pub use evidence::{Evidence, EvidenceScan};
 pub use names::{
-    ARCHIVE_STATE_FILE, FileKind, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER, anchor_index_path,
-    classify, segment_file_name, segment_path,
+    ARCHIVE_STATE_FILE, FileKind, IMPORT_MARKER, LOCK_FILE, REPAIR_MARKER, RESTORE_MARKER,
+    anchor_index_path, classify, segment_file_name, segment_path,
 };
 pub use record::{
     BIT_FLIP_SEARCH_LIMIT, DecodeError, DecodedRecord, FLAG_GROUP_END, RECORD_ALIGN,

@@ -143,5 +143,11 @@ pub const RESTORE_MARKER: &str = "restore.incomplete";
 /// interrupted repair is refused by every open and completed by the next.
 pub const REPAIR_MARKER: &str = "repair.incomplete";
 
+/// Present while `xwal import-go` fills a new directory; removed (durably)
+/// when the import completes. `open` refuses a directory that has it (a cut
+/// import is never taken for a shorter log); the import run again clears
+/// what the interrupted one wrote and starts over.
+pub const IMPORT_MARKER: &str = "import.incomplete";
+
 /// The S3 archive tier's record of what lives only in S3 (feature `s3`).
 pub const ARCHIVE_STATE_FILE: &str = "archive.state";

@@ -296,6 +296,62 @@ pub fn install(root: &Path, fs: Arc<dyn FileSystem>) -> Installed {
     Installed { id }
 }
 
+/// A [`WriteEngine`](super::WriteEngine) over one open file whose writes
+/// and syncs go through the storage seam (positioned write, then a data
+/// sync when asked): for the few block writes outside the writer (repair's
+/// cut and header), so a simulated disk sees and can cut them.
+pub(crate) struct SeamWriteEngine<'a> {
+    path: &'a Path,
+    file: &'a File,
+    done: Option<(super::AlignedBuf, io::Result<()>)>,
+}
+
+impl<'a> SeamWriteEngine<'a> {
+    pub(crate) fn new(path: &'a Path, file: &'a File) -> Self {
+        SeamWriteEngine {
+            path,
+            file,
+            done: None,
+        }
+    }
+}
+
+impl super::WriteEngine for SeamWriteEngine<'_> {
+    fn name(&self) -> &'static str {
+        "seam"
+    }
+
+    fn wait_written(&mut self) -> bool {
+        self.done.as_ref().is_none_or(|(_, r)| r.is_ok())
+    }
+
+    fn start(&mut self, op: super::WriteOp) {
+        op.assert_aligned();
+        assert_eq!(op.fd, self.file.as_raw_fd(), "one file per engine");
+        assert!(self.done.is_none(), "one op in flight at a time");
+        let r = write_at(
+            self.path,
+            self.file,
+            &op.buf.as_slice()[..op.len],
+            op.offset,
+        )
+        .and_then(|()| match op.sync {
+            true => sync_file(self.path, self.file, true),
+            false => Ok(()),
+        });
+        self.done = Some((op.buf, r));
+    }
+
+    fn finish(&mut self) -> (super::AlignedBuf, io::Result<()>) {
+        self.done.take().expect("finish without start")
+    }
+
+    fn sync_data(&mut self, fd: std::os::fd::RawFd) -> io::Result<()> {
+        assert_eq!(fd, self.file.as_raw_fd(), "one file per engine");
+        sync_file(self.path, self.file, true)
+    }
+}
+
 /// Removes its file system when dropped (see [`install`]).
 #[cfg(feature = "test-seams")]
 #[derive(Debug)]

@@ -41,6 +41,9 @@ pub(super) struct SimState {
     phase: &'static str,
     /// Where the power failed, once it did.
     cut_phase: Option<&'static str>,
+    /// Files shrunk through the seam (by inode): only these may get their
+    /// full size back at a cut (a file written short was never longer).
+    pub(super) shrunk: std::collections::HashSet<(u64, u64)>,
 }
 
 /// What a power cut did.
@@ -199,6 +202,14 @@ impl SimDisk {
     /// nothing (as if the engine left it out).
     pub fn skip_dir_sync_after_rename(&self) {
         self.0.lock().meta.skip_dir_sync_after_rename = true;
+    }
+
+    /// Serves `dir` through this disk until the guard drops: for work that
+    /// runs outside a `Wal` opened with it (a repair, an import, a restore),
+    /// so that a cut can fall inside it too.
+    pub fn serve(&self, dir: &Path) -> io::Result<super::fs::Installed> {
+        let fs = self.file_system(dir)?;
+        Ok(super::fs::install(dir, std::sync::Arc::new(fs)))
     }
 
     /// The file system that routes a WAL's directory through this disk.
@@ -488,7 +499,7 @@ impl SimDisk {
         let (meta_kept, meta_lost) = s.meta.cut(rng)?;
         stats.meta_kept = meta_kept;
         stats.meta_lost = meta_lost;
-        undo_some_shrinks(dir, rng)?;
+        undo_some_shrinks(dir, rng, &s.shrunk)?;
         Ok(stats)
     }
 }
@@ -497,11 +508,20 @@ impl SimDisk {
 /// may come before or after the truncation reached the disk. Half of the
 /// shrunk segments get their full size back (the lost blocks read as zeros,
 /// as fallocated ones do), so recovery sees both states.
-fn undo_some_shrinks(dir: &Path, rng: &mut dyn FnMut() -> u64) -> io::Result<()> {
+fn undo_some_shrinks(
+    dir: &Path,
+    rng: &mut dyn FnMut() -> u64,
+    shrunk: &std::collections::HashSet<(u64, u64)>,
+) -> io::Result<()> {
     use crate::format::{HeaderDecode, SegmentHeader};
+    use std::os::unix::fs::MetadataExt;
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
         if p.extension().is_none_or(|x| x != "seg") {
+            continue;
+        }
+        let m = std::fs::metadata(&p)?;
+        if !shrunk.contains(&(m.dev(), m.ino())) {
             continue;
         }
         let mut block = vec![0u8; crate::format::BLOCK_SIZE];

@@ -385,7 +385,12 @@ impl FileSystem for SimFs {
 
     fn truncate(&self, path: &Path, file: &File, len: u64) -> io::Result<()> {
         let cut = self.tick("truncate", path)?;
-        Self::after(cut, StdFs.truncate(path, file, len))
+        let r = StdFs.truncate(path, file, len);
+        if r.is_ok() {
+            let inode = inode_of(&file.metadata()?);
+            self.0.state().shrunk.insert(inode);
+        }
+        Self::after(cut, r)
     }
 
     fn read_at(&self, path: &Path, file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -394,9 +399,13 @@ impl FileSystem for SimFs {
 
     fn write_at(&self, path: &Path, file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
         let cut = self.tick("write", path)?;
-        let mut old = vec![0u8; buf.len()];
-        let n = StdFs.read_at(path, file, &mut old, offset)?;
+        // Aligned: the file may be open O_DIRECT (a repair's block writes).
+        let block = crate::format::BLOCK_SIZE;
+        let mut aligned = super::AlignedBuf::new(buf.len().div_ceil(block).max(1) * block);
+        let old = &mut aligned.as_mut_slice()[..buf.len()];
+        let n = StdFs.read_at(path, file, old, offset)?;
         old[n..].fill(0);
+        let old = old.to_vec();
         StdFs.write_at(path, file, buf, offset)?;
         // Whole sectors only: the journal's unit (a partial one is padded
         // with what the file holds around it).

@@ -56,3 +56,15 @@ pub fn append_n_checked(wal: &Wal, lsns: std::ops::RangeInclusive<u64>, len: usi
 pub fn payload(lsn: u64, len: usize) -> Vec<u8> {
     (0..len).map(|i| (lsn as usize * 31 + i) as u8).collect()
 }
+
+/// A xorshift stream seeded by `seed`: the keep-or-lose choices of a
+/// simulated power cut (`SimDisk::crash_image`), different for every seed.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
