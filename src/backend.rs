@@ -21,7 +21,7 @@ use std::ops::RangeInclusive;
 /// // Code written against the Go interface runs on any backend.
 /// fn log_and_count<B: WalBackend>(backend: &B) -> xwal::Result<usize> {
 ///     backend.write(vec![b"put k v".to_vec()])?;
-///     let (tx, rx) = crossbeam_channel::unbounded();
+///     let (tx, rx) = xwal::channel::unbounded();
 ///     backend.replay(&tx, false)?;
 ///     Ok(rx.try_iter().count())
 /// }
@@ -79,7 +79,7 @@ pub trait WalBackend: Sized {
     /// let (wal, _) = <Wal as WalBackend>::open(config)?;
     /// wal.write(vec![b"a".to_vec(), b"b".to_vec()])?;
     ///
-    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let (tx, rx) = xwal::channel::unbounded();
     /// WalBackend::replay(&wal, &tx, true)?;
     /// let lsns: Vec<_> = rx.try_iter().map(|e| e.lsn).collect();
     /// assert_eq!(lsns, [2, 1]);
@@ -101,7 +101,7 @@ pub trait WalBackend: Sized {
     /// let cp = WalBackend::create_checkpoint(&wal)?;
     /// wal.write(vec![b"b".to_vec()])?;
     ///
-    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let (tx, rx) = xwal::channel::unbounded();
     /// // Segment 0 means "the first present".
     /// wal.replay_from_range(&tx, false, 0, cp)?;
     /// let data: Vec<_> = rx.try_iter().map(|e| e.data).collect();
@@ -150,7 +150,7 @@ pub trait WalBackend: Sized {
     /// wal.write(vec![b"b".to_vec()])?;
     ///
     /// // The checkpoint segment itself is included.
-    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let (tx, rx) = xwal::channel::unbounded();
     /// wal.replay_from_checkpoint(&tx, cp, false)?;
     /// let data: Vec<_> = rx.try_iter().map(|e| e.data).collect();
     /// assert_eq!(data, [b"a".to_vec(), b"b".to_vec()]);
@@ -177,7 +177,7 @@ pub trait WalBackend: Sized {
     /// let cp = WalBackend::create_checkpoint(&wal)?;
     /// wal.write(vec![b"b".to_vec()])?;
     ///
-    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let (tx, rx) = xwal::channel::unbounded();
     /// wal.replay_to_checkpoint(&tx, cp, true)?;
     /// let data: Vec<_> = rx.try_iter().map(|e| e.data).collect();
     /// assert_eq!(data, [b"a".to_vec()]);

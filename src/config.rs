@@ -449,7 +449,7 @@ impl Config {
     /// assert!(!config.zero_fill);
     /// let (wal, _) = Wal::open(config)?;
     /// let lsn = wal.append(b"entry")?;
-    /// let replayed: Vec<_> = wal.replay(ReplayOptions::all())?.collect();
+    /// let replayed: Vec<_> = wal.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!((replayed[0].lsn, &replayed[0].data[..]), (lsn, &b"entry"[..]));
     /// # Ok(()) }
     /// ```

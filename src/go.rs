@@ -12,7 +12,7 @@
 //! let dir = tempfile::tempdir_in(".").unwrap();
 //! let (wal, _) = GoWal::open(Config::new(dir.path()).segment_size(1 << 20))?;
 //! wal.write(vec![b"a".to_vec(), b"b".to_vec()])?;
-//! let (tx, rx) = crossbeam_channel::unbounded();
+//! let (tx, rx) = xwal::channel::unbounded();
 //! wal.replay(&tx, false)?;
 //! assert_eq!(rx.try_iter().count(), 2);
 //! assert_eq!(wal.segments().len(), 1); // a `Wal` method, through Deref

@@ -1119,7 +1119,7 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
 /// // The new WAL keeps Go's LSNs; open it with the sizes the import used.
 /// let config = config.max_entry_size(report.max_entry_size).segment_size(report.segment_size);
 /// let (wal, _) = Wal::open(config)?;
-/// let entries: Vec<_> = wal.replay(ReplayOptions::all())?.collect();
+/// let entries: Vec<_> = wal.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
 /// assert_eq!((entries.len(), entries[0].lsn), (1, 3));
 /// # Ok(()) }
 /// ```

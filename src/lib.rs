@@ -24,7 +24,9 @@
 //! // After a restart, replay rebuilds the state.
 //! let (wal, report) = Wal::open(config)?;
 //! assert_eq!(report.last_lsn, 4);
-//! let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+//! // Each item is a Result: a damaged log is an error, never a shorter log.
+//! let entries = wal.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
+//! let data: Vec<_> = entries.into_iter().map(|e| e.data).collect();
 //! assert_eq!(data.len(), 4);
 //! assert_eq!(data[0], b"put k1 v1");
 //! # Ok(()) }
@@ -103,6 +105,12 @@ mod writer;
 
 pub use backend::WalBackend;
 pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolicy};
+/// The channel of [`Replay::receiver`], [`Wal::replay_into`] and
+/// [`WalBackend`]: crossbeam-channel 0.5, re-exported on purpose so that a
+/// caller names the very types xwal uses without depending on the crate
+/// itself (`xwal::channel::unbounded()`, `select!`, timeouts). A new major
+/// version of it is a breaking change of xwal.
+pub use crossbeam_channel as channel;
 pub use error::{ArchiveErrorKind, Error, Result};
 pub use recovery::{Damage, RecoveryReport, ShortFile, Truncation};
 pub use repair::RepairReport;

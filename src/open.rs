@@ -95,7 +95,7 @@ impl Wal {
     /// writer.close()?;
     ///
     /// let (reader, _) = Wal::open_read_only(config.clone())?;
-    /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect();
+    /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(entries[0].data, b"entry");
     /// assert!(matches!(reader.append(b"refused"), Err(Error::ReadOnly)));
     /// // It takes no lock: a writer can open the directory meanwhile.

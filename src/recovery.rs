@@ -93,7 +93,7 @@ pub struct RecoveryReport {
 /// let cut = report.truncation.expect("the torn tail is cut");
 /// assert_eq!((cut.segment, cut.offset), (segment, second));
 /// assert_eq!(report.last_lsn, 1);
-/// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+/// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
 /// assert_eq!(data, [b"a".to_vec()]);
 /// # Ok(()) }
 /// ```
@@ -196,9 +196,12 @@ pub struct ShortFile {
 /// assert_eq!((damage.segment, damage.offset, damage.last_intact_lsn), (segment, 4096 + 80, 2));
 /// // The view gives every intact record, then the damage as an error.
 /// let mut replay = view.replay(ReplayOptions::all())?;
-/// let data: Vec<_> = replay.by_ref().map(|e| e.data).collect();
+/// let data: Vec<_> = replay.by_ref().map_while(Result::ok).map(|e| e.data).collect();
 /// assert_eq!(data, [b"a".to_vec(), b"b".to_vec()]);
 /// assert!(matches!(replay.finish(), Err(Error::Corruption { .. })));
+/// // Collected as results, the damage cannot pass for the end of the log.
+/// let all = view.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>();
+/// assert!(matches!(all, Err(Error::Corruption { .. })));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -189,7 +189,7 @@ impl Wal {
     /// assert!(report.aside.expect("the cut is kept aside").is_dir());
     ///
     /// let (wal, _) = Wal::open(config)?;
-    /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+    /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(data, [b"a".to_vec(), b"b".to_vec()]);
     /// assert_eq!(wal.append(b"d")?, report.reserved_through + 1);
     /// # Ok(()) }

@@ -32,7 +32,7 @@ pub use crate::shared::SegmentMeta as SegmentInfo;
 /// let lsn = wal.append(b"hello")?;           // durable when it returns
 /// let cp = wal.create_checkpoint()?;
 /// let replay = wal.replay(xwal::ReplayOptions::all())?;
-/// let entries: Vec<_> = replay.collect();
+/// let entries = replay.collect::<xwal::Result<Vec<_>>>()?; // a damaged log is an Err
 /// assert_eq!(entries[0].lsn, lsn);
 /// # let _ = cp;
 /// wal.close()?;
@@ -496,7 +496,7 @@ impl Wal {
     /// assert_eq!(wal.inc_last_index()?, 2);
     /// assert_eq!(wal.append(b"three")?, 3);
     /// // The skipped LSN has no entry to replay.
-    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(lsns, [1, 3]);
     /// # Ok(()) }
     /// ```
@@ -570,7 +570,7 @@ impl Wal {
     /// // Appends continue in a new segment.
     /// assert!(wal.segments().last().unwrap().segment > cp);
     /// let upto = ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp));
-    /// let data: Vec<_> = wal.replay(upto)?.map(|e| e.data).collect();
+    /// let data: Vec<_> = wal.replay(upto)?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(data, [b"state".to_vec()]);
     /// # Ok(()) }
     /// ```
@@ -807,7 +807,7 @@ impl Wal {
     /// wal.append_batch(["a", "b", "c"])?;
     ///
     /// let mut replay = wal.replay(ReplayOptions::all().backward())?;
-    /// let lsns: Vec<_> = replay.by_ref().map(|e| e.lsn).collect();
+    /// let lsns: Vec<_> = replay.by_ref().map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(lsns, [3, 2, 1]);
     /// let summary = replay.finish()?;
     /// assert_eq!(summary.entries, 3);
@@ -841,7 +841,7 @@ impl Wal {
     /// wal.append_batch(["a", "b"])?;
     ///
     /// // An unbounded channel needs no receiver running meanwhile.
-    /// let (tx, rx) = crossbeam_channel::unbounded();
+    /// let (tx, rx) = xwal::channel::unbounded();
     /// let summary = wal.replay_into(&tx, ReplayOptions::all())?;
     /// drop(tx);
     /// let data: Vec<_> = rx.iter().map(|e| e.data).collect();
@@ -884,7 +884,7 @@ impl Wal {
     /// wal.append(b"three")?;
     /// assert!(wal.purge_through_lsn(1)?.is_empty()); // LSN 2 shares the segment
     /// assert_eq!(wal.purge_through_lsn(2)?.len(), 1);
-    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(lsns, [3]);
     /// # Ok(()) }
     /// ```
@@ -924,7 +924,7 @@ impl Wal {
     /// wal.append(b"still needed")?;
     ///
     /// assert_eq!(wal.purge_through(cp)?, [cp]);
-    /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.data).collect();
+    /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(data, [b"still needed".to_vec()]);
     /// # Ok(()) }
     /// ```

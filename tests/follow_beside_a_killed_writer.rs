@@ -63,7 +63,11 @@ fn a_follower_sees_exactly_the_durable_entries_across_sigkills() {
     let (wal, _) = Wal::open(config(d.path()).io_engine(IoEngine::Uring)).unwrap();
     let sentinel = wal.append(b"sentinel").unwrap();
     wal.append(b"proof").unwrap();
-    let log: Vec<Entry> = wal.replay(ReplayOptions::all()).unwrap().collect();
+    let log: Vec<Entry> = wal
+        .replay(ReplayOptions::all())
+        .unwrap()
+        .collect::<xwal::Result<_>>()
+        .unwrap();
     wal.close().unwrap();
     // Sealed-segment and durable-LSN proofs reach the sentinel within a look or two.
     std::thread::sleep(Duration::from_millis(500));

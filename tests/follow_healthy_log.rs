@@ -109,8 +109,9 @@ fn a_follower_beside_fast_rollovers_delivers_the_log() {
     let log: Vec<(u64, Vec<u8>)> = wal
         .replay(ReplayOptions::all())
         .unwrap()
-        .map(|e| (e.lsn, e.data))
-        .collect();
+        .map(|e| e.map(|e| (e.lsn, e.data)))
+        .collect::<xwal::Result<_>>()
+        .unwrap();
     assert_eq!(got.len(), log.len());
     assert!(
         got == log,

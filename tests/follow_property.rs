@@ -148,8 +148,9 @@ fn run_seed(seed: u64) -> Result<String, String> {
     let log: BTreeMap<u64, Vec<u8>> = wal
         .replay(ReplayOptions::all())
         .unwrap()
-        .map(|e| (e.lsn, e.data))
-        .collect();
+        .map(|e| e.map(|e| (e.lsn, e.data)))
+        .collect::<xwal::Result<_>>()
+        .map_err(|e| format!("replay: {e}"))?;
     wal.close().unwrap();
     target.store(last, Ordering::Release);
     let (got, err) = follower

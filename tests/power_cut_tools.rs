@@ -44,7 +44,12 @@ fn copy_dir(from: &Path, to: &Path) {
 /// with an error after an intact prefix).
 fn entries(wal: &Wal) -> (Vec<(u64, Vec<u8>)>, xwal::Result<xwal::ReplaySummary>) {
     let mut r = wal.replay(ReplayOptions::all()).unwrap();
-    let got = r.by_ref().map(|e| (e.lsn, e.data)).collect();
+    // Up to the first error (a view of interrupted work may end in one).
+    let got = r
+        .by_ref()
+        .map_while(Result::ok)
+        .map(|e| (e.lsn, e.data))
+        .collect();
     (got, r.finish())
 }
 

@@ -68,8 +68,9 @@ fn purge_cut(pattern: u32, unordered: bool) -> Result<Vec<u64>, String> {
     let lsns = wal
         .replay(ReplayOptions::all())
         .map_err(|e| e.to_string())?
-        .map(|e| e.lsn)
-        .collect();
+        .map(|e| e.map(|e| e.lsn))
+        .collect::<xwal::Result<_>>()
+        .map_err(|e| e.to_string())?;
     Ok(lsns)
 }
 

@@ -63,7 +63,7 @@ fn what_recovery_declares_durable_survives_a_power_cut() {
         let data: Vec<_> = wal
             .replay(xwal::ReplayOptions::all())
             .unwrap()
-            .map(|e| e.data)
+            .map(|e| e.unwrap().data)
             .collect();
         assert_eq!(data, (1..=60).map(|i| payload(i, 2000)).collect::<Vec<_>>());
     }

@@ -82,8 +82,9 @@ fn every_form_returns_what_was_appended() {
         let entries: Vec<_> = wal
             .replay(ReplayOptions::all())
             .unwrap()
-            .map(|e| (e.lsn, e.data))
-            .collect();
+            .map(|e| e.map(|e| (e.lsn, e.data)))
+            .collect::<xwal::Result<_>>()
+            .unwrap();
         assert_eq!(entries, want, "{engine:?}: the Entry iterator");
         let r = wal.replay(ReplayOptions::all().backward()).unwrap();
         let chan: Vec<_> = r.receiver().iter().map(|e| (e.lsn, e.data)).collect();
@@ -116,7 +117,7 @@ fn switching_forms_mid_replay_loses_nothing() {
         wal.append(&payload(i, 100)).unwrap();
     }
     let mut r = wal.replay(ReplayOptions::all()).unwrap();
-    let mut lsns: Vec<u64> = r.by_ref().take(10).map(|e| e.lsn).collect();
+    let mut lsns: Vec<u64> = r.by_ref().take(10).map(|e| e.unwrap().lsn).collect();
     let b = r.next_batch().unwrap().unwrap();
     lsns.extend(b.iter().map(|e| e.0));
     lsns.extend(r.receiver().iter().map(|e| e.lsn));

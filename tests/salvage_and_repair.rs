@@ -49,6 +49,7 @@ fn replay(wal: &Wal, opts: ReplayOptions) -> (Vec<u64>, xwal::Result<xwal::Repla
     let mut r = wal.replay(opts).unwrap();
     let lsns: Vec<u64> = r
         .by_ref()
+        .map_while(Result::ok)
         .map(|e| {
             assert_eq!(e.data, payload(e.lsn, 1000), "LSN {} changed", e.lsn);
             e.lsn

@@ -45,7 +45,7 @@ fn consumer_that_stops_midway_deletes_nothing() {
 
         // Dropping an unfinished consuming replay deletes nothing either.
         let mut r = wal.replay(ReplayOptions::all().consume(true)).unwrap();
-        assert_eq!(r.next().map(|e| e.lsn), Some(1));
+        assert_eq!(r.next().map(|e| e.unwrap().lsn), Some(1));
         drop(r);
         let after = seg_numbers(d.path());
         for s in &before {

@@ -191,3 +191,31 @@ fn damaged_header_of_a_sealed_segment_fails_open() {
         assert!(segs.iter().all(|(s, _)| s.path.exists()));
     }
 }
+
+/// The entry iterator carries the damage as an `Err` item (once, then the
+/// end): collecting it, or `?` in a loop, cannot take a damaged log for a
+/// shorter one, even if `finish()` is never called.
+#[test]
+fn the_entry_iterator_yields_the_damage_as_an_error() {
+    for engine in ENGINES {
+        let d = tempdir();
+        let (wal, dmg) = setup(d.path(), engine);
+        let collected = wal
+            .replay(ReplayOptions::all())
+            .unwrap()
+            .map(|e| e.map(|e| e.lsn))
+            .collect::<Result<Vec<u64>>>();
+        assert!(
+            matches!(&collected, Err(Error::Corruption { segment, .. }) if *segment == dmg.segment),
+            "{engine:?}: {collected:?}"
+        );
+        let items: Vec<Result<Entry>> = wal.replay(ReplayOptions::all()).unwrap().collect();
+        let (last, intact) = items.split_last().unwrap();
+        assert!(matches!(last, Err(Error::Corruption { .. })), "{engine:?}");
+        assert!(
+            intact.iter().all(|e| e.is_ok()),
+            "{engine:?}: one Err, at the end"
+        );
+        assert_eq!(intact.len() as u64, dmg.lsn - 1, "{engine:?}");
+    }
+}

@@ -92,7 +92,7 @@ fn appends_proceed_while_a_replay_is_paused() {
         let (_d, wal) = filled(engine, 2000, 4);
         // The consumer reads a few entries, then stops reading for a while.
         let mut r = wal.replay(ReplayOptions::all()).unwrap();
-        let head: Vec<u64> = r.by_ref().take(3).map(|e| e.lsn).collect();
+        let head: Vec<u64> = r.by_ref().take(3).map(|e| e.unwrap().lsn).collect();
         assert_eq!(head, vec![1, 2, 3]);
         let w = wal.clone();
         within_deadline(
@@ -117,7 +117,7 @@ fn appends_proceed_while_a_replay_is_paused() {
             },
         );
         // The paused replay resumes and delivers exactly its snapshot.
-        let rest: Vec<u64> = r.by_ref().map(|e| e.lsn).collect();
+        let rest: Vec<u64> = r.by_ref().map(|e| e.unwrap().lsn).collect();
         assert_eq!(rest, (4..=2000).collect::<Vec<_>>());
         r.finish().unwrap();
     }

@@ -48,7 +48,7 @@ fn cut_inside_a_record_keeps_the_complete_ones_and_refuses_to_continue() {
         assert_eq!(rep.damage.as_ref().map(|d| d.last_intact_lsn), Some(9));
         // Every complete record, then the cut as an error.
         let mut r = view.replay(ReplayOptions::all()).unwrap();
-        let got: Vec<Entry> = r.by_ref().collect();
+        let got: Vec<Entry> = r.by_ref().map_while(Result::ok).collect();
         assert!(matches!(r.finish(), Err(Error::Corruption { .. })));
         assert_eq!(lsns(&got), (1..=9).collect::<Vec<_>>());
         assert_eq!(got[8].data, payload(9, 1000));

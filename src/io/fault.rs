@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// // Reopening recovers everything acknowledged.
 /// let (wal, report) = Wal::open(config)?;
 /// assert!(report.last_lsn >= 1);
-/// assert_eq!(wal.replay(xwal::ReplayOptions::all())?.next().unwrap().data, b"durable");
+/// assert_eq!(wal.replay(xwal::ReplayOptions::all())?.next().unwrap()?.data, b"durable");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

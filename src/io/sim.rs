@@ -41,6 +41,9 @@ pub(super) struct SimState {
     phase: &'static str,
     /// Where the power failed, once it did.
     cut_phase: Option<&'static str>,
+    /// The power fails at the directory sync this many syncs from now
+    /// (0: the next one), if set.
+    cut_at_dir_sync: Option<u64>,
     /// Files shrunk through the seam (by inode): only these may get their
     /// full size back at a cut (a file written short was never longer).
     pub(super) shrunk: std::collections::HashSet<(u64, u64)>,
@@ -183,7 +186,9 @@ impl SimDisk {
 
     /// Forgets a planned cut that has not happened.
     pub fn cancel_cut(&self) {
-        self.0.lock().cut_at = None;
+        let mut s = self.0.lock();
+        s.cut_at = None;
+        s.cut_at_dir_sync = None;
     }
 
     /// Names what the test does now: a cut in the data path, or in a
@@ -207,6 +212,34 @@ impl SimDisk {
     /// Serves `dir` through this disk until the guard drops: for work that
     /// runs outside a `Wal` opened with it (a repair, an import, a restore),
     /// so that a cut can fall inside it too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::format::WalEntry;
+    /// use xwal::import_go::{self, ImportOptions};
+    /// use xwal::seams::SimDisk;
+    /// use xwal::{Config, Error, Wal};
+    ///
+    /// let go = tempfile::tempdir_in(".").unwrap();
+    /// let crc = import_go::go_crc(1, b"x");
+    /// let record = import_go::encode_record(&WalEntry { lsn: 1, data: b"x".to_vec(), crc });
+    /// std::fs::write(go.path().join("wal_0"), record).unwrap();
+    /// let dest = tempfile::tempdir_in(".").unwrap();
+    /// let config = Config::new(dest.path()).segment_size(1 << 20).max_entry_size(4096);
+    ///
+    /// let sim = SimDisk::new();
+    /// let served = sim.serve(dest.path()).unwrap();
+    /// sim.cut_after(3); // the power fails inside the import
+    /// let opts = ImportOptions::default();
+    /// assert!(import_go::import(&import_go::plan(go.path(), opts)?, config.clone(), opts).is_err());
+    /// drop(served);
+    /// assert!(sim.is_dead());
+    /// // Its marker is there: the partial log is refused, not taken for a whole one.
+    /// assert!(matches!(Wal::open(config), Err(Error::ImportIncomplete { .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn serve(&self, dir: &Path) -> io::Result<super::fs::Installed> {
         let fs = self.file_system(dir)?;
         Ok(super::fs::install(dir, std::sync::Arc::new(fs)))
@@ -230,7 +263,11 @@ impl SimDisk {
         if s.dead {
             return (false, false);
         }
-        if s.cut_at == Some(n) {
+        let at_dir_sync = what == "sync_dir" && s.cut_at_dir_sync == Some(0);
+        if what == "sync_dir" {
+            s.cut_at_dir_sync = s.cut_at_dir_sync.and_then(|k| k.checked_sub(1));
+        }
+        if s.cut_at == Some(n) || at_dir_sync {
             s.dead = true;
             s.cut_phase = Some(phase_of(what, path).unwrap_or(s.phase));
             return (false, true);
@@ -291,6 +328,35 @@ impl SimDisk {
     pub fn cut_after(&self, after: u64) {
         let mut s = self.0.lock();
         s.cut_at = Some(s.ops + after);
+        s.cut_at_dir_sync = None;
+    }
+
+    /// Cuts the power at the `nth` directory sync from now (0: the next),
+    /// before it runs: where the most directory changes wait unsynced (the
+    /// unlinks of a purge, the renames of a checkpoint), so where an order
+    /// the engine forgot to enforce shows. A cut planned with
+    /// [`SimDisk::cut_after`] still happens if it comes first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> xwal::Result<()> {
+    /// use xwal::seams::{Seams, SimDisk};
+    /// use xwal::{Config, Wal};
+    ///
+    /// let dir = tempfile::tempdir_in(".").unwrap();
+    /// let sim = SimDisk::new();
+    /// let config = Config::new(dir.path()).segment_size(64 << 10).max_entry_size(8 << 10);
+    /// let seams = Seams { sim_disk: Some(sim.clone()), ..Seams::default() };
+    /// let (wal, _) = Wal::open_with(config, seams)?;
+    /// sim.cut_at_dir_sync(0);
+    /// // A checkpoint renames the segment and syncs the directory: the power fails there.
+    /// assert!(wal.create_checkpoint().is_err());
+    /// assert!(sim.is_dead());
+    /// # Ok(()) }
+    /// ```
+    pub fn cut_at_dir_sync(&self, nth: u64) {
+        self.0.lock().cut_at_dir_sync = Some(nth);
     }
 
     /// Cuts the power now.
@@ -443,7 +509,7 @@ impl SimDisk {
     /// assert!(stats.kept + stats.reverted + stats.intermediate > 0);
     /// // Whatever survived is a clean prefix of what was appended.
     /// let (wal, _) = Wal::open(config)?;
-    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.lsn).collect();
+    /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert!(lsns.len() <= 20);
     /// assert!(lsns.iter().copied().eq(1..=lsns.len() as u64));
     /// # Ok(()) }

@@ -34,7 +34,7 @@ use std::sync::{Arc, OnceLock};
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
 /// let (wal, _) = Wal::open(config)?;
 /// let lsn = wal.append(b"put k v")?;
-/// let first = wal.replay(ReplayOptions::all())?.next();
+/// let first = wal.replay(ReplayOptions::all())?.next().transpose()?;
 /// assert_eq!(first, Some(Entry { lsn, data: b"put k v".to_vec() }));
 /// # Ok(()) }
 /// ```
@@ -60,7 +60,7 @@ pub struct Entry {
 /// wal.append_batch(["a", "b", "c"])?;
 /// assert_eq!(Direction::default(), Direction::Forward);
 /// let lsns = |direction| -> xwal::Result<Vec<u64>> {
-///     Ok(wal.replay(ReplayOptions::all().direction(direction))?.map(|e| e.lsn).collect())
+///     Ok(wal.replay(ReplayOptions::all().direction(direction))?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?)
 /// };
 /// assert_eq!(lsns(Direction::Forward)?, [1, 2, 3]);
 /// assert_eq!(lsns(Direction::Backward)?, [3, 2, 1]);
@@ -92,7 +92,7 @@ pub enum Direction {
 /// wal.append(b"e")?;
 ///
 /// let lsns = |range| -> xwal::Result<Vec<u64>> {
-///     Ok(wal.replay(ReplayOptions::all().range(range))?.map(|e| e.lsn).collect())
+///     Ok(wal.replay(ReplayOptions::all().range(range))?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?)
 /// };
 /// assert_eq!(lsns(ReplayRange::All)?, [1, 2, 3, 4, 5]);
 /// assert_eq!(lsns(ReplayRange::Lsns { from: 2, to: 3 })?, [2, 3]);
@@ -202,8 +202,8 @@ impl ReplayOptions {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["oldest", "newest"])?;
-    /// let newest = wal.replay(ReplayOptions::all().backward())?.next().unwrap();
-    /// assert_eq!(newest.data, b"newest");
+    /// let newest = wal.replay(ReplayOptions::all().backward())?.next().transpose()?;
+    /// assert_eq!(newest.map(|e| e.data), Some(b"newest".to_vec()));
     /// # Ok(()) }
     /// ```
     pub fn backward(self) -> Self {
@@ -310,7 +310,7 @@ pub struct ReplaySummary {
 /// let mut replay = wal.replay(ReplayOptions::all())?;
 /// let mut seen = Vec::new();
 /// for entry in replay.by_ref() {
-///     seen.push(entry.data);
+///     seen.push(entry?.data); // corruption is an Err item: never a short log
 /// }
 /// assert_eq!(seen, [b"a".to_vec(), b"b".to_vec()]);
 /// assert_eq!(replay.finish()?.entries, 2);
@@ -332,6 +332,8 @@ struct Pull {
     current: Batch,
     pos: usize,
     failure: Option<Error>,
+    /// The entry iterator has yielded `failure` (it yields it once, then ends).
+    failure_yielded: bool,
     ended: bool,
 }
 
@@ -351,6 +353,7 @@ impl Pull {
             current: Batch::default(),
             pos: 0,
             failure: None,
+            failure_yielded: false,
         }
     }
 
@@ -386,17 +389,29 @@ impl Pull {
         }
     }
 
-    fn next_entry(&mut self) -> Option<Entry> {
+    /// The next entry; a failure once (then the end), so that an iterator
+    /// chain cannot end short without an `Err` in it.
+    fn next_entry(&mut self) -> Option<Result<Entry>> {
         while self.pos >= self.current.len() {
-            self.current = self.next_batch().ok().flatten()?;
-            self.pos = 0;
+            match self.next_batch() {
+                Ok(Some(b)) => {
+                    self.current = b;
+                    self.pos = 0;
+                }
+                Ok(None) => return None,
+                Err(_) if self.failure_yielded => return None,
+                Err(e) => {
+                    self.failure_yielded = true;
+                    return Some(Err(e));
+                }
+            }
         }
         let (lsn, data) = self.current.get(self.pos)?;
         self.pos += 1;
-        Some(Entry {
+        Some(Ok(Entry {
             lsn,
             data: data.to_vec(),
-        })
+        }))
     }
 
     /// The outcome once the consumer stopped: an error, an entry left
@@ -570,11 +585,17 @@ fn feed(pull: &mut Pull, tx: &Sender<Entry>) -> Outcome {
     pull.outcome()
 }
 
+/// Entries in replay order. Corruption (or any failure) is an `Err` item,
+/// after which the iterator ends: collecting into `Result<Vec<_>>` or using
+/// `?` in the loop cannot mistake a damaged log for a shorter one.
+/// [`Replay::finish`] still reports the outcome (and runs a consume). Once
+/// [`Replay::receiver`] took the entries, this yields what the channel holds
+/// and the failure comes from `finish`.
 impl Iterator for Replay {
-    type Item = Entry;
-    fn next(&mut self) -> Option<Entry> {
+    type Item = Result<Entry>;
+    fn next(&mut self) -> Option<Result<Entry>> {
         match self.feeder.get() {
-            Some(f) => f.rx.recv().ok(),
+            Some(f) => f.rx.recv().ok().map(Ok),
             None => self.pull.get_mut().next_entry(),
         }
     }

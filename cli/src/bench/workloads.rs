@@ -635,6 +635,7 @@ fn replay_once(wal: &Wal, opts: ReplayOptions, form: ReplayForm) -> Result<(u64,
         }
         ReplayForm::Entries => {
             for e in r.by_ref() {
+                let e = e.map_err(err)?;
                 n += 1;
                 bytes += e.data.len() as u64;
             }
