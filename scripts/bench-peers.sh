@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: xwal against okaywal, raft-engine, nodedb-wal and
-# walrus-rust on workloads a, b, c, e of issue 3, all durable before ack, in a
+# walrus-rust on workloads a, b, c, e (see BENCHMARKS.md), all durable before ack, in a
 # temp dir under the current directory (or --dir), removed afterwards.
 # Usage: scripts/bench-peers.sh [--seconds N] [any other xwal-peers flag]
 #        scripts/bench-peers.sh --help

@@ -1201,7 +1201,7 @@ fn print_set(rows: &[Row]) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
 
     // The peer targets of issue 3.
     println!();
-    println!("targets (issue 3):");
+    println!("targets (xwal against its peers):");
     let mut targets = Vec::new();
     let x64 = xwal_row(&sorted, "b", 64);
     match (x64, best_peer(&sorted, "b", 64)) {

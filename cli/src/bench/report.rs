@@ -977,7 +977,7 @@ pub fn print(s: &Settings, r: &Results, targets: &[Target], meta: &Meta) {
     println!("peak RSS over all runs: {peak:.0} MB (VmHWM; reset before each run)");
     println!();
     println!(
-        "targets (issues 3 and 12; engine {}, policy always, group commit {}):",
+        "targets (engine {}, policy always, group commit {}):",
         super::workloads::engine_name(s.engine()),
         s.gcs[0].label
     );
