@@ -1230,19 +1230,14 @@ pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Res
     Ok(report)
 }
 
-/// Creates the empty marker and makes its name durable. Created in place,
-/// not renamed in: a cut leaves it or nothing, never a temporary file that
-/// would make the directory look not empty to the import run again.
+/// Creates the empty marker and makes its name durable, as a restore does.
+/// Created in place, not renamed in: a cut leaves it or nothing, never a
+/// temporary file that would make the directory look not empty to the
+/// import run again.
 fn create_marker(marker: &Path) -> Result<()> {
-    let io = |e| Error::io(format!("creating {}", marker.display()), e);
-    let how = crate::io::fs::OpenHow {
-        create: true,
-        ..crate::io::fs::OpenHow::WRITE
-    };
-    let file = crate::io::fs::open(marker, how).map_err(io)?;
-    drop(file);
-    let dir = marker.parent().unwrap_or(Path::new("."));
-    crate::dir::sync_dir(dir)
+    crate::io::fs::write_small(marker, b"")
+        .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
+    crate::dir::sync_dir(marker.parent().unwrap_or(Path::new(".")))
 }
 
 /// Removes what an interrupted import wrote into `dir` (its marker says the

@@ -137,8 +137,7 @@ impl Seams {
         let Some(d) = &self.sim_disk else {
             return Ok(None);
         };
-        let fs = d.file_system(dir)?;
-        Ok(Some(super::fs::install(dir, std::sync::Arc::new(fs))))
+        d.serve(dir).map(Some)
     }
 
     /// The engine as the test wants it seen: faults first, then the simulated disk.

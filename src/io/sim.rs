@@ -241,14 +241,9 @@ impl SimDisk {
     /// # Ok(()) }
     /// ```
     pub fn serve(&self, dir: &Path) -> io::Result<super::fs::Installed> {
-        let fs = self.file_system(dir)?;
-        Ok(super::fs::install(dir, std::sync::Arc::new(fs)))
-    }
-
-    /// The file system that routes a WAL's directory through this disk.
-    pub(crate) fn file_system(&self, dir: &Path) -> io::Result<super::sim_fs::SimFs> {
         self.0.lock().meta.begin(dir)?;
-        Ok(super::sim_fs::SimFs(self.clone()))
+        let fs = super::sim_fs::SimFs(self.clone());
+        Ok(super::fs::install(dir, std::sync::Arc::new(fs)))
     }
 
     pub(super) fn state(&self) -> parking_lot::MutexGuard<'_, SimState> {
