@@ -10,4 +10,4 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--cycles N]" >&2; exit 2 ;;
   esac
 done
-XWAL_KILL_CYCLES="$cycles" exec cargo test --release -p xwal --test crash_kill -- --nocapture sigkill_loses_nothing_acknowledged
+XWAL_KILL_CYCLES="$cycles" exec cargo test --release -p xwal --test recovery -- --nocapture crash_kill::sigkill_loses_nothing_acknowledged

@@ -10,4 +10,4 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--cycles N]" >&2; exit 2 ;;
   esac
 done
-XWAL_POWERCUT_CYCLES="$cycles" exec cargo test --release -p xwal --test power_cut_loop -- --nocapture power_cut_on_loop_ext4
+XWAL_POWERCUT_CYCLES="$cycles" exec cargo test --release -p xwal --test recovery -- --nocapture power_cut_loop::power_cut_on_loop_ext4

@@ -13,6 +13,6 @@ set -a
 # shellcheck disable=SC1090
 . "$envfile"
 set +a
-XWAL_S3_THROUGHPUT_MB="$mb" cargo test --release -p xwal --features s3 --test s3_throughput -- --nocapture 2>&1 \
+XWAL_S3_THROUGHPUT_MB="$mb" cargo test --release -p xwal --features s3 --test s3 -- --nocapture s3_throughput:: 2>&1 \
     | grep -v '^running\|^test \|^$' || true
 cat target/s3-throughput.txt

@@ -1085,8 +1085,8 @@ struct Cut {
 }
 
 /// Whether the first bad record of the tail can be a torn write, and why it
-/// is bad. Bytes that are no record of ours (neither salt nor LSN) end the
-/// log as a tear does. A record of ours one flipped bit away from valid is
+/// is bad. Bytes that are no record of ours (neither salt nor LSN, or a
+/// whole record of another salt) end the log as a tear does. A record of ours one flipped bit away from valid is
 /// damage. Otherwise it is a tear only if it has the shape of one (zero
 /// sectors, or a zero end), see [`tear_possible`].
 fn judge_bad_record(
@@ -1097,7 +1097,7 @@ fn judge_bad_record(
     expected: u64,
     why: &'static str,
 ) -> (bool, &'static str) {
-    if foreign_bytes(avail, salt, expected) {
+    if foreign_bytes(avail, salt, expected, max_body) {
         return (true, why);
     }
     if single_bit_flip(avail, max_body).is_some() {

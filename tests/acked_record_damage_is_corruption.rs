@@ -3,8 +3,8 @@
 //! after it proves it durable), pipelined batches included (each proved only
 //! an earlier one durable when it was encoded), payloads of zeros included.
 //! A real tear (whole sectors of the last write missing) is still cut.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

@@ -1,6 +1,6 @@
 //! Every method of `WalBackend` (Go xwal's `WALBackendInterface`), called
 //! through the trait with a consumer thread on the channel, as a Go user would.
-mod common;
+use crate::common;
 use common::*;
 use crossbeam_channel::{Sender, bounded};
 use xwal::*;

@@ -3,7 +3,7 @@
 //! atomic groups that do not fit the rest of a segment, and rollovers racing
 //! claims. Everything acknowledged replays, in LSN order, dense, with its data,
 //! and no group is split across segments.
-mod common;
+use crate::common;
 use common::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;

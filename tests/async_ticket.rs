@@ -1,6 +1,6 @@
 //! `CommitTicket` is a `Future` that needs no particular runtime: driven here
 //! by a hand-written executor (thread park/unpark waker), it resolves to the LSN.
-mod common;
+use crate::common;
 use common::*;
 use std::future::Future;
 use std::pin::pin;

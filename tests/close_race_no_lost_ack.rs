@@ -3,7 +3,7 @@
 //! otherwise keep its ack alive, unanswered, as long as the `Wal` exists.
 //! Many rounds of producers racing `close`; a watchdog fails the test if any
 //! call has not returned within 20 s.
-mod common;
+use crate::common;
 use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,6 +1,6 @@
 //! After `close()` every call gets `Error::Closed` (never a panic), close is
 //! idempotent, and every entry accepted before close is durable and replayable.
-mod common;
+use crate::common;
 use common::*;
 use std::sync::Arc;
 use xwal::*;

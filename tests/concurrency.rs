@@ -1,6 +1,6 @@
 //! Many threads append while replays and checkpoints run. Every acknowledged LSN
 //! is unique, the set is dense, and a final replay returns each exactly once.
-mod common;
+use crate::common;
 use common::*;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Invalid configurations are refused with `Error::Config` whose message names
 //! the field; `Wal::open` refuses them before touching the disk; a path that is
 //! a regular file is refused clearly.
-mod common;
+use crate::common;
 use common::*;
 use std::time::Duration;
 use xwal::*;

@@ -1,7 +1,7 @@
 //! Consuming is how a Go xwal user frees space, so a consume replay works on a
 //! WAL that has reached `max_dir_bytes`: it delivers every entry, frees the
 //! replayed segments, and appends work again.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -2,7 +2,7 @@
 //! over a pipe; the parent SIGKILLs it at random moments, reopens the directory
 //! and verifies every acknowledged LSN. XWAL_KILL_CYCLES sets the cycles
 //! (default 12); scripts/crash-kill.sh --cycles N runs more.
-mod common;
+use crate::common;
 use common::child::*;
 use xwal::IoEngine;
 
@@ -26,7 +26,11 @@ fn sigkill_loses_nothing_acknowledged() {
     let (mut max_lsn, mut total_acks) = (0u64, 0usize);
     for cycle in 0..cycles {
         let engine = if cycle % 2 == 0 { "uring" } else { "sync" };
-        let mut c = spawn_child("child", d.path(), engine);
+        let mut c = spawn_child(
+            &common::test_name(module_path!(), "child"),
+            d.path(),
+            engine,
+        );
         let reader = read_acks(c.stdout.take().unwrap());
         rng ^= rng << 13;
         rng ^= rng >> 7;

@@ -370,9 +370,25 @@ fn flip_durable_bit(
     Some((p.file_name()?.to_string_lossy().to_string(), at))
 }
 
-/// One seed: CYCLES_PER_SEED crash points on one directory.
+/// One seed: CYCLES_PER_SEED crash points on one directory. With
+/// `XWAL_CRASH_KEEP` set, a failing seed's directory is kept (and named).
 fn run_seed(seed: u64, mode: Mode, stats: &mut Stats) -> Result<(), String> {
     let d = common::tempdir();
+    let result = run_seed_in(&d, seed, mode, stats);
+    match result {
+        Err(e) if std::env::var_os("XWAL_CRASH_KEEP").is_some() => {
+            Err(format!("{e}\ndirectory kept: {}", d.keep().display()))
+        }
+        other => other,
+    }
+}
+
+fn run_seed_in(
+    d: &tempfile::TempDir,
+    seed: u64,
+    mode: Mode,
+    stats: &mut Stats,
+) -> Result<(), String> {
     let mut rng = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5eed);
     let mut acked: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut max_lsn_seen: u64;

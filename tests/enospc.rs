@@ -2,7 +2,7 @@
 //! `NoSpace` error, nothing unacknowledged is acknowledged, the WAL reopens
 //! while the disk is still full, and works again once space is freed.
 //! Needs root and loop devices (as on CI); elsewhere it says so and skips.
-mod common;
+use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;

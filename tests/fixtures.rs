@@ -1,6 +1,6 @@
 //! Stored damaged WAL directories (tests/fixtures/), opened as they are on disk.
 //! `XWAL_REGEN_FIXTURES=1 cargo test --test fixtures` rebuilds them.
-mod common;
+use crate::common;
 use std::path::{Path, PathBuf};
 use xwal::*;
 

@@ -4,7 +4,7 @@
 //! whole time. It sees exactly the durable entries, in order, none twice:
 //! what it delivered is a prefix of the final log, byte for byte, and holds
 //! every entry a writer acknowledged.
-mod common;
+use crate::common;
 use common::child::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,7 +52,11 @@ fn a_follower_sees_exactly_the_durable_entries_across_sigkills() {
     let mut acks = Vec::new();
     for cycle in 0..4u64 {
         let engine = if cycle % 2 == 0 { "uring" } else { "sync" };
-        let mut c = spawn_child("child", d.path(), engine);
+        let mut c = spawn_child(
+            &common::test_name(module_path!(), "child"),
+            d.path(),
+            engine,
+        );
         let reader = read_acks(c.stdout.take().unwrap());
         std::thread::sleep(Duration::from_millis(150 + cycle * 60));
         c.kill().unwrap(); // SIGKILL

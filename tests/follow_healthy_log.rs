@@ -3,7 +3,7 @@
 //! reports corruption, and a segment it still needed that was removed ends
 //! it with `TailBehindRemoval` instead of a wait that never ends.
 
-mod common;
+use crate::common;
 
 use common::{payload, tempdir};
 use std::sync::Arc;

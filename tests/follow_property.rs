@@ -8,7 +8,7 @@
 //! outlives the log's end.
 //!
 //! XWAL_FOLLOW_SEEDS (default 4) sets how many seeds run.
-mod common;
+use crate::common;
 
 use common::child::child_payload;
 use std::collections::BTreeMap;
@@ -125,7 +125,12 @@ fn run_seed(seed: u64) -> Result<String, String> {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     for cycle in 0..3u64 {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                &common::test_name(module_path!(), "child"),
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(DIR_VAR, d.path())
             .env(SEED_VAR, (seed * 10 + cycle).to_string())
             .stdout(std::process::Stdio::null())

@@ -3,7 +3,7 @@
 //! acknowledged before the failure. Faults are injected at the engine seam, so
 //! this runs against the real io_uring engine as well as pwrite/fdatasync.
 #![cfg(feature = "test-seams")]
-mod common;
+use crate::common;
 use common::*;
 use xwal::seams::{Fault, FaultInjector, Seams};
 use xwal::*;

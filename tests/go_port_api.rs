@@ -1,7 +1,7 @@
 //! What a Go xwal user porting code reaches for: Go-shaped calls without the
 //! fully qualified form, a bad range refused at once, segment getters, a
 //! rotation that is not a checkpoint, and 1 MB segments with one setting.
-mod common;
+use crate::common;
 use common::*;
 use xwal::go::GoWal;
 use xwal::*;

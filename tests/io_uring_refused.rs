@@ -86,7 +86,7 @@ fn run_child(mode: &str) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_under_seccomp",
+            &crate::common::test_name(module_path!(), "child_under_seccomp"),
             "--nocapture",
             "--test-threads=1",
         ])

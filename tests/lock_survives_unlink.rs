@@ -1,6 +1,6 @@
 //! `LOCK` unlinked (or replaced) while a writer holds it does not let a second
 //! writer in: the directory itself is locked.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

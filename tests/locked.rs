@@ -1,7 +1,7 @@
 //! One opener per directory: a second `Wal::open` gets `Error::Locked` while the
 //! first is open, and succeeds once the first is closed or dropped.
 //! (A second process is not tested: the binary has no open-only command yet.)
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

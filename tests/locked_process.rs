@@ -22,7 +22,11 @@ fn child_opener() {
 
 fn child(dir: &std::path::Path) -> String {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_opener", "--nocapture"])
+        .args([
+            "--exact",
+            &crate::common::test_name(module_path!(), "child_opener"),
+            "--nocapture",
+        ])
         .env(CHILD, dir)
         .output()
         .unwrap();

@@ -1,8 +1,8 @@
 //! Damage below the durable point is corruption, never a torn tail: in the tail
 //! segment, open refuses (naming segment and offset) and changes nothing; in a
 //! sealed segment, open succeeds (only the tail is scanned) and replay reports it.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

@@ -1,6 +1,6 @@
 //! Property test: random appends, batches, skips, checkpoints, close/reopen and
 //! replays in every mode, checked against an in-memory model of the log.
-mod common;
+use crate::common;
 use common::*;
 use proptest::prelude::*;
 use xwal::*;

@@ -1,7 +1,7 @@
 //! Size limits are enforced at append time: an oversized entry or batch is
 //! refused with `Error::EntryTooLarge` and nothing is written; an entry of
 //! exactly max_entry_size round-trips; an empty batch is `InvalidBatch`.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

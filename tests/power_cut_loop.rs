@@ -5,7 +5,7 @@
 //! checked with e2fsck, mounted, and recovered. Every acknowledged entry must
 //! be there. Needs root and loop devices (as on CI); elsewhere it skips.
 //! XWAL_POWERCUT_CYCLES sets the cycles (default 3); scripts/power-cut.sh runs more.
-mod common;
+use crate::common;
 use common::child::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,7 +110,11 @@ fn power_cut_on_loop_ext4() {
     let mut rng = 0x9e37_79b9_u64 ^ std::process::id() as u64;
     let mut total = 0;
     for cycle in 0..cycles {
-        let mut c = spawn_child("child", &wal_dir, "sync");
+        let mut c = spawn_child(
+            &common::test_name(module_path!(), "child"),
+            &wal_dir,
+            "sync",
+        );
         let reader = read_acks(c.stdout.take().unwrap());
         rng ^= rng << 13;
         rng ^= rng >> 7;

@@ -10,8 +10,8 @@
 //! - running the work again gives exactly what one uncut run gives.
 #![cfg(feature = "test-seams")]
 
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 
 use common::payload;
 use std::path::Path;

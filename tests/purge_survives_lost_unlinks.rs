@@ -7,7 +7,7 @@
 //! and the open refuses it.
 #![cfg(feature = "test-seams")]
 
-mod common;
+use crate::common;
 
 use xwal::seams::{Chaos, Seams, SimDisk};
 use xwal::{Config, IoEngine, ReplayOptions, Wal};

@@ -1,6 +1,6 @@
 //! `Wal::open_read_only`: no lock, nothing on disk changed, replay works while
 //! another handle writes, and every write operation says ReadOnly.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

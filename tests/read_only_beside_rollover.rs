@@ -2,7 +2,7 @@
 //! all the time: every open succeeds (a segment renamed while the directory is
 //! listed, `.preparing` to its final name or to `.checkpoint.seg`, is followed
 //! or skipped, never an error), and what it sees replays without a gap.
-mod common;
+use crate::common;
 use common::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,8 +8,8 @@
 //! lies nearest its window's end is reported as corruption, not cut as a
 //! torn tail; (3) a fresh tail segment holding little costs little to open.
 #![cfg(feature = "test-seams")]
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 
 use std::path::Path;
 use std::sync::Arc;

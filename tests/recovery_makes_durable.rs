@@ -4,7 +4,7 @@
 //! nothing recovery declared durable may be lost.
 #![cfg(feature = "test-seams")]
 
-mod common;
+use crate::common;
 
 use common::{ENGINES, payload, tempdir};
 use xwal::seams::{Seams, SimDisk};

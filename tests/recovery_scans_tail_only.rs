@@ -1,6 +1,6 @@
 //! Open reads record by record only the tail segment: its cost grows with the
 //! tail, not with the log.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

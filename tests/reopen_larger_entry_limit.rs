@@ -1,6 +1,6 @@
 //! Reopening with a larger max_entry_size must not put larger records into a
 //! segment whose header promises a smaller limit (they would read as corrupt).
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

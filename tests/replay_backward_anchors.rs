@@ -4,7 +4,7 @@
 //! or damaged) it takes a verifying forward pass first. Every route must give
 //! exactly the forward replay reversed, for every LSN range, and report damage
 //! in a sealed segment.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -3,7 +3,7 @@
 //! order, forward and backward, with entries that straddle read chunks and
 //! entries larger than a chunk; entries inside a chunk are not copied (the
 //! borrowed and the shared forms point at the same bytes).
-mod common;
+use crate::common;
 
 use common::{ENGINES, payload, tempdir};
 use xwal::{Config, ReplayOptions, ReplayRange, Wal};

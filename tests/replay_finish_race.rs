@@ -2,7 +2,7 @@
 //! the replay thread sends just before `finish` looks at the channel is still
 //! undelivered, and a consuming replay must then delete nothing. Repeated many
 //! times, because the window is a few instructions wide.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

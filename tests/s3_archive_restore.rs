@@ -4,8 +4,8 @@
 //! same prefix. Against a real S3 server (moto, started by scripts/test.sh).
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::Duration;

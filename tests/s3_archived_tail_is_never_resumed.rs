@@ -8,8 +8,8 @@
 //! between the upload of N and the first sync of N+1.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! S3 server, so it runs whenever the `s3` feature is on.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, small};
 use std::time::{Duration, Instant};

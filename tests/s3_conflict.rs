@@ -5,8 +5,8 @@
 //! segment is deleted.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::Duration;

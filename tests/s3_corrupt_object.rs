@@ -5,8 +5,8 @@
 //! refuses it too. Nothing is skipped and nothing is "repaired" by re-upload.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::Duration;

@@ -5,8 +5,8 @@
 //! local segment, lists it, and goes on. Objects are not uploaded twice.
 #![cfg(all(feature = "s3", feature = "test-seams"))]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, replay_all, small};
 use object_store::ObjectStoreExt;

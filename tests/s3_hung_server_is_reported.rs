@@ -4,8 +4,8 @@
 //! count as pending. Once it answers again, the archive catches up.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::{Duration, Instant};

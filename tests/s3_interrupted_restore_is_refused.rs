@@ -6,8 +6,8 @@
 //! records its floor: the restored WAL continues after the archive.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;

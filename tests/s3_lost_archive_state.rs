@@ -3,8 +3,8 @@
 //! archived segments before it from the manifest, instead of returning less.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;

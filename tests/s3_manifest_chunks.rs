@@ -4,8 +4,8 @@
 //! restore read the chunks; a missing chunk is `BadManifest`.
 #![cfg(all(feature = "s3", feature = "test-seams"))]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, payload, replay_all, small};
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! not list every segment object under the prefix.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //! (whose appends go on, nothing deleted).
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::Duration;

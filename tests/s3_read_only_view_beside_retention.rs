@@ -3,8 +3,8 @@
 //! the view's replay is whole, never "segment not found".
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, payload, replay_all, small};
 use std::time::Duration;

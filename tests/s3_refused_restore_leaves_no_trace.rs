@@ -4,8 +4,8 @@
 //! removed. The other WAL still opens.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, small};
 use std::collections::BTreeMap;

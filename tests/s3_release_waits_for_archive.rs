@@ -5,8 +5,8 @@
 //! replay still leaves them out, and the archive keeps the whole history.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{lsns, replay_all, small};
 use std::time::Duration;

@@ -3,9 +3,9 @@
 //! the gap: the manifest carries the segment's gap flag.
 #![cfg(feature = "s3")]
 
-mod common;
-mod ondisk;
-mod s3_support;
+use crate::common;
+use crate::ondisk;
+use crate::s3_support;
 
 use common::{lsns, payload, replay_all, small};
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //! across a restart and from `Wal::open_archive` on another machine.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::Duration;

@@ -8,8 +8,8 @@
 //! restore run again gives exactly the archived log.
 #![cfg(all(feature = "s3", feature = "test-seams"))]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::path::Path;

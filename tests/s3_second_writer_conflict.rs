@@ -3,8 +3,8 @@
 //! `Conflict` and uploads nothing, instead of both winning.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //! recorded while archiving, replaying and failing against a real server.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{replay_all, small};
 use std::fmt::Write as _;

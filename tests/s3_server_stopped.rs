@@ -5,8 +5,8 @@
 //! is back (SIGCONT) the archiver catches up and the whole log replays.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::{Duration, Instant};

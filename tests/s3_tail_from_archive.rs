@@ -3,8 +3,8 @@
 //! entries as they become durable.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::{payload, replay_all, small};
 use std::time::Duration;

@@ -8,8 +8,8 @@
 //! `scripts/s3-throughput.sh` runs it in release mode with a larger size.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};

@@ -5,8 +5,8 @@
 //! go on and whose unarchived segments stay on disk. The secret never shows.
 #![cfg(feature = "s3")]
 
-mod common;
-mod s3_support;
+use crate::common;
+use crate::s3_support;
 
 use common::small;
 use std::time::Duration;

@@ -6,8 +6,8 @@
 //! log continues above them: replay (both ways), tails and followers cross
 //! the reserved gap.
 
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 
 use common::{payload, tempdir};
 use std::path::Path;

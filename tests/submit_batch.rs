@@ -1,7 +1,7 @@
 //! `Wal::submit_batch`: a batch's entries get consecutive LSNs without the
 //! caller waiting, the ticket answers for the last, and a batch that could
 //! not be one write is refused before anything is staged.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -1,6 +1,6 @@
 //! Each sync policy appends, replays and survives reopen; each publishes the
 //! durable watermark as documented.
-mod common;
+use crate::common;
 use common::*;
 use std::time::{Duration, Instant};
 use xwal::*;

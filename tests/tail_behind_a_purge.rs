@@ -2,7 +2,7 @@
 //! with `TailBehindRemoval` naming what is gone (nothing is skipped); a tail
 //! past them goes on.
 
-mod common;
+use crate::common;
 
 use common::{payload, small, tempdir};
 use std::time::Duration;

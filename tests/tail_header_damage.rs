@@ -1,7 +1,7 @@
 //! Damage to the header of the tail segment is corruption when its records
 //! prove they had been synced; a torn first write of a new segment (never
 //! acknowledged) is set aside instead.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -4,7 +4,7 @@
 //! bytes that replay returns, across rollovers and checkpoints, and ends with
 //! `Closed` after the last durable entry.
 
-mod common;
+use crate::common;
 
 use common::{ENGINES, payload, replay_all, small, tempdir};
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! A torn or garbage tail after the last record of the tail segment: open
 //! succeeds, reports what it cut, zeroes it, keeps every appended entry, and
 //! the LSN sequence continues.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

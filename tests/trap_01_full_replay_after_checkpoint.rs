@@ -1,8 +1,8 @@
 //! Trap 1 (Go xwal): a full replay fails once any checkpoint file exists.
 //! Here a full replay, in both directions, returns every entry whatever the
 //! number and position of checkpoints, before and after a restart.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

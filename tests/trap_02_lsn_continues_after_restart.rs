@@ -1,7 +1,7 @@
 //! Trap 2 (Go xwal): LSNs restart at 1 after a restart that follows a
 //! checkpoint or a replay. Here LSNs are persisted: every restart continues the
 //! sequence, whatever happened before it.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -1,8 +1,8 @@
 //! Trap 3 (Go xwal): a half-written last record makes `Open` fail forever.
 //! Here open cuts the torn record, reports the cut, keeps every complete entry,
 //! and the LSN sequence continues; the next open is clean.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::format::{FLAG_GROUP_END, encode_entry_record, encoded_record_len, entry_body_len};
 use xwal::*;

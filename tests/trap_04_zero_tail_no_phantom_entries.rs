@@ -1,8 +1,8 @@
 //! Trap 4 (Go xwal): a zero-filled tail decodes as phantom entries with LSN 0
 //! that pass the CRC. Here zero bytes are never a record: preallocated zero
 //! space, a zeroed-out last write, a zero segment file all end the log cleanly.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

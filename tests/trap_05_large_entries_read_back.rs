@@ -1,7 +1,7 @@
 //! Trap 5 (Go xwal): records larger than 4 MiB can be written but never read
 //! back. Here any entry up to max_entry_size round-trips: through replay in
 //! both directions, through recovery of the tail, and in an atomic batch.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -2,8 +2,8 @@
 //! read, and every retry then fails. Here a consuming replay deletes nothing
 //! unless the whole replay succeeded and every entry was received; a retry sees
 //! everything again.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

@@ -1,7 +1,7 @@
 //! Trap 7 (Go xwal): replay-to-checkpoint strands later segments. Here
 //! replaying (or consuming) up to a checkpoint leaves every later segment in
 //! place and replayable, before and after a restart.
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

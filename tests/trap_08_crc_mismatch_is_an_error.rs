@@ -2,8 +2,8 @@
 //! deleted anyway. Here a damaged record stops the replay with an error naming
 //! segment and offset, in every direction and range that covers it, and nothing
 //! is deleted.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

@@ -2,7 +2,7 @@
 //! is above 0. Here `start = 0` means "the first segment present", however the
 //! earlier segments went away (purge, consuming replay), before and after a
 //! restart.
-mod common;
+use crate::common;
 use common::*;
 use crossbeam_channel::unbounded;
 use xwal::*;

@@ -3,8 +3,8 @@
 //! private (0600), segment names that are symlinks or not regular files are
 //! refused, and foreign files are left alone. (The directory fsync itself is not
 //! observable from a test without a crash harness.)
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

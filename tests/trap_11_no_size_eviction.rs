@@ -2,8 +2,8 @@
 //! replayed. Here a size limit refuses appends with `Error::DirectoryFull`;
 //! nothing is ever deleted behind the user's back, and appends resume once the
 //! user purges.
-mod common;
-mod ondisk;
+use crate::common;
+use crate::ondisk;
 use common::*;
 use xwal::*;
 

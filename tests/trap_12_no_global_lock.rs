@@ -2,7 +2,7 @@
 //! replay, and a replay callback that writes deadlocks. Here a replay consumer
 //! may append (and checkpoint) from inside its loop, and appends from other
 //! threads proceed while a replay is paused on a full channel.
-mod common;
+use crate::common;
 use common::*;
 use std::sync::Arc;
 use std::time::Duration;

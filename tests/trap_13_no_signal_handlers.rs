@@ -2,7 +2,7 @@
 //! logs credentials). Here opening, using and closing a WAL leaves the process's
 //! signal dispositions exactly as the application set them. (Credential
 //! redaction belongs to the S3 tier, which is not built yet.)
-mod common;
+use crate::common;
 use common::*;
 use xwal::*;
 

@@ -2,7 +2,7 @@
 //! waiter and every later call gets an error, nothing is acknowledged again,
 //! and `close` and `Drop` return. Numbers near `u64::MAX` in a header are
 //! refused at open, and the writer stops before an LSN or segment number wraps.
-mod common;
+use crate::common;
 use common::*;
 #[cfg(feature = "test-seams")]
 use std::time::{Duration, Instant};

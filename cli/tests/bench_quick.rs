@@ -1,6 +1,6 @@
 //! `xwal bench --quick` runs and writes valid JSON and an SVG chart (a smoke
 //! test, not a benchmark: nothing here depends on how fast the disk is).
-mod common;
+use crate::common;
 use common::*;
 use std::ffi::OsStr;
 

@@ -3,7 +3,7 @@
 //! a one-line error from `inspect`, `verify` and `dump` under a 256 MiB
 //! address-space limit (it used to reach 4.1 GB and abort), and `import-go`
 //! streams a Go file of 512 MiB under the same limit (it used to read it whole).
-mod common;
+use crate::common;
 use common::ondisk;
 use common::*;
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! Bad arguments, missing directories and bad config files: one line
 //! `xwal: <message>` on stderr, a non-zero exit, nothing on stdout, no panic
 //! and no backtrace (even with RUST_BACKTRACE=1), and nothing created.
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

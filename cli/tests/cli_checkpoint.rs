@@ -1,6 +1,6 @@
 //! `xwal checkpoint DIR`: seals the active segment as a checkpoint, prints its
 //! number, keeps the WAL's segment size, and LSNs continue afterwards.
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

@@ -1,6 +1,6 @@
 //! `xwal checkpoint` on a WAL another opener holds: one line `xwal: ...locked...`
 //! on stderr, a non-zero exit, and nothing changed.
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

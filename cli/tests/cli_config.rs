@@ -1,7 +1,7 @@
 //! `--config FILE` on the command line: its values apply to the WAL a
 //! subcommand opens (before or after the subcommand name), its `dir` stands in
 //! for a missing DIR, and a bad file is a one-line error naming the key.
-mod common;
+use crate::common;
 use common::*;
 use std::ffi::OsStr;
 use xwal::Wal;

@@ -1,6 +1,6 @@
 //! `xwal dump`: text, hex and JSON lines; LSN ranges, segment ranges (both
 //! spellings), checkpoint ranges, backwards; --max-bytes.
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

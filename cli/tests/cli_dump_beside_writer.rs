@@ -1,7 +1,7 @@
 //! `xwal dump` on a WAL that a writer holds open (this test process has the
 //! lock): dump reads read-only without the lock, sees what was written, and
 //! the writer goes on undisturbed.
-mod common;
+use crate::common;
 use common::*;
 use xwal::{Config, Wal};
 

@@ -1,7 +1,7 @@
 //! `xwal replay DIR --follow` and `xwal dump DIR --follow` beside a writer:
 //! the entries so far, then each new one once the log proves it durable; a
 //! SIGINT ends the command cleanly (exit 0, every line out).
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! `xwal import-go GO_DIR DEST` on the real Go xwal test data, and its refusal
 //! (non-zero exit, each bad record with file and offset, DEST untouched) on a
 //! directory with a damaged record.
-mod common;
+use crate::common;
 use common::*;
 use std::ffi::OsStr;
 use std::path::Path;

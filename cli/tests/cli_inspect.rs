@@ -1,6 +1,6 @@
 //! `xwal inspect DIR` and `--json`: segments with number, first and last LSN,
 //! checkpoint flag and file size; checkpoints; last LSN; recovery state.
-mod common;
+use crate::common;
 use common::*;
 use std::path::Path;
 

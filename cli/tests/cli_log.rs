@@ -1,7 +1,7 @@
 //! The `xwal` binary shows the library's `tracing` warnings on stderr (the
 //! library itself never prints): a torn tail cut at open is reported by
 //! default, `XWAL_LOG` sets the filter, and a bad filter is one line and exit 1.
-mod common;
+use crate::common;
 use common::ondisk;
 use common::*;
 

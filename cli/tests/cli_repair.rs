@@ -2,7 +2,7 @@
 //! record damaged in place) is repaired: the intact entries stay, what was
 //! cut is moved aside, the lost LSN range is printed, and the log continues
 //! above it. A healthy directory is left as it is.
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

@@ -1,7 +1,7 @@
 //! `xwal replay`: JSON lines {"lsn":N,"data_hex":"..."} for every entry, in
 //! order or backwards, with ranges; `--consume` deletes the replayed sealed
 //! segments afterwards (Go's at-most-once replay), never the active one.
-mod common;
+use crate::common;
 use common::{cli_config, open, tempdir, write_wal, xwal_ok};
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! reported with segment, offset and LSN range, every bad segment is reported
 //! (one does not hide the next), and the exit code is non-zero. A corruption
 //! that makes the open itself fail (in the tail segment) is reported too.
-mod common;
+use crate::common;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;

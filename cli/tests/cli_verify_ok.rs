@@ -1,5 +1,5 @@
 //! `xwal verify` on a good WAL: exit 0 and a summary of what was checked.
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

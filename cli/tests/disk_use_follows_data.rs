@@ -2,7 +2,7 @@
 //! gives back the space past its last record (in the background, off the
 //! commit path), recovery takes a sealed segment whole or shrunk, and
 //! `max_dir_bytes` counts the space really used.
-mod common;
+use crate::common;
 use common::ondisk;
 use common::*;
 use std::os::unix::fs::MetadataExt;

@@ -4,7 +4,7 @@
 //! exit 1 after `--archive-wait`, saying the checkpoint was made.
 #![cfg(feature = "s3")]
 
-mod common;
+use crate::common;
 use common::s3_support;
 
 use common::{replay_all, small};

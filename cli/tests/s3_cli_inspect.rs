@@ -5,7 +5,7 @@
 //! after the local state has been printed.
 #![cfg(feature = "s3")]
 
-mod common;
+use crate::common;
 use common::s3_support;
 
 use common::{payload, small};

@@ -3,7 +3,7 @@
 //! from the AWS environment. A missing bucket is one clear line and exit 1.
 #![cfg(feature = "s3")]
 
-mod common;
+use crate::common;
 use common::s3_support;
 
 use common::{replay_all, small};

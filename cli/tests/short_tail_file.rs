@@ -4,7 +4,7 @@
 //! recovery report, `verify` and `inspect`, and no LSN that may have been
 //! handed out is handed out again. A file that ends cleanly after its last
 //! record (a restored or shrunk sealed segment) opens and the WAL continues.
-mod common;
+use crate::common;
 use common::ondisk;
 use common::*;
 use xwal::*;

@@ -700,9 +700,13 @@ pub fn tear_possible(buf: &[u8], offset: u64, salt: u32, max_body: u32) -> bool 
 
 /// True if the bytes at the front of `buf` are not a record of this segment
 /// at this position, damaged or not: neither the salt nor the LSN word is the
-/// one expected there. One flipped bit changes at most one of the two, so a
-/// bit flip in a record is never taken for foreign bytes. Bytes too short to
-/// show both words are not called foreign.
+/// one expected there, or they are a whole record, CRC intact, of another
+/// salt (left by an earlier use of the file: its LSN may well be the one
+/// expected here). One flipped bit changes at most one of the two words, and
+/// a record's salt cannot change with its CRC still holding, so damage to a
+/// record of this segment is never taken for foreign bytes. Bytes too short
+/// to show both words are not called foreign. `max_body` bounds the length
+/// field as in [`decode_record`].
 ///
 /// # Examples
 ///
@@ -711,12 +715,26 @@ pub fn tear_possible(buf: &[u8], offset: u64, salt: u32, max_body: u32) -> bool 
 ///
 /// let mut buf = vec![0u8; 64];
 /// encode_entry_record(&mut buf, 5, 4, FLAG_GROUP_END, 0x5A17, b"abc");
+/// assert!(!foreign_bytes(&buf, 0x5A17, 5, 1024));
+/// // A whole record of another incarnation of the file, at the LSN expected.
+/// assert!(foreign_bytes(&buf, 0x0BAD, 5, 1024));
 /// buf[28] ^= 1; // the salt is damaged, the LSN still says 5
-/// assert!(!foreign_bytes(&buf, 0x5A17, 5));
-/// assert!(foreign_bytes(&[0xAB; 64], 0x5A17, 5));
+/// assert!(!foreign_bytes(&buf, 0x5A17, 5, 1024));
+/// assert!(foreign_bytes(&[0xAB; 64], 0x5A17, 5, 1024));
 /// ```
-pub fn foreign_bytes(buf: &[u8], salt: u32, lsn: u64) -> bool {
-    buf.len() >= RECORD_HEADER_LEN && le_u32(buf, 28) != salt && le_u64(buf, 8) != lsn
+pub fn foreign_bytes(buf: &[u8], salt: u32, lsn: u64, max_body: u32) -> bool {
+    if buf.len() < RECORD_HEADER_LEN {
+        return false;
+    }
+    let stored_salt = le_u32(buf, 28);
+    if stored_salt == salt {
+        return false;
+    }
+    le_u64(buf, 8) != lsn
+        || matches!(
+            decode_record(buf, stored_salt, max_body),
+            RecordDecode::Record(_)
+        )
 }
 
 /// Bodies above this size are not searched for a single flipped bit (the

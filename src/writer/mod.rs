@@ -163,7 +163,7 @@ impl Writer {
             wakers: Vec::new(),
         };
         match start.resume {
-            None => w.rollover(true)?,
+            None => w.rollover()?,
             Some(r) => {
                 w.install_resumed(&r);
                 w.prepare_next_if_room(w.next_segment, 1);
@@ -384,7 +384,7 @@ impl Writer {
         let r = match self.shared.fence_error() {
             Some(e) => Err(e),
             None if self.active_segment() != full => Ok(()),
-            None => self.rollover(false).inspect_err(|e| {
+            None => self.rollover().inspect_err(|e| {
                 // Not a fence: nothing was written. Refuse what needed the space.
                 tracing::warn!(error = %e, "cannot start a new segment");
             }),

@@ -212,14 +212,19 @@ impl Writer {
         Ok(())
     }
 
-    /// Seals the active segment (its data synced) and activates the next one.
-    /// `eager` writes the new header now; otherwise the first batch carries it.
+    /// Seals the active segment (its data synced) and activates the next one,
+    /// its header written and synced before any record: a record can then
+    /// never outlive its header in a power cut, so a segment whose header
+    /// is zero never held a record and recovery may reuse it as the zero
+    /// preparation it looks like. (A header carried by the first batch, in
+    /// one write with it, could be lost while records of that write stayed:
+    /// reused, the file held them as stale bytes where the next records go.)
     /// Only with nothing staged or in flight.
-    pub(super) fn rollover(&mut self, eager: bool) -> Result<()> {
-        self.rollover_with(eager, false)
+    pub(super) fn rollover(&mut self) -> Result<()> {
+        self.rollover_with(false)
     }
 
-    fn rollover_with(&mut self, eager: bool, over_limit: bool) -> Result<()> {
+    fn rollover_with(&mut self, over_limit: bool) -> Result<()> {
         debug_assert!(self.inflight.is_empty());
         // Only the tail segment may hold unsynced data: recovery scans nothing else.
         self.sync_active()?;
@@ -262,9 +267,8 @@ impl Writer {
         // Preparing ahead counts against the limit like any other segment file.
         self.prepare_next_if_room(n + 1, 2);
         tracing::debug!(segment = n, first_lsn = meta.first_lsn, "activated segment");
-        if eager {
-            self.write_header_now()?;
-        }
+        self.write_header_now()?;
+        debug_assert!(self.active.as_ref().is_some_and(|a| a.header_written));
         Ok(())
     }
 
@@ -323,14 +327,14 @@ impl Writer {
             return Ok((0, 0));
         }
         let sealed = self.active_segment();
-        self.rollover_with(true, over_limit).map(|_| (sealed, 1))
+        self.rollover_with(over_limit).map(|_| (sealed, 1))
     }
 
     /// Makes everything durable, marks the active segment as a checkpoint
     /// (rename + directory fsync) and starts the next segment.
     pub(super) fn checkpoint(&mut self) -> Result<u64> {
         if self.active.is_none() {
-            self.rollover(true)?;
+            self.rollover()?;
         }
         if !self.shared.seams.checkpoint_before_sync() {
             self.sync_active()?;
@@ -357,7 +361,7 @@ impl Writer {
         self.seal(a, to);
         self.install_active();
         tracing::info!(segment = n, "checkpoint");
-        if let Err(e) = self.rollover(true) {
+        if let Err(e) = self.rollover() {
             // The checkpoint stands; appends retry the rollover.
             tracing::warn!(error = %e, "checkpoint sealed but the next segment could not be started");
         }

@@ -68,3 +68,13 @@ pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
         x
     }
 }
+
+/// The test harness's name, for `--exact`, of test `name` in the module whose
+/// `module_path!()` is `module`: the path without the crate's name. Tests that
+/// run their own binary as a child name the child test with it.
+pub fn test_name(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_crate, path)) => format!("{path}::{name}"),
+        None => name.to_string(),
+    }
+}
