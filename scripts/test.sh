@@ -14,6 +14,12 @@ cargo --version
 rustc --version
 uname -r
 
+# The S3 tests' server (moto_server from PyPI) installs into .venv-s3 while
+# the Rust builds run: a cold install is ~50 s of mostly waiting on the network.
+s3_install_log="$(mktemp)"
+scripts/s3-server.sh install >"$s3_install_log" 2>&1 &
+s3_install_pid=$!
+
 step "format check"
 cargo fmt --all -- --check
 
@@ -67,6 +73,9 @@ cargo test -p xwal-openraft --no-fail-fast
 step "S3 archive tier (feature s3): against a real S3 server (moto_server on 127.0.0.1)"
 # Installs moto[server] into .venv-s3 (once), starts it on a free port, and stops
 # it by its PID however the tests end. The tests read XWAL_S3_* from the env file.
+if ! wait "$s3_install_pid"; then
+    echo "installing moto_server failed:"; cat "$s3_install_log"; exit 1
+fi
 (
     s3_env="$(mktemp)"
     trap 'scripts/s3-server.sh stop "$s3_env"' EXIT

@@ -13,8 +13,7 @@
 //! every one is returned as a [`BadRecord`] with its byte offset.
 //!
 //! ```
-//! use xwal::format::WalEntry;
-//! use xwal::import_go::{encode_record, go_crc, parse_segment};
+//! use xwal::import_go::{WalEntry, encode_record, go_crc, parse_segment};
 //!
 //! assert_eq!(go_crc(1, b"test data"), 4049352028);
 //! let mut file = encode_record(&WalEntry { lsn: 1, data: b"a".to_vec(), crc: go_crc(1, b"a") });
@@ -29,7 +28,8 @@
 use crate::Lsn;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::format::WalEntry;
+/// Go xwal's entry (protobuf `WALEntry`), the body of its records and of ours.
+pub use crate::format::WalEntry;
 use prost::Message;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -73,7 +73,13 @@ mod dir;
 mod error;
 mod feed;
 mod fence;
+// Public with `internals` (not covered by semver): readers of their own, the
+// command, the fuzz targets. Without it the engine uses it privately.
+#[cfg(feature = "internals")]
 pub mod format;
+#[cfg(not(feature = "internals"))]
+#[allow(dead_code, unused_imports)]
+mod format;
 #[cfg(feature = "internals")]
 mod fuzzing;
 pub mod go;
