@@ -89,6 +89,7 @@ pub mod internals;
 mod io;
 pub mod metrics;
 mod open;
+mod read_only;
 mod recovery;
 mod repair;
 mod replay;
@@ -118,6 +119,7 @@ pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolic
 /// version of it is a breaking change of xwal.
 pub use crossbeam_channel as channel;
 pub use error::{ArchiveErrorKind, Error, Result};
+pub use read_only::{ReadOnlyWal, ReadableWal};
 pub use recovery::{Damage, RecoveryReport, ShortFile, Truncation};
 pub use repair::RepairReport;
 pub use replay::{

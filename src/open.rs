@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::dir::{self, DirLock};
 use crate::error::{Error, Result};
 use crate::io::Seams;
+use crate::read_only::ReadOnlyWal;
 use crate::recovery::{self, Damage, Recovered, RecoveryReport};
 use crate::shared::{SegmentTier, Shared};
 use crate::wal::{Wal, spawn_writer};
@@ -97,13 +98,12 @@ impl Wal {
     /// let (reader, _) = Wal::open_read_only(config.clone())?;
     /// let entries: Vec<_> = reader.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(entries[0].data, b"entry");
-    /// assert!(matches!(reader.append(b"refused"), Err(Error::ReadOnly)));
     /// // It takes no lock: a writer can open the directory meanwhile.
     /// let (writer, _) = Wal::open(config)?;
     /// assert_eq!(writer.append(b"more")?, 2);
     /// # Ok(()) }
     /// ```
-    pub fn open_read_only(config: Config) -> Result<(Wal, RecoveryReport)> {
+    pub fn open_read_only(config: Config) -> Result<(ReadOnlyWal, RecoveryReport)> {
         let config = config.resolved();
         config.validate()?;
         if !crate::io::fs::is_dir(&config.dir) {
@@ -121,7 +121,8 @@ impl Wal {
             Some(crate::io::Wakeup::new().map_err(|e| Error::io("creating an eventfd", e))?);
         // Replay covers what the tier holds (no archiver runs, nothing is deleted).
         shared.tier = tier_for(&shared)?;
-        Ok((Wal::assemble(Arc::new(shared), None, None), rec.report))
+        let view = Wal::assemble(Arc::new(shared), None, None);
+        Ok((ReadOnlyWal::new(view), rec.report))
     }
 }
 

@@ -139,24 +139,8 @@ pub(crate) fn spawn_writer(
 }
 
 impl Wal {
-    /// True if opened with [`Wal::open_read_only`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Wal};
-    ///
-    /// let dir = tempfile::tempdir_in(".").unwrap();
-    /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-    /// let (writer, _) = Wal::open(config.clone())?;
-    /// assert!(!writer.is_read_only());
-    /// writer.close()?;
-    /// let (reader, _) = Wal::open_read_only(config)?;
-    /// assert!(reader.is_read_only());
-    /// # Ok(()) }
-    /// ```
-    pub fn is_read_only(&self) -> bool {
+    /// True for the `Wal` inside a [`crate::ReadOnlyWal`].
+    pub(crate) fn is_read_only(&self) -> bool {
         self.shared.read_only
     }
 
@@ -675,7 +659,8 @@ impl Wal {
         self.shared.table.lock().keys().next_back().copied()
     }
 
-    /// The segment appends go to (the last one), or `None` for a read-only view.
+    /// The segment appends go to (the last one). A [`crate::ReadOnlyWal`]
+    /// has none.
     ///
     /// # Examples
     ///
@@ -687,8 +672,9 @@ impl Wal {
     /// let config = Config::new(dir.path()).segment_size(1 << 20);
     /// let (wal, _) = Wal::open(config.clone())?;
     /// assert_eq!(wal.active_segment(), Some(0));
-    /// let (view, _) = Wal::open_read_only(config)?;
-    /// assert_eq!(view.active_segment(), None);
+    /// wal.append(b"x")?;
+    /// wal.rotate()?;
+    /// assert_eq!(wal.active_segment(), Some(1));
     /// # Ok(()) }
     /// ```
     pub fn active_segment(&self) -> Option<u64> {

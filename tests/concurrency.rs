@@ -30,7 +30,7 @@ fn appends_replays_and_checkpoints_together() {
             std::thread::spawn(move || {
                 let mut rounds = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let got = replay_all(&wal, ReplayOptions::all());
+                    let got = replay_all(&*wal, ReplayOptions::all());
                     // Each replay sees a dense prefix, in order.
                     for (i, e) in got.iter().enumerate() {
                         assert_eq!(e.lsn, i as u64 + 1);
@@ -79,7 +79,7 @@ fn appends_replays_and_checkpoints_together() {
         let total = threads * per;
         assert_eq!(acked.len() as u64, total);
         assert_eq!(*acked.keys().max().unwrap(), total, "LSNs are dense");
-        let got = replay_all(&wal, ReplayOptions::all());
+        let got = replay_all(&*wal, ReplayOptions::all());
         assert_eq!(got.len() as u64, total);
         for e in got {
             let (t, s) = acked[&e.lsn];

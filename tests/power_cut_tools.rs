@@ -42,7 +42,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Every entry and how the replay ended (a view of interrupted work may end
 /// with an error after an intact prefix).
-fn entries(wal: &Wal) -> (Vec<(u64, Vec<u8>)>, xwal::Result<xwal::ReplaySummary>) {
+fn entries(
+    wal: &dyn xwal::ReadableWal,
+) -> (Vec<(u64, Vec<u8>)>, xwal::Result<xwal::ReplaySummary>) {
     let mut r = wal.replay(ReplayOptions::all()).unwrap();
     // Up to the first error (a view of interrupted work may end in one).
     let got = r

@@ -28,7 +28,6 @@ fn reads_beside_a_writer_without_the_lock() {
         append_n(&wal, 1..=300, 500);
         let cp = wal.create_checkpoint().unwrap();
         let (ro, rep) = Wal::open_read_only(cfg.clone()).unwrap();
-        assert!(ro.is_read_only());
         assert_eq!(rep.last_lsn, 300);
         assert_eq!(ro.checkpoints(), vec![cp]);
         // The writer keeps going while the read-only view replays.
@@ -36,10 +35,8 @@ fn reads_beside_a_writer_without_the_lock() {
         let got = replay_all(&ro, ReplayOptions::all());
         assert_eq!(lsns(&got), (1..=300).collect::<Vec<_>>());
         assert!(got.iter().all(|e| e.data == payload(e.lsn, 500)));
-        assert!(matches!(ro.append(b"x"), Err(Error::ReadOnly)));
-        assert!(matches!(ro.create_checkpoint(), Err(Error::ReadOnly)));
-        assert!(matches!(ro.inc_last_index(), Err(Error::ReadOnly)));
-        assert!(matches!(ro.purge_through(0), Err(Error::ReadOnly)));
+        // Writes do not exist on a view (ReadOnlyWal's compile_fail doc
+        // test); a consuming replay, which would delete, is refused.
         assert!(matches!(
             ro.replay(ReplayOptions::all().consume(true)),
             Err(Error::ReadOnly)

@@ -30,7 +30,7 @@ fn fill(wal: &Wal) -> u64 {
     last
 }
 
-fn check_ranges(wal: &Wal, last: u64) {
+fn check_ranges(wal: &dyn xwal::ReadableWal, last: u64) {
     let forward = replay_all(wal, ReplayOptions::all());
     assert_eq!(lsns(&forward), (1..=last).collect::<Vec<_>>());
     for (from, to) in [

@@ -33,7 +33,7 @@ fn config(dir: &std::path::Path, engine: xwal::IoEngine) -> Config {
         .io_engine(engine)
 }
 
-fn batched(wal: &Wal, opts: ReplayOptions) -> Vec<(u64, Vec<u8>)> {
+fn batched(wal: &dyn xwal::ReadableWal, opts: ReplayOptions) -> Vec<(u64, Vec<u8>)> {
     let mut r = wal.replay(opts).unwrap();
     let mut out = Vec::new();
     let mut batches = 0;

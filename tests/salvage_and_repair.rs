@@ -45,7 +45,10 @@ fn damage_record(dir: &Path, lsn: u64) -> (u64, u64) {
 }
 
 /// Every entry of a replay, and how it ended.
-fn replay(wal: &Wal, opts: ReplayOptions) -> (Vec<u64>, xwal::Result<xwal::ReplaySummary>) {
+fn replay(
+    wal: &dyn xwal::ReadableWal,
+    opts: ReplayOptions,
+) -> (Vec<u64>, xwal::Result<xwal::ReplaySummary>) {
     let mut r = wal.replay(opts).unwrap();
     let lsns: Vec<u64> = r
         .by_ref()

@@ -64,7 +64,7 @@ fn a_tail_catches_up_and_keeps_up_with_eight_writers() {
         }
         stop.store(true, Ordering::Release);
         assert!(checkpoints.join().unwrap() > 0);
-        let reference = replay_all(&wal, ReplayOptions::all());
+        let reference = replay_all(&*wal, ReplayOptions::all());
         let wal = Arc::try_unwrap(wal).expect("one owner left");
         wal.close().unwrap();
         loop {

@@ -51,7 +51,7 @@ fn consumer_that_appends_does_not_deadlock() {
         // The replay covers what was written when it started.
         assert_eq!(seen, (1..=1000).collect::<Vec<_>>());
         assert_eq!(summary.entries, 1000);
-        let all = replay_all(&wal, ReplayOptions::all());
+        let all = replay_all(&*wal, ReplayOptions::all());
         assert_eq!(lsns(&all), (1..=2000).collect::<Vec<_>>());
         for e in &all {
             assert_eq!(e.data, payload(e.lsn, 200));
@@ -80,7 +80,7 @@ fn go_style_consumer_that_appends_does_not_deadlock() {
             assert_eq!(consumer.join().unwrap(), (1..=1000).collect::<Vec<_>>());
         });
         assert_eq!(
-            lsns(&replay_all(&wal, ReplayOptions::all())),
+            lsns(&replay_all(&*wal, ReplayOptions::all())),
             (1..=2000).collect::<Vec<_>>()
         );
     }
@@ -150,7 +150,7 @@ fn concurrent_appenders_get_dense_unique_lsns() {
         let mut lsn_list: Vec<u64> = assigned.iter().map(|a| a.0).collect();
         lsn_list.sort();
         assert_eq!(lsn_list, (1..=1600).collect::<Vec<_>>());
-        let got = replay_all(&wal, ReplayOptions::all());
+        let got = replay_all(&*wal, ReplayOptions::all());
         let by_lsn: std::collections::HashMap<u64, Vec<u8>> = assigned.into_iter().collect();
         assert_eq!(got.len(), 1600);
         for e in &got {

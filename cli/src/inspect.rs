@@ -7,7 +7,7 @@ use super::common::{self, CliResult};
 use clap::Args;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use xwal::{RecoveryReport, SegmentInfo, Wal};
+use xwal::{ReadOnlyWal, RecoveryReport, SegmentInfo, Wal};
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
@@ -33,7 +33,7 @@ fn file_size(dir: &Path, s: &SegmentInfo) -> Option<u64> {
     })
 }
 
-fn rows(wal: &Wal, report: &RecoveryReport) -> Vec<Row> {
+fn rows(wal: &ReadOnlyWal, report: &RecoveryReport) -> Vec<Row> {
     let segs = wal.segments();
     segs.iter()
         .enumerate()
@@ -51,7 +51,7 @@ fn rows(wal: &Wal, report: &RecoveryReport) -> Vec<Row> {
 /// Everything one inspection shows.
 struct Listing<'a> {
     dir: &'a Path,
-    wal: &'a Wal,
+    wal: &'a ReadOnlyWal,
     rows: Vec<Row>,
     report: &'a RecoveryReport,
     archive: ArchiveState,
@@ -68,13 +68,13 @@ type ArchiveState = Option<Result<NoArchive, String>>;
 enum NoArchive {}
 
 #[cfg(feature = "s3")]
-fn archive_state(wal: &Wal) -> ArchiveState {
+fn archive_state(wal: &ReadOnlyWal) -> ArchiveState {
     wal.load_archive_status()
         .map(|r| r.map_err(|e| e.to_string()))
 }
 
 #[cfg(not(feature = "s3"))]
-fn archive_state(_wal: &Wal) -> ArchiveState {
+fn archive_state(_wal: &ReadOnlyWal) -> ArchiveState {
     None
 }
 

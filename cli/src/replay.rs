@@ -8,7 +8,7 @@ use super::common::{self, CliResult, RangeArgs};
 use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use xwal::Wal;
+use xwal::{ReadableWal, Wal};
 
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
@@ -42,13 +42,12 @@ pub fn run(a: ReplayArgs, config_file: Option<&Path>) -> CliResult {
             )
         });
     }
-    let wal = if a.consume {
-        Wal::open(cfg)
+    // A consuming replay deletes what it read: it needs the writer.
+    let wal: Box<dyn ReadableWal> = if a.consume {
+        Box::new(Wal::open(cfg).map_err(|e| e.to_string())?.0)
     } else {
-        Wal::open_read_only(cfg)
-    }
-    .map_err(|e| e.to_string())?
-    .0;
+        Box::new(Wal::open_read_only(cfg).map_err(|e| e.to_string())?.0)
+    };
     let replay = wal.replay(opts).map_err(|e| e.to_string())?;
     let mut out = common::stdout();
     for e in replay.receiver().iter() {

@@ -22,20 +22,18 @@ impl Wal {
     /// ```no_run
     /// # fn main() -> xwal::Result<()> {
     /// use xwal::archive::S3Config;
-    /// use xwal::{Error, ReplayOptions, Wal};
+    /// use xwal::{ReplayOptions, Wal};
     ///
     /// // Needs a reachable S3 bucket that an xwal archiver has written to.
     /// let s3 = S3Config::new("my-bucket").prefix("prod/orders-wal").region("eu-west-1");
     /// let wal = Wal::open_archive(s3)?;
-    /// assert!(wal.is_read_only());
     /// let mut replay = wal.replay(ReplayOptions::all())?;
     /// let entries = replay.by_ref().count();
     /// let summary = replay.finish()?;
     /// assert_eq!(summary.entries, entries as u64);
-    /// assert!(matches!(wal.append(b"refused"), Err(Error::ReadOnly)));
     /// # Ok(()) }
     /// ```
-    pub fn open_archive(s3: S3Config) -> Result<Wal> {
+    pub fn open_archive(s3: S3Config) -> Result<crate::ReadOnlyWal> {
         let scratch = s3.fetch_dir.clone().unwrap_or_else(std::env::temp_dir);
         let archive = Archive::open_remote(s3.clone())?;
         let segments = archive.visible(Vec::new(), true)?;
@@ -56,7 +54,11 @@ impl Wal {
         shared.read_only = true;
         shared.tier = Some(Arc::new(archive));
         tracing::info!(last_lsn, "opened archive");
-        Ok(Wal::assemble(Arc::new(shared), None, None))
+        Ok(crate::ReadOnlyWal::new(Wal::assemble(
+            Arc::new(shared),
+            None,
+            None,
+        )))
     }
 
     /// What the archiver has uploaded and has left to do; `None` without an S3 config.

@@ -28,7 +28,7 @@ pub fn open(cfg: &Config) -> Wal {
     Wal::open(cfg.clone()).unwrap().0
 }
 
-pub fn replay_all(wal: &Wal, opts: ReplayOptions) -> Vec<Entry> {
+pub fn replay_all(wal: &dyn xwal::ReadableWal, opts: ReplayOptions) -> Vec<Entry> {
     let r = wal.replay(opts).unwrap();
     let v: Vec<Entry> = r.receiver().iter().collect();
     r.finish().unwrap();

@@ -620,7 +620,11 @@ impl ReplayForm {
 }
 
 /// Replays everything once in `form`; returns the entries and payload bytes.
-fn replay_once(wal: &Wal, opts: ReplayOptions, form: ReplayForm) -> Result<(u64, u64), String> {
+fn replay_once(
+    wal: &xwal::ReadOnlyWal,
+    opts: ReplayOptions,
+    form: ReplayForm,
+) -> Result<(u64, u64), String> {
     let err = |e: xwal::Error| format!("replay: {e}");
     let mut r = wal.replay(opts).map_err(err)?;
     let (mut n, mut bytes) = (0u64, 0u64);
