@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("replay", 6),
     ("wal", 7),
     ("backend", 8),
+    ("read_only", 10),
     ("go", 8),
     ("archive", 9),
     ("open", 10),
