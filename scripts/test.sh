@@ -54,9 +54,13 @@ cargo test -p xwal --doc --features internals,config-file
 cargo test -p xwal --doc --features "$lib_features" -- seams fault sim open_with
 
 step "loom: the commit path's own code (src/append_buffer.rs, src/ticket.rs, src/fence.rs) model-checked"
-# --cfg loom swaps src/sync.rs to loom's primitives; its own target dir keeps
-# the normal build's cache. Without it tests/loom_commit.rs compiles to nothing.
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p xwal --test loom_commit
+# --cfg loom swaps src/sync.rs to loom's primitives. The model is its own crate
+# (loom/), so only the library and its dependencies build with the flag; an
+# explicit --target keeps the flag off the build scripts and proc-macros, which
+# the normal build already made, and puts the flagged build beside it.
+# Without the flag loom/tests/loom_commit.rs compiles to nothing.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+RUSTFLAGS="--cfg loom" cargo test -p xwal-loom --target "$host" --test loom_commit
 
 step "rustdoc: every public item documented, with an example"
 scripts/doc-coverage.sh | tail -1

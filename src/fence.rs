@@ -2,7 +2,7 @@
 //! sync nothing is acknowledged again) and the close hand-off (when the writer
 //! stops, every request still queued is answered).
 //!
-//! The writer, the handle and `tests/loom_commit.rs` run this same code; it
+//! The writer, the handle and `loom/tests/loom_commit.rs` run this same code; it
 //! takes the queue as an iterator of what it holds, so loom can drive it
 //! without the crossbeam channel, which it cannot model.
 

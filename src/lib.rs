@@ -128,7 +128,7 @@ pub use replay::{
 pub use ticket::CommitTicket;
 pub use wal::{SegmentInfo, Wal};
 
-/// The commit path's own code for `tests/loom_commit.rs`, which model-checks
+/// The commit path's own code for `loom/tests/loom_commit.rs`, which model-checks
 /// it: only in a `--cfg loom` build (where `crate::sync` is loom's).
 #[cfg(loom)]
 #[doc(hidden)]

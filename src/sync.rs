@@ -1,7 +1,7 @@
 //! The synchronisation primitives of the commit path ([`crate::ticket`],
 //! [`crate::fence`], the append buffer, the writer's cell, the tail feed,
 //! the shared state): std's in a normal build, loom's under `--cfg loom`, so
-//! that `tests/loom_commit.rs` model-checks the code that runs.
+//! that `loom/tests/loom_commit.rs` model-checks the code that runs.
 //!
 //! Both map to one small API, parking_lot's shape: `Mutex` and `Condvar` made
 //! by `Default`, `lock()` returning the guard (no poisoning),

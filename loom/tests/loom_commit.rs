@@ -25,8 +25,8 @@
 //! - when the writer closes or dies, every producer is answered (`Closed` or
 //!   the fence error), one that claims after the close included.
 //!
-//! Run: `RUSTFLAGS="--cfg loom" cargo test --test loom_commit`
-//! (a separate target dir keeps the normal build's cache). The preemption bound
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p xwal-loom --target <host triple>`
+//! (the explicit target keeps the flagged build beside the normal one). The preemption bound
 //! is 2, or `XWAL_LOOM_PREEMPTIONS`.
 #![cfg(loom)]
 
