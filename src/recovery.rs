@@ -7,8 +7,8 @@ use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{
     BLOCK_SIZE, DecodeError, EvidenceScan, HeaderDecode, RECORD_ALIGN, RECORD_HEADER_LEN,
-    RecordDecode, SegmentHeader, align_down, align_up, decode_record, foreign_bytes,
-    single_bit_flip, tear_possible,
+    RecordDecode, SegmentHeader, align_down, align_up, decode_record, flip_could_be_tear,
+    foreign_bytes, single_bit_flip, tear_possible,
 };
 use crate::io::{AlignedBuf, ReadEngine, Seams, WriteEngine, WriteOp};
 use crate::shared::SegmentMeta;
@@ -1100,7 +1100,9 @@ fn judge_bad_record(
     if foreign_bytes(avail, salt, expected, max_body) {
         return (true, why);
     }
-    if single_bit_flip(avail, max_body).is_some() {
+    if let Some(bit) = single_bit_flip(avail, max_body)
+        && !flip_could_be_tear(avail, offset, bit, salt, max_body)
+    {
         return (false, "one bit of the record is flipped");
     }
     (tear_possible(avail, offset, salt, max_body), why)

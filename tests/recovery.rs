@@ -19,4 +19,5 @@ mod recovery_evidence_window;
 mod recovery_makes_durable;
 mod recovery_scans_tail_only;
 mod tail_header_damage;
+mod tear_one_bit_from_valid;
 mod torn_tail;

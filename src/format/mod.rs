@@ -24,8 +24,8 @@ pub use names::{
 pub use record::{
     BIT_FLIP_SEARCH_LIMIT, DecodeError, DecodedRecord, FLAG_GROUP_END, RECORD_ALIGN,
     RECORD_HEADER_LEN, RecordDecode, RecordHeader, RecordKind, TEAR_SECTOR, decode_record,
-    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len, foreign_bytes,
-    patch_durable_lsn, single_bit_flip, tear_possible,
+    encode_entry_record, encode_skip_record, encoded_record_len, entry_body_len,
+    flip_could_be_tear, foreign_bytes, patch_durable_lsn, single_bit_flip, tear_possible,
 };
 pub use segment_header::{
     FORMAT_VERSION, HeaderDecode, SEGMENT_MAGIC, SegmentHeader, inflight_bound,

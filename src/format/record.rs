@@ -671,17 +671,7 @@ pub const TEAR_SECTOR: usize = 512;
 /// assert!(tear_possible(&torn[..len], 4096, 0x5A17, 4096));
 /// ```
 pub fn tear_possible(buf: &[u8], offset: u64, salt: u32, max_body: u32) -> bool {
-    let header = buf.len().min(RECORD_HEADER_LEN);
-    let extent = if buf.len() >= RECORD_HEADER_LEN && le_u32(buf, 28) == salt {
-        let body_len = le_u32(buf, 4) as u64;
-        if body_len <= max_body as u64 + 32 {
-            (RECORD_HEADER_LEN as u64 + body_len).min(buf.len() as u64) as usize
-        } else {
-            header
-        }
-    } else {
-        header
-    };
+    let extent = record_extent(buf, salt, max_body);
     // A write that stopped part way (at any granularity) leaves a zero suffix.
     if extent > 0 && buf[extent - 1] == 0 {
         return true;
@@ -696,6 +686,71 @@ pub fn tear_possible(buf: &[u8], offset: u64, salt: u32, max_body: u32) -> bool 
         start = end;
     }
     false
+}
+
+/// True if the one flipped bit [`single_bit_flip`] found (`bit`, from the
+/// record's start) may just as well be a tear: the repair sets a bit in a
+/// part of the record that a tear could have left zero, a sector part that
+/// is all zero or the zero suffix of a write that stopped part way. A
+/// record whose lost sector held a single set bit is one bit away from
+/// valid; recovery must not call that tear damage. (What this gives up: a
+/// real flip that clears the only set bit of such a part, in a record
+/// nothing later proves durable, is cut as a tear.)
+///
+/// # Examples
+///
+/// ```
+/// use xwal::format::*;
+///
+/// let mut buf = vec![0u8; 1024];
+/// let mut payload = vec![0u8; 600];
+/// payload[550] = 4; // the only set bit of the record's second sector
+/// let len = encode_entry_record(&mut buf, 1, 0, FLAG_GROUP_END, 0x5A17, &payload);
+/// let mut torn = buf[..len].to_vec();
+/// torn[512..].fill(0); // the second sector never reached the disk
+/// let bit = single_bit_flip(&torn, 4096).expect("one bit away from valid");
+/// assert!(flip_could_be_tear(&torn, 4096, bit, 0x5A17, 4096));
+/// let mut flipped = buf[..len].to_vec();
+/// flipped[100] ^= 1; // a flip in a part that holds data
+/// let bit = single_bit_flip(&flipped, 4096).unwrap();
+/// assert!(!flip_could_be_tear(&flipped, 4096, bit, 0x5A17, 4096));
+/// ```
+pub fn flip_could_be_tear(buf: &[u8], offset: u64, bit: u64, salt: u32, max_body: u32) -> bool {
+    let at = (bit / 8) as usize;
+    let Some(&byte) = buf.get(at) else {
+        return false;
+    };
+    if byte & (1 << (bit % 8)) != 0 {
+        // The repair clears a bit: a tear only ever leaves bytes zero.
+        return false;
+    }
+    let extent = record_extent(buf, salt, max_body);
+    if at >= extent {
+        return false;
+    }
+    if buf[at..extent].iter().all(|&b| b == 0) {
+        return true;
+    }
+    // The part of `at`'s sector inside the record.
+    let into = (offset as usize + at) % TEAR_SECTOR;
+    let start = at.saturating_sub(into);
+    let end = (at + TEAR_SECTOR - into).min(extent);
+    debug_assert!(start <= at && at < end);
+    buf[start..end].iter().all(|&b| b == 0)
+}
+
+/// How many bytes of `buf` the record at its front spans, as far as its
+/// header can be believed: the whole record if the salt is this segment's
+/// and the length within bounds, else the header alone.
+fn record_extent(buf: &[u8], salt: u32, max_body: u32) -> usize {
+    let header = buf.len().min(RECORD_HEADER_LEN);
+    if buf.len() >= RECORD_HEADER_LEN && le_u32(buf, 28) == salt {
+        let body_len = le_u32(buf, 4) as u64;
+        if body_len <= max_body as u64 + 32 {
+            return (RECORD_HEADER_LEN as u64 + body_len).min(buf.len() as u64) as usize;
+        }
+    }
+    header
 }
 
 /// True if the bytes at the front of `buf` are not a record of this segment
