@@ -1086,9 +1086,11 @@ struct Cut {
 
 /// Whether the first bad record of the tail can be a torn write, and why it
 /// is bad. Bytes that are no record of ours (neither salt nor LSN, or a
-/// whole record of another salt) end the log as a tear does. A record of ours one flipped bit away from valid is
-/// damage. Otherwise it is a tear only if it has the shape of one (zero
-/// sectors, or a zero end), see [`tear_possible`].
+/// whole record of another salt) end the log as a tear does. A record of
+/// ours one flipped bit away from valid is damage, unless that bit lies
+/// where a tear leaves zeros ([`flip_could_be_tear`]). Otherwise it is a
+/// tear only if it has the shape of one (zero sectors, or a zero end), see
+/// [`tear_possible`].
 fn judge_bad_record(
     avail: &[u8],
     offset: u64,
