@@ -70,6 +70,9 @@ for example in append_replay async_tickets checkpoint_truncate prometheus_metric
     echo "-- $example"
     cargo run --quiet -p xwal --features internals,config-file --example "$example"
 done
+# A measurement (run it in release, alone, for figures): here 5 rounds prove it runs.
+echo "-- checkpoint_cost (5 rounds)"
+cargo run --quiet -p xwal --features internals,config-file --example checkpoint_cost -- target 5
 
 step "openraft log store (raft/): openraft's own storage suite, the SIGKILL loop"
 cargo test -p xwal-openraft --no-fail-fast
