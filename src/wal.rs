@@ -678,9 +678,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn active_segment(&self) -> Option<u64> {
-        if self.shared.read_only {
-            return None;
-        }
+        debug_assert!(!self.shared.read_only, "a view has no active segment");
         self.last_segment()
     }
 

@@ -353,18 +353,18 @@ fn flip_durable_bit(
         let recs = records(p);
         let claimed = recs.iter().map(|r| r.3).max().unwrap_or(0);
         for r in recs {
-            if (*p == tail && (r.2 <= claimed || r.2 <= durable_max)) || (*p != tail && !tail_only)
-            {
-                cands.push((p.clone(), r));
+            // Proven: a later record (or a sealed segment) shows it was synced.
+            let proven = *p != tail || r.2 <= claimed;
+            if (*p == tail && (proven || r.2 <= durable_max)) || (*p != tail && !tail_only) {
+                cands.push((p.clone(), r, proven));
             }
         }
     }
     if cands.is_empty() {
         return None;
     }
-    let claimed_in_tail = records(&tail).iter().map(|r| r.3).max().unwrap_or(0);
     for _ in 0..64 {
-        let (p, (off, len, lsn, _)) = cands[rng.below(cands.len() as u64) as usize].clone();
+        let (p, (off, len, _, _), proven) = cands[rng.below(cands.len() as u64) as usize].clone();
         let at = off + rng.below(len as u64);
         let mut b = std::fs::read(&p).ok()?;
         let bit = rng.below(8);
@@ -373,8 +373,7 @@ fn flip_durable_bit(
         // shape of a tear (it clears the only set bit of a sector part or of
         // the record's end) cannot be told from one: recovery cuts it, by
         // design (ARCHITECTURE.md, "What still cannot be told apart").
-        let unproven = p == tail && lsn > claimed_in_tail;
-        if unproven && flip_looks_torn(&b, off, len, (at - off) * 8 + bit) {
+        if !proven && flip_looks_torn(&b, off, len, (at - off) * 8 + bit) {
             continue;
         }
         std::fs::write(&p, &b).ok()?;

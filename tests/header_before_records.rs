@@ -67,26 +67,14 @@ fn a_rollover_makes_the_new_header_durable_before_its_records() {
 fn a_stale_record_with_the_expected_lsn_ends_the_log() {
     let dir = common::tempdir();
     let cfg = config(dir.path()).sync(SyncPolicy::Always);
-    {
-        let (wal, _) = Wal::open(cfg.clone()).unwrap();
-        for i in 1..=3u8 {
-            wal.append(&[i; 100]).unwrap();
-        }
-        wal.close().unwrap();
-    }
-    let (seg, _) = ondisk::tail_segment(dir.path());
-    let (h, recs, end) = ondisk::records(&seg.path);
-    assert_eq!(recs.last().map(|r| r.lsn), Some(3));
+    let (path, h, end) = ondisk::three_entries(&cfg);
     let mut stale = vec![0u8; 256];
     let len = encode_entry_record(&mut stale, 4, 3, FLAG_GROUP_END, h.salt ^ 0x5a5a, &[9; 100]);
     assert_ne!(stale[len - 1], 0, "a zero last byte would look torn");
-    ondisk::write_at(&seg.path, end, &stale[..len]);
+    ondisk::write_at(&path, end, &stale[..len]);
 
-    let (wal, report) = Wal::open(cfg).unwrap();
-    let cut = report.truncation.expect("the stale record is cut");
-    assert_eq!(cut.first_bad_offset, end);
-    assert_eq!(report.last_lsn, 3);
-    let rest = ondisk::read_at(&seg.path, end, len);
+    let wal = ondisk::open_cut_after_three(cfg, end, "the stale record");
+    let rest = ondisk::read_at(&path, end, len);
     assert!(
         rest.iter().all(|&b| b == 0),
         "the stale record was not zeroed"

@@ -12,16 +12,7 @@ fn a_tear_one_bit_from_valid_is_cut_not_refused() {
     let cfg = Config::new(dir.path())
         .segment_size(64 << 10)
         .max_entry_size(8 << 10);
-    {
-        let (wal, _) = Wal::open(cfg.clone()).unwrap();
-        for i in 1..=3u8 {
-            wal.append(&[i; 100]).unwrap();
-        }
-        wal.close().unwrap();
-    }
-    let (seg, _) = ondisk::tail_segment(dir.path());
-    let (h, recs, end) = ondisk::records(&seg.path);
-    assert_eq!(recs.last().map(|r| r.lsn), Some(3));
+    let (path, h, end) = ondisk::three_entries(&cfg);
     // LSN 4, written unsynced: its record runs past the next sector boundary,
     // and its part beyond it holds one set bit, which the tear loses.
     let boundary = (end / 512 + 1) * 512;
@@ -35,11 +26,8 @@ fn a_tear_one_bit_from_valid_is_cut_not_refused() {
     assert!(len > torn_from);
     rec[torn_from..len].fill(0);
     assert!(single_bit_flip(&rec[..len], h.max_entry_size).is_some());
-    ondisk::write_at(&seg.path, end, &rec[..len]);
+    ondisk::write_at(&path, end, &rec[..len]);
 
-    let (wal, report) = Wal::open(cfg).unwrap();
-    let cut = report.truncation.expect("the torn record is cut");
-    assert_eq!(cut.first_bad_offset, end);
-    assert_eq!(report.last_lsn, 3);
+    let wal = ondisk::open_cut_after_three(cfg, end, "the torn record");
     assert_eq!(wal.append(b"next").unwrap(), 4);
 }

@@ -1,6 +1,8 @@
 //! Helpers for tests that look at (and damage) segment files directly.
-//! Uses only the public format module, so the tests read the files the way the
-//! documented format says, not the way the engine happens to.
+//! Reads through the format module (feature `internals`) only, so the tests
+//! read the files the way the documented format says, not the way the engine
+//! happens to; `three_entries` and `open_cut_after_three` set a log up and
+//! reopen it through a `Wal`.
 #![allow(dead_code)]
 
 use std::os::unix::fs::FileExt;
@@ -153,4 +155,30 @@ pub fn mode(path: &Path) -> u32 {
         .permissions()
         .mode()
         & 0o777
+}
+
+/// Writes LSNs 1..=3 (100 bytes each) with a `Wal` on `cfg` and closes it;
+/// returns the tail segment's path, its header and where its records end,
+/// for a test that then lays bytes of its own after them.
+pub fn three_entries(cfg: &xwal::Config) -> (PathBuf, SegmentHeader, u64) {
+    let (wal, _) = xwal::Wal::open(cfg.clone()).unwrap();
+    for i in 1..=3u8 {
+        wal.append(&[i; 100]).unwrap();
+    }
+    wal.close().unwrap();
+    let (seg, _) = tail_segment(&cfg.dir);
+    let (h, recs, end) = records(&seg.path);
+    assert_eq!(recs.last().map(|r| r.lsn), Some(3));
+    (seg.path, h, end)
+}
+
+/// Opens `cfg` and checks that recovery cut the log at `end`, after LSN 3.
+pub fn open_cut_after_three(cfg: xwal::Config, end: u64, what: &str) -> xwal::Wal {
+    let (wal, report) = xwal::Wal::open(cfg).unwrap();
+    let cut = report
+        .truncation
+        .unwrap_or_else(|| panic!("{what} is not cut"));
+    assert_eq!(cut.first_bad_offset, end);
+    assert_eq!(report.last_lsn, 3);
+    wal
 }
