@@ -50,10 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Replay an LSN range, newest first.
     let replay = wal.replay(
         ReplayOptions::all()
-            .range(ReplayRange::Lsns { from: 50, to: 52 })
+            .range(ReplayRange::Lsns {
+                from: xwal::Lsn(50),
+                to: xwal::Lsn(52),
+            })
             .backward(),
     )?;
-    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish()?;
     assert_eq!(lsns, vec![52, 51, 50]);
     println!("LSNs 50..=52 backwards: {lsns:?}");

@@ -30,22 +30,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (wal, _) = Wal::open(config)?;
     println!("checkpoints present: {:?}", wal.checkpoints());
     let replay = wal.replay(ReplayOptions::all().range(ReplayRange::FromCheckpoint(cp)))?;
-    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish()?;
     // The checkpoint segment itself is included (inclusive, like Go xwal).
     assert_eq!(lsns.first(), Some(&1));
     assert_eq!(lsns.last(), Some(&600));
 
     // Truncate: the checkpoint segment and everything before it can go.
-    let before: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+    let before: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
     let deleted = wal.purge_through(cp)?;
-    let after: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+    let after: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
     println!("segments {before:?} -> purged {deleted:?} -> {after:?}");
-    assert_eq!(deleted, vec![cp]);
+    assert_eq!(deleted, vec![cp.segment()]);
 
     // What is left replays on its own, and LSNs go on.
     let replay = wal.replay(ReplayOptions::all())?;
-    let rest: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let rest: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish()?;
     assert_eq!(rest, (501..=600).collect::<Vec<_>>());
     assert_eq!(wal.append(b"set counter 601")?, 601);

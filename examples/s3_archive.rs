@@ -91,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Anywhere else: the archive alone, read-only, no local directory.
     let remote = Wal::open_archive(s3)?;
     let replay = remote.replay(ReplayOptions::all())?;
-    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish()?;
     assert_eq!(lsns, (1..=1000).collect::<Vec<_>>());
     println!("the archive alone replays LSN 1..={}", lsns[lsns.len() - 1]);

@@ -1,11 +1,11 @@
 //! [`WalBackend`]: Go xwal's `WALBackendInterface`, operation by operation.
 
-use crate::Lsn;
 use crate::config::{BackendType, Config};
 use crate::error::Result;
 use crate::recovery::RecoveryReport;
 use crate::replay::{Direction, Entry, ReplayOptions, ReplayRange};
 use crate::wal::Wal;
+use crate::{CheckpointId, Lsn, SegmentId};
 use crossbeam_channel::Sender;
 use std::ops::RangeInclusive;
 
@@ -55,13 +55,13 @@ pub trait WalBackend: Sized {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Wal, WalBackend};
+    /// use xwal::{Config, Lsn, Wal, WalBackend};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = <Wal as WalBackend>::open(config)?;
     /// let lsns = wal.write(vec![b"a".to_vec(), b"b".to_vec()])?;
-    /// assert_eq!(lsns, 1..=2);
+    /// assert_eq!(lsns, Lsn(1)..=Lsn(2));
     /// assert_eq!(WalBackend::last_index(&wal), 2);
     /// # Ok(()) }
     /// ```
@@ -103,7 +103,7 @@ pub trait WalBackend: Sized {
     ///
     /// let (tx, rx) = xwal::channel::unbounded();
     /// // Segment 0 means "the first present".
-    /// wal.replay_from_range(&tx, false, 0, cp)?;
+    /// wal.replay_from_range(&tx, false, xwal::SegmentId(0), cp.segment())?;
     /// let data: Vec<_> = rx.try_iter().map(|e| e.data).collect();
     /// assert_eq!(data, [b"a".to_vec()]);
     /// # Ok(()) }
@@ -112,8 +112,8 @@ pub trait WalBackend: Sized {
         &self,
         tx: &Sender<Entry>,
         backwards: bool,
-        start: u64,
-        end: u64,
+        start: SegmentId,
+        end: SegmentId,
     ) -> Result<()>;
     /// Go `CreateCheckpoint()`.
     ///
@@ -131,7 +131,7 @@ pub trait WalBackend: Sized {
     /// assert_eq!(wal.checkpoints(), [cp]);
     /// # Ok(()) }
     /// ```
-    fn create_checkpoint(&self) -> Result<u64>;
+    fn create_checkpoint(&self) -> Result<CheckpointId>;
     /// Go `ReplayFromCheckpoint(ch, checkpoint, backwards)`.
     ///
     /// # Examples
@@ -159,7 +159,7 @@ pub trait WalBackend: Sized {
     fn replay_from_checkpoint(
         &self,
         tx: &Sender<Entry>,
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         backwards: bool,
     ) -> Result<()>;
     /// Go `ReplayToCheckpoint(ch, checkpoint, backwards)`.
@@ -186,7 +186,7 @@ pub trait WalBackend: Sized {
     fn replay_to_checkpoint(
         &self,
         tx: &Sender<Entry>,
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         backwards: bool,
     ) -> Result<()>;
     /// Go `Close()`.
@@ -234,7 +234,7 @@ pub trait WalBackend: Sized {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = <Wal as WalBackend>::open(config)?;
     /// assert_eq!(WalBackend::inc_last_index(&wal)?, 1);
-    /// assert_eq!(wal.write(vec![b"a".to_vec()])?, 2..=2);
+    /// assert_eq!(wal.write(vec![b"a".to_vec()])?, xwal::Lsn(2)..=xwal::Lsn(2));
     /// # Ok(()) }
     /// ```
     fn inc_last_index(&self) -> Result<Lsn>;
@@ -279,21 +279,21 @@ impl WalBackend for Wal {
         &self,
         tx: &Sender<Entry>,
         backwards: bool,
-        start: u64,
-        end: u64,
+        start: SegmentId,
+        end: SegmentId,
     ) -> Result<()> {
         let o = ReplayOptions::all()
             .direction(dir(backwards))
             .range(ReplayRange::Segments { start, end });
         self.replay_into(tx, o).map(|_| ())
     }
-    fn create_checkpoint(&self) -> Result<u64> {
+    fn create_checkpoint(&self) -> Result<CheckpointId> {
         Wal::create_checkpoint(self)
     }
     fn replay_from_checkpoint(
         &self,
         tx: &Sender<Entry>,
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         backwards: bool,
     ) -> Result<()> {
         let o = ReplayOptions::all()
@@ -304,7 +304,7 @@ impl WalBackend for Wal {
     fn replay_to_checkpoint(
         &self,
         tx: &Sender<Entry>,
-        checkpoint: u64,
+        checkpoint: CheckpointId,
         backwards: bool,
     ) -> Result<()> {
         let o = ReplayOptions::all()

@@ -211,7 +211,7 @@ pub(crate) fn list_below(
             }
             _ => {
                 return Err(Error::Corruption {
-                    segment: segs[i].segment,
+                    segment: crate::SegmentId(segs[i].segment),
                     offset: 0,
                     reason: "segment present both as checkpoint and plain file".into(),
                 });
@@ -799,7 +799,10 @@ mod tests {
         )
         .unwrap();
         match list(d.path()) {
-            Err(Error::Corruption { segment: 1, .. }) => {}
+            Err(Error::Corruption {
+                segment: crate::SegmentId(1),
+                ..
+            }) => {}
             other => panic!("expected corruption, got {other:?}"),
         }
         // Once the plain name is gone, the checkpoint is the one segment 1.

@@ -39,7 +39,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let (wal, _) = Wal::open(Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10))?;
 /// wal.append(b"entry")?;
-/// let backwards = ReplayOptions::all().range(ReplayRange::Lsns { from: 2, to: 1 });
+/// let backwards = ReplayOptions::all().range(ReplayRange::Lsns { from: xwal::Lsn(2), to: xwal::Lsn(1) });
 /// match wal.replay(backwards) {
 ///     Err(Error::InvalidArgument(m)) => assert!(m.contains("to must be >= from"), "{m}"),
 ///     Err(other) => panic!("expected InvalidArgument, got {other}"),
@@ -103,7 +103,7 @@ pub enum Error {
     #[error("corruption in segment {segment} at byte offset {offset}: {reason}")]
     Corruption {
         /// Segment number.
-        segment: u64,
+        segment: crate::SegmentId,
         /// Byte offset inside the segment file.
         offset: u64,
         /// What was wrong.
@@ -202,9 +202,9 @@ pub enum Error {
     )]
     TailBehindRemoval {
         /// The LSN the tail was about to deliver.
-        needed: u64,
+        needed: crate::Lsn,
         /// The first LSN still present.
-        first_present: u64,
+        first_present: crate::Lsn,
     },
 
     /// A checkpoint or segment that was asked for does not exist.

@@ -8,7 +8,6 @@
 //! bounded ([`FEED_LIMIT_BYTES`]); the oldest go first, and a tail that
 //! falls behind them reads the segments instead.
 
-use crate::Lsn;
 use crate::error::Error;
 use crate::sync::{Condvar, Mutex};
 use bytes::Bytes;
@@ -28,15 +27,15 @@ pub(crate) struct Committed {
     pub max_entry_size: u32,
     /// File offset of the first record.
     pub offset: u64,
-    pub first_lsn: Lsn,
-    pub last_lsn: Lsn,
+    pub first_lsn: u64,
+    pub last_lsn: u64,
     /// The encoded records, back to back.
     pub records: Bytes,
 }
 
 #[derive(Default)]
 struct State {
-    durable: Lsn,
+    durable: u64,
     ended: Option<Error>,
     /// Durable commits, oldest first, with gaps where no tail was registered.
     recent: VecDeque<Committed>,
@@ -67,7 +66,7 @@ pub(crate) struct CommitFeed {
 /// What a tail waiting for `lsn` found.
 pub(crate) enum Wait {
     /// `lsn` is durable; the durable LSN.
-    Durable(Lsn),
+    Durable(u64),
     /// The deadline passed first.
     TimedOut,
     /// The writer ended (closed, fenced, died) before `lsn` became durable.
@@ -75,7 +74,7 @@ pub(crate) enum Wait {
 }
 
 impl CommitFeed {
-    pub fn new(durable: Lsn) -> Self {
+    pub fn new(durable: u64) -> Self {
         let feed = CommitFeed::default();
         feed.state.lock().durable = durable;
         feed
@@ -102,7 +101,7 @@ impl CommitFeed {
     }
 
     /// A batch whose write completed; `durable` if its sync did too.
-    pub fn written(&self, copy: Option<Committed>, last_lsn: Lsn, durable: bool) {
+    pub fn written(&self, copy: Option<Committed>, last_lsn: u64, durable: bool) {
         if copy.is_none() && !durable {
             return;
         }
@@ -122,12 +121,12 @@ impl CommitFeed {
     }
 
     /// The durable LSN rose to `lsn` (a sync of what was written before).
-    pub fn durable(&self, lsn: Lsn) {
+    pub fn durable(&self, lsn: u64) {
         let mut s = self.state.lock();
         self.raise_locked(&mut s, lsn);
     }
 
-    fn raise_locked(&self, s: &mut State, lsn: Lsn) {
+    fn raise_locked(&self, s: &mut State, lsn: u64) {
         if lsn <= s.durable {
             return;
         }
@@ -151,7 +150,7 @@ impl CommitFeed {
     }
 
     /// Blocks until `lsn` is durable, the writer ended, or `deadline`.
-    pub fn wait(&self, lsn: Lsn, deadline: Option<Instant>) -> Wait {
+    pub fn wait(&self, lsn: u64, deadline: Option<Instant>) -> Wait {
         let mut s = self.state.lock();
         loop {
             if s.durable >= lsn {
@@ -172,7 +171,7 @@ impl CommitFeed {
     }
 
     /// The durable commit holding `lsn`, if still kept.
-    pub fn find(&self, lsn: Lsn) -> Option<Committed> {
+    pub fn find(&self, lsn: u64) -> Option<Committed> {
         let s = self.state.lock();
         let i = s.recent.partition_point(|c| c.last_lsn < lsn);
         s.recent.get(i).filter(|c| c.first_lsn <= lsn).cloned()
@@ -183,7 +182,7 @@ impl CommitFeed {
 mod tests {
     use super::*;
 
-    fn c(first: Lsn, last: Lsn) -> Committed {
+    fn c(first: u64, last: u64) -> Committed {
         Committed {
             segment: 0,
             salt: 1,

@@ -176,16 +176,19 @@ pub fn recovery(data: &[u8]) {
         .io_engine(IoEngine::Sync)
         .zero_fill(false);
     let Ok((wal, _)) = Wal::open(cfg) else { return };
-    let last = wal.last_index();
+    let last = wal.last_index().0;
     let ranges = [
         ReplayRange::All,
-        ReplayRange::Segments { start: 0, end: 1 },
-        ReplayRange::Lsns {
-            from: 1,
-            to: last.max(1),
+        ReplayRange::Segments {
+            start: crate::SegmentId(0),
+            end: crate::SegmentId(1),
         },
-        ReplayRange::FromCheckpoint(0),
-        ReplayRange::ToCheckpoint(0),
+        ReplayRange::Lsns {
+            from: crate::Lsn(1),
+            to: crate::Lsn(last.max(1)),
+        },
+        ReplayRange::FromCheckpoint(crate::CheckpointId(0)),
+        ReplayRange::ToCheckpoint(crate::CheckpointId(0)),
     ];
     for range in ranges {
         for direction in [Direction::Forward, Direction::Backward] {

@@ -19,13 +19,13 @@
 //! # Ok(()) }
 //! ```
 
-use crate::Lsn;
 pub use crate::backend::WalBackend;
 use crate::config::{BackendType, Config};
 use crate::error::Result;
 use crate::recovery::RecoveryReport;
 use crate::replay::Entry;
 use crate::wal::Wal;
+use crate::{CheckpointId, Lsn, SegmentId};
 use crossbeam_channel::Sender;
 use std::ops::RangeInclusive;
 
@@ -81,10 +81,10 @@ macro_rules! go_methods {
 go_methods! {
     write(entries: Vec<Vec<u8>>) -> Result<RangeInclusive<Lsn>>;
     replay(tx: &Sender<Entry>, backwards: bool) -> Result<()>;
-    replay_from_range(tx: &Sender<Entry>, backwards: bool, start: u64, end: u64) -> Result<()>;
-    create_checkpoint() -> Result<u64>;
-    replay_from_checkpoint(tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()>;
-    replay_to_checkpoint(tx: &Sender<Entry>, checkpoint: u64, backwards: bool) -> Result<()>;
+    replay_from_range(tx: &Sender<Entry>, backwards: bool, start: SegmentId, end: SegmentId) -> Result<()>;
+    create_checkpoint() -> Result<CheckpointId>;
+    replay_from_checkpoint(tx: &Sender<Entry>, checkpoint: CheckpointId, backwards: bool) -> Result<()>;
+    replay_to_checkpoint(tx: &Sender<Entry>, checkpoint: CheckpointId, backwards: bool) -> Result<()>;
     close() -> Result<()>;
     last_index() -> Lsn;
     inc_last_index() -> Result<Lsn>;
@@ -98,7 +98,7 @@ impl GoWal {
     /// # fn main() -> xwal::Result<()> {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let (wal, report) = xwal::go::GoWal::open(xwal::Config::new(dir.path()))?;
-    /// assert_eq!((report.last_lsn, wal.last_index()), (0, 0));
+    /// assert_eq!((report.last_lsn, wal.last_index()), (xwal::Lsn(0), xwal::Lsn(0)));
     /// # Ok(()) }
     /// ```
     pub fn open(config: Config) -> Result<(GoWal, RecoveryReport)> {

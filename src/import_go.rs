@@ -1,5 +1,10 @@
 //! Reading a Go xwal directory, for migrating to xwal (`xwal import-go`).
 //!
+//! Go's numbers (the LSNs its records carry, its checkpoint numbers) are
+//! plain `u64`s here: they describe Go's files. What the import creates is
+//! reported in this crate's types ([`ImportReport::last_lsn`],
+//! [`ImportReport::checkpoints`]).
+//!
 //! A Go xwal segment file holds records back to back, each an unsigned varint
 //! length followed by that many bytes of the protobuf `WALEntry { LSN = 1;
 //! Data = 2; CRC = 3 }`, with no header, magic or padding. `CRC` is the IEEE
@@ -25,7 +30,6 @@
 //! assert_eq!(parsed.bad[0].offset, second_at);
 //! ```
 
-use crate::Lsn;
 use crate::config::Config;
 use crate::error::{Error, Result};
 /// Go xwal's entry (protobuf `WALEntry`), the body of its records and of ours.
@@ -40,7 +44,7 @@ use std::path::{Path, PathBuf};
 /// ```
 /// assert_eq!(xwal::import_go::go_crc(1, b"test data"), 4049352028);
 /// ```
-pub fn go_crc(lsn: Lsn, data: &[u8]) -> u32 {
+pub fn go_crc(lsn: u64, data: &[u8]) -> u32 {
     let body = WalEntry {
         lsn,
         data: data.to_vec(),
@@ -88,7 +92,7 @@ pub fn encode_record(entry: &WalEntry) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoEntry {
     /// The entry's LSN.
-    pub lsn: Lsn,
+    pub lsn: u64,
     /// Its payload.
     pub data: Vec<u8>,
     /// Go's CRC as stored (equal to [`go_crc`] of `lsn` and `data`).
@@ -151,7 +155,7 @@ pub enum Problem {
     /// files were mixed up). Found by [`plan`], not by [`records`].
     LsnNotIncreasing {
         /// The LSN of the entry before it.
-        previous: Lsn,
+        previous: u64,
     },
 }
 
@@ -253,7 +257,7 @@ pub struct BadRecord {
     /// Byte offset of the record's length prefix in the file.
     pub offset: u64,
     /// The LSN the record claims, if it decoded that far.
-    pub lsn: Option<Lsn>,
+    pub lsn: Option<u64>,
     /// What is wrong.
     pub problem: Problem,
 }
@@ -432,7 +436,7 @@ impl<R: std::io::Read> Iterator for Records<R> {
         }
         let offset = self.pos;
         let available = self.left;
-        let bad = |problem: Problem, lsn: Option<Lsn>| {
+        let bad = |problem: Problem, lsn: Option<u64>| {
             Some(Err(BadRecord {
                 offset,
                 lsn,
@@ -898,7 +902,7 @@ pub struct PlannedFile {
     /// Entries whose CRC checked.
     pub entries: u64,
     /// First and last LSN of those entries.
-    pub lsns: Option<(Lsn, Lsn)>,
+    pub lsns: Option<(u64, u64)>,
     /// Bytes the entries (and skip records for LSN gaps before them) take as
     /// xwal records, with the segment header: the segment size that holds the file.
     pub xwal_bytes: u64,
@@ -977,7 +981,7 @@ impl ImportPlan {
     /// assert_eq!(checked.skipped_lsns, 6); // LSNs 1 to 6 never held an entry
     /// # Ok(()) }
     /// ```
-    pub fn last_lsn(&self) -> Lsn {
+    pub fn last_lsn(&self) -> u64 {
         self.files
             .iter()
             .filter_map(|f| f.lsns.map(|l| l.1))
@@ -1014,12 +1018,12 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
         numbering: Ok(()),
     };
     let nfiles = listed.files.len();
-    let mut prev: Lsn = 0;
+    let mut prev: u64 = 0;
     for (i, file) in listed.files.into_iter().enumerate() {
         let _span = tracing::debug_span!("plan_go_file", file = %file.path.display()).entered();
         let mut bad = Vec::new();
         let mut xwal_bytes = crate::format::BLOCK_SIZE as u64;
-        let mut lsns: Option<(Lsn, Lsn)> = None;
+        let mut lsns: Option<(u64, u64)> = None;
         let mut count = 0;
         file.for_each_record(|r| {
             let e = match r {
@@ -1120,7 +1124,7 @@ pub fn plan(dir: &Path, opts: ImportOptions) -> Result<ImportPlan> {
 /// let config = config.max_entry_size(report.max_entry_size).segment_size(report.segment_size);
 /// let (wal, _) = Wal::open(config)?;
 /// let entries: Vec<_> = wal.replay(ReplayOptions::all())?.collect::<xwal::Result<Vec<_>>>()?;
-/// assert_eq!((entries.len(), entries[0].lsn), (1, 3));
+/// assert_eq!((entries.len(), entries[0].lsn), (1, xwal::Lsn(3)));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1132,9 +1136,9 @@ pub struct ImportReport {
     /// LSNs consumed without an entry (gaps in the Go log).
     pub skipped_lsns: u64,
     /// Last LSN of the new WAL.
-    pub last_lsn: Lsn,
+    pub last_lsn: crate::Lsn,
     /// (Go checkpoint number, xwal checkpoint number), equal unless renumbered.
-    pub checkpoints: Vec<(u64, u64)>,
+    pub checkpoints: Vec<(u64, crate::CheckpointId)>,
     /// The segment size used (large enough that no Go file is split).
     pub segment_size: u64,
     /// The max entry size used (at least the largest Go entry).
@@ -1162,8 +1166,8 @@ pub struct ImportReport {
 /// let cfg = xwal::Config::new(dest.path()).segment_size(1 << 20).max_entry_size(4096);
 /// let opts = ImportOptions::default();
 /// let report = import(&plan(go.path(), opts).unwrap(), cfg, opts).unwrap();
-/// assert_eq!((report.entries, report.last_lsn), (3, 3));
-/// assert_eq!(report.checkpoints, vec![(0, 0)]);
+/// assert_eq!((report.entries, report.last_lsn), (3, xwal::Lsn(3)));
+/// assert_eq!(report.checkpoints, vec![(0, xwal::CheckpointId(0))]);
 /// ```
 pub fn import(plan: &ImportPlan, mut config: Config, opts: ImportOptions) -> Result<ImportReport> {
     use crate::format::{BLOCK_SIZE, align_up};
@@ -1292,9 +1296,9 @@ fn import_into(
             file.path.display()
         ))
     };
-    let mut pending: std::collections::VecDeque<(Lsn, crate::CommitTicket)> =
+    let mut pending: std::collections::VecDeque<(u64, crate::CommitTicket)> =
         std::collections::VecDeque::with_capacity(WINDOW);
-    let drain = |pending: &mut std::collections::VecDeque<(Lsn, crate::CommitTicket)>,
+    let drain = |pending: &mut std::collections::VecDeque<(u64, crate::CommitTicket)>,
                  keep: usize,
                  file: &GoFile|
      -> Result<()> {
@@ -1302,13 +1306,13 @@ fn import_into(
             if let Some((want, ticket)) = pending.pop_front() {
                 let got = ticket.wait()?;
                 if got != want {
-                    return Err(mismatch("LSN", want, got, file));
+                    return Err(mismatch("LSN", want, got.0, file));
                 }
             }
         }
         Ok(())
     };
-    let mut next = wal.last_index() + 1;
+    let mut next = wal.last_index().0 + 1;
     for (i, planned) in plan.files.iter().enumerate() {
         let file = &planned.file;
         let _span = tracing::debug_span!("import_go_file", file = %file.path.display()).entered();
@@ -1317,7 +1321,7 @@ fn import_into(
         );
         // The file was checked by `plan`; read again (streaming), it must say the same.
         let changed = |at: u64, last: u64| Error::Corruption {
-            segment: file.number,
+            segment: crate::SegmentId(file.number),
             offset: at,
             reason: format!(
                 "Go file {} changed since it was checked; nothing after LSN {last} was imported",
@@ -1331,7 +1335,7 @@ fn import_into(
                 Err(b) => {
                     bad += 1;
                     if bad > allowed_bad {
-                        return Err(changed(b.offset, wal.last_index()));
+                        return Err(changed(b.offset, wal.last_index().0));
                     }
                     return Ok(());
                 }
@@ -1341,7 +1345,7 @@ fn import_into(
                 drain(&mut pending, 0, file)?;
                 let got = wal.inc_last_index()?;
                 if got != next {
-                    return Err(mismatch("skipped LSN", next, got, file));
+                    return Err(mismatch("skipped LSN", next, got.0, file));
                 }
                 report.skipped_lsns += 1;
                 next += 1;
@@ -1353,13 +1357,13 @@ fn import_into(
             drain(&mut pending, WINDOW, file)
         })?;
         if entries != planned.entries {
-            return Err(changed(0, wal.last_index()));
+            return Err(changed(0, wal.last_index().0));
         }
         drain(&mut pending, 0, file)?;
         if file.checkpoint {
             let cp = wal.create_checkpoint()?;
             if !opts.renumber && cp != file.number {
-                return Err(mismatch("checkpoint", file.number, cp, file));
+                return Err(mismatch("checkpoint", file.number, cp.0, file));
             }
             report.checkpoints.push((file.number, cp));
         }

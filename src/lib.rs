@@ -10,7 +10,7 @@
 //!
 //! ```
 //! # fn main() -> xwal::Result<()> {
-//! use xwal::{Config, ReplayOptions, Wal};
+//! use xwal::{Config, Lsn, ReplayOptions, Wal};
 //!
 //! let dir = tempfile::tempdir_in(".").unwrap();
 //! let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
@@ -18,7 +18,7 @@
 //! let lsn = wal.append(b"put k1 v1")?; // durable when it returns
 //! let batch = wal.append_batch(["put k2 v2", "del k1"])?; // all or nothing
 //! let ticket = wal.submit(b"put k3 v3".to_vec())?; // does not block
-//! assert_eq!((lsn, batch, ticket.wait()?), (1, 2..=3, 4));
+//! assert_eq!((lsn, batch, ticket.wait()?), (Lsn(1), Lsn(2)..=Lsn(3), Lsn(4)));
 //! wal.close()?;
 //!
 //! // After a restart, replay rebuilds the state.
@@ -73,6 +73,7 @@ mod dir;
 mod error;
 mod feed;
 mod fence;
+mod ids;
 // Public with `internals` (not covered by semver): readers of their own, the
 // command, the fuzz targets. Without it the engine uses it privately.
 #[cfg(feature = "internals")]
@@ -119,6 +120,7 @@ pub use config::{BackendType, Config, IoEngine, MAX_COMMITS_IN_FLIGHT, SyncPolic
 /// version of it is a breaking change of xwal.
 pub use crossbeam_channel as channel;
 pub use error::{ArchiveErrorKind, Error, Result};
+pub use ids::{CheckpointId, Lsn, SegmentId};
 pub use read_only::{ReadOnlyWal, ReadableWal};
 pub use recovery::{Damage, RecoveryReport, ShortFile, Truncation};
 pub use repair::RepairReport;
@@ -256,6 +258,3 @@ pub mod loom_api {
         }
     }
 }
-
-/// Log sequence number: 1 for the first entry, dense, never reused.
-pub type Lsn = u64;

@@ -203,14 +203,14 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
                 reason,
             }) if attempt < READ_ONLY_OPEN_ATTEMPTS => {
                 attempt += 1;
-                tracing::debug!(segment, %reason, attempt, "directory listing changed under a read-only open; retrying");
+                tracing::debug!(segment = segment.0, %reason, attempt, "directory listing changed under a read-only open; retrying");
             }
             Err(e) => match Damage::of(&e)
                 .filter(|d| d.offset == 0 && below.is_none_or(|b| d.segment < b))
             {
                 Some(d) => {
-                    tracing::warn!(segment = d.segment, reason = %d.reason, "damage: the view reads the segments before it");
-                    below = Some(d.segment);
+                    tracing::warn!(segment = d.segment.0, reason = %d.reason, "damage: the view reads the segments before it");
+                    below = Some(d.segment.0);
                     damage = Some(d);
                 }
                 None => return Err(e),
@@ -226,7 +226,7 @@ fn recover_read_only(config: &Config, uring: bool) -> Result<Recovered> {
                         .as_ref()
                         .is_some_and(|own| earlier(own, &d))
                 {
-                    d.last_intact_lsn = rec.last_lsn;
+                    d.last_intact_lsn = crate::Lsn(rec.last_lsn);
                     rec.report.damage = Some(d);
                 }
                 return Ok(rec);
@@ -263,7 +263,7 @@ fn apply_sealed_floor(
     let local_first = shared.table.lock().values().next().copied();
     if let Some(first) = local_first.filter(|m| m.segment > segment + 1) {
         return Err(Error::Corruption {
-            segment: first.segment,
+            segment: crate::SegmentId(first.segment),
             offset: 0,
             reason: format!(
                 "archive.state records segment {segment} as the newest handed to the archive, but the local segments start at {}: segment {} is missing",

@@ -2,11 +2,11 @@
 //! a write to a view is a compile error rather than `Error::ReadOnly` at run
 //! time.
 
-use crate::Lsn;
 use crate::config::BackendType;
 use crate::error::Result;
 use crate::replay::{Entry, Replay, ReplayOptions, ReplaySummary, Tail};
 use crate::wal::{SegmentInfo, Wal};
+use crate::{CheckpointId, Lsn, SegmentId};
 use crossbeam_channel::Sender;
 
 /// A WAL opened for reading only ([`Wal::open_read_only`], and with the
@@ -91,7 +91,7 @@ impl ReadOnlyWal {
     }
 
     /// See [`Wal::checkpoints`].
-    pub fn checkpoints(&self) -> Vec<u64> {
+    pub fn checkpoints(&self) -> Vec<CheckpointId> {
         self.wal.checkpoints()
     }
 
@@ -101,12 +101,12 @@ impl ReadOnlyWal {
     }
 
     /// See [`Wal::first_segment`].
-    pub fn first_segment(&self) -> Option<u64> {
+    pub fn first_segment(&self) -> Option<SegmentId> {
         self.wal.first_segment()
     }
 
     /// See [`Wal::last_segment`].
-    pub fn last_segment(&self) -> Option<u64> {
+    pub fn last_segment(&self) -> Option<SegmentId> {
         self.wal.last_segment()
     }
 
@@ -184,7 +184,7 @@ pub trait ReadableWal: sealed::Sealed {
     /// See [`Wal::segments`].
     fn segments(&self) -> Vec<SegmentInfo>;
     /// See [`Wal::checkpoints`].
-    fn checkpoints(&self) -> Vec<u64>;
+    fn checkpoints(&self) -> Vec<CheckpointId>;
     /// See [`Wal::dir`].
     fn dir(&self) -> &std::path::Path;
     /// See [`Wal::close`].
@@ -213,7 +213,7 @@ macro_rules! readable {
             fn segments(&self) -> Vec<SegmentInfo> {
                 <$t>::segments(self)
             }
-            fn checkpoints(&self) -> Vec<u64> {
+            fn checkpoints(&self) -> Vec<CheckpointId> {
                 <$t>::checkpoints(self)
             }
             fn dir(&self) -> &std::path::Path {

@@ -10,6 +10,7 @@ use crate::format::{
     RecordDecode, SegmentHeader, align_down, align_up, decode_record, flip_could_be_tear,
     foreign_bytes, single_bit_flip, tear_possible,
 };
+use crate::ids::{Lsn, SegmentId};
 use crate::io::{AlignedBuf, ReadEngine, Seams, WriteEngine, WriteOp};
 use crate::shared::SegmentMeta;
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
 /// let (wal, report) = Wal::open(config.clone())?;
-/// assert_eq!((report.segments, report.last_lsn), (0, 0)); // a new WAL
+/// assert_eq!((report.segments, report.last_lsn), (0, xwal::Lsn(0))); // a new WAL
 /// wal.append_batch(["a", "b", "c"])?;
 /// let active = wal.segments()[0].segment;
 /// wal.close()?;
@@ -45,9 +46,9 @@ pub struct RecoveryReport {
     /// Segments with a valid header.
     pub segments: usize,
     /// The segment scanned record by record.
-    pub tail_segment: Option<u64>,
+    pub tail_segment: Option<SegmentId>,
     /// Last LSN present after recovery (0 for a new WAL).
-    pub last_lsn: u64,
+    pub last_lsn: Lsn,
     /// Bytes scanned in the tail segment.
     pub scanned_bytes: u64,
     /// A torn or incomplete tail that was cut, if any.
@@ -85,7 +86,7 @@ pub struct RecoveryReport {
 ///
 /// // Tear the last record, as a power cut would: its end never reached the disk.
 /// let second = (BLOCK_SIZE + encoded_record_len(entry_body_len(1, 1))) as u64;
-/// let path = xwal::format::segment_path(dir.path(), segment, false);
+/// let path = xwal::format::segment_path(dir.path(), segment.0, false);
 /// let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
 /// file.write_all_at(&[0; 16], second + 24).unwrap();
 ///
@@ -101,7 +102,7 @@ pub struct RecoveryReport {
 #[non_exhaustive]
 pub struct Truncation {
     /// Segment number.
-    pub segment: u64,
+    pub segment: SegmentId,
     /// Byte offset the segment now ends at.
     pub offset: u64,
     /// Where the first undecodable byte was.
@@ -134,7 +135,7 @@ pub struct Truncation {
 /// wal.close()?;
 ///
 /// // A copy cut inside the tenth record: the nine before it are all there.
-/// let path = xwal::format::segment_path(dir.path(), segment, false);
+/// let path = xwal::format::segment_path(dir.path(), segment.0, false);
 /// std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(4096 + 9 * 1040 + 500).unwrap();
 /// let (view, report) = Wal::open_read_only(config.clone())?;
 /// let short = report.short_file.expect("reported");
@@ -148,7 +149,7 @@ pub struct Truncation {
 #[non_exhaustive]
 pub struct ShortFile {
     /// Segment number.
-    pub segment: u64,
+    pub segment: SegmentId,
     /// The file's length.
     pub file_len: u64,
     /// The capacity its header names.
@@ -185,7 +186,7 @@ pub struct ShortFile {
 /// let segment = wal.segments()[0].segment;
 /// wal.close()?;
 /// // Flip one bit of the last (acknowledged) record: damage, not a torn write.
-/// let path = xwal::format::segment_path(dir.path(), segment, false);
+/// let path = xwal::format::segment_path(dir.path(), segment.0, false);
 /// let mut bytes = std::fs::read(&path).unwrap();
 /// bytes[4096 + 2 * 40 + 33] ^= 1;
 /// std::fs::write(&path, &bytes).unwrap();
@@ -193,7 +194,7 @@ pub struct ShortFile {
 /// assert!(matches!(Wal::open(config.clone()), Err(Error::Corruption { .. })));
 /// let (view, report) = Wal::open_read_only(config)?;
 /// let damage = report.damage.expect("reported");
-/// assert_eq!((damage.segment, damage.offset, damage.last_intact_lsn), (segment, 4096 + 80, 2));
+/// assert_eq!((damage.segment, damage.offset, damage.last_intact_lsn), (segment, 4096 + 80, xwal::Lsn(2)));
 /// // The view gives every intact record, then the damage as an error.
 /// let mut replay = view.replay(ReplayOptions::all())?;
 /// let data: Vec<_> = replay.by_ref().map_while(Result::ok).map(|e| e.data).collect();
@@ -208,13 +209,13 @@ pub struct ShortFile {
 #[non_exhaustive]
 pub struct Damage {
     /// The segment the damage is in (for a missing segment, its number).
-    pub segment: u64,
+    pub segment: SegmentId,
     /// Byte offset in that segment (0: the segment as a whole).
     pub offset: u64,
     /// What is wrong.
     pub reason: String,
     /// The last LSN before the damage that is intact (0: none).
-    pub last_intact_lsn: u64,
+    pub last_intact_lsn: Lsn,
 }
 
 impl Damage {
@@ -234,7 +235,11 @@ impl Damage {
                 else {
                     return None;
                 };
-                (segment, 0, format!("{}: {reason}", path.display()))
+                (
+                    SegmentId(segment),
+                    0,
+                    format!("{}: {reason}", path.display()),
+                )
             }
             _ => return None,
         };
@@ -242,7 +247,7 @@ impl Damage {
             segment,
             offset,
             reason,
-            last_intact_lsn: 0,
+            last_intact_lsn: Lsn(0),
         })
     }
 
@@ -330,14 +335,14 @@ pub(crate) fn recover(
     }
     if let Some(e) = restore_incomplete.filter(|_| report.damage.is_none()) {
         report.damage = Some(Damage {
-            segment: built.next_segment,
+            segment: SegmentId(built.next_segment),
             offset: 0,
             reason: format!("{e}; what follows may be missing"),
-            last_intact_lsn: 0,
+            last_intact_lsn: Lsn(0),
         });
     }
     if let Some(d) = report.damage.as_mut() {
-        d.last_intact_lsn = last_lsn;
+        d.last_intact_lsn = Lsn(last_lsn);
     }
     // New segments go above every listed one, and appends only to the newest.
     let newest = built.table.keys().next_back();
@@ -438,7 +443,7 @@ fn build_table(
                     _ => "zero header",
                 };
                 return Err(Error::Corruption {
-                    segment: s.segment,
+                    segment: SegmentId(s.segment),
                     offset: 0,
                     reason: format!(
                         "segment header is invalid ({why}) but later segments are valid"
@@ -502,7 +507,7 @@ fn check_valid_header(
 ) -> Result<SegmentMeta> {
     if h.segment != s.segment {
         return Err(Error::Corruption {
-            segment: s.segment,
+            segment: SegmentId(s.segment),
             offset: 0,
             reason: format!(
                 "header names segment {} but the file is segment {}",
@@ -513,7 +518,7 @@ fn check_valid_header(
     if let Some(p) = prev {
         if s.segment != p.segment + 1 {
             return Err(Error::Corruption {
-                segment: p.segment + 1,
+                segment: SegmentId(p.segment + 1),
                 offset: 0,
                 reason: format!(
                     "segment {} is missing between {} and {}",
@@ -525,7 +530,7 @@ fn check_valid_header(
         }
         if h.first_lsn < p.first_lsn {
             return Err(Error::Corruption {
-                segment: s.segment,
+                segment: SegmentId(s.segment),
                 offset: 24,
                 reason: format!(
                     "first LSN {} goes back from segment {}'s {}",
@@ -555,7 +560,7 @@ fn set_aside(
     })?;
     if let Some((offset, lsn)) = synced {
         return Err(Error::Corruption {
-            segment: s.segment,
+            segment: SegmentId(s.segment),
             offset: 0,
             reason: format!(
                 "segment header is damaged, but the record at offset {offset} (LSN {lsn}) was synced, so the header was too"
@@ -621,14 +626,14 @@ fn recover_tail(
     mut io: TailIo<'_>,
     report: &mut RecoveryReport,
 ) -> Result<(u64, Option<Resume>)> {
-    report.tail_segment = Some(tail.segment);
+    report.tail_segment = Some(SegmentId(tail.segment));
     let read_only = io.writer.is_none();
     let scan = follow_checkpoint_rename(cfg, tail.segment, tail.checkpoint, read_only, |p| {
         scan_tail(seams, tail, p, window, &mut io)
     })?;
     debug_assert!(scan.last_lsn + 1 >= tail.first_lsn && scan.end >= BLOCK_SIZE as u64);
     report.scanned_bytes = scan.scanned_bytes;
-    report.last_lsn = scan.last_lsn;
+    report.last_lsn = Lsn(scan.last_lsn);
     report.truncation = scan.truncation;
     report.short_file = scan.short_file;
     if scan.damage.is_some() {
@@ -669,7 +674,7 @@ fn recover_tail(
 fn classify_header(s: &ListedSegment, block: &[u8]) -> Result<HeaderDecode> {
     let h = SegmentHeader::decode(block);
     let corrupt = |reason: String| Error::Corruption {
-        segment: s.segment,
+        segment: SegmentId(s.segment),
         offset: 0,
         reason,
     };
@@ -1036,7 +1041,7 @@ fn scan_tail(
         Phase::Records => (None, "", true),
     };
     let short_file = (size < meta.capacity).then(|| ShortFile {
-        segment: meta.segment,
+        segment: SegmentId(meta.segment),
         file_len: size,
         capacity: meta.capacity,
         data_end: sc.group_end_pos,
@@ -1060,7 +1065,7 @@ fn scan_tail(
     }
     if let Some(sf) = short_file.as_ref().filter(|sf| !sf.clean) {
         tracing::warn!(
-            segment = sf.segment,
+            segment = sf.segment.0,
             file_len = sf.file_len,
             capacity = sf.capacity,
             "tail segment file is cut short"
@@ -1127,7 +1132,7 @@ fn check_not_corrupt(
     let expected = sc.expected;
     if let Some(ev) = sc.evidence() {
         return Err(Error::Corruption {
-            segment: meta.segment,
+            segment: SegmentId(meta.segment),
             offset: bad,
             reason: format!(
                 "{reason}; the valid record at offset {ev} shows LSN {expected} had been made durable, so this is not a torn tail"
@@ -1139,7 +1144,7 @@ fn check_not_corrupt(
     let cut_by_file_end = short_file.is_some() && matches!(sc.phase, Phase::Records);
     if !tear && !cut_by_file_end {
         return Err(Error::Corruption {
-            segment: meta.segment,
+            segment: SegmentId(meta.segment),
             offset: bad,
             reason: format!(
                 "{reason} (LSN {expected}); a torn write leaves whole sectors of old, zero content and this record has none, so the written data was damaged"
@@ -1176,7 +1181,7 @@ fn finish_tail(
     let needs_zeroing = sc.last_nonzero_end > group_end_pos;
     let truncation = if bad_at.is_some() && (needs_zeroing || dropped_records > 0) {
         Some(Truncation {
-            segment: meta.segment,
+            segment: SegmentId(meta.segment),
             offset: group_end_pos,
             first_bad_offset: bad_at.unwrap_or(group_end_pos),
             reason,
@@ -1192,7 +1197,7 @@ fn finish_tail(
     };
     if let Some(t) = &truncation {
         tracing::warn!(
-            segment = t.segment,
+            segment = t.segment.0,
             offset = t.offset,
             dropped = t.dropped_records,
             reason = t.reason,

@@ -14,6 +14,7 @@ use crate::format::{
     ARCHIVE_STATE_FILE, BLOCK_SIZE, HeaderDecode, MAX_LSN, RECORD_ALIGN, RECORD_HEADER_LEN,
     REPAIR_MARKER, RecordDecode, SegmentHeader, align_down, align_up, decode_record,
 };
+use crate::ids::{Lsn, SegmentId};
 use crate::io::{AlignedBuf, WriteEngine, fs};
 
 /// A repair marker longer than this is not one xwal wrote.
@@ -53,19 +54,19 @@ pub struct RepairReport {
     /// nothing was changed).
     pub damage: Option<Damage>,
     /// The last LSN the log keeps: every entry up to it is intact and stays.
-    pub kept_through: u64,
+    pub kept_through: Lsn,
     /// The LSNs after `kept_through` that could have been handed out before
     /// the damage, up to this one: they leave the log and are never handed
     /// out again (the log continues at `reserved_through + 1`).
-    pub reserved_through: u64,
+    pub reserved_through: Lsn,
     /// Valid records found in what was cut (so the entries known to have
     /// left the log; the rest of the reserved range may never have existed).
     pub found_after_cut: u64,
     /// Their lowest and highest LSN, if any.
-    pub found_lsns: Option<(u64, u64)>,
+    pub found_lsns: Option<(Lsn, Lsn)>,
     /// The segment cut inside its data (kept up to `cut_offset`), if any;
     /// `None` if whole segments were moved aside.
-    pub cut_segment: Option<u64>,
+    pub cut_segment: Option<SegmentId>,
     /// Where that segment now ends.
     pub cut_offset: u64,
     /// The directory holding what was cut, byte for byte: a copy of the cut
@@ -177,7 +178,7 @@ impl Wal {
     /// let segment = wal.segments()[0].segment;
     /// wal.close()?;
     /// // The last record is damaged in place: `open` refuses the directory.
-    /// let path = xwal::format::segment_path(dir.path(), segment, false);
+    /// let path = xwal::format::segment_path(dir.path(), segment.0, false);
     /// let mut bytes = std::fs::read(&path).unwrap();
     /// bytes[4096 + 2 * 40 + 33] ^= 1;
     /// std::fs::write(&path, &bytes).unwrap();
@@ -233,9 +234,9 @@ impl Wal {
         report.moved = execute(&config, &plan)?;
         dir::remove_file(&marker)?;
         dir::sync_dir(&dir)?;
-        report.kept_through = plan.kept_through;
-        report.reserved_through = plan.reserved_through;
-        report.cut_segment = plan.keeps_prefix.then_some(plan.segment);
+        report.kept_through = Lsn(plan.kept_through);
+        report.reserved_through = Lsn(plan.reserved_through);
+        report.cut_segment = plan.keeps_prefix.then_some(SegmentId(plan.segment));
         report.cut_offset = if plan.keeps_prefix { plan.cut } else { 0 };
         report.aside = Some(dir.join(&plan.aside));
         tracing::warn!(
@@ -259,7 +260,7 @@ fn first_damage(config: &Config) -> Result<Option<Damage>> {
         Ok(_) => Ok(opened.damage),
         Err(e) => match Damage::of(&e) {
             Some(mut d) => {
-                d.last_intact_lsn = opened.damage.map_or(0, |o| o.last_intact_lsn);
+                d.last_intact_lsn = opened.damage.map_or(Lsn(0), |o| o.last_intact_lsn);
                 Ok(Some(d))
             }
             None => Err(e),
@@ -280,7 +281,7 @@ fn make_plan(config: &Config, damage: Damage) -> Result<(Plan, RepairReport)> {
         }
         aside = format!("repair-{stamp}-{n}");
     }
-    let damaged = header_of(dir, damage.segment);
+    let damaged = header_of(dir, damage.segment.0);
     let (keeps_prefix, cut, kept_through) = match damaged {
         // A damaged record inside a segment whose header is good: keep the
         // complete groups before it.
@@ -289,7 +290,7 @@ fn make_plan(config: &Config, damage: Damage) -> Result<(Plan, RepairReport)> {
             let (cut, last) = crate::recovery::intact_prefix(dir, &meta, reader.as_mut())?;
             (true, cut, last)
         }
-        _ => (false, 0, previous_last(dir, damage.segment)?),
+        _ => (false, 0, previous_last(dir, damage.segment.0)?),
     };
     let mut report = RepairReport {
         damage: Some(damage.clone()),
@@ -297,13 +298,13 @@ fn make_plan(config: &Config, damage: Damage) -> Result<(Plan, RepairReport)> {
     };
     let reserved = reserve(
         dir,
-        damage.segment,
+        damage.segment.0,
         kept_through,
         keeps_prefix.then_some(cut),
         &mut report,
     )?;
     let plan = Plan {
-        segment: damage.segment,
+        segment: damage.segment.0,
         keeps_prefix,
         cut,
         kept_through,
@@ -376,7 +377,7 @@ fn reserve(
         }
     }
     if let Some((_, hi)) = report.found_lsns {
-        high = high.max(hi);
+        high = high.max(hi.0);
     }
     Ok(high.min(MAX_LSN - 1))
 }
@@ -458,8 +459,8 @@ fn count_records(
                     let lsn = r.header.lsn;
                     if lsn > above {
                         report.found_after_cut += 1;
-                        let (lo, hi) = report.found_lsns.unwrap_or((lsn, lsn));
-                        report.found_lsns = Some((lo.min(lsn), hi.max(lsn)));
+                        let (lo, hi) = report.found_lsns.unwrap_or((Lsn(lsn), Lsn(lsn)));
+                        report.found_lsns = Some((lo.min(Lsn(lsn)), hi.max(Lsn(lsn))));
                     }
                     pos += r.len;
                 }
@@ -525,7 +526,7 @@ fn execute(config: &Config, plan: &Plan) -> Result<Vec<PathBuf>> {
 /// there is the original, since the cut is made only after it).
 fn copy_aside(dir: &Path, aside: &Path, segment: u64) -> Result<PathBuf> {
     let meta = header_of(dir, segment).ok_or_else(|| Error::Corruption {
-        segment,
+        segment: SegmentId(segment),
         offset: 0,
         reason: "the segment to cut has no valid header any more".into(),
     })?;
@@ -585,7 +586,7 @@ fn start_gap_segment(config: &Config, segment: u64, first_lsn: u64) -> Result<()
 /// bytes before `cut` in its block, and syncs it.
 fn zero_after_cut(dir: &Path, segment: u64, cut: u64) -> Result<()> {
     let meta = header_of(dir, segment).ok_or_else(|| Error::Corruption {
-        segment,
+        segment: SegmentId(segment),
         offset: 0,
         reason: "the segment to cut has no valid header any more".into(),
     })?;

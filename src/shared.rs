@@ -13,29 +13,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// What the engine knows about one segment.
-///
-/// # Examples
-///
-/// ```
-/// # fn main() -> xwal::Result<()> {
-/// use xwal::{Config, SegmentInfo, Wal};
-///
-/// let dir = tempfile::tempdir_in(".").unwrap();
-/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
-/// let (wal, _) = Wal::open(config)?;
-/// wal.append_batch(["a", "b"])?;
-/// let cp = wal.create_checkpoint()?;
-/// let segments: Vec<SegmentInfo> = wal.segments();
-/// let sealed = segments[0];
-/// assert_eq!((sealed.segment, sealed.first_lsn, sealed.checkpoint), (cp, 1, true));
-/// assert_eq!(sealed.capacity, 1 << 20);
-/// assert_eq!(segments[1].first_lsn, 3); // the next append goes there
-/// assert_ne!(sealed.salt, segments[1].salt);
-/// # Ok(()) }
-/// ```
+/// What the engine knows about one segment (the API shows
+/// [`crate::SegmentInfo`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct SegmentMeta {
     /// Segment number.
     pub segment: u64,

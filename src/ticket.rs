@@ -4,8 +4,8 @@
 //! covers. No allocation and no lock per append. Requests that are not appends
 //! (flush, checkpoint, rotate, close) are rare and answer through an [`Ack`].
 
-use crate::Lsn;
 use crate::error::{Error, Result};
+use crate::ids::Lsn;
 use crate::sync::Arc;
 use crate::sync::{AtomicBool, AtomicU64, Condvar, EventCount, Mutex, Ordering};
 use std::future::Future;
@@ -105,7 +105,7 @@ struct WakeSlot {
     threads: EventCount,
     /// `(lsn, waker)` of the async waiters in this slot. Its capacity is kept,
     /// so registering allocates nothing in steady state.
-    wakers: Mutex<Vec<(Lsn, Waker)>>,
+    wakers: Mutex<Vec<(u64, Waker)>>,
 }
 
 /// The LSN through which appends are acknowledged, and the waiters below it.
@@ -123,7 +123,7 @@ pub struct Watermark {
 
 impl Watermark {
     /// A watermark at `acked` (what recovery found: all of it durable).
-    pub fn new(acked: Lsn) -> Self {
+    pub fn new(acked: u64) -> Self {
         Watermark {
             acked: AtomicU64::new(acked),
             ended: AtomicBool::new(false),
@@ -133,13 +133,13 @@ impl Watermark {
     }
 
     /// The highest acknowledged LSN.
-    pub fn acked(&self) -> Lsn {
+    pub fn acked(&self) -> u64 {
         self.acked.load(Ordering::SeqCst)
     }
 
     /// Raises the watermark to `lsn` (never lowers it). Waiters that look see
     /// it at once; sleeping ones when [`Watermark::wake`] runs.
-    pub fn raise(&self, lsn: Lsn) {
+    pub fn raise(&self, lsn: u64) {
         debug_assert!(!self.ended.load(Ordering::SeqCst) || lsn <= self.acked());
         self.acked.fetch_max(lsn, Ordering::SeqCst);
     }
@@ -162,7 +162,7 @@ impl Watermark {
     }
 
     /// Takes the wakers of `slot` of LSNs up to `to`.
-    fn take_wakers(slot: &WakeSlot, to: Lsn, woken: &mut Vec<Waker>) {
+    fn take_wakers(slot: &WakeSlot, to: u64, woken: &mut Vec<Waker>) {
         let mut wakers = slot.wakers.lock();
         let mut i = 0;
         while i < wakers.len() {
@@ -187,7 +187,7 @@ impl Watermark {
         let mut woken = Vec::new();
         for slot in self.slots.iter() {
             slot.threads.notify_all();
-            Self::take_wakers(slot, Lsn::MAX, &mut woken);
+            Self::take_wakers(slot, u64::MAX, &mut woken);
         }
         for w in woken {
             w.wake();
@@ -196,7 +196,7 @@ impl Watermark {
 
     /// The answer for `lsn` if there is one yet. The end is read before the
     /// watermark: an LSN acknowledged before the end is still answered Ok.
-    fn outcome(&self, lsn: Lsn) -> Option<Result<Lsn>> {
+    fn outcome(&self, lsn: u64) -> Option<Result<u64>> {
         let ended = self.ended.load(Ordering::SeqCst);
         if self.acked.load(Ordering::SeqCst) >= lsn {
             return Some(Ok(lsn));
@@ -211,7 +211,7 @@ impl Watermark {
     /// Blocks until `lsn`, claimed in `epoch`, is acknowledged or the
     /// watermark ends. An answered ticket returns at once; otherwise the
     /// thread sleeps in its batch's slot (never spins: see [`AckSlot::wait`]).
-    pub fn wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
+    pub fn wait(&self, lsn: u64, epoch: u64) -> Result<u64> {
         let slot = self.slot(epoch);
         loop {
             if let Some(r) = self.outcome(lsn) {
@@ -229,7 +229,7 @@ impl Watermark {
 
     /// The future's side of [`Watermark::wait`]: leaves (or refreshes) the
     /// task's waker in the slot, then looks again under the slot's lock.
-    fn poll(&self, lsn: Lsn, epoch: u64, cx: &mut Context<'_>) -> Poll<Result<Lsn>> {
+    fn poll(&self, lsn: u64, epoch: u64, cx: &mut Context<'_>) -> Poll<Result<u64>> {
         if let Some(r) = self.outcome(lsn) {
             return Poll::Ready(r);
         }
@@ -279,14 +279,14 @@ impl Watermark {
 /// ```
 #[must_use = "a ticket says nothing until waited on"]
 pub struct CommitTicket {
-    lsn: Lsn,
+    lsn: u64,
     /// The append buffer's epoch at the claim: the batch it goes out in.
     epoch: u64,
     commits: Arc<Watermark>,
 }
 
 impl CommitTicket {
-    pub(crate) fn new(lsn: Lsn, epoch: u64, commits: Arc<Watermark>) -> Self {
+    pub(crate) fn new(lsn: u64, epoch: u64, commits: Arc<Watermark>) -> Self {
         CommitTicket {
             lsn,
             epoch,
@@ -296,7 +296,7 @@ impl CommitTicket {
 
     /// The entry's LSN, known at submission (the entry is not durable yet).
     pub fn lsn(&self) -> Lsn {
-        self.lsn
+        Lsn(self.lsn)
     }
 
     /// Blocks until the entry is durable and returns its LSN.
@@ -317,7 +317,7 @@ impl CommitTicket {
     /// # Ok(()) }
     /// ```
     pub fn wait(self) -> Result<Lsn> {
-        self.commits.wait(self.lsn, self.epoch)
+        self.commits.wait(self.lsn, self.epoch).map(Lsn)
     }
 
     /// True once the writer has answered (success or error).
@@ -389,7 +389,7 @@ impl CommitTicket {
 type DurableCallback = Box<dyn FnOnce(Result<Lsn>) + Send>;
 
 struct OnDurable {
-    lsn: Lsn,
+    lsn: u64,
     epoch: u64,
     commits: Arc<Watermark>,
     f: std::sync::Mutex<Option<DurableCallback>>,
@@ -404,7 +404,7 @@ impl OnDurable {
             let f = self.f.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(f) = f {
                 // A panicking callback must not unwind into the writer.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(r)));
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(r.map(Lsn))));
             }
         }
     }
@@ -420,7 +420,9 @@ impl Future for CommitTicket {
     type Output = Result<Lsn>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.commits.poll(self.lsn, self.epoch, cx)
+        self.commits
+            .poll(self.lsn, self.epoch, cx)
+            .map(|r| r.map(Lsn))
     }
 }
 
@@ -508,8 +510,8 @@ mod tests {
             me
         });
         let waker_id = waker.join().unwrap();
-        assert_eq!(rx.recv().unwrap(), (Some(3), waker_id));
-        assert_eq!(rx.recv().unwrap(), (Some(2), waker_id));
+        assert_eq!(rx.recv().unwrap(), (Some(Lsn(3)), waker_id));
+        assert_eq!(rx.recv().unwrap(), (Some(Lsn(2)), waker_id));
         assert!(rx.try_recv().is_err(), "each callback runs once");
     }
 

@@ -1,12 +1,12 @@
 //! The public handle.
 
-use crate::Lsn;
 use crate::append_buffer::Claim;
 use crate::config::BackendType;
 use crate::dir::DirLock;
 use crate::error::{Error, Result};
 use crate::fence;
 use crate::format::{BLOCK_SIZE, encoded_record_len, entry_body_len};
+use crate::ids::{CheckpointId, Lsn, SegmentId, wrap_all};
 use crate::replay::{self, Entry, Replay, ReplayOptions, ReplaySummary, Tail};
 use crate::shared::{SegmentMeta, Shared};
 use crate::sync::Mutex;
@@ -19,9 +19,53 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-/// Public view of a segment: the engine's own record of it, re-exported
-/// under this name (its fields are documented where it is defined).
-pub use crate::shared::SegmentMeta as SegmentInfo;
+/// What [`Wal::segments`] tells about one segment.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> xwal::Result<()> {
+/// use xwal::{Config, SegmentInfo, Wal};
+///
+/// let dir = tempfile::tempdir_in(".").unwrap();
+/// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
+/// let (wal, _) = Wal::open(config)?;
+/// wal.append_batch(["a", "b"])?;
+/// let cp = wal.create_checkpoint()?;
+/// let segments: Vec<SegmentInfo> = wal.segments();
+/// let sealed = segments[0];
+/// assert_eq!(sealed.segment, cp.segment());
+/// assert_eq!((sealed.first_lsn, sealed.checkpoint), (xwal::Lsn(1), true));
+/// assert_eq!(sealed.capacity, 1 << 20);
+/// assert_eq!(segments[1].first_lsn, 3); // the next append goes there
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentInfo {
+    /// Its number (the number in its file name).
+    pub segment: SegmentId,
+    /// The first LSN stored in it (or that would be, while it is empty).
+    pub first_lsn: Lsn,
+    /// Its file's capacity in bytes (the segment size it was created with).
+    pub capacity: u64,
+    /// The entry size limit it was written with, in bytes.
+    pub max_entry_size: u32,
+    /// Whether it is a checkpoint ([`Wal::create_checkpoint`]).
+    pub checkpoint: bool,
+}
+
+impl From<SegmentMeta> for SegmentInfo {
+    fn from(m: SegmentMeta) -> Self {
+        SegmentInfo {
+            segment: SegmentId(m.segment),
+            first_lsn: Lsn(m.first_lsn),
+            capacity: m.capacity,
+            max_entry_size: m.max_entry_size,
+            checkpoint: m.checkpoint,
+        }
+    }
+}
 
 /// A write-ahead log. `Send + Sync`: share it with `Arc` and append from any thread.
 ///
@@ -202,7 +246,7 @@ impl Wal {
     /// which on a busy machine can each cost a scheduler slice. Otherwise the
     /// writer thread is woken (after the attempt to lead, so a writer that
     /// was about to sleep sees the record) and this thread parks.
-    fn lead_or_wait(&self, lsn: Lsn, epoch: u64) -> Result<Lsn> {
+    fn lead_or_wait(&self, lsn: u64, epoch: u64) -> Result<Lsn> {
         let singles = self.shared.single_batches.load(Ordering::Relaxed);
         let alone = singles >= crate::shared::LEAD_AFTER_SINGLES;
         if alone
@@ -230,7 +274,7 @@ impl Wal {
         if self.shared.commits.acked() < lsn {
             self.shared.appends.kick();
         }
-        self.shared.commits.wait(lsn, epoch)
+        self.shared.commits.wait(lsn, epoch).map(Lsn)
     }
 
     fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
@@ -311,13 +355,13 @@ impl Wal {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Error, Wal};
+    /// use xwal::{Config, Error, Lsn, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
-    /// assert_eq!(wal.append_batch(["debit a", "credit b"])?, 1..=2);
-    /// assert_eq!(wal.append_batch(vec![b"c".to_vec()])?, 3..=3);
+    /// assert_eq!(wal.append_batch(["debit a", "credit b"])?, Lsn(1)..=Lsn(2));
+    /// assert_eq!(wal.append_batch(vec![b"c".to_vec()])?, Lsn(3)..=Lsn(3));
     /// let empty = wal.append_batch(Vec::<Vec<u8>>::new());
     /// assert!(matches!(empty, Err(Error::InvalidBatch { count: 0, .. })));
     /// # Ok(()) }
@@ -332,7 +376,7 @@ impl Wal {
         let c = self.stage_quietly(&Group(&items))?;
         let (first, last) = (c.lsn, c.lsn + items.len() as u64 - 1);
         self.lead_or_wait(last, c.epoch)?;
-        Ok(first..=last)
+        Ok(Lsn(first)..=Lsn(last))
     }
 
     /// [`Wal::append_batch`] without waiting: the entries get consecutive
@@ -417,7 +461,8 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn flush(&self) -> Result<Lsn> {
-        self.request(|ack| Request::Flush { ack }).map(|(l, _)| l)
+        self.request(|ack| Request::Flush { ack })
+            .map(|(l, _)| Lsn(l))
     }
 
     /// LSN of the last entry written (0 for a new WAL). Survives restarts.
@@ -441,7 +486,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn last_index(&self) -> Lsn {
-        self.shared.last_lsn.load(Ordering::Acquire)
+        Lsn(self.shared.last_lsn.load(Ordering::Acquire))
     }
 
     /// Highest LSN known durable.
@@ -462,7 +507,7 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn durable_index(&self) -> Lsn {
-        self.shared.durable_lsn.load(Ordering::Acquire)
+        Lsn(self.shared.durable_lsn.load(Ordering::Acquire))
     }
 
     /// Consumes one LSN without an entry (Go's `IncLastIndex`), durably, and returns it.
@@ -552,15 +597,15 @@ impl Wal {
     /// assert_eq!(wal.checkpoints(), [cp]);
     /// wal.append(b"after")?;
     /// // Appends continue in a new segment.
-    /// assert!(wal.segments().last().unwrap().segment > cp);
+    /// assert!(wal.segments().last().unwrap().segment > cp.segment());
     /// let upto = ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp));
     /// let data: Vec<_> = wal.replay(upto)?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(data, [b"state".to_vec()]);
     /// # Ok(()) }
     /// ```
-    pub fn create_checkpoint(&self) -> Result<u64> {
+    pub fn create_checkpoint(&self) -> Result<CheckpointId> {
         self.request(|ack| Request::Checkpoint { ack })
-            .map(|(n, _)| n)
+            .map(|(n, _)| CheckpointId(n))
     }
 
     /// Checkpoint segment numbers present, oldest first.
@@ -583,11 +628,11 @@ impl Wal {
     /// assert_eq!(wal.checkpoints(), [first, second]);
     /// # Ok(()) }
     /// ```
-    pub fn checkpoints(&self) -> Vec<u64> {
+    pub fn checkpoints(&self) -> Vec<CheckpointId> {
         self.segments()
             .iter()
             .filter(|m| m.checkpoint)
-            .map(|m| m.segment)
+            .map(|m| CheckpointId(m.segment.0))
             .collect()
     }
 
@@ -609,13 +654,21 @@ impl Wal {
     /// wal.append(b"b")?;
     /// let segments = wal.segments();
     /// assert_eq!(segments.len(), 2);
-    /// assert!(segments[0].segment == cp && segments[0].checkpoint);
+    /// assert!(segments[0].segment == cp.segment() && segments[0].checkpoint);
     /// assert!(!segments[1].checkpoint); // the active one
     /// assert_eq!(segments[1].first_lsn, 2);
     /// # Ok(()) }
     /// ```
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        let local: Vec<SegmentInfo> = self.shared.table.lock().values().copied().collect();
+        self.segment_metas()
+            .into_iter()
+            .map(SegmentInfo::from)
+            .collect()
+    }
+
+    /// [`Wal::segments`] as the engine records them.
+    pub(crate) fn segment_metas(&self) -> Vec<SegmentMeta> {
+        let local: Vec<SegmentMeta> = self.shared.table.lock().values().copied().collect();
         match &self.shared.tier {
             Some(t) => t.visible_now(local),
             None => local,
@@ -636,11 +689,11 @@ impl Wal {
     /// wal.append(b"a")?;
     /// let sealed = wal.rotate()?.expect("the active segment held an entry");
     /// assert_eq!(wal.first_segment(), Some(sealed));
-    /// assert_eq!(wal.last_segment(), Some(sealed + 1));
-    /// assert_eq!(wal.active_segment(), Some(sealed + 1));
+    /// assert_eq!(wal.last_segment(), Some(sealed.next()));
+    /// assert_eq!(wal.active_segment(), Some(sealed.next()));
     /// # Ok(()) }
     /// ```
-    pub fn first_segment(&self) -> Option<u64> {
+    pub fn first_segment(&self) -> Option<SegmentId> {
         self.segments().first().map(|s| s.segment)
     }
 
@@ -652,11 +705,17 @@ impl Wal {
     /// # fn main() -> xwal::Result<()> {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let (wal, _) = xwal::Wal::open(xwal::Config::new(dir.path()).segment_size(1 << 20))?;
-    /// assert_eq!(wal.last_segment(), Some(0)); // a new WAL starts segment 0 at open
+    /// assert_eq!(wal.last_segment(), Some(xwal::SegmentId(0))); // a new WAL starts segment 0 at open
     /// # Ok(()) }
     /// ```
-    pub fn last_segment(&self) -> Option<u64> {
-        self.shared.table.lock().keys().next_back().copied()
+    pub fn last_segment(&self) -> Option<SegmentId> {
+        self.shared
+            .table
+            .lock()
+            .keys()
+            .next_back()
+            .copied()
+            .map(SegmentId)
     }
 
     /// The segment appends go to (the last one). A [`crate::ReadOnlyWal`]
@@ -671,13 +730,13 @@ impl Wal {
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20);
     /// let (wal, _) = Wal::open(config.clone())?;
-    /// assert_eq!(wal.active_segment(), Some(0));
+    /// assert_eq!(wal.active_segment(), Some(xwal::SegmentId(0)));
     /// wal.append(b"x")?;
     /// wal.rotate()?;
-    /// assert_eq!(wal.active_segment(), Some(1));
+    /// assert_eq!(wal.active_segment(), Some(xwal::SegmentId(1)));
     /// # Ok(()) }
     /// ```
-    pub fn active_segment(&self) -> Option<u64> {
+    pub fn active_segment(&self) -> Option<SegmentId> {
         debug_assert!(!self.shared.read_only, "a view has no active segment");
         self.last_segment()
     }
@@ -697,17 +756,17 @@ impl Wal {
     /// let (wal, _) = Wal::open(Config::new(dir.path()).segment_size(1 << 20))?;
     /// assert_eq!(wal.rotate()?, None); // nothing to seal yet
     /// wal.append(b"a")?;
-    /// assert_eq!(wal.rotate()?, Some(0));
+    /// assert_eq!(wal.rotate()?, Some(xwal::SegmentId(0)));
     /// assert!(wal.checkpoints().is_empty());
     /// assert_eq!(wal.append(b"b")?, 2);
     /// # Ok(()) }
     /// ```
-    pub fn rotate(&self) -> Result<Option<u64>> {
+    pub fn rotate(&self) -> Result<Option<SegmentId>> {
         let (segment, sealed) = self.request(|ack| Request::Rotate {
             ack,
             over_limit: false,
         })?;
-        Ok((sealed == 1).then_some(segment))
+        Ok((sealed == 1).then_some(SegmentId(segment)))
     }
 
     /// The WAL directory.
@@ -741,13 +800,13 @@ impl Wal {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, Error, Wal};
+    /// use xwal::{Config, Error, Lsn, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// let wal = std::sync::Arc::new(wal);
-    /// let mut tail = wal.tail(0)?;
+    /// let mut tail = wal.tail(Lsn(0))?;
     /// let writer = {
     ///     let wal = wal.clone();
     ///     std::thread::spawn(move || {
@@ -766,12 +825,12 @@ impl Wal {
     ///     }
     /// }
     /// writer.join().unwrap();
-    /// assert_eq!(lsns, (1..=100).collect::<Vec<u64>>());
+    /// assert_eq!(lsns, (1..=100).map(Lsn).collect::<Vec<_>>());
     /// # Ok(()) }
     /// ```
     pub fn tail(&self, from_lsn: Lsn) -> Result<Tail> {
         self.shared.check_open()?;
-        Tail::new(self.shared.clone(), from_lsn)
+        Tail::new(self.shared.clone(), from_lsn.0)
     }
 
     /// Starts a replay; entries are read as they are pulled (by the batch or
@@ -843,7 +902,7 @@ impl Wal {
             })?;
         }
         let (mut summary, consumable) = replay::run(&self.shared, opts, tx)?;
-        summary.consumed = self.shared.consume_segments(&consumable)?;
+        summary.consumed = wrap_all(self.shared.consume_segments(&consumable)?);
         Ok(summary)
     }
 
@@ -857,7 +916,7 @@ impl Wal {
     ///
     /// ```
     /// # fn main() -> xwal::Result<()> {
-    /// use xwal::{Config, ReplayOptions, Wal};
+    /// use xwal::{Config, Lsn, ReplayOptions, Wal};
     ///
     /// let dir = tempfile::tempdir_in(".").unwrap();
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
@@ -866,13 +925,13 @@ impl Wal {
     /// wal.append(b"two")?;
     /// wal.rotate()?;
     /// wal.append(b"three")?;
-    /// assert!(wal.purge_through_lsn(1)?.is_empty()); // LSN 2 shares the segment
-    /// assert_eq!(wal.purge_through_lsn(2)?.len(), 1);
+    /// assert!(wal.purge_through_lsn(Lsn(1))?.is_empty()); // LSN 2 shares the segment
+    /// assert_eq!(wal.purge_through_lsn(Lsn(2))?.len(), 1);
     /// let lsns: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(lsns, [3]);
     /// # Ok(()) }
     /// ```
-    pub fn purge_through_lsn(&self, lsn: Lsn) -> Result<Vec<u64>> {
+    pub fn purge_through_lsn(&self, lsn: Lsn) -> Result<Vec<SegmentId>> {
         let through = {
             let table = self.shared.table.lock();
             let metas: Vec<SegmentMeta> = table.values().copied().collect();
@@ -880,9 +939,9 @@ impl Wal {
             // last (active) segment has no next and is never purged.
             metas
                 .windows(2)
-                .take_while(|w| w[1].first_lsn.saturating_sub(1) <= lsn)
+                .take_while(|w| w[1].first_lsn.saturating_sub(1) <= lsn.0)
                 .last()
-                .map(|w| w[0].segment)
+                .map(|w| SegmentId(w[0].segment))
         };
         match through {
             Some(segment) => self.purge_through(segment),
@@ -891,7 +950,8 @@ impl Wal {
     }
 
     /// Deletes sealed segments numbered `segment` or lower (for example after a
-    /// checkpoint has been applied elsewhere). Never the active segment. Returns
+    /// checkpoint has been applied elsewhere: a [`CheckpointId`] names its
+    /// segment). Never the active segment. Returns
     /// what was deleted.
     ///
     /// # Examples
@@ -907,12 +967,16 @@ impl Wal {
     /// let cp = wal.create_checkpoint()?;
     /// wal.append(b"still needed")?;
     ///
-    /// assert_eq!(wal.purge_through(cp)?, [cp]);
+    /// assert_eq!(wal.purge_through(cp)?, [cp.segment()]);
     /// let data: Vec<_> = wal.replay(ReplayOptions::all())?.map(|e| e.map(|e| e.data)).collect::<xwal::Result<Vec<_>>>()?;
     /// assert_eq!(data, [b"still needed".to_vec()]);
     /// # Ok(()) }
     /// ```
-    pub fn purge_through(&self, segment: u64) -> Result<Vec<u64>> {
+    pub fn purge_through(&self, segment: impl Into<SegmentId>) -> Result<Vec<SegmentId>> {
+        self.purge_through_raw(segment.into().0).map(wrap_all)
+    }
+
+    fn purge_through_raw(&self, segment: u64) -> Result<Vec<u64>> {
         self.shared.check_writable()?;
         // A tier releases instead (S3: hidden now, deleted locally once archived).
         if let Some(r) = self

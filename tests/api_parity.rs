@@ -29,7 +29,7 @@ fn write_batches<B: WalBackend>(b: &B, from: u64, n: u64) -> u64 {
     let mut next = from;
     for _ in 0..n {
         let batch: Vec<Vec<u8>> = (next..next + 5).map(|l| payload(l, 400)).collect();
-        assert_eq!(b.write(batch).unwrap(), next..=next + 4);
+        assert_eq!(b.write(batch).unwrap(), Lsn(next)..=Lsn(next + 4));
         next += 5;
     }
     next - 1
@@ -41,6 +41,7 @@ fn seg_last(wal: &Wal, seg: u64) -> u64 {
     segs.get(i + 1)
         .map(|s| s.first_lsn - 1)
         .unwrap_or(wal.last_index())
+        .0
 }
 
 fn seg_first(wal: &Wal, seg: u64) -> u64 {
@@ -49,6 +50,7 @@ fn seg_first(wal: &Wal, seg: u64) -> u64 {
         .find(|s| s.segment == seg)
         .unwrap()
         .first_lsn
+        .0
 }
 
 fn range(a: u64, b: u64) -> Vec<u64> {
@@ -81,7 +83,7 @@ fn every_backend_method() {
         let c = write_batches(&wal, b + 1, 100);
         assert_eq!(c, 2500);
         assert!(
-            cp2 > cp1 + 1,
+            cp2.0 > cp1.0 + 1,
             "test needs segments between the checkpoints: {cp1} {cp2}"
         );
 
@@ -90,7 +92,7 @@ fn every_backend_method() {
         fwd.0.unwrap();
         assert_eq!(lsns(&fwd.1), range(1, c));
         for e in &fwd.1 {
-            assert_eq!(e.data, payload(e.lsn, 400));
+            assert_eq!(e.data, payload(e.lsn.0, 400));
         }
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay(&wal, tx, true)),
@@ -98,28 +100,34 @@ fn every_backend_method() {
         );
 
         // replay_from_range: segment numbers, inclusive, 0 = first present
-        let (s1, s2) = (cp1 + 1, cp2);
+        let (s1, s2) = (cp1.segment() + 1, cp2.segment());
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_from_range(&wal, tx, false, s1, s2)),
-            range(seg_first(&wal, s1), seg_last(&wal, s2))
+            range(seg_first(&wal, s1.0), seg_last(&wal, s2.0))
         );
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_from_range(&wal, tx, true, s1, s2)),
-            rev(range(seg_first(&wal, s1), seg_last(&wal, s2)))
+            rev(range(seg_first(&wal, s1.0), seg_last(&wal, s2.0)))
         );
         assert_eq!(
-            ok_lsns(|tx| WalBackend::replay_from_range(&wal, tx, false, 0, cp1)),
+            ok_lsns(|tx| WalBackend::replay_from_range(
+                &wal,
+                tx,
+                false,
+                SegmentId(0),
+                cp1.segment()
+            )),
             range(1, 1000)
         );
 
         // replay_from_checkpoint / replay_to_checkpoint
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_from_checkpoint(&wal, tx, cp2, false)),
-            range(seg_first(&wal, cp2), c)
+            range(seg_first(&wal, cp2.0), c)
         );
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_from_checkpoint(&wal, tx, cp1, true)),
-            rev(range(seg_first(&wal, cp1), c))
+            rev(range(seg_first(&wal, cp1.0), c))
         );
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_to_checkpoint(&wal, tx, cp1, false)),
@@ -130,19 +138,25 @@ fn every_backend_method() {
             rev(range(1, b))
         );
         // A segment that is not a checkpoint.
-        let (r, v) = collect(|tx| WalBackend::replay_from_checkpoint(&wal, tx, s1, false));
+        let (r, v) =
+            collect(|tx| WalBackend::replay_from_checkpoint(&wal, tx, CheckpointId(s1.0), false));
         assert!(
             matches!(r, Err(Error::NotFound { what: "checkpoint", number }) if number == s1),
             "{r:?}"
         );
         assert!(v.is_empty());
-        let (r, _) = collect(|tx| WalBackend::replay_to_checkpoint(&wal, tx, 9999, false));
+        let (r, _) = collect(|tx| {
+            WalBackend::replay_to_checkpoint(&wal, tx, xwal::CheckpointId(9999), false)
+        });
         assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}");
 
         // inc_last_index: consumes an LSN, durably, without an entry
         assert_eq!(WalBackend::inc_last_index(&wal).unwrap(), c + 1);
         assert_eq!(WalBackend::last_index(&wal), c + 1);
-        assert_eq!(wal.write(vec![payload(c + 2, 400)]).unwrap(), c + 2..=c + 2);
+        assert_eq!(
+            wal.write(vec![payload(c + 2, 400)]).unwrap(),
+            Lsn(c + 2)..=Lsn(c + 2)
+        );
         assert_eq!(WalBackend::inc_last_index(&wal).unwrap(), c + 3);
         let mut expect = range(1, c);
         expect.push(c + 2);
@@ -159,12 +173,15 @@ fn every_backend_method() {
         assert_eq!(rep.last_lsn, c + 3, "{rep:?}");
         assert_eq!(WalBackend::last_index(&wal), c + 3);
         assert_eq!(ok_lsns(|tx| WalBackend::replay(&wal, tx, false)), expect);
-        assert_eq!(wal.write(vec![payload(c + 4, 400)]).unwrap(), c + 4..=c + 4);
+        assert_eq!(
+            wal.write(vec![payload(c + 4, 400)]).unwrap(),
+            Lsn(c + 4)..=Lsn(c + 4)
+        );
         expect.push(c + 4);
         assert_eq!(ok_lsns(|tx| WalBackend::replay(&wal, tx, false)), expect);
         assert_eq!(
             ok_lsns(|tx| WalBackend::replay_from_checkpoint(&wal, tx, cp2, false)).first(),
-            Some(&seg_first(&wal, cp2))
+            Some(&seg_first(&wal, cp2.0))
         );
         WalBackend::close(&wal).unwrap();
         WalBackend::close(&wal).unwrap();
@@ -185,7 +202,7 @@ fn inc_last_index_on_a_fresh_wal_persists() {
         let (wal, rep) = <Wal as WalBackend>::open(cfg.clone()).unwrap();
         assert_eq!(rep.last_lsn, 2, "{rep:?}");
         assert!(ok_lsns(|tx| WalBackend::replay(&wal, tx, false)).is_empty());
-        assert_eq!(wal.write(vec![b"x".to_vec()]).unwrap(), 3..=3);
+        assert_eq!(wal.write(vec![b"x".to_vec()]).unwrap(), Lsn(3)..=Lsn(3));
         assert_eq!(ok_lsns(|tx| WalBackend::replay(&wal, tx, false)), vec![3]);
     }
 }

@@ -27,12 +27,12 @@ fn race(wal: &Arc<Wal>, shape: fn(u64, u64) -> (usize, bool)) -> Acked {
                     match shape(t, i) {
                         (len, false) => {
                             let data = payload(tag, len);
-                            mine.push((wal.append(&data).unwrap(), data));
+                            mine.push((wal.append(&data).unwrap().0, data));
                         }
                         (n, true) => {
                             let items: Vec<Vec<u8>> =
                                 (0..n as u64).map(|k| payload(tag * 7 + k, 900)).collect();
-                            let lsns = wal.append_batch(&items).unwrap();
+                            let lsns = raw_range(wal.append_batch(&items).unwrap());
                             assert_eq!(lsns.clone().count(), n);
                             groups.push(lsns.clone());
                             mine.extend(lsns.zip(items));
@@ -56,7 +56,7 @@ fn check(wal: &Wal, acked: &BTreeMap<u64, Vec<u8>>) {
     let got = replay_all(wal, ReplayOptions::all());
     assert_eq!(lsns(&got), (1..=acked.len() as u64).collect::<Vec<_>>());
     for e in &got {
-        assert_eq!(&e.data[..], &acked[&e.lsn][..], "LSN {}", e.lsn);
+        assert_eq!(&e.data[..], &acked[&e.lsn.0][..], "LSN {}", e.lsn);
     }
 }
 

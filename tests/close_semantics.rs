@@ -22,7 +22,10 @@ fn calls_after_close_get_closed() {
         assert!(matches!(wal.flush(), Err(Error::Closed)));
         assert!(matches!(wal.create_checkpoint(), Err(Error::Closed)));
         assert!(matches!(wal.inc_last_index(), Err(Error::Closed)));
-        assert!(matches!(wal.purge_through(0), Err(Error::Closed)));
+        assert!(matches!(
+            wal.purge_through(xwal::SegmentId(0)),
+            Err(Error::Closed)
+        ));
         assert!(matches!(
             wal.replay(ReplayOptions::all()),
             Err(Error::Closed)
@@ -45,7 +48,7 @@ fn calls_after_close_get_closed() {
             Err(Error::Closed)
         ));
         assert!(matches!(
-            WalBackend::replay_from_range(&wal, &tx, false, 0, 9),
+            WalBackend::replay_from_range(&wal, &tx, false, SegmentId(0), SegmentId(9)),
             Err(Error::Closed)
         ));
         assert!(matches!(
@@ -127,14 +130,14 @@ fn tickets_submitted_before_close_are_durable() {
                 "close returned before answering every ticket"
             );
         }
-        let got: Vec<u64> = tickets.into_iter().map(|t| t.wait().unwrap()).collect();
+        let got: Vec<u64> = tickets.into_iter().map(|t| t.wait().unwrap().0).collect();
         assert_eq!(got, (1..=2000).collect::<Vec<_>>());
         let (wal, rep) = Wal::open(cfg.clone()).unwrap();
         assert_eq!(rep.last_lsn, 2000, "{rep:?}");
         let all = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&all), (1..=2000).collect::<Vec<_>>());
         for e in &all {
-            assert_eq!(e.data, payload(e.lsn, 100));
+            assert_eq!(e.data, payload(e.lsn.0, 100));
         }
     }
 }
@@ -158,7 +161,7 @@ fn acknowledged_appends_racing_close_are_durable() {
                             w.submit(data.clone()).and_then(|t| t.wait())
                         };
                         match r {
-                            Ok(lsn) => acked.push((lsn, data)),
+                            Ok(lsn) => acked.push((lsn.0, data)),
                             Err(Error::Closed) => break,
                             Err(e) => panic!("unexpected error {e}"),
                         }
@@ -175,7 +178,7 @@ fn acknowledged_appends_racing_close_are_durable() {
         let (wal, rep) = Wal::open(cfg.clone()).unwrap();
         let all = replay_all(&wal, ReplayOptions::all());
         // Dense from 1, and every acknowledged entry is there with its data.
-        assert_eq!(lsns(&all), (1..=rep.last_lsn).collect::<Vec<_>>());
+        assert_eq!(lsns(&all), (1..=rep.last_lsn.0).collect::<Vec<_>>());
         for (lsn, data) in &acked {
             let e = all
                 .get((*lsn - 1) as usize)

@@ -66,7 +66,7 @@ fn appends_replays_and_checkpoints_together() {
         for w in writers {
             for (lsn, t, s) in w.join().unwrap() {
                 assert!(
-                    acked.insert(lsn, (t, s)).is_none(),
+                    acked.insert(lsn.0, (t, s)).is_none(),
                     "LSN {lsn} acknowledged twice"
                 );
             }
@@ -82,7 +82,7 @@ fn appends_replays_and_checkpoints_together() {
         let got = replay_all(&*wal, ReplayOptions::all());
         assert_eq!(got.len() as u64, total);
         for e in got {
-            let (t, s) = acked[&e.lsn];
+            let (t, s) = acked[&e.lsn.0];
             assert_eq!(e.data, body(t, s));
         }
     }

@@ -15,7 +15,7 @@ fn consume_frees_a_full_directory() {
         let mut n = 0;
         loop {
             match wal.append(&payload(n + 1, 8000)) {
-                Ok(l) => n = l,
+                Ok(l) => n = l.0,
                 Err(Error::DirectoryFull { .. }) => break,
                 Err(e) => panic!("{e}"),
             }

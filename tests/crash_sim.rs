@@ -176,7 +176,7 @@ fn verify(
                 e.lsn
             ));
         }
-        prev = e.lsn;
+        prev = e.lsn.0;
         if e.lsn < purged_below {
             return Err(format!(
                 "LSN {} came back after a purge below {purged_below} returned",
@@ -190,7 +190,7 @@ fn verify(
                 e.data.len()
             ));
         }
-        if let Some(want) = acked.get(&e.lsn)
+        if let Some(want) = acked.get(&e.lsn.0)
             && *want != e.data
         {
             return Err(format!(
@@ -198,7 +198,7 @@ fn verify(
                 e.lsn
             ));
         }
-        seen.insert(e.lsn, e.data);
+        seen.insert(e.lsn.0, e.data);
     }
     r.finish().map_err(|e| format!("replay: {e}"))?;
     if let Some(lost) = acked.keys().find(|l| !seen.contains_key(l)) {
@@ -289,7 +289,7 @@ fn entries(wal: &Wal) -> Result<Vec<(u64, Vec<u8>)>, String> {
     let r = wal
         .replay(ReplayOptions::all())
         .map_err(|e| format!("replay start: {e}"))?;
-    let out = r.receiver().iter().map(|e| (e.lsn, e.data)).collect();
+    let out = r.receiver().iter().map(|e| (e.lsn.0, e.data)).collect();
     r.finish().map_err(|e| format!("replay: {e}"))?;
     Ok(out)
 }
@@ -439,7 +439,7 @@ fn run_seed_in(
         // Under SyncPolicy::Never an acknowledged but unsynced LSN may be lost and
         // reused; only durable ones are owed. LSNs must pass everything recovered.
         max_lsn_seen = last
-            .max(rep.last_lsn)
+            .max(rep.last_lsn.0)
             .max(acked.keys().next_back().copied().unwrap_or(0));
         let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         sim.cut_after(rng.below(70));
@@ -482,7 +482,7 @@ fn run_seed_in(
                     let data = make_payload(seed, cycle, seq, len);
                     if let Ok(l) = wal.append(&data) {
                         check(
-                            l,
+                            l.0,
                             data,
                             if acks_durable {
                                 &mut acked
@@ -502,7 +502,7 @@ fn run_seed_in(
                         })
                         .collect();
                     if let Ok(r) = wal.append_batch(items.clone()) {
-                        for (l, data) in r.zip(items) {
+                        for (l, data) in (r.start().0..=r.end().0).zip(items) {
                             check(
                                 l,
                                 data,
@@ -529,7 +529,7 @@ fn run_seed_in(
                     for (t, data) in ts {
                         if let Ok(l) = t.wait() {
                             check(
-                                l,
+                                l.0,
                                 data,
                                 if acks_durable {
                                     &mut acked
@@ -544,7 +544,7 @@ fn run_seed_in(
                 75..=79 => {
                     sim.set_phase("checkpoint");
                     if wal.create_checkpoint().is_ok() {
-                        owed(&mut acked, &mut pending, wal.durable_index());
+                        owed(&mut acked, &mut pending, wal.durable_index().0);
                     }
                     sim.set_phase("append");
                 }
@@ -553,12 +553,12 @@ fn run_seed_in(
                         if l <= max_lsn_seen {
                             return Err(format!("cycle {cycle}: skipped LSN {l} reused"));
                         }
-                        max_lsn_seen = l;
+                        max_lsn_seen = l.0;
                     }
                 }
                 85..=87 => {
                     if let Ok(d) = wal.flush() {
-                        owed(&mut acked, &mut pending, d);
+                        owed(&mut acked, &mut pending, d.0);
                     }
                 }
                 88 => {
@@ -592,7 +592,7 @@ fn run_seed_in(
                             _ => {}
                         }
                         if wal.purge_through(segs[at].segment).is_ok() {
-                            purged_below = purged_below.max(floor);
+                            purged_below = purged_below.max(floor.0);
                             stats.purges += 1;
                         }
                         sim.set_phase("append");
@@ -651,7 +651,7 @@ fn run_seed_in(
             ) {
                 Err(Error::Corruption {
                     segment, offset, ..
-                }) => Some((segment, offset)),
+                }) => Some((segment.0, offset)),
                 Err(e) => {
                     return Err(format!(
                         "bit flip in {file} at {at}: open failed with {e}, not Corruption"

@@ -108,14 +108,14 @@ fn full_disk_is_a_clear_error_and_recoverable() {
         let got = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&got), acked);
         for e in &got {
-            assert_eq!(e.data, payload(e.lsn, 700));
+            assert_eq!(e.data, payload(e.lsn.0, 700));
         }
         // Free space: appends work again, LSNs continue.
         std::fs::remove_file(&filler).unwrap();
         let next = wal.append(b"after space freed").unwrap();
         assert_eq!(next, *acked.last().unwrap() + 1);
         for i in 0..3000u64 {
-            wal.append(&payload(next + 1 + i, 700)).unwrap();
+            wal.append(&payload(next.0 + 1 + i, 700)).unwrap();
         }
         wal.close().unwrap();
     }

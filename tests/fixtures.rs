@@ -47,7 +47,7 @@ fn build(dir: &Path) -> u64 {
             std::fs::remove_file(&p).unwrap();
         }
     }
-    last
+    last.0
 }
 
 fn regen() {
@@ -102,7 +102,7 @@ fn torn_tail_is_cut_and_reported() {
     let got: Vec<Entry> = r.receiver().iter().collect();
     r.finish().unwrap();
     assert_eq!(got.len(), 300);
-    assert!(got.iter().all(|e| e.data == common::payload(e.lsn, 300)));
+    assert!(got.iter().all(|e| e.data == common::payload(e.lsn.0, 300)));
     assert_eq!(wal.append(b"next").unwrap(), 301);
 }
 
@@ -134,7 +134,7 @@ fn bad_header_before_valid_segments_is_corruption() {
     let d = copy("bad-header-sealed");
     match Wal::open(cfg(d.path())) {
         Err(Error::Corruption {
-            segment: 0,
+            segment: xwal::SegmentId(0),
             offset: 0,
             reason,
         }) => assert!(reason.contains("header"), "{reason}"),

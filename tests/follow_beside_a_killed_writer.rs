@@ -30,7 +30,7 @@ fn a_follower_sees_exactly_the_durable_entries_across_sigkills() {
     let d = common::tempdir();
     Wal::open(config(d.path())).unwrap().0.close().unwrap();
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut tail = view.tail(1).unwrap();
+    let mut tail = view.tail(xwal::Lsn(1)).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let follower = {
         let stop = stop.clone();
@@ -90,7 +90,7 @@ fn a_follower_sees_exactly_the_durable_entries_across_sigkills() {
             "entry {i}: in order, none twice, the bytes of the final log"
         );
     }
-    let delivered: std::collections::HashSet<u64> = got.iter().map(|e| e.lsn).collect();
+    let delivered: std::collections::HashSet<u64> = got.iter().map(|e| e.lsn.0).collect();
     assert!(
         acks.len() > 100,
         "the writers got going: {} acks",

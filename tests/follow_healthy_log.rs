@@ -29,7 +29,7 @@ fn follow_until(
     while got.last().is_none_or(|(l, _)| *l < upto) {
         match tail.next_batch_timeout(Duration::from_millis(50)) {
             Ok(Some(b)) => {
-                got.extend(b.iter().map(|(l, d)| (l, d.to_vec())));
+                got.extend(b.iter().map(|(l, d)| (l.0, d.to_vec())));
                 last_progress = Instant::now();
             }
             Ok(None) => assert!(
@@ -52,7 +52,7 @@ fn a_follower_beside_fast_rollovers_delivers_the_log() {
     let (wal, _) = Wal::open(config(d.path())).unwrap();
     let wal = Arc::new(wal);
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut tail = view.tail(1).unwrap();
+    let mut tail = view.tail(xwal::Lsn(1)).unwrap();
     // The follower runs beside the writers from the start.
     let target = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
     let follower = {
@@ -69,7 +69,7 @@ fn a_follower_beside_fast_rollovers_delivers_the_log() {
                     "follower stalled"
                 );
                 match tail.next_batch_timeout(Duration::from_millis(20)) {
-                    Ok(Some(b)) => got.extend(b.iter().map(|(l, d)| (l, d.to_vec()))),
+                    Ok(Some(b)) => got.extend(b.iter().map(|(l, d)| (l.0, d.to_vec()))),
                     Ok(None) => {}
                     Err(e) => return Err((got.len(), e)),
                 }
@@ -96,7 +96,7 @@ fn a_follower_beside_fast_rollovers_delivers_the_log() {
     }
     // The newest commit is proven by the next segment's header.
     wal.create_checkpoint().unwrap();
-    target.store(wal.last_index(), Ordering::Release);
+    target.store(wal.last_index().0, Ordering::Release);
     assert!(
         wal.segments().len() > 30,
         "rolled over {} times",
@@ -109,7 +109,7 @@ fn a_follower_beside_fast_rollovers_delivers_the_log() {
     let log: Vec<(u64, Vec<u8>)> = wal
         .replay(ReplayOptions::all())
         .unwrap()
-        .map(|e| e.map(|e| (e.lsn, e.data)))
+        .map(|e| e.map(|e| (e.lsn.0, e.data)))
         .collect::<xwal::Result<_>>()
         .unwrap();
     assert_eq!(got.len(), log.len());
@@ -124,9 +124,9 @@ fn fill(wal: &Wal, segments: usize) -> u64 {
     let mut i = wal.last_index();
     while wal.segments().len() < segments {
         i += 1;
-        wal.append(&payload(i, 3000)).unwrap();
+        wal.append(&payload(i.0, 3000)).unwrap();
     }
-    i
+    i.0
 }
 
 /// Positions a follower inside the first segment (it has delivered a few
@@ -138,7 +138,7 @@ fn follower_behind_a_removal(remove: impl FnOnce(&Wal)) {
     let (wal, _) = Wal::open(config(d.path())).unwrap();
     fill(&wal, 8);
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut tail = view.tail(1).unwrap();
+    let mut tail = view.tail(xwal::Lsn(1)).unwrap();
     let first = tail.next_batch().unwrap();
     let second_segment = wal.segments()[1];
     assert!(first.lsns().unwrap().1 < second_segment.first_lsn);
@@ -153,7 +153,9 @@ fn follower_behind_a_removal(remove: impl FnOnce(&Wal)) {
         }) => assert_eq!((needed, f), (second_segment.first_lsn, first_present)),
         other => panic!("expected TailBehindRemoval, got {other:?}"),
     }
-    let delivered_to = got.last().map_or(first.lsns().unwrap().1, |e| e.0);
+    let delivered_to = got
+        .last()
+        .map_or(first.lsns().unwrap().1, |e| xwal::Lsn(e.0));
     assert_eq!(delivered_to, second_segment.first_lsn - 1);
     // It stays ended.
     assert!(tail.next_batch_timeout(Duration::from_millis(1)).is_err());
@@ -184,7 +186,7 @@ fn a_follower_reaches_the_end_of_a_log_whose_writer_closed() {
     let d = tempdir();
     let (wal, _) = Wal::open(config(d.path())).unwrap();
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut tail = view.tail(1).unwrap();
+    let mut tail = view.tail(xwal::Lsn(1)).unwrap();
     for i in 1..=10 {
         wal.append(&payload(i, 100)).unwrap();
     }
@@ -210,7 +212,7 @@ fn closing_a_view_ends_its_followers() {
     let (wal, _) = Wal::open(config(d.path())).unwrap();
     wal.append(b"a").unwrap();
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut tail = view.tail(5).unwrap();
+    let mut tail = view.tail(xwal::Lsn(5)).unwrap();
     let blocked = std::thread::spawn(move || tail.next_batch().map(|b| b.len()));
     std::thread::sleep(Duration::from_millis(100));
     let t0 = Instant::now();
@@ -218,7 +220,7 @@ fn closing_a_view_ends_its_followers() {
     let r = blocked.join().unwrap();
     assert!(matches!(r, Err(Error::Closed)), "{r:?}");
     assert!(t0.elapsed() < Duration::from_secs(5));
-    assert!(matches!(view.tail(1), Err(Error::Closed)));
+    assert!(matches!(view.tail(xwal::Lsn(1)), Err(Error::Closed)));
     assert!(matches!(
         view.replay(ReplayOptions::all()),
         Err(Error::Closed)

@@ -105,7 +105,7 @@ fn follow(mut tail: xwal::Tail, target: Arc<AtomicU64>) -> Followed {
             );
         }
         match tail.next_batch_timeout(Duration::from_millis(20)) {
-            Ok(Some(b)) => got.extend(b.iter().map(|(l, d)| (l, d.to_vec()))),
+            Ok(Some(b)) => got.extend(b.iter().map(|(l, d)| (l.0, d.to_vec()))),
             Ok(None) => {}
             Err(e) => return (got, Some(e)),
         }
@@ -116,7 +116,7 @@ fn run_seed(seed: u64) -> Result<String, String> {
     let d = common::tempdir();
     Wal::open(config(d.path())).unwrap().0.close().unwrap();
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let tail = view.tail(1).unwrap();
+    let tail = view.tail(xwal::Lsn(1)).unwrap();
     let target = Arc::new(AtomicU64::new(u64::MAX));
     let follower = {
         let target = target.clone();
@@ -153,11 +153,11 @@ fn run_seed(seed: u64) -> Result<String, String> {
     let log: BTreeMap<u64, Vec<u8>> = wal
         .replay(ReplayOptions::all())
         .unwrap()
-        .map(|e| e.map(|e| (e.lsn, e.data)))
+        .map(|e| e.map(|e| (e.lsn.0, e.data)))
         .collect::<xwal::Result<_>>()
         .map_err(|e| format!("replay: {e}"))?;
     wal.close().unwrap();
-    target.store(last, Ordering::Release);
+    target.store(last.0, Ordering::Release);
     let (got, err) = follower
         .join()
         .map_err(|_| "the follower panicked".to_string())?;

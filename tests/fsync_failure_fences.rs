@@ -62,7 +62,7 @@ fn run_at_depth(engine: IoEngine, fault: Fault, depth: usize) {
     assert!(got.len() >= 50);
     for (i, e) in got.iter().take(50).enumerate() {
         assert_eq!(e.lsn, i as u64 + 1);
-        assert_eq!(e.data, payload(e.lsn, 40));
+        assert_eq!(e.data, payload(e.lsn.0, 40));
     }
     // LSNs continue after whatever survived, never reused.
     let next = wal.append(b"again").unwrap();

@@ -12,7 +12,7 @@ fn go_shaped_calls_compile_as_in_go() {
     let (wal, _) = GoWal::open(small(d.path(), IoEngine::Uring)).unwrap();
     assert_eq!(
         wal.write(vec![b"a".to_vec(), b"b".to_vec()]).unwrap(),
-        1..=2
+        xwal::Lsn(1)..=xwal::Lsn(2)
     );
     let cp = wal.create_checkpoint().unwrap();
     wal.write(vec![b"c".to_vec()]).unwrap();
@@ -20,8 +20,9 @@ fn go_shaped_calls_compile_as_in_go() {
     wal.replay(&tx, false).unwrap();
     wal.replay_from_checkpoint(&tx, cp, true).unwrap();
     wal.replay_to_checkpoint(&tx, cp, false).unwrap();
-    wal.replay_from_range(&tx, false, 0, cp).unwrap();
-    let got: Vec<u64> = rx.try_iter().map(|e| e.lsn).collect();
+    wal.replay_from_range(&tx, false, xwal::SegmentId(0), cp.segment())
+        .unwrap();
+    let got: Vec<u64> = rx.try_iter().map(|e| e.lsn.0).collect();
     assert_eq!(got, [1, 2, 3, 3, 2, 1, 1, 2, 1, 2]);
     assert_eq!(wal.last_index(), 3);
     assert_eq!(wal.backend_type(), BackendType::LocalFilesystem);
@@ -34,8 +35,11 @@ fn a_bad_range_fails_at_once() {
     let wal = open(&small(d.path(), IoEngine::Uring));
     wal.append(b"a").unwrap();
     for range in [
-        ReplayRange::FromCheckpoint(7),
-        ReplayRange::Segments { start: 9, end: 9 },
+        ReplayRange::FromCheckpoint(xwal::CheckpointId(7)),
+        ReplayRange::Segments {
+            start: xwal::SegmentId(9),
+            end: xwal::SegmentId(9),
+        },
     ] {
         let r = wal.replay(ReplayOptions::all().range(range));
         assert!(
@@ -52,13 +56,13 @@ fn segment_getters_and_rotation() {
     let wal = open(&small(d.path(), IoEngine::Uring));
     assert_eq!(
         (wal.first_segment(), wal.active_segment()),
-        (Some(0), Some(0))
+        (Some(xwal::SegmentId(0)), Some(xwal::SegmentId(0)))
     );
     assert_eq!(wal.rotate().unwrap(), None);
     wal.append(b"a").unwrap();
-    assert_eq!(wal.rotate().unwrap(), Some(0));
-    assert_eq!(wal.active_segment(), Some(1));
-    assert_eq!(wal.last_segment(), Some(1));
+    assert_eq!(wal.rotate().unwrap(), Some(xwal::SegmentId(0)));
+    assert_eq!(wal.active_segment(), Some(xwal::SegmentId(1)));
+    assert_eq!(wal.last_segment(), Some(xwal::SegmentId(1)));
     assert!(wal.checkpoints().is_empty());
     assert_eq!(wal.append(b"b").unwrap(), 2);
     assert_eq!(lsns(&replay_all(&wal, ReplayOptions::all())), [1, 2]);

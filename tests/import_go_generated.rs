@@ -36,7 +36,7 @@ fn cfg(dir: &Path) -> Config {
 fn replayed(dir: &Path) -> Vec<(u64, Vec<u8>)> {
     let (wal, _) = Wal::open(cfg(dir)).unwrap();
     let r = wal.replay(ReplayOptions::all()).unwrap();
-    let v = r.receiver().iter().map(|e| (e.lsn, e.data)).collect();
+    let v = r.receiver().iter().map(|e| (e.lsn.0, e.data)).collect();
     r.finish().unwrap();
     wal.close().unwrap();
     v
@@ -69,9 +69,9 @@ fn padded_names_garbage_and_gaps() {
 
     let dest = d.path().join("xwal");
     let report = import_go::import(&plan, cfg(&dest), ImportOptions::default()).unwrap();
-    assert_eq!(report.checkpoints, vec![(0, 0)]);
+    assert_eq!(report.checkpoints, vec![(0, xwal::CheckpointId(0))]);
     assert_eq!(
-        (report.entries, report.skipped_lsns, report.last_lsn),
+        (report.entries, report.skipped_lsns, report.last_lsn.0),
         (5, 4, 9)
     );
     let got = replayed(&dest);
@@ -235,7 +235,7 @@ fn checkpoint_numbers_that_cannot_be_kept_need_renumber() {
         ..Default::default()
     };
     let report = import_go::import(&plan, cfg(&dest), opts).unwrap();
-    assert_eq!(report.checkpoints, vec![(3, 0)]);
+    assert_eq!(report.checkpoints, vec![(3, xwal::CheckpointId(0))]);
     assert_eq!(
         replayed(&dest).iter().map(|e| e.0).collect::<Vec<_>>(),
         vec![1, 2, 3]

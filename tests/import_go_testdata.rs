@@ -119,7 +119,10 @@ fn import_keeps_lsns_and_checkpoints() {
     let report = import_go::import(&plan, cfg.clone(), opts).unwrap();
     assert_eq!(report.entries, 2600);
     assert_eq!(report.last_lsn, 2600);
-    assert_eq!(report.checkpoints, vec![(0, 0), (1, 1)]);
+    assert_eq!(
+        report.checkpoints,
+        vec![(0, xwal::CheckpointId(0)), (1, xwal::CheckpointId(1))]
+    );
     assert!(report.max_entry_size >= 100_000);
 
     let (wal, _) = Wal::open(cfg).unwrap();
@@ -130,19 +133,19 @@ fn import_keeps_lsns_and_checkpoints() {
     replay.finish().unwrap();
     assert_eq!(got.len(), 2600);
     for (g, w) in got.iter().zip(&want) {
-        assert_eq!((g.lsn, &g.data), (w.lsn, &w.data));
+        assert_eq!((g.lsn.0, &g.data), (w.lsn, &w.data));
     }
     // Checkpoint ranges mean what they meant in Go.
     let replay = wal
-        .replay(ReplayOptions::all().range(ReplayRange::FromCheckpoint(1)))
+        .replay(ReplayOptions::all().range(ReplayRange::FromCheckpoint(xwal::CheckpointId(1))))
         .unwrap();
-    let from1: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let from1: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish().unwrap();
     assert_eq!(from1, (1001..=2600).collect::<Vec<_>>());
     let replay = wal
-        .replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(0)))
+        .replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(xwal::CheckpointId(0))))
         .unwrap();
-    let to0: Vec<u64> = replay.receiver().iter().map(|e| e.lsn).collect();
+    let to0: Vec<u64> = replay.receiver().iter().map(|e| e.lsn.0).collect();
     replay.finish().unwrap();
     assert_eq!(to0, (1..=1000).collect::<Vec<_>>());
     assert_eq!(wal.append(b"after import").unwrap(), 2601);

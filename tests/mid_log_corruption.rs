@@ -110,7 +110,7 @@ fn damage_in_a_sealed_segment_surfaces_at_replay() {
         assert_eq!(rep.truncation, None);
         for opts in [ReplayOptions::all(), ReplayOptions::all().backward()] {
             let r = wal.replay(opts).unwrap();
-            let got: Vec<u64> = r.receiver().iter().map(|e| e.lsn).collect();
+            let got: Vec<u64> = r.receiver().iter().map(|e| e.lsn.0).collect();
             match r.finish() {
                 Err(Error::Corruption {
                     segment, offset, ..

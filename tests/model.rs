@@ -52,7 +52,13 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
                 .filter(|(l, _)| *l >= from && *l <= to)
                 .cloned()
                 .collect();
-            (ReplayRange::Lsns { from, to }, e)
+            (
+                ReplayRange::Lsns {
+                    from: xwal::Lsn(from),
+                    to: xwal::Lsn(to),
+                },
+                e,
+            )
         }
         2 | 3 if !m.checkpoints.is_empty() => {
             let cp = m.checkpoints[a as usize % m.checkpoints.len()];
@@ -61,7 +67,7 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
                 .iter()
                 .find(|s| s.segment == cp + 1)
                 .map(|s| s.first_lsn)
-                .unwrap_or(u64::MAX);
+                .unwrap_or(xwal::Lsn(u64::MAX));
             if mode == 2 {
                 let e = m
                     .entries
@@ -69,7 +75,7 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
                     .filter(|(l, _)| *l >= seg_first)
                     .cloned()
                     .collect();
-                (ReplayRange::FromCheckpoint(cp), e)
+                (ReplayRange::FromCheckpoint(xwal::CheckpointId(cp)), e)
             } else {
                 let e = m
                     .entries
@@ -77,25 +83,31 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
                     .filter(|(l, _)| *l < next_first)
                     .cloned()
                     .collect();
-                (ReplayRange::ToCheckpoint(cp), e)
+                (ReplayRange::ToCheckpoint(xwal::CheckpointId(cp)), e)
             }
         }
         _ => {
             // Segment range starting at 0 = first present, through a random segment.
-            let last = segs.last().unwrap().segment;
+            let last = segs.last().unwrap().segment.0;
             let end = (a as u64) % (last + 1);
             let next_first = segs
                 .iter()
                 .find(|s| s.segment == end + 1)
                 .map(|s| s.first_lsn)
-                .unwrap_or(u64::MAX);
+                .unwrap_or(xwal::Lsn(u64::MAX));
             let e = m
                 .entries
                 .iter()
                 .filter(|(l, _)| *l < next_first)
                 .cloned()
                 .collect();
-            (ReplayRange::Segments { start: 0, end }, e)
+            (
+                ReplayRange::Segments {
+                    start: SegmentId(0),
+                    end: SegmentId(end),
+                },
+                e,
+            )
         }
     };
     let mut opts = ReplayOptions::all().range(range);
@@ -105,7 +117,7 @@ fn check_replay(wal: &Wal, m: &Model, backward: bool, mode: u8, a: u16, b: u16) 
     }
     let got: Vec<(u64, Vec<u8>)> = replay_all(wal, opts)
         .into_iter()
-        .map(|e| (e.lsn, e.data))
+        .map(|e| (e.lsn.0, e.data))
         .collect();
     assert_eq!(got.len(), expect.len(), "{range:?} backward={backward}");
     assert!(
@@ -128,8 +140,8 @@ fn run(ops: Vec<Op>, engine: IoEngine) {
             Op::Append(n) => {
                 let lsn = wal.append(&payload(m.last_lsn + 1, n)).unwrap();
                 assert_eq!(lsn, m.last_lsn + 1);
-                m.last_lsn = lsn;
-                m.entries.push((lsn, payload(lsn, n)));
+                m.last_lsn = lsn.0;
+                m.entries.push((lsn.0, payload(lsn.0, n)));
             }
             Op::Batch(sizes) => {
                 let first = m.last_lsn + 1;
@@ -144,17 +156,17 @@ fn run(ops: Vec<Op>, engine: IoEngine) {
                 for (i, d) in items.into_iter().enumerate() {
                     m.entries.push((first + i as u64, d));
                 }
-                m.last_lsn = *r.end();
+                m.last_lsn = r.end().0;
             }
             Op::Skip => {
                 let l = wal.inc_last_index().unwrap();
                 assert_eq!(l, m.last_lsn + 1);
-                m.last_lsn = l;
+                m.last_lsn = l.0;
             }
             Op::Checkpoint => {
                 let cp = wal.create_checkpoint().unwrap();
                 assert!(m.checkpoints.last().is_none_or(|p| cp > *p));
-                m.checkpoints.push(cp);
+                m.checkpoints.push(cp.0);
                 assert_eq!(wal.checkpoints(), m.checkpoints);
             }
             Op::Reopen => {

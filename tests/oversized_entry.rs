@@ -61,7 +61,7 @@ fn entry_of_exactly_max_entry_size_round_trips() {
             assert_eq!(
                 wal.append_batch(vec![payload(10, MAX), payload(11, MAX)])
                     .unwrap(),
-                10..=11
+                Lsn(10)..=Lsn(11)
             );
             let got = replay_all(&wal, ReplayOptions::all());
             assert_eq!(lsns(&got), (1..=11).collect::<Vec<_>>());
@@ -71,7 +71,7 @@ fn entry_of_exactly_max_entry_size_round_trips() {
         let got = replay_all(&wal, ReplayOptions::all().backward());
         assert_eq!(lsns(&got), (1..=11).rev().collect::<Vec<_>>());
         for e in &got {
-            assert!(e.data == payload(e.lsn, MAX), "LSN {}", e.lsn);
+            assert!(e.data == payload(e.lsn.0, MAX), "LSN {}", e.lsn);
         }
     }
 }
@@ -110,7 +110,7 @@ fn empty_batch_is_invalid() {
         assert_eq!(wal.last_index(), 0);
         // An empty entry (not an empty batch) is fine.
         assert_eq!(wal.append(b"").unwrap(), 1);
-        assert_eq!(wal.append_batch(vec![Vec::new()]).unwrap(), 2..=2);
+        assert_eq!(wal.append_batch(vec![Vec::new()]).unwrap(), Lsn(2)..=Lsn(2));
         let got = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&got), vec![1, 2]);
         assert!(got.iter().all(|e| e.data.is_empty()));

@@ -50,7 +50,7 @@ fn entries(
     let got = r
         .by_ref()
         .map_while(Result::ok)
-        .map(|e| (e.lsn, e.data))
+        .map(|e| (e.lsn.0, e.data))
         .collect();
     (got, r.finish())
 }
@@ -62,7 +62,7 @@ fn log_and_next(dir: &Path) -> (Vec<(u64, Vec<u8>)>, u64) {
     end.unwrap();
     let next = wal.append(b"after").unwrap();
     wal.close().unwrap();
-    (got, next)
+    (got, next.0)
 }
 
 /// `n` entries of 1000 bytes (about 60 per segment), the record at `damaged`

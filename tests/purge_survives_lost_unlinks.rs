@@ -68,7 +68,7 @@ fn purge_cut(pattern: u32, unordered: bool) -> Result<Vec<u64>, String> {
     let lsns = wal
         .replay(ReplayOptions::all())
         .map_err(|e| e.to_string())?
-        .map(|e| e.map(|e| e.lsn))
+        .map(|e| e.map(|e| e.lsn.0))
         .collect::<xwal::Result<_>>()
         .map_err(|e| e.to_string())?;
     Ok(lsns)

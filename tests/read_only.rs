@@ -34,7 +34,7 @@ fn reads_beside_a_writer_without_the_lock() {
         append_n(&wal, 301..=400, 500);
         let got = replay_all(&ro, ReplayOptions::all());
         assert_eq!(lsns(&got), (1..=300).collect::<Vec<_>>());
-        assert!(got.iter().all(|e| e.data == payload(e.lsn, 500)));
+        assert!(got.iter().all(|e| e.data == payload(e.lsn.0, 500)));
         // Writes do not exist on a view (ReadOnlyWal's compile_fail doc
         // test); a consuming replay, which would delete, is refused.
         assert!(matches!(

@@ -114,7 +114,7 @@ fn the_first_proof_of_every_record_lies_within_its_window() {
     for s in segments {
         let (h, recs) = records(&xwal::format::segment_path(
             d.path(),
-            s.segment,
+            s.segment.0,
             s.checkpoint,
         ));
         assert!(

@@ -22,9 +22,9 @@ fn fill(wal: &Wal) -> u64 {
             let lsns = wal
                 .append_batch(vec![payload(last + 1, len), payload(last + 2, 3)])
                 .unwrap();
-            last = *lsns.end();
+            last = lsns.end().0;
         } else {
-            last = wal.append(&payload(last + 1, len)).unwrap();
+            last = wal.append(&payload(last + 1, len)).unwrap().0;
         }
     }
     last
@@ -44,7 +44,10 @@ fn check_ranges(wal: &dyn xwal::ReadableWal, last: u64) {
         let back = replay_all(
             wal,
             ReplayOptions::all()
-                .range(ReplayRange::Lsns { from, to })
+                .range(ReplayRange::Lsns {
+                    from: xwal::Lsn(from),
+                    to: xwal::Lsn(to),
+                })
                 .backward(),
         );
         let want: Vec<&Entry> = forward

@@ -49,7 +49,7 @@ fn batched(wal: &dyn xwal::ReadableWal, opts: ReplayOptions) -> Vec<(u64, Vec<u8
                     "the shared form is the same bytes"
                 );
             }
-            out.push((l1, d1.to_vec()));
+            out.push((l1.0, d1.to_vec()));
         }
     }
     assert!(batches > 1);
@@ -82,15 +82,18 @@ fn every_form_returns_what_was_appended() {
         let entries: Vec<_> = wal
             .replay(ReplayOptions::all())
             .unwrap()
-            .map(|e| e.map(|e| (e.lsn, e.data)))
+            .map(|e| e.map(|e| (e.lsn.0, e.data)))
             .collect::<xwal::Result<_>>()
             .unwrap();
         assert_eq!(entries, want, "{engine:?}: the Entry iterator");
         let r = wal.replay(ReplayOptions::all().backward()).unwrap();
-        let chan: Vec<_> = r.receiver().iter().map(|e| (e.lsn, e.data)).collect();
+        let chan: Vec<_> = r.receiver().iter().map(|e| (e.lsn.0, e.data)).collect();
         r.finish().unwrap();
         assert_eq!(chan, rev, "{engine:?}: the channel");
-        let range = ReplayOptions::all().range(ReplayRange::Lsns { from: 77, to: 420 });
+        let range = ReplayOptions::all().range(ReplayRange::Lsns {
+            from: xwal::Lsn(77),
+            to: xwal::Lsn(420),
+        });
         assert_eq!(
             batched(&wal, range),
             want[76..420].to_vec(),
@@ -117,10 +120,10 @@ fn switching_forms_mid_replay_loses_nothing() {
         wal.append(&payload(i, 100)).unwrap();
     }
     let mut r = wal.replay(ReplayOptions::all()).unwrap();
-    let mut lsns: Vec<u64> = r.by_ref().take(10).map(|e| e.unwrap().lsn).collect();
+    let mut lsns: Vec<u64> = r.by_ref().take(10).map(|e| e.unwrap().lsn.0).collect();
     let b = r.next_batch().unwrap().unwrap();
-    lsns.extend(b.iter().map(|e| e.0));
-    lsns.extend(r.receiver().iter().map(|e| e.lsn));
+    lsns.extend(b.iter().map(|e| e.0.0));
+    lsns.extend(r.receiver().iter().map(|e| e.lsn.0));
     assert_eq!(r.finish().unwrap().entries, 300);
     assert_eq!(lsns, (1..=300).collect::<Vec<_>>());
 }

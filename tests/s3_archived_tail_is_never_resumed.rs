@@ -47,7 +47,7 @@ fn an_archived_segment_is_not_appended_to_after_its_successor_is_lost() {
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let active = wal.active_segment().unwrap();
     wal.close().unwrap();
-    lose_active_segment(dir.path(), active);
+    lose_active_segment(dir.path(), active.0);
 
     let (wal, rep) = Wal::open(cfg.clone()).unwrap();
     assert_eq!(rep.last_lsn, sealed_last);
@@ -63,7 +63,7 @@ fn an_archived_segment_is_not_appended_to_after_its_successor_is_lost() {
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let local = lsns(&replay_all(&wal, ReplayOptions::all()));
     wal.close().unwrap();
-    assert_eq!(local, (1..=next).collect::<Vec<_>>());
+    assert_eq!(local, (1..=next.0).collect::<Vec<_>>());
     check_archive(s3, &local);
 }
 
@@ -81,7 +81,7 @@ fn lsns_are_not_reused_when_every_sealed_segment_is_only_in_s3() {
     common::append_n(&wal, 1..=600, 1000);
     let sealed: Vec<u64> = {
         let s = wal.segments();
-        s[..s.len() - 1].iter().map(|m| m.segment).collect()
+        s[..s.len() - 1].iter().map(|m| m.segment.0).collect()
     };
     let sealed_last = wal.segments().last().unwrap().first_lsn - 1;
     wal.wait_archived(Duration::from_secs(60)).unwrap();
@@ -91,7 +91,7 @@ fn lsns_are_not_reused_when_every_sealed_segment_is_only_in_s3() {
     });
     let active = wal.active_segment().unwrap();
     wal.close().unwrap();
-    lose_active_segment(dir.path(), active);
+    lose_active_segment(dir.path(), active.0);
 
     // Nothing is left locally (the report says so); the archive's floor holds.
     let (wal, rep) = Wal::open(cfg.clone()).unwrap();
@@ -103,6 +103,6 @@ fn lsns_are_not_reused_when_every_sealed_segment_is_only_in_s3() {
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let local = lsns(&replay_all(&wal, ReplayOptions::all()));
     wal.close().unwrap();
-    assert_eq!(local, (1..=next).collect::<Vec<_>>());
+    assert_eq!(local, (1..=next.0).collect::<Vec<_>>());
     check_archive(s3, &local);
 }

@@ -79,7 +79,16 @@ fn damaged_or_truncated_objects_are_detected_on_replay() {
     // Restore refuses it too, and the archiver never overwrote it.
     let target = common::tempdir();
     let e = xwal::archive::restore(&s3, &target.path().join("r")).unwrap_err();
-    assert!(matches!(e, Error::Corruption { segment: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Corruption {
+                segment: xwal::SegmentId(1),
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
         s3_support::get(&store, &key).unwrap().len(),
         good.len() - 4096

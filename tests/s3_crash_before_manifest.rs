@@ -41,7 +41,7 @@ fn crash_between_upload_and_manifest_recovers_on_restart() {
     let (wal, _) = Wal::open_with(cfg.clone().s3(s3.clone()), seams).unwrap();
     let sealed: Vec<u64> = {
         let s = wal.segments();
-        s[..s.len() - 1].iter().map(|m| m.segment).collect()
+        s[..s.len() - 1].iter().map(|m| m.segment.0).collect()
     };
     assert!(sealed.len() >= 3, "{sealed:?}");
     s3_support::wait_until(30, "the segment objects", || {
@@ -74,6 +74,6 @@ fn crash_between_upload_and_manifest_recovers_on_restart() {
     });
     let all = replay_all(&wal, ReplayOptions::all());
     assert_eq!(all.len(), 800);
-    assert!(all.iter().all(|e| e.data == payload(e.lsn, 1000)));
+    assert!(all.iter().all(|e| e.data == payload(e.lsn.0, 1000)));
     wal.close().unwrap();
 }

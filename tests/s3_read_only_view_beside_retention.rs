@@ -27,12 +27,12 @@ fn a_view_reads_from_s3_what_retention_deleted_under_it() {
     common::append_n(&wal, 601..=1500, 1000);
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     s3_support::wait_until(30, "retention to delete the view's first segment", || {
-        !s3_support::local_segments(dir.path()).contains(&first_local)
+        !s3_support::local_segments(dir.path()).contains(&first_local.0)
     });
     for _ in 0..3 {
         let got = replay_all(&view, ReplayOptions::all());
-        assert_eq!(lsns(&got), (1..=seen).collect::<Vec<_>>());
-        assert!(got.iter().all(|e| e.data == payload(e.lsn, 1000)));
+        assert_eq!(lsns(&got), (1..=seen.0).collect::<Vec<_>>());
+        assert!(got.iter().all(|e| e.data == payload(e.lsn.0, 1000)));
     }
     wal.close().unwrap();
 }
@@ -54,21 +54,21 @@ fn a_view_reads_a_segment_archived_after_it_read_the_manifest() {
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     let first = wal.segments()[0].segment;
     s3_support::wait_until(30, "retention to delete the first segment", || {
-        !s3_support::local_segments(dir.path()).contains(&first)
+        !s3_support::local_segments(dir.path()).contains(&first.0)
     });
     let (view, _) = Wal::open_read_only(cfg.clone()).unwrap();
     let seen = view.last_index();
     let active = view.segments().last().unwrap().segment;
     // Reads the manifest now: it cannot list the active segment.
     let got = replay_all(&view, ReplayOptions::all());
-    assert_eq!(lsns(&got), (1..=seen).collect::<Vec<_>>());
+    assert_eq!(lsns(&got), (1..=seen.0).collect::<Vec<_>>());
     common::append_n(&wal, 1501..=3000, 1000);
     wal.wait_archived(Duration::from_secs(60)).unwrap();
     s3_support::wait_until(30, "retention to delete the view's last segment", || {
-        !s3_support::local_segments(dir.path()).contains(&active)
+        !s3_support::local_segments(dir.path()).contains(&active.0)
     });
     let got = replay_all(&view, ReplayOptions::all());
-    assert_eq!(lsns(&got), (1..=seen).collect::<Vec<_>>());
-    assert!(got.iter().all(|e| e.data == payload(e.lsn, 1000)));
+    assert_eq!(lsns(&got), (1..=seen.0).collect::<Vec<_>>());
+    assert!(got.iter().all(|e| e.data == payload(e.lsn.0, 1000)));
     wal.close().unwrap();
 }

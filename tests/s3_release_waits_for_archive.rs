@@ -26,10 +26,10 @@ fn released_segments_are_deleted_only_once_archived() {
 
     let (wal, _) = Wal::open(cfg.clone().s3(down)).unwrap();
     common::append_n(&wal, 1..=1000, 1000);
-    let segs: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+    let segs: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
     assert!(segs.len() >= 5, "{segs:?}");
     // Release the first two segments, then consume the rest of what is sealed.
-    let released = wal.purge_through(segs[1]).unwrap();
+    let released = wal.purge_through(xwal::SegmentId(segs[1])).unwrap();
     assert_eq!(released, segs[..2].to_vec());
     let first_left = replay_all(&wal, ReplayOptions::all())[0].lsn;
     assert!(first_left > 1);
@@ -65,5 +65,5 @@ fn released_segments_are_deleted_only_once_archived() {
     // The archive keeps the whole history.
     let remote = Wal::open_archive(s3).unwrap();
     let all = replay_all(&remote, ReplayOptions::all());
-    assert_eq!(lsns(&all), (1..=after).collect::<Vec<_>>());
+    assert_eq!(lsns(&all), (1..=after.0).collect::<Vec<_>>());
 }

@@ -28,7 +28,7 @@ fn a_repaired_wal_archives_and_restores_across_its_gap() {
 
     let (wal, _) = Wal::open(cfg.clone().s3(s3.clone())).unwrap();
     for i in 0..5 {
-        assert_eq!(wal.append(&payload(next + i, 1000)).unwrap(), next + i);
+        assert_eq!(wal.append(&payload(next.0 + i, 1000)).unwrap(), next + i);
     }
     wal.create_checkpoint().unwrap();
     let st = wal.wait_archived(Duration::from_secs(60)).unwrap();
@@ -39,7 +39,7 @@ fn a_repaired_wal_archives_and_restores_across_its_gap() {
     let into = other.path().join("restored");
     archive::restore(&s3, &into).unwrap();
     let (view, _) = Wal::open_read_only(small(&into, IoEngine::Sync)).unwrap();
-    let want: Vec<u64> = (1..=39).chain(next..next + 5).collect();
+    let want: Vec<u64> = (1..=39).chain(next.0..next.0 + 5).collect();
     assert_eq!(lsns(&replay_all(&view, ReplayOptions::all())), want);
     let mut back = want.clone();
     back.reverse();

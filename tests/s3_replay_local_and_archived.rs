@@ -17,19 +17,25 @@ fn modes(cps: &[u64], segs: &[u64]) -> Vec<ReplayOptions> {
     let ranges = [
         ReplayRange::All,
         ReplayRange::Segments {
-            start: 0,
-            end: segs[2],
+            start: xwal::SegmentId(0),
+            end: xwal::SegmentId(segs[2]),
         },
         ReplayRange::Segments {
-            start: segs[1],
-            end: segs[segs.len() - 2],
+            start: xwal::SegmentId(segs[1]),
+            end: xwal::SegmentId(segs[segs.len() - 2]),
         },
-        ReplayRange::Lsns { from: 5, to: 900 },
-        ReplayRange::Lsns { from: 700, to: 720 },
-        ReplayRange::FromCheckpoint(cps[0]),
-        ReplayRange::ToCheckpoint(cps[0]),
-        ReplayRange::FromCheckpoint(cps[1]),
-        ReplayRange::ToCheckpoint(cps[1]),
+        ReplayRange::Lsns {
+            from: xwal::Lsn(5),
+            to: xwal::Lsn(900),
+        },
+        ReplayRange::Lsns {
+            from: xwal::Lsn(700),
+            to: xwal::Lsn(720),
+        },
+        ReplayRange::FromCheckpoint(xwal::CheckpointId(cps[0])),
+        ReplayRange::ToCheckpoint(xwal::CheckpointId(cps[0])),
+        ReplayRange::FromCheckpoint(xwal::CheckpointId(cps[1])),
+        ReplayRange::ToCheckpoint(xwal::CheckpointId(cps[1])),
     ];
     for r in ranges {
         v.push(ReplayOptions::all().range(r));
@@ -62,9 +68,10 @@ fn every_replay_mode_covers_local_and_archived_segments() {
     wal.append(b"tail").unwrap();
     wal.create_checkpoint().unwrap();
     wal.append(b"in the active segment").unwrap();
-    let segs: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+    let segs: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
     assert!(segs.len() >= 6, "{segs:?}");
-    let modes = modes(&cps, &segs);
+    let cp_numbers: Vec<u64> = cps.iter().map(|c| c.0).collect();
+    let modes = modes(&cp_numbers, &segs);
     let reference = run_all(&wal, &modes);
     assert_eq!(reference[0].len(), 1002);
     wal.wait_archived(Duration::from_secs(60)).unwrap();

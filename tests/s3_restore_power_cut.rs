@@ -28,7 +28,7 @@ fn view_of(dir: &Path) -> (Vec<(u64, Vec<u8>)>, bool) {
     let got = r
         .by_ref()
         .map_while(Result::ok)
-        .map(|e| (e.lsn, e.data))
+        .map(|e| (e.lsn.0, e.data))
         .collect();
     (got, r.finish().is_ok())
 }

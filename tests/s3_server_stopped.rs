@@ -71,7 +71,7 @@ fn server_stopped_mid_run_loses_nothing_and_blocks_no_append() {
     assert!(st.errors >= 1);
     // Nothing unarchived was deleted: every segment since the outage is local.
     let local = s3_support::local_segments(dir.path());
-    let sealed: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+    let sealed: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
     for s in sealed.iter().filter(|s| **s >= before_outage) {
         assert!(
             local.contains(s),
@@ -82,8 +82,8 @@ fn server_stopped_mid_run_loses_nothing_and_blocks_no_append() {
     let recent = replay_all(
         &wal,
         ReplayOptions::all().range(ReplayRange::Lsns {
-            from: 1400,
-            to: 1500,
+            from: xwal::Lsn(1400),
+            to: xwal::Lsn(1500),
         }),
     );
     assert_eq!(recent.len(), 101);
@@ -124,7 +124,7 @@ fn server_stopped_mid_run_loses_nothing_and_blocks_no_append() {
     assert_eq!(all.len() as u64, n);
     for (i, e) in all.iter().enumerate() {
         assert_eq!(e.lsn, i as u64 + 1);
-        assert_eq!(e.data, payload(e.lsn, 1000));
+        assert_eq!(e.data, payload(e.lsn.0, 1000));
     }
     wal.close().unwrap();
 }

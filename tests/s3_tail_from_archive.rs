@@ -29,11 +29,11 @@ fn a_tail_reads_archived_segments_then_follows_the_writer() {
         wal.archive_status().unwrap().local_deleted >= segs.len() as u64 - 2
     });
     assert!(
-        !s3_support::local_segments(dir.path()).contains(&segs[0].segment),
+        !s3_support::local_segments(dir.path()).contains(&segs[0].segment.0),
         "the first segment is only in S3"
     );
     let reference = replay_all(&wal, ReplayOptions::all());
-    let mut tail = wal.tail(1).unwrap();
+    let mut tail = wal.tail(xwal::Lsn(1)).unwrap();
     let mut got = Vec::new();
     while got.len() < reference.len() {
         let b = tail.next_batch().unwrap();
@@ -54,7 +54,7 @@ fn a_tail_reads_archived_segments_then_follows_the_writer() {
         } else {
             100
         };
-        assert_eq!((*lsn, data), (i, &payload(i, len)));
+        assert_eq!((lsn.0, data), (i, &payload(i, len)));
     }
     wal.close().unwrap();
 }

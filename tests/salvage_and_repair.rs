@@ -12,7 +12,7 @@ use crate::ondisk;
 use common::{payload, tempdir};
 use std::path::Path;
 use std::time::Duration;
-use xwal::{Config, Error, ReplayOptions, Wal};
+use xwal::{Config, Error, Lsn, ReplayOptions, SegmentId, Wal};
 
 fn config(dir: &Path) -> Config {
     Config::new(dir)
@@ -54,8 +54,8 @@ fn replay(
         .by_ref()
         .map_while(Result::ok)
         .map(|e| {
-            assert_eq!(e.data, payload(e.lsn, 1000), "LSN {} changed", e.lsn);
-            e.lsn
+            assert_eq!(e.data, payload(e.lsn.0, 1000), "LSN {} changed", e.lsn);
+            e.lsn.0
         })
         .collect();
     (lsns, r.finish())
@@ -83,9 +83,9 @@ fn repair_and_continue(dir: &Path, kept: u64) -> xwal::RepairReport {
     assert_eq!(wal.last_index(), report.reserved_through);
     let next = report.reserved_through + 1;
     for i in 0..3 {
-        assert_eq!(wal.append(&payload(next + i, 1000)).unwrap(), next + i);
+        assert_eq!(wal.append(&payload(next.0 + i, 1000)).unwrap(), next + i);
     }
-    let want: Vec<u64> = (1..=kept).chain(next..next + 3).collect();
+    let want: Vec<u64> = (1..=kept).chain(next.0..next.0 + 3).collect();
     let (fwd, end) = replay(&wal, ReplayOptions::all());
     end.unwrap();
     assert_eq!(fwd, want);
@@ -113,7 +113,7 @@ fn the_last_acknowledged_record_damaged_in_place() {
     let damage = report.damage.expect("the damage is reported");
     assert_eq!(
         (damage.segment, damage.offset, damage.last_intact_lsn),
-        (segment, offset, 39)
+        (SegmentId(segment), offset, Lsn(39))
     );
     let (lsns, end) = replay(&view, ReplayOptions::all());
     assert_eq!(lsns, (1..=39).collect::<Vec<_>>());
@@ -121,13 +121,19 @@ fn the_last_acknowledged_record_damaged_in_place() {
     // A range that ends before the damage does not reach it.
     let (lsns, end) = replay(
         &view,
-        ReplayOptions::all().range(xwal::ReplayRange::Lsns { from: 5, to: 9 }),
+        ReplayOptions::all().range(xwal::ReplayRange::Lsns {
+            from: xwal::Lsn(5),
+            to: xwal::Lsn(9),
+        }),
     );
     assert_eq!((lsns.len(), end.is_ok()), (5, true));
     drop(view);
 
     let r = repair_and_continue(d.path(), 39);
-    assert_eq!((r.cut_segment, r.cut_offset), (Some(segment), offset));
+    assert_eq!(
+        (r.cut_segment, r.cut_offset),
+        (Some(SegmentId(segment)), offset)
+    );
     // The damaged record is not valid any more: nothing found after the cut.
     assert_eq!(r.found_after_cut, 0);
     // The segment as it was, damage included, is in the aside directory.
@@ -150,9 +156,9 @@ fn a_record_damaged_in_a_sealed_segment() {
     let lsn = second.1.first_lsn + 10;
     damage_record(d.path(), lsn);
     let r = repair_and_continue(d.path(), lsn - 1);
-    assert_eq!(r.cut_segment, Some(second.0.segment));
+    assert_eq!(r.cut_segment, Some(SegmentId(second.0.segment)));
     // Every intact record after the damage, to LSN 300, was found and left the log.
-    assert_eq!(r.found_lsns, Some((lsn + 1, 300)));
+    assert_eq!(r.found_lsns, Some((Lsn(lsn + 1), Lsn(300))));
     assert_eq!(r.found_after_cut, 300 - lsn);
     assert!(r.reserved_through >= 300);
     for later in &segs[2..] {
@@ -205,7 +211,7 @@ fn an_untrustworthy_header_in_the_middle() {
     let damage = report.damage.expect("reported");
     assert_eq!(
         (damage.segment, damage.offset, damage.last_intact_lsn),
-        (third.segment, 0, kept)
+        (SegmentId(third.segment), 0, Lsn(kept))
     );
     let (lsns, end) = replay(&view, ReplayOptions::all());
     assert_eq!(lsns, (1..=kept).collect::<Vec<_>>());
@@ -260,13 +266,13 @@ fn tails_and_followers_cross_the_reserved_gap() {
     let next = r.reserved_through + 1;
     let (wal, _) = Wal::open(config(d.path())).unwrap();
     let (view, _) = Wal::open_read_only(config(d.path())).unwrap();
-    let mut follower = view.tail(1).unwrap();
-    let mut tail = wal.tail(1).unwrap();
+    let mut follower = view.tail(xwal::Lsn(1)).unwrap();
+    let mut tail = wal.tail(xwal::Lsn(1)).unwrap();
     for i in 0..5 {
-        wal.append(&payload(next + i, 1000)).unwrap();
+        wal.append(&payload(next.0 + i, 1000)).unwrap();
     }
     wal.create_checkpoint().unwrap(); // proves the last commit to the follower
-    let want: Vec<u64> = (1..=29).chain(next..next + 5).collect();
+    let want: Vec<u64> = (1..=29).chain(next.0..next.0 + 5).collect();
     for t in [&mut tail, &mut follower] {
         let mut got = Vec::new();
         while got.len() < want.len() {

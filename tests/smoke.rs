@@ -15,7 +15,7 @@ fn append_replay_reopen() {
             let got = replay_all(&wal, ReplayOptions::all());
             assert_eq!(lsns(&got), (1..=3000).collect::<Vec<_>>());
             for e in &got {
-                assert_eq!(e.data, payload(e.lsn, (e.lsn % 300) as usize));
+                assert_eq!(e.data, payload(e.lsn.0, (e.lsn.0 % 300) as usize));
             }
             let back = replay_all(&wal, ReplayOptions::all().backward());
             assert_eq!(lsns(&back), (1..=3000).rev().collect::<Vec<_>>());

@@ -19,7 +19,7 @@ fn batches_from_many_threads_get_dense_disjoint_ranges() {
                     let items: Vec<Vec<u8>> =
                         (0..n).map(|k| vec![t as u8; k as usize + 1]).collect();
                     let ticket = wal.submit_batch(items).unwrap();
-                    ranges.push((ticket.lsn() + 1 - n, ticket.wait().unwrap()));
+                    ranges.push((ticket.lsn().0 + 1 - n, ticket.wait().unwrap().0));
                 }
                 ranges
             })

@@ -105,7 +105,7 @@ fn commit_delay_still_acks_everything() {
             let w = wal.clone();
             std::thread::spawn(move || {
                 (0..100)
-                    .map(|_| w.append(b"x").unwrap())
+                    .map(|_| w.append(b"x").unwrap().0)
                     .collect::<Vec<_>>()
             })
         })

@@ -17,11 +17,11 @@ fn a_tail_that_needs_purged_segments_ends_with_a_clear_error() {
         i += 1;
         wal.append(&payload(i, 3000)).unwrap();
     }
-    let mut behind = wal.tail(1).unwrap();
-    let mut caught_up = wal.tail(1).unwrap();
+    let mut behind = wal.tail(xwal::Lsn(1)).unwrap();
+    let mut caught_up = wal.tail(xwal::Lsn(1)).unwrap();
     let mut seen = 0;
     while seen < i {
-        seen = caught_up.next_batch().unwrap().lsns().unwrap().1;
+        seen = caught_up.next_batch().unwrap().lsns().unwrap().1.0;
     }
     let segs = wal.segments();
     let purged = wal.purge_through(segs[1].segment).unwrap();
@@ -32,7 +32,7 @@ fn a_tail_that_needs_purged_segments_ends_with_a_clear_error() {
             needed,
             first_present: f,
         }) => {
-            assert_eq!((needed, f), (1, first_present));
+            assert_eq!((needed.0, f), (1, first_present));
             let msg = Error::TailBehindRemoval {
                 needed,
                 first_present: f,
@@ -67,7 +67,7 @@ fn a_purge_during_catch_up_ends_the_tail_without_skipping() {
         i += 1;
         wal.append(&payload(i, 3000)).unwrap();
     }
-    let mut tail = wal.tail(1).unwrap();
+    let mut tail = wal.tail(xwal::Lsn(1)).unwrap();
     let first = tail.next_batch().unwrap();
     let (_, last) = first.lsns().unwrap();
     assert!(last < i, "one batch is not everything");

@@ -8,16 +8,16 @@ use xwal::*;
 fn fill(cfg: &Config) -> (u64, u64) {
     let wal = open(cfg);
     while wal.segments().len() < 3 {
-        wal.append(&payload(wal.last_index() + 1, 900)).unwrap();
+        wal.append(&payload(wal.last_index().0 + 1, 900)).unwrap();
     }
     // Several batches into the tail, so later records vouch for earlier ones.
     for _ in 0..10 {
-        wal.append(&payload(wal.last_index() + 1, 900)).unwrap();
+        wal.append(&payload(wal.last_index().0 + 1, 900)).unwrap();
     }
     let tail = wal.segments().last().unwrap().segment;
     let last = wal.last_index();
     wal.close().unwrap();
-    (tail, last)
+    (tail.0, last.0)
 }
 
 #[test]
@@ -75,5 +75,5 @@ fn torn_first_write_of_a_new_segment_is_set_aside() {
     assert_eq!(rep.last_lsn, h.first_lsn - 1);
     assert!(rep.last_lsn < last);
     let got = replay_all(&wal, ReplayOptions::all());
-    assert_eq!(lsns(&got), (1..=rep.last_lsn).collect::<Vec<_>>());
+    assert_eq!(lsns(&got), (1..=rep.last_lsn.0).collect::<Vec<_>>());
 }

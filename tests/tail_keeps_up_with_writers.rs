@@ -28,7 +28,7 @@ fn a_tail_catches_up_and_keeps_up_with_eight_writers() {
             wal.segments().len() >= 3,
             "the tail starts in sealed segments"
         );
-        let mut tail = wal.tail(1).unwrap();
+        let mut tail = wal.tail(xwal::Lsn(1)).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let checkpoints = {
             let (wal, stop) = (wal.clone(), stop.clone());
@@ -99,8 +99,8 @@ fn a_tail_starts_where_it_is_asked_and_skips_what_holds_no_entry() {
     for i in 1..=10 {
         wal.append(&payload(i, 10)).unwrap();
     }
-    let mut from_middle = wal.tail(7).unwrap();
-    let mut from_end = wal.tail(11).unwrap();
+    let mut from_middle = wal.tail(xwal::Lsn(7)).unwrap();
+    let mut from_end = wal.tail(xwal::Lsn(11)).unwrap();
     let t = std::time::Duration::from_millis(20);
     assert!(from_end.next_batch_timeout(t).unwrap().is_none());
     wal.inc_last_index().unwrap(); // LSN 11 holds no entry
@@ -109,7 +109,7 @@ fn a_tail_starts_where_it_is_asked_and_skips_what_holds_no_entry() {
     assert_eq!(b.iter().map(|e| e.0).collect::<Vec<_>>(), [12]);
     let mut lsns = Vec::new();
     while lsns.last() != Some(&12) {
-        lsns.extend(from_middle.next_batch().unwrap().iter().map(|e| e.0));
+        lsns.extend(from_middle.next_batch().unwrap().iter().map(|e| e.0.0));
     }
     assert_eq!(lsns, [7, 8, 9, 10, 12]);
     assert!(from_middle.next_batch_timeout(t).unwrap().is_none());

@@ -52,7 +52,11 @@ fn check(s: &Setup, n: u64, garbage_at: u64, garbage_len: usize) {
     let (wal, rep) =
         Wal::open(s.cfg.clone()).unwrap_or_else(|e| panic!("open after a torn tail failed: {e}"));
     assert_eq!(rep.last_lsn, n, "{rep:?}");
-    assert_eq!(rep.tail_segment, Some(s.segment), "{rep:?}");
+    assert_eq!(
+        rep.tail_segment,
+        Some(xwal::SegmentId(s.segment)),
+        "{rep:?}"
+    );
     let t = rep
         .truncation
         .clone()
@@ -77,7 +81,7 @@ fn check(s: &Setup, n: u64, garbage_at: u64, garbage_len: usize) {
     let got = replay_all(&wal, ReplayOptions::all());
     assert_eq!(lsns(&got), (1..=n + 1).collect::<Vec<_>>());
     for e in &got {
-        assert_eq!(e.data, payload(e.lsn, 1000), "LSN {}", e.lsn);
+        assert_eq!(e.data, payload(e.lsn.0, 1000), "LSN {}", e.lsn);
     }
     drop(wal);
     let (wal, rep) = Wal::open(s.cfg.clone()).unwrap();

@@ -10,7 +10,7 @@ fn check(wal: &Wal, last: u64) {
     let fwd = replay_all(wal, ReplayOptions::all());
     assert_eq!(lsns(&fwd), (1..=last).collect::<Vec<_>>());
     for e in &fwd {
-        assert_eq!(e.data, payload(e.lsn, 200), "data of LSN {}", e.lsn);
+        assert_eq!(e.data, payload(e.lsn.0, 200), "data of LSN {}", e.lsn);
     }
     let back = replay_all(wal, ReplayOptions::all().backward());
     assert_eq!(lsns(&back), (1..=last).rev().collect::<Vec<_>>());

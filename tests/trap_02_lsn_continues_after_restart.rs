@@ -39,7 +39,7 @@ fn restart_after_checkpoint_continues() {
         let got = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&got), (1..=201).collect::<Vec<_>>());
         for e in &got {
-            assert_eq!(e.data, payload(e.lsn, 100));
+            assert_eq!(e.data, payload(e.lsn.0, 100));
         }
     }
 }
@@ -109,7 +109,7 @@ fn restart_after_purge_of_all_sealed_segments_continues() {
             append_n_checked(&wal, 1..=2000, 100);
             let cp = wal.create_checkpoint().unwrap();
             let purged = wal.purge_through(cp).unwrap();
-            assert_eq!(purged, (0..=cp).collect::<Vec<_>>());
+            assert_eq!(purged, (0..=cp.0).collect::<Vec<_>>());
         }
         let wal = reopen(&cfg, 2000);
         assert_eq!(wal.append(&payload(2001, 100)).unwrap(), 2001);

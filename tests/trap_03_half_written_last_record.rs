@@ -42,7 +42,7 @@ fn reopen_and_check(
     let (wal, rep) =
         Wal::open(cfg.clone()).unwrap_or_else(|e| panic!("open after a torn tail failed: {e}"));
     assert_eq!(rep.last_lsn, N, "{rep:?}");
-    assert_eq!(rep.tail_segment, Some(segment), "{rep:?}");
+    assert_eq!(rep.tail_segment, Some(xwal::SegmentId(segment)), "{rep:?}");
     let t = rep
         .truncation
         .clone()
@@ -60,7 +60,7 @@ fn reopen_and_check(
     let got = replay_all(&wal, ReplayOptions::all());
     assert_eq!(lsns(&got), (1..=N + 1).collect::<Vec<_>>());
     for e in &got {
-        assert_eq!(e.data, payload(e.lsn, 3000), "LSN {}", e.lsn);
+        assert_eq!(e.data, payload(e.lsn.0, 3000), "LSN {}", e.lsn);
     }
     drop(wal);
     // Opening again is clean, and the entry appended after the cut is kept.

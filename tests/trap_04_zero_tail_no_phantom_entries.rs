@@ -11,7 +11,7 @@ fn assert_exact(wal: &Wal, last: u64, len: usize) {
     assert!(got.iter().all(|e| e.lsn != 0), "phantom LSN 0 entry");
     assert_eq!(lsns(&got), (1..=last).collect::<Vec<_>>());
     for e in &got {
-        assert_eq!(e.data, payload(e.lsn, len), "LSN {}", e.lsn);
+        assert_eq!(e.data, payload(e.lsn.0, len), "LSN {}", e.lsn);
     }
     let back = replay_all(wal, ReplayOptions::all().backward());
     assert_eq!(lsns(&back), (1..=last).rev().collect::<Vec<_>>());

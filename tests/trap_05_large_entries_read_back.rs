@@ -46,7 +46,7 @@ fn check(wal: &Wal) {
     for e in &back {
         let len = exp.iter().find(|x| x.0 == e.lsn).unwrap().1;
         assert!(
-            e.data == payload(e.lsn, len),
+            e.data == payload(e.lsn.0, len),
             "payload of LSN {} differs (backward)",
             e.lsn
         );
@@ -54,7 +54,10 @@ fn check(wal: &Wal) {
     // An LSN range that starts and ends on big entries.
     let r = replay_all(
         wal,
-        ReplayOptions::all().range(ReplayRange::Lsns { from: 2, to: 5 }),
+        ReplayOptions::all().range(ReplayRange::Lsns {
+            from: xwal::Lsn(2),
+            to: xwal::Lsn(5),
+        }),
     );
     assert_eq!(lsns(&r), vec![2, 3, 4, 5]);
 }
@@ -72,7 +75,7 @@ fn entries_over_4_mib_round_trip() {
             let r = wal
                 .append_batch(vec![payload(4, 100), payload(5, BIG), payload(6, 100)])
                 .unwrap();
-            assert_eq!(r, 4..=6);
+            assert_eq!(r, Lsn(4)..=Lsn(6));
             assert_eq!(wal.append(&payload(7, BIG + 12345)).unwrap(), 7);
             check(&wal);
             wal.close().unwrap();

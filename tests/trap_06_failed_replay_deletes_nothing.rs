@@ -45,7 +45,7 @@ fn consumer_that_stops_midway_deletes_nothing() {
 
         // Dropping an unfinished consuming replay deletes nothing either.
         let mut r = wal.replay(ReplayOptions::all().consume(true)).unwrap();
-        assert_eq!(r.next().map(|e| e.unwrap().lsn), Some(1));
+        assert_eq!(r.next().map(|e| e.unwrap().lsn.0), Some(1));
         drop(r);
         let after = seg_numbers(d.path());
         for s in &before {
@@ -64,7 +64,7 @@ fn consumer_that_stops_midway_deletes_nothing() {
         assert_eq!(lsns(&got), (1..=N).collect::<Vec<_>>());
         let summary = r.finish().unwrap();
         for s in &before {
-            assert!(summary.consumed.contains(s), "{summary:?}");
+            assert!(summary.consumed.contains(&SegmentId(*s)), "{summary:?}");
             assert!(!seg_numbers(d.path()).contains(s));
         }
         assert!(replay_all(&wal, ReplayOptions::all()).is_empty());
@@ -151,8 +151,8 @@ fn replay_failing_on_corruption_deletes_nothing_and_fails_the_same_way_again() {
         let ok = replay_all(
             &wal,
             ReplayOptions::all().range(ReplayRange::Segments {
-                start: 0,
-                end: bad_seg.segment - 1,
+                start: xwal::SegmentId(0),
+                end: xwal::SegmentId(bad_seg.segment) - 1,
             }),
         );
         assert_eq!(lsns(&ok), (1..bad_hdr.first_lsn).collect::<Vec<_>>());

@@ -11,6 +11,7 @@ fn first_lsn(wal: &Wal, seg: u64) -> u64 {
         .find(|s| s.segment == seg)
         .unwrap()
         .first_lsn
+        .0
 }
 
 fn range(a: u64, b: u64) -> Vec<u64> {
@@ -35,7 +36,7 @@ fn replay_to_checkpoint_leaves_later_segments() {
         );
         assert_eq!(lsns(&to1), range(1, 1000));
         for e in &to1 {
-            assert_eq!(e.data, payload(e.lsn, 300));
+            assert_eq!(e.data, payload(e.lsn.0, 300));
         }
         let to1b = replay_all(
             &wal,
@@ -62,12 +63,12 @@ fn replay_to_checkpoint_leaves_later_segments() {
             &wal,
             ReplayOptions::all().range(ReplayRange::FromCheckpoint(cp2)),
         );
-        assert_eq!(lsns(&from2), range(first_lsn(&wal, cp2), 3000));
+        assert_eq!(lsns(&from2), range(first_lsn(&wal, cp2.0), 3000));
         let from1 = replay_all(
             &wal,
             ReplayOptions::all().range(ReplayRange::FromCheckpoint(cp1)),
         );
-        assert_eq!(lsns(&from1), range(first_lsn(&wal, cp1), 3000));
+        assert_eq!(lsns(&from1), range(first_lsn(&wal, cp1.0), 3000));
         assert_eq!(wal.append(&payload(3001, 300)).unwrap(), 3001);
     }
 }
@@ -85,7 +86,7 @@ fn consuming_to_checkpoint_keeps_later_segments_across_restart() {
             append_n_checked(&wal, 1001..=2000, 300);
             cp2 = wal.create_checkpoint().unwrap();
             append_n_checked(&wal, 2001..=3000, 300);
-            first_after_cp1 = first_lsn(&wal, cp1 + 1);
+            first_after_cp1 = first_lsn(&wal, cp1.0 + 1);
             assert_eq!(first_after_cp1, 1001);
 
             let r = wal
@@ -98,10 +99,10 @@ fn consuming_to_checkpoint_keeps_later_segments_across_restart() {
             let got: Vec<Entry> = r.receiver().iter().collect();
             let summary = r.finish().unwrap();
             assert_eq!(lsns(&got), range(1, 1000));
-            assert_eq!(summary.consumed, (0..=cp1).collect::<Vec<_>>());
+            assert_eq!(summary.consumed, (0..=cp1.0).collect::<Vec<_>>());
             // Only segments up to cp1 are gone.
             assert!(
-                wal.segments().iter().all(|s| s.segment > cp1),
+                wal.segments().iter().all(|s| s.segment > cp1.segment()),
                 "{:?}",
                 wal.segments()
             );

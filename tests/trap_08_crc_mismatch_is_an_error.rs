@@ -102,16 +102,16 @@ fn ranges_covering_the_damage_fail_and_others_succeed() {
         let (_, res) = run(
             &wal,
             ReplayOptions::all().range(ReplayRange::Lsns {
-                from: dmg.lsn,
-                to: dmg.lsn,
+                from: xwal::Lsn(dmg.lsn),
+                to: xwal::Lsn(dmg.lsn),
             }),
         );
         assert_corruption(&res, &dmg, "LSN range of the damaged entry");
         let (_, res) = run(
             &wal,
             ReplayOptions::all().range(ReplayRange::Segments {
-                start: dmg.segment,
-                end: dmg.segment,
+                start: xwal::SegmentId(dmg.segment),
+                end: xwal::SegmentId(dmg.segment),
             }),
         );
         assert_corruption(&res, &dmg, "segment range");
@@ -119,8 +119,8 @@ fn ranges_covering_the_damage_fail_and_others_succeed() {
         let (got, res) = run(
             &wal,
             ReplayOptions::all().range(ReplayRange::Lsns {
-                from: dmg.seg_last + 1,
-                to: N,
+                from: xwal::Lsn(dmg.seg_last) + 1,
+                to: xwal::Lsn(N),
             }),
         );
         res.unwrap();
@@ -128,8 +128,8 @@ fn ranges_covering_the_damage_fail_and_others_succeed() {
         let (got, res) = run(
             &wal,
             ReplayOptions::all().range(ReplayRange::Lsns {
-                from: 1,
-                to: dmg.seg_first - 1,
+                from: xwal::Lsn(1),
+                to: xwal::Lsn(dmg.seg_first) - 1,
             }),
         );
         res.unwrap();
@@ -203,7 +203,7 @@ fn the_entry_iterator_yields_the_damage_as_an_error() {
         let collected = wal
             .replay(ReplayOptions::all())
             .unwrap()
-            .map(|e| e.map(|e| e.lsn))
+            .map(|e| e.map(|e| e.lsn.0))
             .collect::<Result<Vec<u64>>>();
         assert!(
             matches!(&collected, Err(Error::Corruption { segment, .. }) if *segment == dmg.segment),

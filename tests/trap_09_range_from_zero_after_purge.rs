@@ -17,9 +17,9 @@ fn bounds(wal: &Wal) -> Vec<(u64, u64, u64)> {
         .enumerate()
         .map(|(i, s)| {
             (
-                s.segment,
-                s.first_lsn,
-                segs.get(i + 1).map(|n| n.first_lsn - 1).unwrap_or(last),
+                s.segment.0,
+                s.first_lsn.0,
+                segs.get(i + 1).map(|n| n.first_lsn - 1).unwrap_or(last).0,
             )
         })
         .collect()
@@ -36,8 +36,8 @@ fn check_ranges(wal: &Wal) {
     let all = replay_all(
         wal,
         ReplayOptions::all().range(ReplayRange::Segments {
-            start: 0,
-            end: u64::MAX,
+            start: xwal::SegmentId(0),
+            end: xwal::SegmentId(u64::MAX),
         }),
     );
     assert_eq!(lsns(&all), (first.1..=N).collect::<Vec<_>>());
@@ -45,8 +45,8 @@ fn check_ranges(wal: &Wal) {
     let one = replay_all(
         wal,
         ReplayOptions::all().range(ReplayRange::Segments {
-            start: 0,
-            end: first.0,
+            start: xwal::SegmentId(0),
+            end: xwal::SegmentId(first.0),
         }),
     );
     assert_eq!(lsns(&one), (first.1..=first.2).collect::<Vec<_>>());
@@ -55,15 +55,15 @@ fn check_ranges(wal: &Wal) {
         wal,
         ReplayOptions::all()
             .range(ReplayRange::Segments {
-                start: 0,
-                end: first.0 + 1,
+                start: xwal::SegmentId(0),
+                end: xwal::SegmentId(first.0) + 1,
             })
             .backward(),
     );
     assert_eq!(lsns(&one_b), (first.1..=b[1].2).rev().collect::<Vec<_>>());
     // Go-style call through the backend trait.
     let (tx, rx) = unbounded();
-    WalBackend::replay_from_range(wal, &tx, false, 0, first.0 + 1).unwrap();
+    WalBackend::replay_from_range(wal, &tx, false, SegmentId(0), SegmentId(first.0 + 1)).unwrap();
     drop(tx);
     assert_eq!(
         rx.iter().map(|e| e.lsn).collect::<Vec<_>>(),
@@ -72,8 +72,8 @@ fn check_ranges(wal: &Wal) {
     // An explicit start below the first present segment is a clear NotFound.
     let res = wal
         .replay(ReplayOptions::all().range(ReplayRange::Segments {
-            start: first.0 - 1,
-            end: first.0,
+            start: xwal::SegmentId(first.0) - 1,
+            end: xwal::SegmentId(first.0),
         }))
         .and_then(|r| r.finish());
     assert!(
@@ -115,7 +115,7 @@ fn range_from_zero_after_consuming_replay() {
                 .replay(
                     ReplayOptions::all()
                         .range(ReplayRange::Segments {
-                            start: 0,
+                            start: xwal::SegmentId(0),
                             end: segs[1].segment,
                         })
                         .consume(true),
@@ -124,7 +124,7 @@ fn range_from_zero_after_consuming_replay() {
             let got: Vec<Entry> = r.receiver().iter().collect();
             let summary = r.finish().unwrap();
             assert_eq!(summary.consumed, vec![segs[0].segment, segs[1].segment]);
-            assert_eq!(lsns(&got), (1..segs[2].first_lsn).collect::<Vec<_>>());
+            assert_eq!(lsns(&got), (1..segs[2].first_lsn.0).collect::<Vec<_>>());
             check_ranges(&wal);
         }
         let wal = open(&cfg);

@@ -46,7 +46,7 @@ fn full_directory_refuses_appends_and_deletes_nothing() {
         let cp = wal.create_checkpoint().unwrap();
         let last = fill_until_full(&wal, 51);
         assert!(last > 200, "{last}");
-        let segs_at_full: Vec<u64> = wal.segments().iter().map(|s| s.segment).collect();
+        let segs_at_full: Vec<u64> = wal.segments().iter().map(|s| s.segment.0).collect();
 
         // Refusal is sticky and consumes no LSN; other refused operations say the same.
         // (An entry the size of the refused one; a tiny one may still fit the active segment.)
@@ -67,7 +67,7 @@ fn full_directory_refuses_appends_and_deletes_nothing() {
         let got = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&got), (1..=last).collect::<Vec<_>>());
         for e in &got {
-            assert_eq!(e.data, payload(e.lsn, 1000));
+            assert_eq!(e.data, payload(e.lsn.0, 1000));
         }
         let on_disk: Vec<u64> = ondisk::written_segments(d.path())
             .iter()
@@ -77,7 +77,10 @@ fn full_directory_refuses_appends_and_deletes_nothing() {
         assert_eq!(on_disk[0], 0);
 
         // The user decides: purge through the checkpoint, then appends work again.
-        assert_eq!(wal.purge_through(cp).unwrap(), (0..=cp).collect::<Vec<_>>());
+        assert_eq!(
+            wal.purge_through(cp).unwrap(),
+            (0..=cp.0).collect::<Vec<_>>()
+        );
         assert_eq!(wal.append(&payload(last + 1, 1000)).unwrap(), last + 1);
         let got = replay_all(&wal, ReplayOptions::all());
         assert_eq!(lsns(&got), (51..=last + 1).collect::<Vec<_>>());

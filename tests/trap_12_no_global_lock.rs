@@ -39,7 +39,7 @@ fn consumer_that_appends_does_not_deadlock() {
             let mut seen = Vec::new();
             for e in r.receiver().iter() {
                 seen.push(e.lsn);
-                let lsn = w.append(&payload(e.lsn + 1000, 200)).unwrap();
+                let lsn = w.append(&payload(e.lsn.0 + 1000, 200)).unwrap();
                 assert_eq!(lsn, e.lsn + 1000);
                 if e.lsn == 500 {
                     // A checkpoint renames a segment this replay has yet to read.
@@ -54,7 +54,7 @@ fn consumer_that_appends_does_not_deadlock() {
         let all = replay_all(&*wal, ReplayOptions::all());
         assert_eq!(lsns(&all), (1..=2000).collect::<Vec<_>>());
         for e in &all {
-            assert_eq!(e.data, payload(e.lsn, 200));
+            assert_eq!(e.data, payload(e.lsn.0, 200));
         }
     }
 }
@@ -71,7 +71,7 @@ fn go_style_consumer_that_appends_does_not_deadlock() {
                 let mut seen = Vec::new();
                 for e in rx {
                     seen.push(e.lsn);
-                    w2.append(&payload(e.lsn + 1000, 200)).unwrap();
+                    w2.append(&payload(e.lsn.0 + 1000, 200)).unwrap();
                 }
                 seen
             });
@@ -92,7 +92,7 @@ fn appends_proceed_while_a_replay_is_paused() {
         let (_d, wal) = filled(engine, 2000, 4);
         // The consumer reads a few entries, then stops reading for a while.
         let mut r = wal.replay(ReplayOptions::all()).unwrap();
-        let head: Vec<u64> = r.by_ref().take(3).map(|e| e.unwrap().lsn).collect();
+        let head: Vec<u64> = r.by_ref().take(3).map(|e| e.unwrap().lsn.0).collect();
         assert_eq!(head, vec![1, 2, 3]);
         let w = wal.clone();
         within_deadline(
@@ -103,7 +103,7 @@ fn appends_proceed_while_a_replay_is_paused() {
                         let w = w.clone();
                         std::thread::spawn(move || {
                             (0..50u64)
-                                .map(|i| w.append(&payload(10_000 + t * 100 + i, 200)).unwrap())
+                                .map(|i| w.append(&payload(10_000 + t * 100 + i, 200)).unwrap().0)
                                 .collect::<Vec<_>>()
                         })
                     })
@@ -117,7 +117,7 @@ fn appends_proceed_while_a_replay_is_paused() {
             },
         );
         // The paused replay resumes and delivers exactly its snapshot.
-        let rest: Vec<u64> = r.by_ref().map(|e| e.unwrap().lsn).collect();
+        let rest: Vec<u64> = r.by_ref().map(|e| e.unwrap().lsn.0).collect();
         assert_eq!(rest, (4..=2000).collect::<Vec<_>>());
         r.finish().unwrap();
     }
@@ -137,7 +137,7 @@ fn concurrent_appenders_get_dense_unique_lsns() {
                         (0..200u64)
                             .map(|i| {
                                 let data = format!("t{t}-{i}").into_bytes();
-                                (w.append(&data).unwrap(), data)
+                                (w.append(&data).unwrap().0, data)
                             })
                             .collect::<Vec<_>>()
                     })
@@ -154,7 +154,7 @@ fn concurrent_appenders_get_dense_unique_lsns() {
         let by_lsn: std::collections::HashMap<u64, Vec<u8>> = assigned.into_iter().collect();
         assert_eq!(got.len(), 1600);
         for e in &got {
-            assert_eq!(&e.data, &by_lsn[&e.lsn], "LSN {}", e.lsn);
+            assert_eq!(&e.data, &by_lsn[&e.lsn.0], "LSN {}", e.lsn);
         }
     }
 }

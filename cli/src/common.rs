@@ -4,7 +4,7 @@ use clap::Args;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use xwal::format::{HeaderDecode, SegmentHeader};
-use xwal::{Config, IoEngine, ReplayOptions, ReplayRange};
+use xwal::{CheckpointId, Config, IoEngine, Lsn, ReplayOptions, ReplayRange, SegmentId};
 
 /// Result of a subcommand: the error is printed as one line `xwal: <message>`.
 pub type CliResult<T = ()> = Result<T, String>;
@@ -161,7 +161,10 @@ impl RangeArgs {
                     "--to-lsn {to} is below --from-lsn {from}: the range is empty"
                 ));
             }
-            ReplayRange::Lsns { from, to }
+            ReplayRange::Lsns {
+                from: Lsn(from),
+                to: Lsn(to),
+            }
         } else if seg {
             let start = seg_lo.unwrap_or(0);
             let end = seg_hi.unwrap_or(u64::MAX);
@@ -170,11 +173,14 @@ impl RangeArgs {
                     "segment range {start}..{end} is empty: the end must be >= the start"
                 ));
             }
-            ReplayRange::Segments { start, end }
+            ReplayRange::Segments {
+                start: SegmentId(start),
+                end: SegmentId(end),
+            }
         } else if let Some(cp) = self.from_checkpoint {
-            ReplayRange::FromCheckpoint(cp)
+            ReplayRange::FromCheckpoint(CheckpointId(cp))
         } else if let Some(cp) = self.to_checkpoint {
-            ReplayRange::ToCheckpoint(cp)
+            ReplayRange::ToCheckpoint(CheckpointId(cp))
         } else {
             ReplayRange::All
         };

@@ -113,7 +113,13 @@ pub fn run(a: DumpArgs, config_file: Option<&Path>) -> CliResult {
     let mut open = true;
     for e in replay.receiver().iter() {
         let shown = &e.data[..a.max_bytes.unwrap_or(usize::MAX).min(e.data.len())];
-        if !common::out_ok(write_entry(&mut out, a.format, e.lsn, shown, e.data.len()))? {
+        if !common::out_ok(write_entry(
+            &mut out,
+            a.format,
+            e.lsn.0,
+            shown,
+            e.data.len(),
+        ))? {
             open = false;
             break;
         }

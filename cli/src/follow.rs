@@ -46,7 +46,7 @@ pub fn follow(
 ) -> CliResult {
     catch_stop_signals()?;
     let (wal, _) = Wal::open_read_only(cfg).map_err(|e| e.to_string())?;
-    let mut tail = wal.tail(from_lsn).map_err(|e| e.to_string())?;
+    let mut tail = wal.tail(xwal::Lsn(from_lsn)).map_err(|e| e.to_string())?;
     let mut out = common::stdout();
     while !STOP.load(Ordering::Relaxed) {
         let batch = match tail.next_batch_timeout(Duration::from_millis(100)) {
@@ -58,7 +58,7 @@ pub fn follow(
             }
         };
         for (lsn, data) in batch.iter() {
-            if !common::out_ok(emit(&mut out, lsn, data))? {
+            if !common::out_ok(emit(&mut out, lsn.0, data))? {
                 return Ok(()); // the reader went away (`| head`)
             }
         }

@@ -20,14 +20,14 @@ pub struct InspectArgs {
 
 struct Row {
     info: SegmentInfo,
-    last_lsn: u64,
+    last_lsn: xwal::Lsn,
     file_size: Option<u64>,
 }
 
 /// Size of a segment file; a concurrent checkpoint may have renamed it.
 fn file_size(dir: &Path, s: &SegmentInfo) -> Option<u64> {
     [s.checkpoint, !s.checkpoint].iter().find_map(|cp| {
-        std::fs::metadata(xwal::format::segment_path(dir, s.segment, *cp))
+        std::fs::metadata(xwal::format::segment_path(dir, s.segment.0, *cp))
             .ok()
             .map(|m| m.len())
     })
@@ -220,10 +220,10 @@ fn json_text(l: &Listing) -> String {
         .map(|row| {
             let empty = row.last_lsn < row.info.first_lsn;
             json!({
-                "segment": row.info.segment,
-                "file": xwal::format::segment_file_name(row.info.segment, row.info.checkpoint),
-                "first_lsn": row.info.first_lsn,
-                "last_lsn": if empty { None } else { Some(row.last_lsn) },
+                "segment": row.info.segment.0,
+                "file": xwal::format::segment_file_name(row.info.segment.0, row.info.checkpoint),
+                "first_lsn": row.info.first_lsn.0,
+                "last_lsn": if empty { None } else { Some(row.last_lsn.0) },
                 "lsns": if empty { 0 } else { row.last_lsn - row.info.first_lsn + 1 },
                 "checkpoint": row.info.checkpoint,
                 "file_size": row.file_size,
@@ -235,7 +235,7 @@ fn json_text(l: &Listing) -> String {
         .collect();
     let truncation = r.truncation.as_ref().map(|t| {
         json!({
-            "segment": t.segment,
+            "segment": t.segment.0,
             "offset": t.offset,
             "first_bad_offset": t.first_bad_offset,
             "reason": t.reason,
@@ -246,17 +246,17 @@ fn json_text(l: &Listing) -> String {
     let v = json!({
         "dir": dir.display().to_string(),
         "backend": wal.backend_type().as_str(),
-        "last_lsn": r.last_lsn,
-        "checkpoints": wal.checkpoints(),
+        "last_lsn": r.last_lsn.0,
+        "checkpoints": wal.checkpoints().iter().map(|c| c.0).collect::<Vec<_>>(),
         "segments": segments,
         "recovery": {
             "segments": r.segments,
-            "tail_segment": r.tail_segment,
-            "last_lsn": r.last_lsn,
+            "tail_segment": r.tail_segment.map(|s| s.0),
+            "last_lsn": r.last_lsn.0,
             "scanned_bytes": r.scanned_bytes,
             "torn_tail": truncation,
             "short_file": r.short_file.as_ref().map(|f| json!({
-                "segment": f.segment,
+                "segment": f.segment.0,
                 "file_len": f.file_len,
                 "capacity": f.capacity,
                 "data_end": f.data_end,

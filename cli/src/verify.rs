@@ -56,26 +56,26 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
     // A file cut short is reported as such below.
     if let Some(d) = report.damage.as_ref().filter(|d| !short(d)) {
         findings += 1;
-        let lsns = header_first_lsn(&dir, d.segment)
+        let lsns = header_first_lsn(&dir, d.segment.0)
             .map_or(String::new(), |f| format!("; segment starts at LSN {f}"));
         println!(
             "CORRUPT segment {} ({}) offset {}: {}{lsns}; intact through LSN {}",
             d.segment,
-            file_name(&dir, d.segment),
+            file_name(&dir, d.segment.0),
             d.offset,
             d.reason,
             d.last_intact_lsn
         );
     }
-    let is_damage = |segment: u64, offset: u64| {
+    let is_damage = |segment: xwal::SegmentId, offset: u64| {
         report
             .damage
             .as_ref()
             .is_some_and(|d| (d.segment, d.offset) == (segment, offset))
     };
     let segs = wal.segments();
-    let last_lsn = report.last_lsn;
-    let first_lsn = segs.first().map_or(1, |s| s.first_lsn);
+    let last_lsn = report.last_lsn.0;
+    let first_lsn = segs.first().map_or(1, |s| s.first_lsn.0);
     let total = (last_lsn + 1).saturating_sub(first_lsn);
     let pb = if a.no_progress {
         ProgressBar::hidden()
@@ -92,7 +92,7 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
     for (i, s) in segs.iter().enumerate() {
         let seg_last = segs
             .get(i + 1)
-            .map_or(last_lsn, |n| n.first_lsn.saturating_sub(1));
+            .map_or(last_lsn, |n| n.first_lsn.0.saturating_sub(1));
         pb.set_message(format!("segment {}", s.segment));
         let opts = ReplayOptions::all().range(ReplayRange::Segments {
             start: s.segment,
@@ -103,8 +103,8 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
             for e in replay.receiver().iter() {
                 entries += 1;
                 bytes += e.data.len() as u64;
-                good_through = Some(e.lsn);
-                pb.set_position(e.lsn + 1 - first_lsn);
+                good_through = Some(e.lsn.0);
+                pb.set_position(e.lsn.0 + 1 - first_lsn);
             }
             replay.finish()
         });
@@ -117,7 +117,7 @@ pub fn run(a: VerifyArgs, config_file: Option<&Path>) -> CliResult {
         let through = good_through.map_or("no entry read".to_string(), |l| {
             format!("entries good through LSN {l}")
         });
-        let file = xwal::format::segment_file_name(s.segment, s.checkpoint);
+        let file = xwal::format::segment_file_name(s.segment.0, s.checkpoint);
         match result {
             Ok(_) => {}
             // Reported above.

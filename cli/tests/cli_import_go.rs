@@ -65,7 +65,7 @@ fn imports_the_go_test_data() {
     .unwrap();
     assert_eq!(wal.checkpoints(), vec![0, 1]);
     let r = wal.replay(ReplayOptions::all()).unwrap();
-    let lsns: Vec<u64> = r.receiver().iter().map(|e| e.lsn).collect();
+    let lsns: Vec<u64> = r.receiver().iter().map(|e| e.lsn.0).collect();
     r.finish().unwrap();
     assert_eq!(lsns, (1..=2600).collect::<Vec<_>>());
     wal.close().unwrap();

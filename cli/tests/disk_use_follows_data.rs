@@ -104,7 +104,7 @@ fn a_sealed_segment_is_taken_whole_or_shrunk() {
             }
             let got = replay_all(&wal, ReplayOptions::all().direction(dir));
             assert_eq!(lsns(&got), want);
-            assert!(got.iter().all(|e| e.data == payload(e.lsn, 5000)));
+            assert!(got.iter().all(|e| e.data == payload(e.lsn.0, 5000)));
         }
         xwal_ok(&["verify", d.path().to_str().unwrap()]);
     }

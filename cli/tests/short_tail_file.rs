@@ -45,7 +45,7 @@ fn cut_inside_a_record_keeps_the_complete_ones_and_refuses_to_continue() {
         assert_eq!((short.file_len, short.clean), (at, false), "{short:?}");
         assert_eq!(short.data_end, 4096 + 9 * 1040);
         assert_eq!(rep.last_lsn, 9);
-        assert_eq!(rep.damage.as_ref().map(|d| d.last_intact_lsn), Some(9));
+        assert_eq!(rep.damage.as_ref().map(|d| d.last_intact_lsn.0), Some(9));
         // Every complete record, then the cut as an error.
         let mut r = view.replay(ReplayOptions::all()).unwrap();
         let got: Vec<Entry> = r.by_ref().map_while(Result::ok).collect();

@@ -138,7 +138,8 @@ fn produce(m: &Model, by_await: bool) -> Result<u64> {
         loom::future::block_on(ticket)
     } else {
         ticket.wait()
-    };
+    }
+    .map(|lsn| lsn.get());
     if let Ok(lsn) = r {
         assert!(
             m.path.acked() >= lsn,

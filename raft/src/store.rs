@@ -287,7 +287,7 @@ impl XwalLogStore {
     }
 
     /// The segments a purge through `lsn` may delete: sealed ones whose last LSN is at most `lsn`.
-    fn purgeable_through(&self, lsn: Lsn) -> Option<(u64, Lsn)> {
+    fn purgeable_through(&self, lsn: Lsn) -> Option<(xwal::SegmentId, Lsn)> {
         let segs = self.wal.segments();
         let mut best = None;
         for w in segs.windows(2) {

@@ -526,7 +526,7 @@ fn sealed_len(
     open_end: bool,
 ) -> Result<(usize, u64)> {
     let corrupt = |offset: usize, reason: String| Error::Corruption {
-        segment: meta.segment,
+        segment: crate::SegmentId(meta.segment),
         offset: offset as u64,
         reason: format!("{reason} (found while archiving; the segment is not uploaded)"),
     };

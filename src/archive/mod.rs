@@ -837,7 +837,7 @@ fn location_of(cfg: &S3Config) -> String {
 /// Checks an object against its manifest entry: size, CRC32C, header.
 fn verify_object(e: &ManifestEntry, bytes: &[u8], url: &str) -> Result<()> {
     let corrupt = |offset: u64, reason: String| Error::Corruption {
-        segment: e.segment,
+        segment: crate::SegmentId(e.segment),
         offset,
         reason,
     };

@@ -1,9 +1,9 @@
 //! A batch of replayed entries that borrow from, or share, the read buffers.
 
 use super::scan::{ChunkScanner, Found};
-use crate::Lsn;
 use crate::error::{Error, Result};
 use crate::format::RecordKind;
+use crate::ids::Lsn;
 use crate::io::Chunk;
 use bytes::Bytes;
 use std::borrow::Cow;
@@ -11,7 +11,7 @@ use std::borrow::Cow;
 /// Where one entry's payload is: `bufs[buf][start..start + len]`.
 #[derive(Debug, Clone, Copy)]
 struct Item {
-    lsn: Lsn,
+    lsn: u64,
     buf: u32,
     start: u32,
     len: u32,
@@ -38,7 +38,7 @@ struct Item {
 /// let mut seen = Vec::new();
 /// for batch in replay.batches() {
 ///     for (lsn, data) in batch?.iter() {
-///         seen.push((lsn, data.len()));
+///         seen.push((lsn.0, data.len()));
 ///     }
 /// }
 /// assert_eq!(seen, [(1, 1), (2, 2), (3, 3)]);
@@ -131,12 +131,12 @@ impl Batch {
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["x", "y"])?;
     /// let batch = wal.replay(ReplayOptions::all().backward())?.next_batch()?.unwrap();
-    /// assert_eq!(batch.get(0), Some((2, &b"y"[..])));
+    /// assert_eq!(batch.get(0), Some((xwal::Lsn(2), &b"y"[..])));
     /// assert_eq!(batch.get(2), None);
     /// # Ok(()) }
     /// ```
     pub fn get(&self, index: usize) -> Option<(Lsn, &[u8])> {
-        self.items.get(index).map(|i| (i.lsn, self.slice(i)))
+        self.items.get(index).map(|i| (Lsn(i.lsn), self.slice(i)))
     }
 
     /// The entries in replay order, borrowed from the read buffers.
@@ -152,13 +152,13 @@ impl Batch {
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["ab", "cde"])?;
     /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
-    /// let lens: Vec<(u64, usize)> = batch.iter().map(|(lsn, d)| (lsn, d.len())).collect();
+    /// let lens: Vec<(u64, usize)> = batch.iter().map(|(lsn, d)| (lsn.0, d.len())).collect();
     /// assert_eq!(lens, [(1, 2), (2, 3)]);
-    /// assert_eq!(batch.iter().rev().next().map(|e| e.0), Some(2));
+    /// assert_eq!(batch.iter().rev().next().map(|e| e.0), Some(xwal::Lsn(2)));
     /// # Ok(()) }
     /// ```
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (Lsn, &[u8])> + ExactSizeIterator {
-        self.items.iter().map(|i| (i.lsn, self.slice(i)))
+        self.items.iter().map(|i| (Lsn(i.lsn), self.slice(i)))
     }
 
     /// The entries in replay order as [`Bytes`] that share the read buffers:
@@ -175,9 +175,9 @@ impl Batch {
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["kept", "also kept"])?;
     /// let mut replay = wal.replay(ReplayOptions::all())?;
-    /// let kept: Vec<(u64, bytes::Bytes)> = replay.next_batch()?.unwrap().iter_bytes().collect();
+    /// let kept: Vec<(xwal::Lsn, bytes::Bytes)> = replay.next_batch()?.unwrap().iter_bytes().collect();
     /// drop(replay); // the entries outlive the replay
-    /// assert_eq!(kept[1], (2, bytes::Bytes::from_static(b"also kept")));
+    /// assert_eq!(kept[1], (xwal::Lsn(2), bytes::Bytes::from_static(b"also kept")));
     /// # Ok(()) }
     /// ```
     pub fn iter_bytes(
@@ -186,7 +186,7 @@ impl Batch {
         self.items.iter().map(|i| {
             let start = i.start as usize;
             (
-                i.lsn,
+                Lsn(i.lsn),
                 self.bufs[i.buf as usize].slice(start..start + i.len as usize),
             )
         })
@@ -210,11 +210,11 @@ impl Batch {
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["ab", "cde"])?;
     /// let batch = wal.replay(ReplayOptions::all())?.next_batch()?.unwrap();
-    /// assert_eq!(batch.lsns(), Some((1, 2)));
+    /// assert_eq!(batch.lsns(), Some((xwal::Lsn(1), xwal::Lsn(2))));
     /// # Ok(()) }
     /// ```
     pub fn lsns(&self) -> Option<(Lsn, Lsn)> {
-        Some((self.items.first()?.lsn, self.items.last()?.lsn))
+        Some((Lsn(self.items.first()?.lsn), Lsn(self.items.last()?.lsn)))
     }
 }
 
@@ -224,12 +224,12 @@ pub(crate) struct BatchBuilder {
     /// Payloads that are not inside a chunk: straddlers, prost-decoded bodies.
     extra: Vec<u8>,
     extra_items: Vec<usize>,
-    lo: Lsn,
-    hi: Lsn,
+    lo: u64,
+    hi: u64,
 }
 
 impl BatchBuilder {
-    pub fn new(lo: Lsn, hi: Lsn) -> Self {
+    pub fn new(lo: u64, hi: u64) -> Self {
         BatchBuilder {
             batch: Batch::default(),
             extra: Vec::new(),
@@ -270,7 +270,7 @@ impl BatchBuilder {
             return Ok(());
         }
         let payload = found.record.payload().map_err(|e| Error::Corruption {
-            segment,
+            segment: crate::SegmentId(segment),
             offset: found.offset,
             reason: e.describe().into(),
         });

@@ -10,7 +10,6 @@
 
 use super::batch::{Batch, BatchBuilder};
 use super::scan::ChunkScanner;
-use crate::Lsn;
 use crate::dir::{self, ListedSegment};
 use crate::error::{Error, Result};
 use crate::format::{BLOCK_SIZE, HeaderDecode, SegmentHeader, align_down};
@@ -36,7 +35,7 @@ enum Next {
     /// The next segment's valid header.
     Header(SegmentHeader),
     /// The next segment was removed (a later one exists).
-    Removed { first_present: Lsn },
+    Removed { first_present: u64 },
 }
 
 /// Where the next undelivered record is.
@@ -44,17 +43,17 @@ struct Position {
     meta: SegmentMeta,
     file: File,
     offset: u64,
-    lsn: Lsn,
+    lsn: u64,
 }
 
 /// What one look at the current segment found.
 struct Look {
     chunks: Vec<(u64, Bytes)>,
     /// Last LSN of the valid records in sequence from the position.
-    last_valid: Lsn,
+    last_valid: u64,
     /// Last LSN of those that ends an atomic group.
-    last_group_end: Lsn,
-    max_durable: Lsn,
+    last_group_end: u64,
+    max_durable: u64,
     /// The look stopped at the end of what is written (not at its byte limit).
     at_end: bool,
 }
@@ -66,14 +65,14 @@ pub(crate) struct Follower {
     engine: SyncReadEngine,
     pos: Option<Position>,
     /// Highest LSN proven durable.
-    proven: Lsn,
+    proven: u64,
     /// The WAL directory, to see whether a writer holds its lock.
     dir_file: Option<File>,
-    pub next: Lsn,
+    pub next: u64,
 }
 
 impl Follower {
-    pub fn new(shared: Arc<Shared>, from: Lsn) -> Result<Follower> {
+    pub fn new(shared: Arc<Shared>, from: u64) -> Result<Follower> {
         let watch = DirWatch::new(&shared.dir)
             .inspect_err(
                 |e| tracing::warn!(error = %e, "no inotify: the follower looks every 100 ms"),
@@ -183,7 +182,7 @@ impl Follower {
         Ok((!b.is_empty()).then_some(b))
     }
 
-    fn pos_lsn(&self) -> Lsn {
+    fn pos_lsn(&self) -> u64 {
         self.pos.as_ref().map_or(0, |p| p.lsn)
     }
 
@@ -219,8 +218,8 @@ impl Follower {
                 Ok(None)
             }
             Next::Removed { first_present } => Err(Error::TailBehindRemoval {
-                needed: self.next,
-                first_present,
+                needed: crate::Lsn(self.next),
+                first_present: crate::Lsn(first_present),
             }),
         }
     }
@@ -239,7 +238,7 @@ impl Follower {
     }
 
     /// A complete segment whose records do not end where the next begins.
-    fn inconsistent(&self, last_valid: Lsn, end: Lsn) -> Error {
+    fn inconsistent(&self, last_valid: u64, end: u64) -> Error {
         let p = self.pos.as_ref();
         let reason = match last_valid < end {
             true => format!(
@@ -252,7 +251,7 @@ impl Follower {
             ),
         };
         Error::Corruption {
-            segment: p.map_or(0, |p| p.meta.segment),
+            segment: crate::SegmentId(p.map_or(0, |p| p.meta.segment)),
             offset: p.map_or(0, |p| p.offset),
             reason,
         }
@@ -271,7 +270,7 @@ impl Follower {
             });
         };
         let meta = p.meta;
-        let mut scanner = ChunkScanner::new(&meta, p.offset, p.lsn, Lsn::MAX);
+        let mut scanner = ChunkScanner::new(&meta, p.offset, p.lsn, u64::MAX);
         let start = align_down(p.offset, BLOCK_SIZE as u64);
         let fd = p.file.as_raw_fd();
         let io = |e| Error::io(format!("reading segment {}", meta.segment), e);
@@ -324,7 +323,7 @@ impl Follower {
     }
 
     /// Builds the batch of entries `next..=stop` from the look's chunks.
-    fn deliver(&mut self, look: &Look, stop: Lsn) -> Result<Batch> {
+    fn deliver(&mut self, look: &Look, stop: u64) -> Result<Batch> {
         let Some(p) = self.pos.as_mut() else {
             return Ok(Batch::default());
         };
@@ -345,7 +344,7 @@ impl Follower {
 
     /// The segment holding `next`, from the start of its records.
     fn position(&self, listed: &[ListedSegment]) -> Result<Option<Position>> {
-        let mut found: Option<(SegmentMeta, Lsn)> = None;
+        let mut found: Option<(SegmentMeta, u64)> = None;
         let mut first_present = None;
         for s in listed {
             let Some(h) = self.header_of(s)? else {
@@ -362,14 +361,14 @@ impl Follower {
         match (found, first_present) {
             (Some((meta, lsn)), _) => Ok(Some(self.open(meta, lsn)?)),
             (None, Some(first)) => Err(Error::TailBehindRemoval {
-                needed: self.next,
-                first_present: first,
+                needed: crate::Lsn(self.next),
+                first_present: crate::Lsn(first),
             }),
             (None, None) => Ok(None),
         }
     }
 
-    fn open(&self, meta: SegmentMeta, lsn: Lsn) -> Result<Position> {
+    fn open(&self, meta: SegmentMeta, lsn: u64) -> Result<Position> {
         let path = dir::segment_path(&self.shared.dir, meta.segment, meta.checkpoint);
         let file = match dir::open_for_read(&path) {
             Ok(f) => f,
@@ -422,7 +421,7 @@ impl Follower {
     }
 
     /// The first LSN of the oldest listed segment with a valid header.
-    fn first_present(&self, listed: &[ListedSegment]) -> Result<Option<Lsn>> {
+    fn first_present(&self, listed: &[ListedSegment]) -> Result<Option<u64>> {
         for s in listed {
             if let Some(h) = self.header_of(s)? {
                 return Ok(Some(h.first_lsn));

@@ -14,8 +14,8 @@ mod tail;
 pub use batch::Batch;
 pub use tail::Tail;
 
-use crate::Lsn;
 use crate::error::{Error, Result};
+use crate::ids::{CheckpointId, Lsn, SegmentId};
 use crate::shared::Shared;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
@@ -59,7 +59,7 @@ pub struct Entry {
 /// let (wal, _) = Wal::open(config)?;
 /// wal.append_batch(["a", "b", "c"])?;
 /// assert_eq!(Direction::default(), Direction::Forward);
-/// let lsns = |direction| -> xwal::Result<Vec<u64>> {
+/// let lsns = |direction| -> xwal::Result<Vec<xwal::Lsn>> {
 ///     Ok(wal.replay(ReplayOptions::all().direction(direction))?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?)
 /// };
 /// assert_eq!(lsns(Direction::Forward)?, [1, 2, 3]);
@@ -82,7 +82,7 @@ pub enum Direction {
 ///
 /// ```
 /// # fn main() -> xwal::Result<()> {
-/// use xwal::{Config, Error, ReplayOptions, ReplayRange, Wal};
+/// use xwal::{CheckpointId, Config, Error, Lsn, ReplayOptions, ReplayRange, Wal};
 ///
 /// let dir = tempfile::tempdir_in(".").unwrap();
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
@@ -91,16 +91,17 @@ pub enum Direction {
 /// let cp = wal.create_checkpoint()?;
 /// wal.append(b"e")?;
 ///
-/// let lsns = |range| -> xwal::Result<Vec<u64>> {
+/// let lsns = |range| -> xwal::Result<Vec<xwal::Lsn>> {
 ///     Ok(wal.replay(ReplayOptions::all().range(range))?.map(|e| e.map(|e| e.lsn)).collect::<xwal::Result<Vec<_>>>()?)
 /// };
 /// assert_eq!(lsns(ReplayRange::All)?, [1, 2, 3, 4, 5]);
-/// assert_eq!(lsns(ReplayRange::Lsns { from: 2, to: 3 })?, [2, 3]);
+/// assert_eq!(lsns(ReplayRange::Lsns { from: Lsn(2), to: Lsn(3) })?, [2, 3]);
 /// assert_eq!(lsns(ReplayRange::ToCheckpoint(cp))?, [1, 2, 3, 4]);
 /// assert_eq!(lsns(ReplayRange::FromCheckpoint(cp))?, [1, 2, 3, 4, 5]);
-/// assert_eq!(lsns(ReplayRange::Segments { start: cp + 1, end: cp + 1 })?, [5]);
+/// let after = cp.segment().next();
+/// assert_eq!(lsns(ReplayRange::Segments { start: after, end: after })?, [5]);
 /// // A checkpoint that does not exist is an error at once, not an empty replay.
-/// let missing = wal.replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(cp + 9)));
+/// let missing = wal.replay(ReplayOptions::all().range(ReplayRange::ToCheckpoint(CheckpointId(cp.0 + 9))));
 /// assert!(matches!(missing, Err(Error::NotFound { what: "checkpoint", .. })));
 /// # Ok(()) }
 /// ```
@@ -113,9 +114,9 @@ pub enum ReplayRange {
     /// Segments `start..=end`; `start = 0` means the first segment present (Go's `ReplayFromRange`).
     Segments {
         /// First segment (0 = first present).
-        start: u64,
+        start: SegmentId,
         /// Last segment, inclusive; clamped to the last present.
-        end: u64,
+        end: SegmentId,
     },
     /// LSNs `from..=to`.
     Lsns {
@@ -125,9 +126,9 @@ pub enum ReplayRange {
         to: Lsn,
     },
     /// From checkpoint segment `cp` to the end, inclusive (Go's `ReplayFromCheckpoint`).
-    FromCheckpoint(u64),
+    FromCheckpoint(CheckpointId),
     /// From the beginning to checkpoint segment `cp`, inclusive (Go's `ReplayToCheckpoint`).
-    ToCheckpoint(u64),
+    ToCheckpoint(CheckpointId),
 }
 
 /// How to replay.
@@ -139,9 +140,9 @@ pub enum ReplayRange {
 ///
 /// let opts = ReplayOptions::all()
 ///     .backward()
-///     .range(ReplayRange::Lsns { from: 10, to: 20 });
+///     .range(ReplayRange::Lsns { from: xwal::Lsn(10), to: xwal::Lsn(20) });
 /// assert_eq!(opts.direction, Direction::Backward);
-/// assert_eq!(opts.range, ReplayRange::Lsns { from: 10, to: 20 });
+/// assert_eq!(opts.range, ReplayRange::Lsns { from: xwal::Lsn(10), to: xwal::Lsn(20) });
 /// assert!(!opts.consume);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -216,8 +217,8 @@ impl ReplayOptions {
     /// ```
     /// use xwal::{ReplayOptions, ReplayRange};
     ///
-    /// let opts = ReplayOptions::all().range(ReplayRange::FromCheckpoint(7));
-    /// assert_eq!(opts.range, ReplayRange::FromCheckpoint(7));
+    /// let opts = ReplayOptions::all().range(ReplayRange::FromCheckpoint(xwal::CheckpointId(7)));
+    /// assert_eq!(opts.range, ReplayRange::FromCheckpoint(xwal::CheckpointId(7)));
     /// assert_eq!(ReplayOptions::all().range, ReplayRange::All);
     /// ```
     pub fn range(mut self, r: ReplayRange) -> Self {
@@ -272,7 +273,7 @@ impl ReplayOptions {
 /// replay.by_ref().for_each(drop);
 /// let summary = replay.finish()?;
 /// assert_eq!((summary.entries, summary.bytes), (2, 5));
-/// assert_eq!(summary.segments, [cp, cp + 1]);
+/// assert_eq!(summary.segments, [cp.segment(), cp.segment().next()]);
 /// assert!(summary.consumed.is_empty());
 /// # Ok(()) }
 /// ```
@@ -284,9 +285,9 @@ pub struct ReplaySummary {
     /// Payload bytes delivered.
     pub bytes: u64,
     /// Segments read, in read order.
-    pub segments: Vec<u64>,
+    pub segments: Vec<SegmentId>,
     /// Segments deleted by `consume`.
-    pub consumed: Vec<u64>,
+    pub consumed: Vec<SegmentId>,
 }
 
 /// A running replay: pull its entries by the batch ([`Replay::next_batch`],
@@ -538,7 +539,7 @@ impl Replay {
             Some(feeder) => feeder.outcome()?,
             None => self.pull.get_mut().outcome()?,
         };
-        summary.consumed = self.shared.consume_segments(&consumable)?;
+        summary.consumed = crate::ids::wrap_all(self.shared.consume_segments(&consumable)?);
         Ok(summary)
     }
 }

@@ -2,14 +2,13 @@
 //! and how to open each (local file, checkpoint rename, or the S3 tier).
 
 use super::{ReplayOptions, ReplayRange};
-use crate::Lsn;
 use crate::dir;
 use crate::error::{Error, Result};
 use crate::shared::{SegmentMeta, Shared};
 use std::fs::File;
 
 /// Selects segments for a range; `all` is the snapshot in number order.
-fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<SegmentMeta>> {
+fn select(all: &[SegmentMeta], bound: u64, range: ReplayRange) -> Result<Vec<SegmentMeta>> {
     // An empty WAL still refuses a named segment or checkpoint it lacks, and
     // an empty range, exactly as a non-empty one does.
     let first = all.first().map(|m| m.segment);
@@ -23,6 +22,7 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
     Ok(match range {
         ReplayRange::All => all.to_vec(),
         ReplayRange::Segments { start, end } => {
+            let (start, end) = (start.0, end.0);
             let (Some(first), Some(last)) = (first, last) else {
                 if start != 0 {
                     return Err(Error::NotFound {
@@ -47,6 +47,7 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
             pick(lo, end)
         }
         ReplayRange::Lsns { from, to } => {
+            let (from, to) = (from.0, to.0);
             if to < from {
                 return Err(Error::InvalidArgument(format!(
                     "LSN range {from}..={to} is empty: to must be >= from"
@@ -65,6 +66,7 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
             v
         }
         ReplayRange::FromCheckpoint(cp) | ReplayRange::ToCheckpoint(cp) => {
+            let cp = cp.0;
             if !all.iter().any(|m| m.segment == cp && m.checkpoint) {
                 return Err(Error::NotFound {
                     what: "checkpoint",
@@ -79,10 +81,10 @@ fn select(all: &[SegmentMeta], bound: Lsn, range: ReplayRange) -> Result<Vec<Seg
     })
 }
 
-pub(crate) fn lsn_filter(range: ReplayRange) -> (Lsn, Lsn) {
+pub(crate) fn lsn_filter(range: ReplayRange) -> (u64, u64) {
     match range {
-        ReplayRange::Lsns { from, to } => (from, to),
-        _ => (0, Lsn::MAX),
+        ReplayRange::Lsns { from, to } => (from.0, to.0),
+        _ => (0, u64::MAX),
     }
 }
 
@@ -90,7 +92,7 @@ pub(crate) fn lsn_filter(range: ReplayRange) -> (Lsn, Lsn) {
 /// segments the range selects.
 pub(crate) struct Plan {
     pub all: Vec<SegmentMeta>,
-    pub bound: Lsn,
+    pub bound: u64,
     pub selected: Vec<SegmentMeta>,
 }
 
@@ -111,7 +113,7 @@ pub(crate) fn plan(shared: &Shared, opts: ReplayOptions) -> Result<Plan> {
 
 /// Record boundaries of a segment known without reading it: from this
 /// process's writer, else from the anchor index beside the segment.
-pub(crate) fn known_anchors(shared: &Shared, meta: &SegmentMeta) -> Vec<(u64, Lsn)> {
+pub(crate) fn known_anchors(shared: &Shared, meta: &SegmentMeta) -> Vec<(u64, u64)> {
     let mine = shared.anchors_of(meta.segment);
     if !mine.is_empty() {
         return mine;
@@ -178,6 +180,7 @@ pub(crate) fn consumable(plan: &Plan, opts: ReplayOptions) -> Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{CheckpointId, Lsn, SegmentId};
 
     fn m(segment: u64, first_lsn: u64, checkpoint: bool) -> SegmentMeta {
         SegmentMeta {
@@ -194,36 +197,72 @@ mod tests {
     #[test]
     fn range_zero_means_first_present() {
         let all = [m(5, 1, false), m(6, 10, false), m(7, 20, false)];
-        let s = select(&all, 25, ReplayRange::Segments { start: 0, end: 6 }).unwrap();
+        let s = select(
+            &all,
+            25,
+            ReplayRange::Segments {
+                start: SegmentId(0),
+                end: SegmentId(6),
+            },
+        )
+        .unwrap();
         assert_eq!(s.iter().map(|x| x.segment).collect::<Vec<_>>(), vec![5, 6]);
-        assert!(select(&all, 25, ReplayRange::Segments { start: 3, end: 6 }).is_err());
-        assert!(select(&all, 25, ReplayRange::Segments { start: 8, end: 9 }).is_err());
+        assert!(
+            select(
+                &all,
+                25,
+                ReplayRange::Segments {
+                    start: SegmentId(3),
+                    end: SegmentId(6)
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            select(
+                &all,
+                25,
+                ReplayRange::Segments {
+                    start: SegmentId(8),
+                    end: SegmentId(9)
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn lsn_range_picks_overlapping_segments() {
         let all = [m(0, 1, false), m(1, 10, false), m(2, 20, false)];
-        let s = select(&all, 25, ReplayRange::Lsns { from: 9, to: 10 }).unwrap();
+        let s = select(
+            &all,
+            25,
+            ReplayRange::Lsns {
+                from: Lsn(9),
+                to: Lsn(10),
+            },
+        )
+        .unwrap();
         assert_eq!(s.iter().map(|x| x.segment).collect::<Vec<_>>(), vec![0, 1]);
     }
 
     #[test]
     fn checkpoint_ranges() {
         let all = [m(0, 1, true), m(1, 10, true), m(2, 20, false)];
-        let to: Vec<u64> = select(&all, 25, ReplayRange::ToCheckpoint(1))
+        let to: Vec<u64> = select(&all, 25, ReplayRange::ToCheckpoint(CheckpointId(1)))
             .unwrap()
             .iter()
             .map(|x| x.segment)
             .collect();
         assert_eq!(to, vec![0, 1]);
-        let from: Vec<u64> = select(&all, 25, ReplayRange::FromCheckpoint(1))
+        let from: Vec<u64> = select(&all, 25, ReplayRange::FromCheckpoint(CheckpointId(1)))
             .unwrap()
             .iter()
             .map(|x| x.segment)
             .collect();
         assert_eq!(from, vec![1, 2]);
         assert!(matches!(
-            select(&all, 25, ReplayRange::FromCheckpoint(2)),
+            select(&all, 25, ReplayRange::FromCheckpoint(CheckpointId(2))),
             Err(Error::NotFound { .. })
         ));
     }
@@ -234,28 +273,40 @@ mod tests {
         let none = |r| select(&[], 0, r);
         assert!(none(ReplayRange::All).unwrap().is_empty());
         assert!(
-            none(ReplayRange::Segments { start: 0, end: 9 })
-                .unwrap()
-                .is_empty()
+            none(ReplayRange::Segments {
+                start: SegmentId(0),
+                end: SegmentId(9)
+            })
+            .unwrap()
+            .is_empty()
         );
         assert!(
-            none(ReplayRange::Lsns { from: 1, to: 9 })
-                .unwrap()
-                .is_empty()
+            none(ReplayRange::Lsns {
+                from: Lsn(1),
+                to: Lsn(9)
+            })
+            .unwrap()
+            .is_empty()
         );
         for r in [
-            ReplayRange::FromCheckpoint(3),
-            ReplayRange::ToCheckpoint(0),
-            ReplayRange::Segments { start: 2, end: 4 },
+            ReplayRange::FromCheckpoint(CheckpointId(3)),
+            ReplayRange::ToCheckpoint(CheckpointId(0)),
+            ReplayRange::Segments {
+                start: SegmentId(2),
+                end: SegmentId(4),
+            },
         ] {
             assert!(matches!(none(r), Err(Error::NotFound { .. })), "{r:?}");
         }
         assert!(matches!(
-            none(ReplayRange::Lsns { from: 5, to: 1 }),
+            none(ReplayRange::Lsns {
+                from: Lsn(5),
+                to: Lsn(1)
+            }),
             Err(Error::InvalidArgument(_))
         ));
         assert!(matches!(
-            none(ReplayRange::Segments { start: 0, end: 0 }),
+            none(ReplayRange::Segments { start: SegmentId(0), end: SegmentId(0) }),
             Ok(v) if v.is_empty()
         ));
     }

@@ -6,7 +6,6 @@ use super::batch::{Batch, BatchBuilder};
 use super::plan::{self, Plan};
 use super::scan::ChunkScanner;
 use super::{Direction, ReplayOptions, ReplaySummary};
-use crate::Lsn;
 use crate::error::{Error, Result};
 use crate::format::{BLOCK_SIZE, align_down, align_up};
 use crate::io::{Chunk, ReadEngine};
@@ -19,7 +18,7 @@ use std::sync::Arc;
 /// A selected segment and the last LSN it must hold.
 struct Planned {
     meta: SegmentMeta,
-    last_lsn: Lsn,
+    last_lsn: u64,
     /// Its records may end before `last_lsn`: the next segment follows an
     /// LSN gap a repair reserved.
     open_end: bool,
@@ -36,8 +35,8 @@ enum Current {
     Backward {
         meta: SegmentMeta,
         file: File,
-        windows: Vec<(u64, Lsn)>,
-        upper: (u64, Lsn),
+        windows: Vec<(u64, u64)>,
+        upper: (u64, u64),
     },
 }
 
@@ -45,8 +44,8 @@ pub(crate) struct Reader {
     shared: Arc<Shared>,
     engine: Box<dyn ReadEngine>,
     direction: Direction,
-    lo: Lsn,
-    hi: Lsn,
+    lo: u64,
+    hi: u64,
     /// Bytes per backward window.
     window: u64,
     queue: VecDeque<Planned>,
@@ -59,11 +58,11 @@ pub(crate) struct Reader {
     pub summary: ReplaySummary,
     pub consumable: Result<Vec<u64>>,
     /// The first LSN of the oldest segment present (local or in the tier).
-    pub first_present: Option<Lsn>,
+    pub first_present: Option<u64>,
 }
 
 /// Anchors `(offset, lsn)` of a segment, and where its valid records end.
-type AnchorsAndEnd = (Vec<(u64, Lsn)>, (u64, Lsn));
+type AnchorsAndEnd = (Vec<(u64, u64)>, (u64, u64));
 
 impl Reader {
     /// Plans the replay; fails at once on a range that names nothing.
@@ -116,7 +115,7 @@ impl Reader {
                     || p.last_lsn < self.lo
                     || p.meta.first_lsn > self.hi
                 {
-                    self.summary.segments.push(p.meta.segment);
+                    self.summary.segments.push(crate::SegmentId(p.meta.segment));
                     continue;
                 }
                 self.current = Some(self.open(p)?);
@@ -130,7 +129,7 @@ impl Reader {
                 }
                 None => {
                     if let Some(c) = self.current.take() {
-                        self.summary.segments.push(c.segment());
+                        self.summary.segments.push(crate::SegmentId(c.segment()));
                     }
                 }
             }
@@ -278,8 +277,8 @@ impl Reader {
     fn read_window(
         &mut self,
         meta: &SegmentMeta,
-        (offset, lsn): (u64, Lsn),
-        upper: (u64, Lsn),
+        (offset, lsn): (u64, u64),
+        upper: (u64, u64),
     ) -> Result<Batch> {
         debug_assert!(offset < upper.0 && lsn < upper.1);
         let mut scanner = ChunkScanner::new(meta, offset, lsn, upper.1 - 1);
@@ -307,7 +306,7 @@ impl Reader {
         &mut self,
         meta: &SegmentMeta,
         file: &File,
-        stop: Lsn,
+        stop: u64,
         open_end: bool,
     ) -> Result<AnchorsAndEnd> {
         let start = (BLOCK_SIZE as u64, meta.first_lsn);

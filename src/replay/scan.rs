@@ -2,7 +2,6 @@
 //! time. A record that lies inside a chunk is decoded where it is; only one
 //! that straddles two chunks is copied, into the carry buffer.
 
-use crate::Lsn;
 use crate::error::{Error, Result};
 use crate::format::{DecodeError, DecodedRecord, RecordDecode, decode_record};
 use crate::shared::SegmentMeta;
@@ -24,8 +23,8 @@ pub(crate) struct ChunkScanner {
     max_body: u32,
     /// File offset of the next record.
     next_offset: u64,
-    expected: Lsn,
-    stop: Lsn,
+    expected: u64,
+    stop: u64,
     /// The bytes of a record begun in an earlier chunk, from its start.
     carry: Vec<u8>,
     /// The carry held a whole record that was handed out: clear it first.
@@ -36,7 +35,7 @@ pub(crate) struct ChunkScanner {
 }
 
 impl ChunkScanner {
-    pub fn new(meta: &SegmentMeta, start: u64, first: Lsn, stop: Lsn) -> Self {
+    pub fn new(meta: &SegmentMeta, start: u64, first: u64, stop: u64) -> Self {
         ChunkScanner {
             segment: meta.segment,
             salt: meta.salt,
@@ -58,7 +57,7 @@ impl ChunkScanner {
     }
 
     /// The last LSN the scan stops at (lowered where an open end was found).
-    pub fn stop(&self) -> Lsn {
+    pub fn stop(&self) -> u64 {
         self.stop
     }
 
@@ -86,7 +85,7 @@ impl ChunkScanner {
     }
 
     /// The LSN expected next.
-    pub fn expected(&self) -> Lsn {
+    pub fn expected(&self) -> u64 {
         self.expected
     }
 
@@ -103,7 +102,7 @@ impl ChunkScanner {
 
     fn corruption(&self, offset: u64, reason: String) -> Error {
         Error::Corruption {
-            segment: self.segment,
+            segment: crate::SegmentId(self.segment),
             offset,
             reason,
         }
@@ -202,7 +201,7 @@ impl ChunkScanner {
         };
         if record.header.lsn != self.expected {
             return Err(Error::Corruption {
-                segment: self.segment,
+                segment: crate::SegmentId(self.segment),
                 offset,
                 reason: format!(
                     "expected LSN {}, found {}",
@@ -230,7 +229,7 @@ impl ChunkScanner {
         Ok(())
     }
 
-    fn wrong_lsn(&self, offset: u64, found: Lsn) -> Error {
+    fn wrong_lsn(&self, offset: u64, found: u64) -> Error {
         self.corruption(
             offset,
             format!("expected LSN {}, found {found}", self.expected),
@@ -323,7 +322,7 @@ mod tests {
             matches!(
                 e,
                 Error::Corruption {
-                    segment: 3,
+                    segment: crate::SegmentId(3),
                     offset: 4096,
                     ..
                 }

@@ -7,9 +7,9 @@ use super::follow::Follower;
 use super::reader::Reader;
 use super::scan::ChunkScanner;
 use super::{Entry, ReplayOptions, ReplayRange};
-use crate::Lsn;
 use crate::error::{Error, Result};
 use crate::feed::{Committed, Wait};
+use crate::ids::Lsn;
 use crate::shared::Shared;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,12 +40,12 @@ use std::time::{Duration, Instant};
 /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
 /// let (wal, _) = Wal::open(config)?;
 /// wal.append(b"before")?;
-/// let mut tail = wal.tail(1)?;
+/// let mut tail = wal.tail(xwal::Lsn(1))?;
 /// wal.append(b"after")?;
 /// let mut seen = Vec::new();
 /// while seen.len() < 2 {
 ///     if let Some(batch) = tail.next_batch_timeout(Duration::from_secs(10))? {
-///         seen.extend(batch.iter().map(|(lsn, data)| (lsn, data.to_vec())));
+///         seen.extend(batch.iter().map(|(lsn, data)| (lsn.get(), data.to_vec())));
 ///     }
 /// }
 /// assert_eq!(seen, [(1, b"before".to_vec()), (2, b"after".to_vec())]);
@@ -56,9 +56,9 @@ use std::time::{Duration, Instant};
 pub struct Tail {
     shared: Arc<Shared>,
     /// The next LSN to look at (everything below was delivered or skipped).
-    next: Lsn,
+    next: u64,
     /// Reading from the segments up to the LSN the reader was started for.
-    catch_up: Option<(Reader, Lsn)>,
+    catch_up: Option<(Reader, u64)>,
     /// On a read-only view: follows another process's writes.
     follower: Option<Follower>,
     /// Entries of the batch the iterator is in.
@@ -68,7 +68,7 @@ pub struct Tail {
 }
 
 impl Tail {
-    pub(crate) fn new(shared: Arc<Shared>, from: Lsn) -> Result<Tail> {
+    pub(crate) fn new(shared: Arc<Shared>, from: u64) -> Result<Tail> {
         let follower = match shared.read_only {
             true => Some(Follower::new(shared.clone(), from)?),
             false => {
@@ -100,14 +100,14 @@ impl Tail {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["a", "b"])?;
-    /// let mut tail = wal.tail(2)?;
+    /// let mut tail = wal.tail(xwal::Lsn(2))?;
     /// assert_eq!(tail.next_lsn(), 2);
     /// tail.next_batch()?;
     /// assert_eq!(tail.next_lsn(), 3);
     /// # Ok(()) }
     /// ```
     pub fn next_lsn(&self) -> Lsn {
-        self.next
+        Lsn(self.next)
     }
 
     /// The next batch of durable entries, waiting as long as it takes.
@@ -123,9 +123,9 @@ impl Tail {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["a", "b"])?;
-    /// let mut tail = wal.tail(2)?;
+    /// let mut tail = wal.tail(xwal::Lsn(2))?;
     /// let batch = tail.next_batch()?;
-    /// assert_eq!(batch.get(0), Some((2, &b"b"[..])));
+    /// assert_eq!(batch.get(0), Some((xwal::Lsn(2), &b"b"[..])));
     /// # Ok(()) }
     /// ```
     pub fn next_batch(&mut self) -> Result<Batch> {
@@ -149,7 +149,7 @@ impl Tail {
     /// let config = Config::new(dir.path()).segment_size(1 << 20).max_entry_size(64 << 10);
     /// let (wal, _) = Wal::open(config)?;
     /// wal.append_batch(["a", "b"])?;
-    /// let mut tail = wal.tail(2)?;
+    /// let mut tail = wal.tail(xwal::Lsn(2))?;
     /// assert!(tail.next_batch_timeout(Duration::from_secs(10))?.is_some());
     /// assert!(tail.next_batch_timeout(Duration::from_millis(1))?.is_none());
     /// # Ok(()) }
@@ -207,15 +207,15 @@ impl Tail {
             Error::NotFound {
                 what: "segment", ..
             } => Error::TailBehindRemoval {
-                needed: next,
-                first_present: first_present_lsn(&self.shared).unwrap_or(next),
+                needed: Lsn(next),
+                first_present: Lsn(first_present_lsn(&self.shared).unwrap_or(next)),
             },
             e => e,
         })?;
         match read {
             Some(b) => {
                 if let Some((_, last)) = b.lsns() {
-                    self.next = last + 1;
+                    self.next = last.0 + 1;
                 }
                 Ok(Some(b))
             }
@@ -228,20 +228,20 @@ impl Tail {
     }
 
     /// Reads `next..=durable` from the segments (behind the writer's copies).
-    fn start_catch_up(&mut self, durable: Lsn) -> Result<()> {
+    fn start_catch_up(&mut self, durable: u64) -> Result<()> {
         let range = ReplayRange::Lsns {
-            from: self.next,
-            to: durable,
+            from: Lsn(self.next),
+            to: Lsn(durable),
         };
         let reader = Reader::new(self.shared.clone(), ReplayOptions::all().range(range))?;
         match reader.first_present {
             Some(first) if first > self.next => Err(Error::TailBehindRemoval {
-                needed: self.next,
-                first_present: first,
+                needed: Lsn(self.next),
+                first_present: Lsn(first),
             }),
             None => Err(Error::TailBehindRemoval {
-                needed: self.next,
-                first_present: durable + 1,
+                needed: Lsn(self.next),
+                first_present: Lsn(durable + 1),
             }),
             Some(_) => {
                 self.catch_up = Some((reader, durable));
@@ -251,7 +251,7 @@ impl Tail {
     }
 
     /// The entries `next..=durable` of a commit the writer copied.
-    fn batch_of_copy(&mut self, c: &Committed, durable: Lsn) -> Result<Batch> {
+    fn batch_of_copy(&mut self, c: &Committed, durable: u64) -> Result<Batch> {
         // The copy carries what decoding needs: its segment may be gone by now.
         let meta = crate::shared::SegmentMeta {
             segment: c.segment,
@@ -276,7 +276,7 @@ impl Tail {
 }
 
 /// The first LSN of the oldest segment present, locally or in the tier.
-fn first_present_lsn(shared: &Shared) -> Option<Lsn> {
+fn first_present_lsn(shared: &Shared) -> Option<u64> {
     let (local, _) = shared.snapshot();
     let all = match &shared.tier {
         Some(t) => t.visible_now(local),

@@ -107,7 +107,7 @@ pub fn verify_acks(
         .replay(ReplayOptions::all())
         .map_err(|e| e.to_string())?;
     let got: std::collections::HashMap<u64, Vec<u8>> =
-        r.receiver().iter().map(|e| (e.lsn, e.data)).collect();
+        r.receiver().iter().map(|e| (e.lsn.0, e.data)).collect();
     r.finish().map_err(|e| format!("replay failed: {e}"))?;
     for &(lsn, t, s, n) in acks {
         match got.get(&lsn) {

@@ -36,7 +36,7 @@ pub fn replay_all(wal: &dyn xwal::ReadableWal, opts: ReplayOptions) -> Vec<Entry
 }
 
 pub fn lsns(v: &[Entry]) -> Vec<u64> {
-    v.iter().map(|e| e.lsn).collect()
+    v.iter().map(|e| e.lsn.0).collect()
 }
 
 /// Appends `payload(i, len)` for each `i` of `lsns`, each durable before the next.
@@ -77,4 +77,9 @@ pub fn test_name(module: &str, name: &str) -> String {
         Some((_crate, path)) => format!("{path}::{name}"),
         None => name.to_string(),
     }
+}
+
+/// The LSNs of a batch as plain numbers, to iterate (`Lsn` is not a `Step`).
+pub fn raw_range(r: std::ops::RangeInclusive<xwal::Lsn>) -> std::ops::RangeInclusive<u64> {
+    r.start().0..=r.end().0
 }

@@ -66,7 +66,7 @@ fn paced_appends(
             .name("bench-acker".into())
             .spawn(move || -> Result<(), String> {
                 for t in rx {
-                    let lsn = t.lsn();
+                    let lsn = t.lsn().0;
                     block_on(t).map_err(|e| format!("append: {e}"))?;
                     at(start, &acks, lsn);
                 }
@@ -110,7 +110,7 @@ fn latency(acks: &Times, delivered: &[(u64, u64)]) -> Histogram {
 fn in_process(ctx: &Ctx, policy: &Policy, rate: u64, secs: f64) -> Result<(Measured, u64), String> {
     let dir = ctx.fresh_dir("t-tail")?;
     let wal = open(ctx.config(&dir, policy, &GcSetting::parse("default")?))?;
-    let mut tail = wal.tail(1).map_err(|e| format!("tail: {e}"))?;
+    let mut tail = wal.tail(xwal::Lsn(1)).map_err(|e| format!("tail: {e}"))?;
     let start = Instant::now();
     let acks: Times = Arc::default();
     let reader = std::thread::Builder::new()
@@ -119,7 +119,7 @@ fn in_process(ctx: &Ctx, policy: &Policy, rate: u64, secs: f64) -> Result<(Measu
             let mut got = Vec::new();
             while let Ok(b) = tail.next_batch() {
                 let ns = start.elapsed().as_nanos() as u64;
-                got.extend(b.iter().map(|(lsn, _)| (lsn, ns)));
+                got.extend(b.iter().map(|(lsn, _)| (lsn.0, ns)));
             }
             got
         })
