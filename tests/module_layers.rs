@@ -9,6 +9,7 @@ use std::path::Path;
 /// layer or an earlier one, never a later one.
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
+    ("ids", 0),
     ("format", 0),
     ("cursor", 0),
     ("metrics", 0),

@@ -78,11 +78,17 @@ pub type LogId = openraft::LogId<u64>;
 /// A storage error of [`TypeConfig`].
 pub type StorageError = openraft::StorageError<u64>;
 
-/// An xwal or encoding error as openraft's storage error.
+/// An encoding or other error, known by its message, as openraft's storage error.
 pub(crate) fn io_error(
     what: openraft::ErrorVerb,
     e: impl std::fmt::Display,
 ) -> openraft::StorageError<u64> {
     let e = std::io::Error::other(e.to_string());
     openraft::StorageError::from_io_error(openraft::ErrorSubject::Logs, what, e)
+}
+
+/// An xwal error as openraft's storage error, through xwal's own
+/// `From<xwal::Error> for io::Error` (the kind follows the variant).
+pub(crate) fn wal_error(what: openraft::ErrorVerb, e: xwal::Error) -> openraft::StorageError<u64> {
+    openraft::StorageError::from_io_error(openraft::ErrorSubject::Logs, what, e.into())
 }

@@ -2,7 +2,7 @@
 //! `Wal` (see the crate documentation for the mapping).
 
 use crate::records::Record;
-use crate::{Entry, LogId, StorageError, TypeConfig, io_error};
+use crate::{Entry, LogId, StorageError, TypeConfig, io_error, wal_error};
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{CommittedLeaderId, ErrorVerb, OptionalSend, RaftLogReader, Vote};
 use std::collections::BTreeMap;
@@ -173,7 +173,7 @@ pub struct XwalLogStore {
 impl XwalLogStore {
     /// Opens (or creates) the WAL and rebuilds the index by replaying it once.
     pub fn open(config: Config) -> Result<XwalLogStore, StorageError> {
-        let read = |e: xwal::Error| io_error(ErrorVerb::Read, e);
+        let read = |e: xwal::Error| wal_error(ErrorVerb::Read, e);
         let (wal, _) = Wal::open(config).map_err(read)?;
         let mut index = Index::default();
         let mut replay = wal.replay(ReplayOptions::all()).map_err(read)?;
@@ -209,13 +209,13 @@ impl XwalLogStore {
     fn submit(&self, rec: &Record) -> Result<CommitTicket, StorageError> {
         self.wal
             .submit(rec.encode())
-            .map_err(|e| io_error(ErrorVerb::Write, e))
+            .map_err(|e| wal_error(ErrorVerb::Write, e))
     }
 
     /// Writes `rec` and waits until it is durable.
     async fn write_durable(&self, rec: &Record) -> Result<Lsn, StorageError> {
         let t = self.submit(rec)?;
-        t.await.map_err(|e| io_error(ErrorVerb::Write, e))
+        t.await.map_err(|e| wal_error(ErrorVerb::Write, e))
     }
 
     /// Reads entries `[from, to)` from the WAL (below the cache). Blocks on
@@ -233,7 +233,7 @@ impl XwalLogStore {
                 .cloned()
                 .collect()
         };
-        let read = |e: xwal::Error| io_error(ErrorVerb::Read, e);
+        let read = |e: xwal::Error| wal_error(ErrorVerb::Read, e);
         let mut out = Vec::new();
         for r in runs {
             let (a, b) = (from.max(r.first_index), to.min(r.end()));
@@ -430,7 +430,7 @@ impl RaftLogStorage<TypeConfig> for XwalLogStore {
             g.truncate(log_id.index);
             t
         };
-        t.await.map_err(|e| io_error(ErrorVerb::Write, e))?;
+        t.await.map_err(|e| wal_error(ErrorVerb::Write, e))?;
         Ok(())
     }
 
@@ -442,7 +442,7 @@ impl RaftLogStorage<TypeConfig> for XwalLogStore {
             g.purge(log_id);
             (t, cut)
         };
-        t.await.map_err(|e| io_error(ErrorVerb::Write, e))?;
+        t.await.map_err(|e| wal_error(ErrorVerb::Write, e))?;
         let Some((segment, last_lsn)) = cut.and_then(|lsn| self.purgeable_through(lsn)) else {
             return Ok(());
         };
@@ -454,7 +454,7 @@ impl RaftLogStorage<TypeConfig> for XwalLogStore {
         }
         self.wal
             .purge_through(segment)
-            .map_err(|e| io_error(ErrorVerb::Delete, e))?;
+            .map_err(|e| wal_error(ErrorVerb::Delete, e))?;
         Ok(())
     }
 }
