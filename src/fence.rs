@@ -42,13 +42,16 @@ impl Fence {
     /// nothing either (an fdatasync error is reported once, and a later sync
     /// may pass over lost pages): both answer the fence error.
     pub fn settle(&self, r: std::io::Result<()>, op: &'static str) -> Result<()> {
+        let failed = r.is_err();
         if let Err(e) = r {
             self.set(Error::Fenced {
                 op,
                 cause: e.to_string(),
             });
         }
-        self.error().map_or(Ok(()), Err)
+        let fenced = self.error();
+        debug_assert!(!failed || fenced.is_some(), "a failed {op} always fences");
+        fenced.map_or(Ok(()), Err)
     }
 }
 

@@ -274,7 +274,14 @@ impl Wal {
         if self.shared.commits.acked() < lsn {
             self.shared.appends.kick();
         }
-        self.shared.commits.wait(lsn, epoch).map(Lsn)
+        let r = self.shared.commits.wait(lsn, epoch);
+        debug_assert!(
+            r.is_err()
+                || !self.shared.config.sync.acks_are_durable()
+                || self.shared.durable_lsn.load(Ordering::Acquire) >= lsn,
+            "LSN {lsn} acknowledged before it is durable"
+        );
+        r.map(Lsn)
     }
 
     fn request(&self, make: impl FnOnce(Ack) -> Request) -> Result<(u64, u64)> {
@@ -375,6 +382,7 @@ impl Wal {
         self.check_batch(&items)?;
         let c = self.stage_quietly(&Group(&items))?;
         let (first, last) = (c.lsn, c.lsn + items.len() as u64 - 1);
+        debug_assert!(first >= 1 && first <= last);
         self.lead_or_wait(last, c.epoch)?;
         Ok(Lsn(first)..=Lsn(last))
     }

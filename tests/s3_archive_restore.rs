@@ -42,7 +42,7 @@ fn archive_then_restore_into_a_fresh_directory() {
     let target = other.path().join("restored");
     let report = archive::restore(&s3, &target).unwrap();
     assert_eq!(report.restored.len() as u64, sealed, "{report:?}");
-    assert_eq!((report.first_lsn, report.last_lsn), (1, 700));
+    assert_eq!((report.first_lsn.0, report.last_lsn.0), (1, 700));
     let (ro, _) = Wal::open_read_only(small(&target, IoEngine::Uring)).unwrap();
     assert_eq!(replay_all(&ro, ReplayOptions::all()), original);
     assert_eq!(ro.checkpoints(), cps);

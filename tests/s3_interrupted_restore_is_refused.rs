@@ -31,11 +31,11 @@ fn an_interrupted_restore_is_refused_until_rerun() {
     // The state an interruption leaves: the marker, and a segment not yet written.
     std::fs::write(into.join(xwal::format::RESTORE_MARKER), b"").unwrap();
     let last = *report.restored.last().unwrap();
-    let missing = xwal::format::segment_path(&into, last, true);
+    let missing = xwal::format::segment_path(&into, last.0, true);
     let missing = if missing.exists() {
         missing
     } else {
-        xwal::format::segment_path(&into, last, false)
+        xwal::format::segment_path(&into, last.0, false)
     };
     std::fs::remove_file(&missing).unwrap();
     let cfg = small(&into, IoEngine::Uring);

@@ -92,7 +92,7 @@ pub fn run(a: RestoreArgs) -> CliResult {
             .map_err(|e| e.to_string())?;
         let mut last = 0;
         for e in replay.receiver().iter() {
-            last = e.lsn;
+            last = e.lsn.0;
         }
         let summary = replay
             .finish()

@@ -183,6 +183,10 @@ impl Archive {
                 self.update_local(|st| st.sealed_through = Some((meta.segment, last_lsn)))?;
             }
             let entry = self.upload(shared, &meta, last_lsn, open_end)?;
+            debug_assert!(
+                unconfirmed.last().is_none_or(|u| u.segment < entry.segment),
+                "segments are archived oldest first"
+            );
             unconfirmed.push(entry);
             if unconfirmed.len() >= MANIFEST_BATCH || pending.len() == 1 {
                 self.write_manifest(unconfirmed)?;
@@ -254,6 +258,11 @@ impl Archive {
         let started = Instant::now();
         let mut data = read_local(shared, meta)?;
         let (size, last_lsn) = sealed_len(&data, meta, last_lsn, open_end)?;
+        assert!(
+            BLOCK_SIZE <= size && size <= data.len() && meta.first_lsn <= last_lsn + 1,
+            "segment {} archived as {size} bytes through LSN {last_lsn}",
+            meta.segment
+        );
         data.truncate(size);
         let crc = crc32c::crc32c(&data);
         let md5 = hex(&Md5::digest(&data));
@@ -346,7 +355,10 @@ impl Archive {
         };
         let mut next = (*current).clone();
         for e in unconfirmed.iter() {
-            next.entries.insert(e.segment, *e);
+            let before = next.entries.insert(e.segment, *e);
+            // A segment's entry never changes once listed (a conflict is
+            // refused before it gets here).
+            debug_assert!(before.is_none_or(|b| b == *e));
         }
         // The first write of a new archive names its writer.
         if next.writer.is_none() {
@@ -470,6 +482,11 @@ impl Archive {
         let (Some(&lo), Some(&hi)) = (victims.first(), victims.last()) else {
             return Ok(0);
         };
+        // The active segment is never archived, so never a victim.
+        assert!(
+            table.last().is_some_and(|active| hi < active.segment),
+            "retention reached the active segment"
+        );
         // Record first that these now live only in S3, so that a restart looks there.
         self.update_local(|st| {
             st.remote_only = Some(match st.remote_only {

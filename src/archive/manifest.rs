@@ -273,6 +273,8 @@ impl Manifest {
             count: max_inline as u64,
             crc32c: crc32c::crc32c(&bytes),
         };
+        // Chunks cover disjoint segment ranges, oldest first.
+        debug_assert!(c.first <= c.last && self.chunks.last().is_none_or(|p| p.last < c.first));
         self.chunks.push(c);
         Some((c, bytes))
     }
@@ -509,6 +511,7 @@ impl Manifest {
             run.push(*e);
         }
         run.reverse();
+        debug_assert!(run.windows(2).all(|w| w[0].segment + 1 == w[1].segment));
         run
     }
 }

@@ -25,6 +25,7 @@ pub use restore::{RestoreReport, restore};
 
 use crate::error::{ArchiveErrorKind, Error, Result};
 use crate::format::{HeaderDecode, SegmentHeader};
+use crate::ids::SegmentId;
 use crate::io::Seams;
 use crate::shared::{SegmentMeta, SegmentTier, Shared};
 use crossbeam_channel::{Receiver, Sender};
@@ -80,7 +81,7 @@ pub struct ArchiveStatus {
     /// Their bytes in S3.
     pub uploaded_bytes: u64,
     /// Highest segment listed in the manifest.
-    pub last_archived: Option<u64>,
+    pub last_archived: Option<SegmentId>,
     /// Sealed local segments not yet listed in the manifest: the backlog.
     pub pending: usize,
     /// `pending` exceeds `S3Config::max_backlog`; `S3Config::backlog_full` applies.
@@ -93,7 +94,7 @@ pub struct ArchiveStatus {
     pub last_error: Option<Error>,
     /// Segment numbers listed in the manifest, as inclusive runs `(first, last)`
     /// of consecutive numbers (one run unless uploads began after a gap).
-    pub archived_runs: Vec<(u64, u64)>,
+    pub archived_runs: Vec<(SegmentId, SegmentId)>,
 }
 
 impl ArchiveStatus {
@@ -102,24 +103,26 @@ impl ArchiveStatus {
     /// # Examples
     ///
     /// ```
+    /// use xwal::SegmentId;
     /// use xwal::archive::ArchiveStatus;
     /// let status = ArchiveStatus {
     ///     location: "s3://orders-wal/prod/".into(),
     ///     manifest_loaded: true,
     ///     uploaded_segments: 5,
     ///     uploaded_bytes: 5 << 20,
-    ///     last_archived: Some(9),
+    ///     last_archived: Some(SegmentId(9)),
     ///     pending: 0,
     ///     backlog_full: false,
     ///     local_deleted: 0,
     ///     errors: 0,
     ///     last_error: None,
-    ///     archived_runs: vec![(2, 4), (8, 9)],
+    ///     archived_runs: vec![(SegmentId(2), SegmentId(4)), (SegmentId(8), SegmentId(9))],
     /// };
-    /// assert!(status.is_archived(3) && status.is_archived(8));
-    /// assert!(!status.is_archived(5) && !status.is_archived(1) && !status.is_archived(10));
+    /// let archived = |n| status.is_archived(SegmentId(n));
+    /// assert!(archived(3) && archived(8));
+    /// assert!(!archived(5) && !archived(1) && !archived(10));
     /// ```
-    pub fn is_archived(&self, segment: u64) -> bool {
+    pub fn is_archived(&self, segment: SegmentId) -> bool {
         self.archived_runs
             .iter()
             .any(|&(lo, hi)| (lo..=hi).contains(&segment))
@@ -577,19 +580,7 @@ impl Archive {
 
     /// Reads an archived segment's object and checks it against its manifest entry.
     fn fetch_verified(&self, e: &ManifestEntry, cancel: store::Cancel<'_>) -> Result<Vec<u8>> {
-        let key = store::segment_key(&self.remote.prefix, e.segment);
-        let url = self.remote.url(&key);
-        let Some(obj) = self.remote.get(&key, cancel)? else {
-            return Err(Error::Archive {
-                kind: ArchiveErrorKind::NotFound,
-                message: format!(
-                    "segment {} is listed in the manifest but {url} is missing",
-                    e.segment
-                ),
-            });
-        };
-        verify_object(e, &obj.bytes, &url)?;
-        Ok(obj.bytes)
+        fetch_verified(&self.remote, e, cancel)
     }
 
     fn update_local(&self, f: impl FnOnce(&mut LocalState)) -> Result<()> {
@@ -665,7 +656,8 @@ impl Archive {
                 .map_or(0, |m| m.entries.values().map(|e| e.size).sum()),
             last_archived: m
                 .as_ref()
-                .and_then(|m| m.entries.keys().next_back().copied()),
+                .and_then(|m| m.entries.keys().next_back().copied())
+                .map(SegmentId),
             pending: st.pending,
             backlog_full: st.backlog_full,
             local_deleted: st.local_deleted,
@@ -683,7 +675,10 @@ impl Archive {
             }),
             archived_runs: m
                 .as_ref()
-                .map_or_else(Vec::new, |m| runs(m.entries.keys().copied())),
+                .map_or_else(Vec::new, |m| runs(m.entries.keys().copied()))
+                .into_iter()
+                .map(|(lo, hi)| (SegmentId(lo), SegmentId(hi)))
+                .collect(),
         }
     }
 
@@ -832,6 +827,27 @@ fn location_of(cfg: &S3Config) -> String {
     } else {
         format!("s3://{}/{}/", cfg.bucket, p)
     }
+}
+
+/// Reads segment `e`'s object from `remote` and checks it against `e`.
+pub(super) fn fetch_verified(
+    remote: &Remote,
+    e: &ManifestEntry,
+    cancel: store::Cancel<'_>,
+) -> Result<Vec<u8>> {
+    let key = store::segment_key(&remote.prefix, e.segment);
+    let url = remote.url(&key);
+    let Some(obj) = remote.get(&key, cancel)? else {
+        return Err(Error::Archive {
+            kind: ArchiveErrorKind::NotFound,
+            message: format!(
+                "segment {} is listed in the manifest but {url} is missing",
+                e.segment
+            ),
+        });
+    };
+    verify_object(e, &obj.bytes, &url)?;
+    Ok(obj.bytes)
 }
 
 /// Checks an object against its manifest entry: size, CRC32C, header.

@@ -3,10 +3,10 @@
 
 use super::manifest::ManifestEntry;
 use super::store::{self, Remote};
-use super::verify_object;
 use crate::config::s3::S3Config;
 use crate::dir::{self, DirLock};
 use crate::error::{ArchiveErrorKind, Error, Result};
+use crate::ids::{Lsn, SegmentId};
 use crate::io::fs;
 use std::path::Path;
 
@@ -36,18 +36,18 @@ pub struct RestoreReport {
     /// `s3://bucket/prefix/` restored from.
     pub location: String,
     /// Segments written, in order.
-    pub restored: Vec<u64>,
+    pub restored: Vec<SegmentId>,
     /// Segments already present and identical (a restore that was interrupted and run again).
-    pub already_present: Vec<u64>,
+    pub already_present: Vec<SegmentId>,
     /// Bytes downloaded.
     pub bytes: u64,
     /// First LSN of the restored log.
-    pub first_lsn: u64,
+    pub first_lsn: Lsn,
     /// Last LSN of the restored log.
-    pub last_lsn: u64,
+    pub last_lsn: Lsn,
     /// Older archived segments left out because a gap separates them from the
     /// newest run (a WAL directory cannot hold a gap).
-    pub unreachable: Vec<u64>,
+    pub unreachable: Vec<SegmentId>,
 }
 
 /// Rebuilds the WAL directory `dir` from the archive described by `s3`.
@@ -80,8 +80,63 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
     let _span = tracing::info_span!("restore", dir = %dir.display()).entered();
     let remote = Remote::new(s3)?;
     let location = super::location_of(s3);
+    let manifest = checked_manifest(&remote, &location)?;
+    let run = manifest.newest_run();
+    let mut report = report_of_run(location, &manifest, &run)?;
+    let last = run[run.len() - 1];
+    // Nothing local changes before every check passed: a refused restore
+    // leaves the directory as it was (no LOCK, no marker, no leftover gone).
+    let mut lock = lock_for_restore(dir)?;
+    let (listed, leftovers) = dir::list(dir)?;
+    let present = segments_of_this_archive(dir, &listed, &run)?;
+    check_state_is_ours(dir, &report.location)?;
+    lock.take_lock_file(dir)?;
+    // Marked until complete: an interrupted restore is refused by every open,
+    // never taken for a shorter WAL.
+    let marker = dir.join(dir::RESTORE_MARKER);
+    fs::write_small(&marker, b"")
+        .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
+    dir::sync_dir(dir)?;
+    for p in leftovers {
+        dir::remove_file(&p)?;
+    }
+    for e in run.iter().filter(|e| !present.contains(&e.segment)) {
+        report.bytes += fetch_segment(&remote, dir, e)?;
+        report.restored.push(SegmentId(e.segment));
+    }
+    report.already_present = present.into_iter().map(SegmentId).collect();
+    // Every segment of the run is in the directory now, each written once.
+    debug_assert_eq!(
+        report.restored.len() + report.already_present.len(),
+        run.len()
+    );
+    dir::sync_dir(dir)?;
+    // The restored segments are archived: the directory's floor (never append
+    // to them, never hand out their LSNs again) and what the manifest lists.
+    let state = super::LocalState {
+        location: report.location.clone(),
+        sealed_through: Some((last.segment, last.last_lsn)),
+        listed_through: Some(last.segment),
+        writer: manifest.writer,
+        ..Default::default()
+    };
+    state.store(dir)?;
+    dir::remove_file(&marker)?;
+    dir::sync_dir(dir)?;
+    tracing::info!(
+        restored = report.restored.len(),
+        bytes = report.bytes,
+        last_lsn = report.last_lsn.get(),
+        "restore complete"
+    );
+    Ok(report)
+}
+
+/// The archive's manifest, if it can be restored from: present, without a
+/// gap, and listing every segment object the archive holds.
+fn checked_manifest(remote: &Remote, location: &str) -> Result<super::manifest::Manifest> {
     let key = store::manifest_key(&remote.prefix);
-    let manifest = match super::read_manifest(&remote, None)? {
+    let manifest = match super::read_manifest(remote, None)? {
         Some((m, _)) => m,
         None => {
             remote.check_bucket(None)?;
@@ -116,22 +171,31 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
             ),
         });
     }
-    let run = manifest.newest_run();
-    let Some(last) = run.last().copied() else {
+    Ok(manifest)
+}
+
+/// The report of a restore of `run`, the manifest's newest run, before
+/// anything is fetched: its LSNs, and the older segments a gap cuts off.
+fn report_of_run(
+    location: String,
+    manifest: &super::manifest::Manifest,
+    run: &[ManifestEntry],
+) -> Result<RestoreReport> {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
         return Err(Error::Archive {
             kind: ArchiveErrorKind::NotFound,
             message: format!("the archive at {location} lists no segment"),
         });
     };
-    let mut report = RestoreReport {
+    let report = RestoreReport {
         location,
-        first_lsn: run[0].first_lsn,
-        last_lsn: last.last_lsn,
+        first_lsn: Lsn(first.first_lsn),
+        last_lsn: Lsn(last.last_lsn),
         unreachable: manifest
             .entries
             .keys()
-            .copied()
-            .filter(|s| *s < run[0].segment)
+            .filter(|s| **s < first.segment)
+            .map(|s| SegmentId(*s))
             .collect(),
         ..Default::default()
     };
@@ -141,63 +205,16 @@ pub fn restore(s3: &S3Config, dir: &Path) -> Result<RestoreReport> {
             "older archived segments are separated from the newest run by a gap and are not restored"
         );
     }
-    // Nothing local changes before every check passed: a refused restore
-    // leaves the directory as it was (no LOCK, no marker, no leftover gone).
-    let mut lock = lock_for_restore(dir)?;
-    let (listed, leftovers) = dir::list(dir)?;
-    report.already_present = segments_of_this_archive(dir, &listed, &run)?;
-    check_state_is_ours(dir, &report.location)?;
-    lock.take_lock_file(dir)?;
-    // Marked until complete: an interrupted restore is refused by every open,
-    // never taken for a shorter WAL.
-    let marker = dir.join(dir::RESTORE_MARKER);
-    fs::write_small(&marker, b"")
-        .map_err(|e| Error::io(format!("creating {}", marker.display()), e))?;
-    dir::sync_dir(dir)?;
-    for p in leftovers {
-        dir::remove_file(&p)?;
-    }
-    for e in &run {
-        if report.already_present.contains(&e.segment) {
-            continue;
-        }
-        let seg_key = store::segment_key(&remote.prefix, e.segment);
-        let url = remote.url(&seg_key);
-        let Some(obj) = remote.get(&seg_key, None)? else {
-            return Err(Error::Archive {
-                kind: ArchiveErrorKind::NotFound,
-                message: format!(
-                    "segment {} is listed in the manifest but {url} is missing",
-                    e.segment
-                ),
-            });
-        };
-        verify_object(e, &obj.bytes, &url)?;
-        write_segment(dir, e, &obj.bytes)?;
-        report.bytes += obj.bytes.len() as u64;
-        report.restored.push(e.segment);
-        tracing::debug!(segment = e.segment, bytes = obj.bytes.len(), "restored");
-    }
-    dir::sync_dir(dir)?;
-    // The restored segments are archived: the directory's floor (never append
-    // to them, never hand out their LSNs again) and what the manifest lists.
-    let state = super::LocalState {
-        location: report.location.clone(),
-        sealed_through: Some((last.segment, last.last_lsn)),
-        listed_through: Some(last.segment),
-        writer: manifest.writer,
-        ..Default::default()
-    };
-    state.store(dir)?;
-    dir::remove_file(&marker)?;
-    dir::sync_dir(dir)?;
-    tracing::info!(
-        restored = report.restored.len(),
-        bytes = report.bytes,
-        last_lsn = report.last_lsn,
-        "restore complete"
-    );
     Ok(report)
+}
+
+/// Downloads segment `e`, checks it against its manifest entry and writes
+/// it into `dir` under its name; returns its bytes.
+fn fetch_segment(remote: &Remote, dir: &Path, e: &ManifestEntry) -> Result<u64> {
+    let bytes = super::fetch_verified(remote, e, None)?;
+    write_segment(dir, e, &bytes)?;
+    tracing::debug!(segment = e.segment, bytes = bytes.len(), "restored");
+    Ok(bytes.len() as u64)
 }
 
 /// Locks `dir` for a restore, creating it if missing (a new directory has

@@ -55,6 +55,8 @@ pub(crate) struct Reader {
     /// The damage a read-only view stops at, if this replay reaches it:
     /// returned after every entry before it.
     damage: Option<Error>,
+    /// The last LSN handed out, to check the order of the next batch.
+    delivered: Option<u64>,
     pub summary: ReplaySummary,
     pub consumable: Result<Vec<u64>>,
     /// The first LSN of the oldest segment present (local or in the tier).
@@ -92,6 +94,7 @@ impl Reader {
             current: None,
             deferred: None,
             damage,
+            delivered: None,
             summary: ReplaySummary::default(),
             consumable,
             first_present,
@@ -123,6 +126,7 @@ impl Reader {
             match self.step()? {
                 Some(b) if b.is_empty() => continue,
                 Some(b) => {
+                    self.check_order(&b);
                     self.summary.entries += b.len() as u64;
                     self.summary.bytes += b.payload_bytes();
                     return Ok(Some(b));
@@ -134,6 +138,30 @@ impl Reader {
                 }
             }
         }
+    }
+
+    /// A batch holds LSNs of the range only, in replay order, each after
+    /// every LSN already handed out: a replay never repeats or reorders.
+    fn check_order(&mut self, b: &Batch) {
+        let Some((first, last)) = b.lsns() else {
+            return;
+        };
+        let (first, last) = (first.get(), last.get());
+        let (lo, hi) = (first.min(last), first.max(last));
+        assert!(
+            self.lo <= lo && hi <= self.hi,
+            "batch {lo}..={hi} outside the range"
+        );
+        let in_order = match self.direction {
+            Direction::Forward => first <= last && self.delivered.is_none_or(|d| d < first),
+            Direction::Backward => first >= last && self.delivered.is_none_or(|d| d > first),
+        };
+        assert!(
+            in_order,
+            "batch {first}..{last} out of replay order after {:?}",
+            self.delivered
+        );
+        self.delivered = Some(last);
     }
 
     fn open(&mut self, p: Planned) -> Result<Current> {

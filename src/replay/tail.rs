@@ -162,9 +162,12 @@ impl Tail {
         if let Some(e) = &self.failure {
             return Err(e.clone());
         }
+        let from = self.next;
         let r = self.step(deadline);
-        if let Err(e) = &r {
-            self.failure = Some(e.clone());
+        match &r {
+            Err(e) => self.failure = Some(e.clone()),
+            Ok(Some(b)) => check_delivery(b, from, self.next),
+            Ok(None) => {}
         }
         r
     }
@@ -276,6 +279,18 @@ impl Tail {
 }
 
 /// The first LSN of the oldest segment present, locally or in the tier.
+/// A tail hands out each LSN once, in order: a batch starts at or after the
+/// LSN it was asked for (skipped LSNs hold no entry), and the tail moves past
+/// its last entry.
+fn check_delivery(b: &Batch, from: u64, next: u64) {
+    if let Some((first, last)) = b.lsns() {
+        assert!(
+            from <= first.get() && first <= last && last.get() < next,
+            "tail batch {first}..={last} asked from {from}, next {next}"
+        );
+    }
+}
+
 fn first_present_lsn(shared: &Shared) -> Option<u64> {
     let (local, _) = shared.snapshot();
     let all = match &shared.tier {

@@ -6,6 +6,7 @@ use super::batch::runs_inline;
 use crate::append_buffer::Taken;
 use crate::config::SyncPolicy;
 use crate::feed::Committed;
+use crate::format::BLOCK_SIZE;
 use crate::io::WriteOp;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -92,6 +93,12 @@ impl Writer {
         };
         debug_assert_eq!(t.segment, active.meta.segment);
         debug_assert!(self.inflight.len() < self.depth);
+        debug_assert!(t.first_lsn <= t.last_lsn, "a batch holds at least one LSN");
+        debug_assert!(
+            self.inflight.back().map_or(self.acked, |b| b.last_lsn) < t.first_lsn,
+            "batches go out in LSN order, after everything acknowledged"
+        );
+        debug_assert!(t.len <= t.buf.capacity() && t.offset.is_multiple_of(BLOCK_SIZE as u64));
         if let Some(at) = self.shared.seams.panic_writer_at_lsn() {
             assert!(
                 !(t.first_lsn..=t.last_lsn).contains(&at),
@@ -161,6 +168,7 @@ impl Writer {
         // A failure fences; once fenced, a later success answers the fence too.
         match self.shared.fence.settle(r, op) {
             Ok(()) => {
+                debug_assert!(f.last_lsn > self.acked, "the watermark only rises");
                 let latency = f.started.elapsed();
                 let entries = f.last_lsn + 1 - f.first_lsn;
                 crate::metrics::record_append(entries, f.bytes as u64);
@@ -177,6 +185,10 @@ impl Writer {
                 } else {
                     self.unsynced = true;
                 }
+                debug_assert!(
+                    self.shared.durable_lsn.load(Ordering::Relaxed) <= f.last_lsn,
+                    "nothing is durable before it is written"
+                );
                 self.shared.commits.raise(f.last_lsn);
                 self.shared.feed.written(f.copy, f.last_lsn, f.durable);
                 self.acked = f.last_lsn;

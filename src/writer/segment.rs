@@ -232,6 +232,12 @@ impl Writer {
         let next_lsn = self.shared.appends.next_lsn();
         self.check_room_for_next(next_lsn, over_limit)?;
         let n = self.next_segment;
+        debug_assert!(
+            self.active
+                .as_ref()
+                .is_none_or(|a| a.meta.segment < n && a.meta.first_lsn <= next_lsn),
+            "segment numbers and first LSNs rise"
+        );
         let path = self.preparer.take(&self.shared, n)?;
         let dsync = self.shared.config.sync == SyncPolicy::Dsync;
         let file = dir::open_for_write(&path, dsync)?;
@@ -246,7 +252,8 @@ impl Writer {
         };
         let segments = {
             let mut t = self.shared.table.lock();
-            t.insert(n, meta);
+            let reused = t.insert(n, meta);
+            assert!(reused.is_none(), "segment number {n} reused");
             t.len()
         };
         crate::metrics::set_segments(segments);
