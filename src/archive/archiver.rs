@@ -379,52 +379,71 @@ impl Archive {
             self.store_chunk(&chunk, bytes)?;
         }
         match self.remote.put_manifest(next.encode(), e_tag, cancel) {
-            Ok(tag) => {
-                *self.view.lock() = Some(super::View {
-                    manifest: Arc::new(next),
-                    e_tag: tag,
-                });
-                tracing::debug!(listed = unconfirmed.len(), "manifest written");
-                let newest = unconfirmed.iter().map(|e| e.segment).max();
-                if let Some(n) = newest {
-                    self.update_local(|st| {
-                        st.listed_through = st.listed_through.max(Some(n));
-                    })?;
-                }
-                {
-                    let mut st = self.status.lock();
-                    st.pending = st.pending.saturating_sub(unconfirmed.len());
-                }
-                unconfirmed.clear();
-                self.changed.notify_all();
-                Ok(())
-            }
+            Ok(tag) => self.manifest_written(next, tag, unconfirmed),
             Err(Error::Archive {
                 kind: ArchiveErrorKind::Conflict,
                 message,
-            }) => {
-                // The manifest changed since it was read: our own earlier write whose
-                // answer was lost, or another writer. Read it again; the next try
-                // merges our entries if they agree with it.
-                let fresh = self.load_view(cancel)?;
-                for e in unconfirmed.iter() {
-                    if fresh.entries.get(&e.segment).is_some_and(|x| x != e) {
-                        return Err(Error::Archive {
-                            kind: ArchiveErrorKind::Conflict,
-                            message: format!(
-                                "the manifest at {} lists segment {} with other contents: another WAL archives to this prefix",
-                                self.location(),
-                                e.segment
-                            ),
-                        });
-                    }
-                }
-                Err(Error::Archive {
-                    kind: ArchiveErrorKind::Conflict,
-                    message: format!("{message}; read it again and will retry"),
-                })
-            }
+            }) => Err(self.manifest_conflict(unconfirmed, message)),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The manifest `next` is in S3 under `tag`: it becomes the view, and the
+    /// entries it confirmed leave `unconfirmed`.
+    fn manifest_written(
+        &self,
+        next: Manifest,
+        tag: Option<String>,
+        unconfirmed: &mut Vec<ManifestEntry>,
+    ) -> Result<()> {
+        debug_assert!(
+            unconfirmed
+                .iter()
+                .all(|e| next.entries.contains_key(&e.segment))
+        );
+        *self.view.lock() = Some(super::View {
+            manifest: Arc::new(next),
+            e_tag: tag,
+        });
+        tracing::debug!(listed = unconfirmed.len(), "manifest written");
+        let newest = unconfirmed.iter().map(|e| e.segment).max();
+        if let Some(n) = newest {
+            self.update_local(|st| {
+                st.listed_through = st.listed_through.max(Some(n));
+            })?;
+        }
+        {
+            let mut st = self.status.lock();
+            st.pending = st.pending.saturating_sub(unconfirmed.len());
+        }
+        unconfirmed.clear();
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// The manifest changed since it was read: our own earlier write whose
+    /// answer was lost, or another writer. Reads it again; the next try merges
+    /// our entries if they agree with it.
+    fn manifest_conflict(&self, unconfirmed: &[ManifestEntry], message: String) -> Error {
+        let fresh = match self.load_view(Some(&self.stop_rx)) {
+            Ok(m) => m,
+            Err(e) => return e,
+        };
+        for e in unconfirmed {
+            if fresh.entries.get(&e.segment).is_some_and(|x| x != e) {
+                return Error::Archive {
+                    kind: ArchiveErrorKind::Conflict,
+                    message: format!(
+                        "the manifest at {} lists segment {} with other contents: another WAL archives to this prefix",
+                        self.location(),
+                        e.segment
+                    ),
+                };
+            }
+        }
+        Error::Archive {
+            kind: ArchiveErrorKind::Conflict,
+            message: format!("{message}; read it again and will retry"),
         }
     }
 

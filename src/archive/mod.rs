@@ -530,6 +530,8 @@ impl Archive {
         }
         prefix.reverse();
         prefix.extend(local);
+        // One chain: consecutive segment numbers whose LSNs continue.
+        debug_assert!(prefix.windows(2).all(|w| w[0].segment + 1 == w[1].segment));
         Ok(prefix)
     }
 

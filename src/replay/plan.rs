@@ -104,6 +104,15 @@ pub(crate) fn plan(shared: &Shared, opts: ReplayOptions) -> Result<Plan> {
         None => all,
     };
     let selected = select(&all, bound, opts.range)?;
+    // The tier's segments come first, then the local ones: one ascending
+    // sequence, of which the selection is a run.
+    debug_assert!(all.windows(2).all(|w| w[0].segment < w[1].segment));
+    debug_assert!(selected.windows(2).all(|w| w[0].segment < w[1].segment));
+    debug_assert!(
+        selected
+            .iter()
+            .all(|s| all.iter().any(|m| m.segment == s.segment))
+    );
     Ok(Plan {
         all,
         bound,
@@ -169,12 +178,20 @@ pub(crate) fn consumable(plan: &Plan, opts: ReplayOptions) -> Result<Vec<u64>> {
             "consume deletes a prefix of the log only: start the range at the first segment".into(),
         ));
     }
-    Ok(plan
+    let prefix: Vec<u64> = plan
         .selected
         .iter()
         .map(|m| m.segment)
         .filter(|s| Some(*s) != active)
-        .collect())
+        .collect();
+    // A consume deletes a prefix of what is present, never the active segment.
+    debug_assert!(
+        prefix
+            .iter()
+            .zip(&plan.all)
+            .all(|(s, m)| *s == m.segment && Some(*s) != active)
+    );
+    Ok(prefix)
 }
 
 #[cfg(test)]
