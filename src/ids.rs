@@ -25,12 +25,6 @@ macro_rules! id_type {
             pub const fn get(self) -> u64 {
                 self.0
             }
-
-            #[doc = concat!("The ", $what, " after this one (saturating at `u64::MAX`, which xwal never hands out).")]
-            #[must_use]
-            pub const fn next(self) -> Self {
-                $name(self.0.saturating_add(1))
-            }
         }
 
         impl fmt::Display for $name {
@@ -160,6 +154,12 @@ impl CheckpointId {
 macro_rules! id_arithmetic {
     ($name:ident) => {
         impl $name {
+            /// The one after this (saturating at `u64::MAX`, which xwal never hands out).
+            #[must_use]
+            pub const fn next(self) -> $name {
+                $name(self.0.saturating_add(1))
+            }
+
             /// `self - n`, or 0 if `n` is larger.
             #[must_use]
             pub const fn saturating_sub(self, n: u64) -> $name {
