@@ -668,19 +668,12 @@ impl Wal {
     /// # Ok(()) }
     /// ```
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        self.segment_metas()
-            .into_iter()
-            .map(SegmentInfo::from)
-            .collect()
-    }
-
-    /// [`Wal::segments`] as the engine records them.
-    pub(crate) fn segment_metas(&self) -> Vec<SegmentMeta> {
         let local: Vec<SegmentMeta> = self.shared.table.lock().values().copied().collect();
-        match &self.shared.tier {
+        let visible = match &self.shared.tier {
             Some(t) => t.visible_now(local),
             None => local,
-        }
+        };
+        visible.into_iter().map(SegmentInfo::from).collect()
     }
 
     /// The lowest segment number replay covers (`segments().first()`), or
